@@ -1,0 +1,273 @@
+"""The platform-neutral data model: candidate papers, repos, summaries and the Brief.
+
+The Brief holds typed blocks and plain text only: no Markdown, HTML or mrkdwn. Every
+link, id, number and date in it is copied from source data by code; LLM output only
+fills the prose fields (contribution, why, relation, overview, ideas, conclusion).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_serializer
+
+__all__ = [
+    "Brief",
+    "IdeaItem",
+    "Item",
+    "Language",
+    "LLMUsage",
+    "Paper",
+    "PaperItem",
+    "PaperLinks",
+    "PaperSummary",
+    "Platform",
+    "Ranked",
+    "RepoInfo",
+    "RepoItem",
+    "Section",
+    "SectionKind",
+    "SourceItem",
+    "SourceStatus",
+    "Subscription",
+    "TextItem",
+]
+
+Language = Literal["zh", "en"]
+Platform = Literal["telegram", "slack", "feishu"]
+SectionKind = Literal[
+    "overview", "top_picks", "others", "must_read", "repos", "ideas", "conclusion", "sources"
+]
+
+
+def abs_url(paper_id: str) -> str:
+    return f"https://arxiv.org/abs/{paper_id}"
+
+
+def pdf_url(paper_id: str) -> str:
+    return f"https://arxiv.org/pdf/{paper_id}"
+
+
+def hf_url(paper_id: str) -> str:
+    return f"https://huggingface.co/papers/{paper_id}"
+
+
+class Paper(BaseModel):
+    """A candidate paper, merged from every source that knew it (keyed by bare arXiv id)."""
+
+    paper_id: str
+    title: str
+    abstract: str = ""
+    authors: list[str] = Field(default_factory=list)
+    published: dt.date | None = None
+    listed: dt.date | None = None  # the HF daily-papers day it appeared on
+    upvotes: int | None = None
+    num_comments: int | None = None
+    ai_summary: str | None = None
+    keywords: list[str] = Field(default_factory=list)
+    github_repo: str | None = None  # https://github.com/owner/name
+    project_page: str | None = None
+    primary_category: str | None = None
+    categories: list[str] = Field(default_factory=list)
+    comment: str | None = None  # arXiv author comment
+    withdrawn: bool = False
+    on_hf: bool = False  # HF has a page for it
+    sources: list[str] = Field(default_factory=list)  # "hf", "arxiv"
+
+    @property
+    def day(self) -> dt.date | None:
+        return self.listed or self.published
+
+    def links(self, repo: str | None = None) -> PaperLinks:
+        return PaperLinks(
+            abs=abs_url(self.paper_id),
+            pdf=pdf_url(self.paper_id),
+            hf=hf_url(self.paper_id) if self.on_hf else None,
+            repo=repo if repo is not None else self.github_repo,
+            project=self.project_page,
+        )
+
+
+class RepoInfo(BaseModel):
+    """A GitHub repository as fetched from the API."""
+
+    full_name: str  # owner/name, as GitHub spells it
+    url: str
+    stars: int
+    pushed_at: dt.datetime | None = None
+    description: str | None = None
+    archived: bool = False
+    fetched_at: dt.datetime
+
+
+class PaperSummary(BaseModel):
+    """Profile-independent texts of a paper: cached per (bare id, language, prompt version)."""
+
+    contribution: str
+    why: str
+    category: str
+    mode: Literal["llm", "extractive"]
+
+
+class LLMUsage(BaseModel):
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cached_summaries: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def add(self, other: LLMUsage) -> None:
+        self.calls += other.calls
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cached_summaries += other.cached_summaries
+
+
+# --- The Brief -------------------------------------------------------------------------
+
+
+class PaperLinks(BaseModel):
+    abs: str
+    pdf: str
+    hf: str | None = None
+    repo: str | None = None
+    project: str | None = None
+
+
+class PaperItem(BaseModel):
+    type: Literal["paper"] = "paper"
+    paper_id: str  # bare arXiv id
+    title: str
+    authors: list[str] = Field(default_factory=list)
+    links: PaperLinks
+    date: dt.date | None = None
+    category: str = ""  # a short label, e.g. "LLM Agent / RL"
+    arxiv_category: str | None = None
+    upvotes: int | None = None
+    contribution: str = ""
+    why: str = ""
+    relation: str = ""
+    matched: list[str] = Field(default_factory=list)  # the reader's interests it matched
+    note: str = ""  # e.g. why to read it closely (must_read)
+
+
+class RepoItem(BaseModel):
+    type: Literal["repo"] = "repo"
+    url: str
+    full_name: str
+    stars: int | None = None  # None: not verified (GitHub did not answer)
+    pushed_at: dt.datetime | None = None
+    description: str | None = None
+    archived: bool = False
+    paper_id: str | None = None
+    paper_title: str | None = None
+    note: str = ""  # what to follow there
+
+
+class IdeaItem(BaseModel):
+    type: Literal["idea"] = "idea"
+    title: str
+    body: str
+    paper_ids: list[str] = Field(default_factory=list)  # the papers it builds on
+
+
+class TextItem(BaseModel):
+    type: Literal["text"] = "text"
+    text: str
+
+
+SourceStatus = Literal["ok", "partial", "failed", "skipped"]
+
+
+class SourceItem(BaseModel):
+    type: Literal["source"] = "source"
+    source: str  # "Hugging Face", "arXiv", "GitHub", "LLM"
+    status: SourceStatus
+    detail: str  # what happened and what was used instead
+
+
+Item = Annotated[
+    PaperItem | RepoItem | IdeaItem | TextItem | SourceItem, Field(discriminator="type")
+]
+
+
+class Section(BaseModel):
+    kind: SectionKind
+    title: str
+    intro: str = ""
+    items: list[Item] = Field(default_factory=list)
+
+
+class Brief(BaseModel):
+    date: dt.date
+    language: Language
+    reader: str
+    title: str
+    overview: str
+    mode: Literal["llm", "extractive"]
+    generated_at: dt.datetime
+    window_start: dt.date
+    window_end: dt.date
+    sections: list[Section]
+    usage: LLMUsage = Field(default_factory=LLMUsage)
+
+    def section(self, kind: SectionKind) -> Section | None:
+        return next((s for s in self.sections if s.kind == kind), None)
+
+    def paper_ids(self) -> list[str]:
+        """Ids of the papers this brief shows, in order, without repeats."""
+        seen: dict[str, None] = {}
+        for s in self.sections:
+            for item in s.items:
+                if isinstance(item, PaperItem):
+                    seen.setdefault(item.paper_id, None)
+        return list(seen)
+
+    def find_paper(self, paper_id: str) -> PaperItem | None:
+        for s in self.sections:
+            for item in s.items:
+                if isinstance(item, PaperItem) and item.paper_id == paper_id:
+                    return item
+        return None
+
+
+# --- Subscriptions ---------------------------------------------------------------------
+
+
+class Subscription(BaseModel):
+    """A chat that receives the brief every morning."""
+
+    platform: Platform
+    chat_id: str
+    webhook: SecretStr | None = None  # Feishu custom-bot webhook URL (holds a token)
+    secret: SecretStr | None = None  # Feishu webhook signing secret
+    profile_path: str | None = None
+    interests: list[str] = Field(default_factory=list)  # inline, when no profile file
+    language: Language = "en"
+    time: str = "08:00"  # local HH:MM
+    tz: str = "UTC"  # IANA zone
+    threads: bool = False
+    active: bool = True
+    inactive_reason: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.chat_id}"
+
+    @field_serializer("webhook", "secret", when_used="json")
+    def _reveal(self, value: SecretStr | None) -> str | None:
+        # The Store must keep the real value; logs use repr(), which stays masked.
+        return value.get_secret_value() if value is not None else None
+
+
+class Ranked(BaseModel):
+    """A candidate with its score for one reader and the interests that explain it."""
+
+    paper: Paper
+    score: float
+    matched: list[str] = Field(default_factory=list)  # the reader's interests it matched
+    signals: dict[str, float] = Field(default_factory=dict)  # score components, for --explain

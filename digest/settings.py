@@ -1,0 +1,85 @@
+"""One typed settings object, read from the environment (prefix PAPERDROP_) and `.env`.
+
+Every endpoint is configurable so that users can point at mirrors (Lark vs Feishu, a local
+Bot API server, any OpenAI-compatible LLM) and tests can point at local fake servers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PAPERDROP_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # Sources
+    hf_base_url: str = "https://huggingface.co"
+    arxiv_api_url: str = "https://export.arxiv.org/api/query"
+    github_api_url: str = "https://api.github.com"
+    github_token: SecretStr | None = None
+    http_timeout: float = Field(20.0, gt=0, description="seconds, per HTTP request")
+    http_retries: int = Field(2, ge=0, le=10, description="retries after the first attempt")
+    max_retry_after: float = Field(
+        120.0, ge=0, description="longest Retry-After honoured before giving up on a source"
+    )
+    arxiv_delay: float = Field(3.0, ge=0, description="seconds between arXiv API requests")
+    arxiv_max_results: int = Field(100, ge=1, le=2000)
+    lookback_days: int = Field(7, ge=0, le=60, description="how far back the window may widen")
+    min_candidates: int = Field(
+        0, ge=0, description="widen the window until this many candidates (0: 3x top_picks)"
+    )
+
+    # LLM (any OpenAI-compatible endpoint). The standard OPENAI_* variables work too.
+    llm_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("PAPERDROP_LLM_BASE_URL", "OPENAI_BASE_URL"),
+    )
+    llm_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("PAPERDROP_LLM_API_KEY", "OPENAI_API_KEY"),
+    )
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout: float = Field(60.0, gt=0)
+    llm_concurrency: int = Field(8, ge=1, le=64)
+    llm_rerank: bool = True
+    embeddings_model: str | None = Field(
+        None, description="set to join semantic similarity into the ranking blend"
+    )
+
+    # State
+    redis_url: str | None = None
+    redis_prefix: str = "paperdrop:"
+    sqlite_path: Path = Path("~/.local/share/paperdrop/paperdrop.sqlite3")
+    seen_ttl_days: int = Field(90, ge=1)
+
+    # Delivery platforms
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    slack_bot_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    feishu_app_id: str | None = None
+    feishu_app_secret: SecretStr | None = None
+    feishu_base_url: str = "https://open.feishu.cn"
+
+    # Defaults
+    profile_path: Path | None = None
+    language: str | None = None
+
+    @property
+    def llm_enabled(self) -> bool:
+        return self.llm_api_key is not None and bool(self.llm_api_key.get_secret_value())
+
+    @property
+    def resolved_sqlite_path(self) -> Path:
+        return self.sqlite_path.expanduser()

@@ -1,0 +1,136 @@
+"""The Store: everything paperdrop must remember, behind one async interface.
+
+Two implementations pass the same contract tests: Redis (production, several processes)
+and SQLite (the embedded default). Keys are bare arXiv ids. Typed operations that are
+plain key/value (summaries, thread context, caches) are written once here on top of the
+`cache_*` primitives; the rest are abstract.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from digest.models import Language, PaperSummary, Platform, Subscription
+
+__all__ = ["Store"]
+
+SUMMARY_NS = "summary"
+THREAD_NS = "thread"
+
+
+class Store(abc.ABC):
+    # --- primitives every implementation provides -------------------------------------
+
+    @abc.abstractmethod
+    async def cache_get(self, namespace: str, key: str) -> str | None:
+        """The value stored under (namespace, key), or None when absent or expired."""
+
+    @abc.abstractmethod
+    async def cache_set(
+        self, namespace: str, key: str, value: str, ttl: dt.timedelta | None = None
+    ) -> None:
+        """Store a value; with a ttl it expires after that long."""
+
+    @abc.abstractmethod
+    async def cache_delete(self, namespace: str, key: str) -> None: ...
+
+    # Seen papers, per reader, each mark expiring after its ttl.
+    @abc.abstractmethod
+    async def seen(self, reader: str) -> set[str]:
+        """Bare ids of the papers already shown to this reader (unexpired marks)."""
+
+    @abc.abstractmethod
+    async def mark_seen(self, reader: str, paper_ids: Iterable[str], ttl: dt.timedelta) -> None:
+        """Mark papers as shown to this reader; a later mark of the same paper extends it."""
+
+    # Subscriptions, keyed by (platform, chat id).
+    @abc.abstractmethod
+    async def save_subscription(self, sub: Subscription) -> None:
+        """Insert or replace the subscription of (sub.platform, sub.chat_id)."""
+
+    @abc.abstractmethod
+    async def get_subscription(self, platform: Platform, chat_id: str) -> Subscription | None: ...
+
+    @abc.abstractmethod
+    async def delete_subscription(self, platform: Platform, chat_id: str) -> bool:
+        """Remove it; False when there was none."""
+
+    @abc.abstractmethod
+    async def list_subscriptions(self) -> list[Subscription]:
+        """Every subscription, active or not, ordered by (platform, chat id)."""
+
+    # Delivery records: a part of a day's brief delivered to a chat.
+    @abc.abstractmethod
+    async def delivered_parts(self, chat_key: str, day: dt.date) -> dict[int, str]:
+        """Part index -> platform message reference, for what already reached the chat."""
+
+    @abc.abstractmethod
+    async def mark_delivered(self, chat_key: str, day: dt.date, part: int, ref: str) -> None:
+        """Record that `part` reached the chat (idempotent)."""
+
+    # A lease-style lock, so that one scheduler runs among several replicas.
+    @abc.abstractmethod
+    async def acquire_lock(self, name: str, owner: str, ttl: dt.timedelta) -> bool:
+        """Take the lock, or renew it when `owner` holds it; False when another holds it."""
+
+    @abc.abstractmethod
+    async def release_lock(self, name: str, owner: str) -> None:
+        """Release the lock if `owner` holds it."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- typed operations built on the primitives --------------------------------------
+
+    @staticmethod
+    def summary_key(paper_id: str, language: Language, prompt_version: str) -> str:
+        return f"{paper_id}|{language}|{prompt_version}"
+
+    async def get_summary(
+        self, paper_id: str, language: Language, prompt_version: str
+    ) -> PaperSummary | None:
+        raw = await self.cache_get(SUMMARY_NS, self.summary_key(paper_id, language, prompt_version))
+        if raw is None:
+            return None
+        try:
+            return PaperSummary.model_validate_json(raw)
+        except ValueError:
+            return None  # a corrupt or outdated entry is a cache miss
+
+    async def put_summary(
+        self,
+        paper_id: str,
+        language: Language,
+        prompt_version: str,
+        summary: PaperSummary,
+        ttl: dt.timedelta | None = dt.timedelta(days=180),
+    ) -> None:
+        await self.cache_set(
+            SUMMARY_NS,
+            self.summary_key(paper_id, language, prompt_version),
+            summary.model_dump_json(),
+            ttl,
+        )
+
+    async def get_thread(self, key: str) -> dict[str, Any] | None:
+        """Context of a conversation thread (what a brief or a reply in it was about)."""
+        raw = await self.cache_get(THREAD_NS, key)
+        if raw is None:
+            return None
+        value = json.loads(raw)
+        return value if isinstance(value, dict) else None
+
+    async def save_thread(
+        self, key: str, context: dict[str, Any], ttl: dt.timedelta = dt.timedelta(days=14)
+    ) -> None:
+        await self.cache_set(THREAD_NS, key, json.dumps(context, ensure_ascii=False), ttl)
