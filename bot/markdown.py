@@ -1,0 +1,173 @@
+"""The Brief as Markdown, for the terminal and files (`paperdrop brief`)."""
+
+from __future__ import annotations
+
+import re
+
+from digest.i18n import label
+from digest.models import (
+    Brief,
+    IdeaItem,
+    Item,
+    Language,
+    PaperItem,
+    RepoItem,
+    Section,
+    SourceItem,
+    TextItem,
+)
+
+__all__ = ["escape_md", "render_markdown"]
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+
+
+def escape_md(text: str) -> str:
+    """Text from papers and LLMs stays text: Markdown syntax in it is escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _link(text: str, url: str) -> str:
+    return f"[{escape_md(text)}](<{url}>)"
+
+
+def _paper_links(item: PaperItem) -> str:
+    links = [("arXiv", item.links.abs), ("PDF", item.links.pdf)]
+    if item.links.hf:
+        links.append(("HF", item.links.hf))
+    if item.links.repo:
+        links.append(("Repo", item.links.repo))
+    if item.links.project:
+        links.append(("Project", item.links.project))
+    return " · ".join(_link(name, url) for name, url in links)
+
+
+def _meta(item: PaperItem, lang: Language) -> str:
+    parts = []
+    if item.date:
+        parts.append(f"{label('date', lang)}: {item.date.isoformat()}")
+    if item.category:
+        parts.append(f"{label('category', lang)}: {escape_md(item.category)}")
+    if item.arxiv_category:
+        parts.append(item.arxiv_category)
+    if item.upvotes is not None:
+        parts.append(f"{label('upvotes', lang)}: {item.upvotes}")
+    return " · ".join(parts)
+
+
+def _paper(item: PaperItem, n: int, kind: str, lang: Language) -> list[str]:
+    out = [f"### {n}. {_link(item.title, item.links.abs)}", ""]
+    out.append(f"- {_paper_links(item)}")
+    meta = _meta(item, lang)
+    if meta:
+        out.append(f"- {meta}")
+    if item.contribution:
+        out.append(f"- **{label('contribution', lang)}**: {escape_md(item.contribution)}")
+    if item.matched:
+        out.append(f"- **{label('matched', lang)}**: {escape_md(', '.join(item.matched))}")
+    if kind == "must_read" and item.note:
+        out.append(f"- **{label('read_reason', lang)}**: {escape_md(item.note)}")
+    out.append("")
+    if item.why and kind == "top_picks":
+        out += [f"**{label('why', lang)}**", "", escape_md(item.why), ""]
+    if item.relation and kind == "top_picks":
+        out += [f"**{label('relation', lang)}**", "", escape_md(item.relation), ""]
+    return out
+
+
+def _others_table(items: list[Item], lang: Language) -> list[str]:
+    header = [
+        label("category", lang),
+        label("title", lang),
+        label("date", lang),
+        label("contribution", lang),
+        "💬",
+    ]
+    rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for item in items:
+        if not isinstance(item, PaperItem):
+            continue
+        cells = [
+            escape_md(item.category),
+            _link(item.title, item.links.hf or item.links.abs),
+            item.date.isoformat() if item.date else "",
+            escape_md(item.contribution),
+            escape_md(item.note),
+        ]
+        rows.append("| " + " | ".join(c.replace("\n", " ") for c in cells) + " |")
+    return [*rows, ""]
+
+
+def _repo(item: RepoItem, n: int, lang: Language) -> list[str]:
+    facts = []
+    if item.stars is None:
+        facts.append(label("not_verified", lang))
+    else:
+        facts.append(f"★ {item.stars:,}")
+        if item.pushed_at:
+            facts.append(f"{label('last_push', lang)}: {item.pushed_at.date().isoformat()}")
+        if item.archived:
+            facts.append(label("archived", lang))
+    out = [f"{n}. {_link(item.full_name, item.url)} — {' · '.join(facts)}"]
+    if item.description:
+        out.append(f"   - {escape_md(item.description)}")
+    if item.paper_id and item.paper_title:
+        out.append(
+            f"   - {label('paper', lang)}: "
+            f"{_link(item.paper_title, f'https://arxiv.org/abs/{item.paper_id}')}"
+        )
+    if item.note:
+        out.append(f"   - {escape_md(item.note)}")
+    return out
+
+
+def _idea(item: IdeaItem, n: int, lang: Language) -> list[str]:
+    out = [f"### Idea {n}: {escape_md(item.title)}", "", escape_md(item.body), ""]
+    if item.paper_ids:
+        refs = ", ".join(_link(pid, f"https://arxiv.org/abs/{pid}") for pid in item.paper_ids)
+        out += [f"*{label('based_on', lang)}*: {refs}", ""]
+    return out
+
+
+def _section(section: Section, lang: Language) -> list[str]:
+    out = [f"## {escape_md(section.title)}", ""]
+    if section.intro:
+        out += [f"> {escape_md(section.intro)}", ""]
+    if section.kind == "others":
+        return out + _others_table(section.items, lang)
+    n = 0
+    for item in section.items:
+        if isinstance(item, PaperItem):
+            n += 1
+            if section.kind == "must_read":
+                out.append(f"{n}. {_link(item.title, item.links.abs)}")
+                if item.note:
+                    out.append(f"   - {label('read_reason', lang)}: {escape_md(item.note)}")
+            else:
+                out += _paper(item, n, section.kind, lang)
+        elif isinstance(item, RepoItem):
+            n += 1
+            out += _repo(item, n, lang)
+        elif isinstance(item, IdeaItem):
+            n += 1
+            out += _idea(item, n, lang)
+        elif isinstance(item, TextItem):
+            out += [escape_md(item.text), ""]
+        elif isinstance(item, SourceItem):
+            out.append(f"- **{escape_md(item.source)}** ({item.status}): {escape_md(item.detail)}")
+    out.append("")
+    return out
+
+
+def render_markdown(brief: Brief) -> str:
+    lang = brief.language
+    window = (
+        brief.window_end.isoformat()
+        if brief.window_start == brief.window_end
+        else f"{brief.window_start.isoformat()} – {brief.window_end.isoformat()}"
+    )
+    stamp = brief.generated_at.strftime("%Y-%m-%d %H:%M %Z").strip()
+    lines = [f"# {escape_md(brief.title)}", "", f"*{window} · {stamp}*", ""]
+    for section in brief.sections:
+        lines += _section(section, lang)
+    return "\n".join(lines).rstrip() + "\n"

@@ -1,0 +1,306 @@
+"""From sources to a Brief for one reader profile and day.
+
+    collect candidates (HF ∥ arXiv, widening window)
+      → rank (BM25 blend; semantic and LLM rerank when configured)
+      → select picks and others
+      → summaries (shared, cached) ∥ GitHub repos
+      → reader notes (one short per-profile call)
+      → compose
+
+Independent LLM calls run concurrently; the chain rerank → summaries → notes is the
+critical path. Nothing here prints: progress goes to the optional callback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from importlib import resources
+
+import httpx
+
+from digest.compose import compose_brief
+from digest.errors import PaperdropError, SourceError
+from digest.llm import LLM, make_llm
+from digest.models import Brief, Language, LLMUsage, Paper, Ranked, RepoInfo, SourceItem
+from digest.profile import Profile
+from digest.ranking import llm_rerank, rank, semantic_blend
+from digest.settings import Settings
+from digest.sources.arxiv_api import ArxivSource
+from digest.sources.collect import Candidates, collect_candidates
+from digest.sources.github import GitHubSource
+from digest.sources.hf import HuggingFaceSource, parse_daily
+from digest.sources.merge import merge_papers
+from digest.store.base import Store
+from digest.summarize import extractive_notes, reader_notes, summarize_papers
+
+__all__ = [
+    "SAMPLE_DATE",
+    "NoBrief",
+    "build_brief",
+    "http_client",
+    "mark_seen",
+    "sample_candidates",
+    "select",
+]
+
+SAMPLE_DATE = dt.date(2026, 5, 8)
+MAX_OTHERS = 12
+MIN_OTHERS = 5
+USER_AGENT = "paperdrop/0.1 (+https://github.com/paperdrop)"
+
+Progress = Callable[[str], None]
+
+
+class NoBrief(PaperdropError):
+    """No brief could be made at all (every source failed or returned nothing)."""
+
+
+def http_client(settings: Settings) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        timeout=settings.http_timeout,
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=True,
+    )
+
+
+def select(ranked: Sequence[Ranked], top_picks: int) -> tuple[list[Ranked], list[Ranked]]:
+    """The picks, then others worth a glance (those matching an interest, at least a few)."""
+    picks = list(ranked[:top_picks])
+    rest = list(ranked[top_picks:])
+    others = [r for r in rest if r.matched][:MAX_OTHERS]
+    if len(others) < MIN_OTHERS:
+        chosen = {r.paper.paper_id for r in others}
+        others += [r for r in rest if r.paper.paper_id not in chosen][: MIN_OTHERS - len(others)]
+        others.sort(key=lambda r: -r.score)
+    return picks, others
+
+
+def sample_candidates(language: Language) -> Candidates:
+    """The offline sample day shipped with the package (real HF data of 2026-05-08)."""
+    data = resources.files("digest.data")
+    items = json.loads(data.joinpath("hf-daily-2026-05-08.json").read_text("utf-8"))
+    cats = json.loads(data.joinpath("arxiv-categories-2026-05-08.json").read_text("utf-8"))
+    papers = []
+    for paper in parse_daily(items, SAMPLE_DATE):
+        known = cats.get(paper.paper_id)
+        if isinstance(known, dict):
+            paper = paper.model_copy(
+                update={
+                    "primary_category": known.get("primary"),
+                    "categories": list(known.get("categories") or [known.get("primary")]),
+                }
+            )
+        papers.append(paper)
+    papers = merge_papers(papers)
+    days = [p.day for p in papers if p.day]
+    start = min(days, default=SAMPLE_DATE)
+    detail = {
+        "zh": f"离线样例:使用随包附带的 Hugging Face Daily Papers 真实数据"
+        f"({start}–{SAMPLE_DATE},{len(papers)} 篇),未联网。",
+        "en": f"Offline sample: real Hugging Face Daily Papers data shipped with the package "
+        f"({start}..{SAMPLE_DATE}, {len(papers)} papers); no network used.",
+    }[language]
+    return Candidates(
+        papers=papers,
+        window_start=start,
+        window_end=SAMPLE_DATE,
+        reports=[
+            SourceItem(source="Hugging Face", status="ok", detail=detail),
+            SourceItem(
+                source="arXiv",
+                status="skipped",
+                detail={
+                    "zh": "离线样例未查询 arXiv;类别取自随包附带的记录。",
+                    "en": "Not queried in the offline sample; categories come from the "
+                    "shipped record.",
+                }[language],
+            ),
+        ],
+        widened=False,
+    )
+
+
+async def _fetch_repos(
+    github: GitHubSource | None, papers: Sequence[Paper], language: Language
+) -> tuple[dict[str, RepoInfo], SourceItem]:
+    urls = list(dict.fromkeys(p.github_repo for p in papers if p.github_repo))
+    if github is None:
+        return {}, SourceItem(
+            source="GitHub",
+            status="skipped",
+            detail={
+                "zh": "离线样例未查询 GitHub:仓库的 star 数与最近更新未验证。",
+                "en": "Not queried in the offline sample: repo stars and last push are "
+                "not verified.",
+            }[language],
+        )
+    if not urls:
+        return {}, SourceItem(
+            source="GitHub",
+            status="ok",
+            detail={"zh": "入选论文没有关联仓库。", "en": "No selected paper links a repo."}[
+                language
+            ],
+        )
+    try:
+        found = await github.repos(urls)
+    except SourceError as exc:
+        return {}, SourceItem(
+            source="GitHub",
+            status="failed",
+            detail={
+                "zh": f"GitHub 查询失败({exc.reason}):仓库照常列出,star 数与活跃度标为未验证。",
+                "en": f"GitHub failed ({exc.reason}): repos are listed with stars and "
+                "activity marked not verified.",
+            }[language],
+        )
+    status = "ok" if len(found) == len(urls) else "partial"
+    detail = {
+        "zh": f"已通过 GitHub API 验证 {len(found)}/{len(urls)} 个仓库的 star 数与最近更新。",
+        "en": f"Verified stars and last push of {len(found)}/{len(urls)} repos with the "
+        "GitHub API.",
+    }[language]
+    return found, SourceItem(source="GitHub", status=status, detail=detail)
+
+
+async def build_brief(
+    settings: Settings,
+    profile: Profile,
+    day: dt.date,
+    *,
+    store: Store,
+    readers: Sequence[str] = (),
+    include_seen: bool = False,
+    use_llm: bool = True,
+    sample: bool = False,
+    llm: LLM | None = None,
+    progress: Progress | None = None,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> Brief:
+    """Build the brief of `day` for `profile`.
+
+    `readers` are the seen-paper keys whose shared history filters the candidates (a
+    paper is dropped only when every reader has seen it). Raises NoBrief when nothing
+    could be collected.
+    """
+    say = progress or (lambda _msg: None)
+    language = profile.language
+    owned_llm = llm is None
+    if llm is None and use_llm:
+        llm = make_llm(settings)
+    if not use_llm:
+        llm = None
+    usage = LLMUsage()
+    try:
+        async with http_client(settings) as client:
+            if sample:
+                say("loading the offline sample")
+                candidates = sample_candidates(language)
+                github = None
+            else:
+                say(f"collecting candidates for {day}")
+                need = settings.min_candidates or max(20, profile.top_picks * 4)
+                candidates = await collect_candidates(
+                    day=day,
+                    categories=profile.categories,
+                    need=need,
+                    language=language,
+                    hf=HuggingFaceSource(settings, client),
+                    arxiv=ArxivSource(settings),
+                    lookback_days=settings.lookback_days,
+                    arxiv_max_results=settings.arxiv_max_results,
+                )
+                github = GitHubSource(settings, client, store=store)
+            if not candidates.papers:
+                reasons = "; ".join(f"{r.source}: {r.detail}" for r in candidates.reports)
+                raise NoBrief(f"no papers could be collected for {day} ({reasons})")
+
+            seen: set[str] = set()
+            if readers and not include_seen:
+                sets = [await store.seen(r) for r in readers]
+                seen = set.intersection(*sets) if sets else set()
+            ranked = rank(candidates.papers, profile, today=day, seen=seen)
+            if not ranked:
+                raise NoBrief(
+                    f"all {len(candidates.papers)} candidates were already shown to this reader "
+                    "(use --include-seen to show them again)"
+                )
+            say(f"ranked {len(ranked)} candidates")
+
+            llm_note: SourceItem | None = None
+            if llm is not None:
+                if settings.embeddings_model:
+                    ranked, u = await semantic_blend(ranked, profile, llm)
+                    usage.add(u)
+                if settings.llm_rerank:
+                    say("re-ranking with the LLM")
+                    ranked, u = await llm_rerank(ranked, profile, llm)
+                    usage.add(u)
+            picks, others = select(ranked, profile.top_picks)
+            shown = [r.paper for r in (*picks, *others)]
+
+            say(f"summarising {len(shown)} papers" + (" with the LLM" if llm else ""))
+            (summaries, u), (repos, github_note) = await asyncio.gather(
+                summarize_papers(shown, language, store=store, llm=llm),
+                _fetch_repos(github, shown, language),
+            )
+            usage.add(u)
+            llm_used = any(s.mode == "llm" for s in summaries.values())
+
+            if llm is not None:
+                try:
+                    notes, u = await reader_notes(picks, others, summaries, profile, language, llm)
+                    usage.add(u)
+                    llm_used = True
+                except PaperdropError as exc:
+                    notes = extractive_notes(picks, others, summaries, profile, language)
+                    llm_note = _llm_failed(language, str(exc))
+                if not llm_used and llm_note is None:
+                    llm_note = _llm_failed(language, "every call failed")
+            else:
+                notes = extractive_notes(picks, others, summaries, profile, language)
+    finally:
+        if owned_llm and llm is not None:
+            await llm.aclose()
+
+    mode = "llm" if (llm is not None and llm_used and llm_note is None) else "extractive"
+    reports = [*candidates.reports, github_note]
+    if llm_note is not None:
+        reports.append(llm_note)
+    return compose_brief(
+        day=day,
+        profile=profile,
+        language=language,
+        picks=picks,
+        others=others,
+        summaries=summaries,
+        notes=notes,
+        repos=repos,
+        reports=reports,
+        window_start=candidates.window_start,
+        window_end=candidates.window_end,
+        mode=mode,
+        usage=usage,
+        generated_at=now(),
+    )
+
+
+def _llm_failed(language: Language, reason: str) -> SourceItem:
+    return SourceItem(
+        source="LLM",
+        status="failed",
+        detail={
+            "zh": f"LLM 调用失败({reason}):改用摘录模式,未生成研究 idea。",
+            "en": f"The LLM failed ({reason}): fell back to extractive texts; no ideas "
+            "were generated.",
+        }[language],
+    )
+
+
+async def mark_seen(store: Store, reader: str, brief: Brief, settings: Settings) -> None:
+    """Remember the brief's papers as shown to `reader` (after it was produced/delivered)."""
+    await store.mark_seen(reader, brief.paper_ids(), dt.timedelta(days=settings.seen_ttl_days))
+
