@@ -1,0 +1,193 @@
+"""Client-side rate limits for sending: sliding windows per chat, per group and overall.
+
+Each send names the windows it counts against (its *keys*), for example Telegram's
+``tg:chat:<id>`` (1/s), ``tg:group:<id>`` (20/min) and ``tg:global`` (30/s). A task
+takes the keys' locks in one fixed order (so tasks never deadlock), waits on each key
+until its windows have room, then records the same instant in all of them. Waiting
+while holding a key's lock is deliberate: it is a FIFO queue per key, so waiters are
+served in arrival order without a thundering herd, and a chat waiting for its own
+1-second window holds only its own lock, never the global one (no head-of-line
+blocking across chats).
+
+Clock and sleep are injectable so that tests never wait on the wall clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "FEISHU_APP_PER_CHAT",
+    "FEISHU_WEBHOOK_PER_BOT",
+    "SLACK_PER_CHANNEL",
+    "TELEGRAM_GLOBAL",
+    "TELEGRAM_PER_CHAT",
+    "TELEGRAM_PER_GROUP",
+    "Clock",
+    "Limit",
+    "RateLimiter",
+    "Sleep",
+    "limits_for",
+]
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+FeishuMode = Literal["webhook", "app"]
+# Float slack when comparing instants: a sleep of exactly the computed wait must free the slot.
+_EPSILON = 1e-6
+
+
+@dataclass(frozen=True)
+class Limit:
+    """At most `count` sends in any `period` seconds."""
+
+    count: int
+    period: float
+
+    def __post_init__(self) -> None:
+        if self.count < 1 or self.period <= 0:
+            raise ValueError("a limit needs count >= 1 and period > 0")
+
+
+# Telegram Bot FAQ (approximate, official): ~1 msg/s in one chat, 20 msg/min in a group,
+# ~30 msg/s overall for broadcasts.
+TELEGRAM_PER_CHAT: tuple[Limit, ...] = (Limit(1, 1.0),)
+TELEGRAM_PER_GROUP: tuple[Limit, ...] = (Limit(20, 60.0),)
+TELEGRAM_GLOBAL: tuple[Limit, ...] = (Limit(30, 1.0),)
+# Slack chat.postMessage: about one message per second per channel (short bursts allowed,
+# but we do not rely on them).
+SLACK_PER_CHANNEL: tuple[Limit, ...] = (Limit(1, 1.0),)
+# Feishu custom bot (webhook): 5 requests/s and 100 requests/min per bot.
+FEISHU_WEBHOOK_PER_BOT: tuple[Limit, ...] = (Limit(5, 1.0), Limit(100, 60.0))
+# Feishu app bot: 5 QPS per chat for im/v1/messages.
+FEISHU_APP_PER_CHAT: tuple[Limit, ...] = (Limit(5, 1.0),)
+
+
+def limits_for(
+    platform: str, chat_id: str, *, feishu_mode: FeishuMode = "app"
+) -> list[tuple[str, tuple[Limit, ...]]]:
+    """The (key, limits) a send to this chat counts against."""
+    if platform == "telegram":
+        keys = [(f"tg:chat:{chat_id}", TELEGRAM_PER_CHAT)]
+        # Group and supergroup ids are negative; private chats are positive user ids.
+        if chat_id.startswith("-"):
+            keys.append((f"tg:group:{chat_id}", TELEGRAM_PER_GROUP))
+        keys.append(("tg:global", TELEGRAM_GLOBAL))
+        return keys
+    if platform == "slack":
+        return [(f"slack:chan:{chat_id}", SLACK_PER_CHANNEL)]
+    if platform == "feishu":
+        if feishu_mode == "webhook":
+            # A custom bot is bound to one chat: its webhook is the "bot" the limit counts.
+            return [(f"feishu:hook:{chat_id}", FEISHU_WEBHOOK_PER_BOT)]
+        return [(f"feishu:chat:{chat_id}", FEISHU_APP_PER_CHAT)]
+    raise ValueError(f"unknown platform {platform!r}")
+
+
+@dataclass
+class _Key:
+    limits: tuple[Limit, ...]
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # One deque of grant instants per limit, oldest first.
+    windows: list[deque[float]] = field(default_factory=list)
+    users: int = 0  # tasks holding or waiting for this key, so idle keys can be dropped
+
+    def __post_init__(self) -> None:
+        self.windows = [deque() for _ in self.limits]
+
+    def wait_time(self, now: float) -> float:
+        """Seconds until every window of this key has room (0 when it has room now)."""
+        wait = 0.0
+        for limit, window in zip(self.limits, self.windows, strict=True):
+            while window and window[0] <= now - limit.period + _EPSILON:
+                window.popleft()
+            if len(window) >= limit.count:
+                wait = max(wait, window[-limit.count] + limit.period - now)
+        return wait
+
+    def record(self, now: float) -> None:
+        for window in self.windows:
+            window.append(now)
+
+    def idle(self, now: float) -> bool:
+        return self.users == 0 and self.wait_time(now) == 0.0 and not any(self.windows)
+
+
+class RateLimiter:
+    """An async limiter over named keys, safe to share among many tasks of one loop.
+
+    `margin` widens every period a little so that requests that leave together but
+    arrive with some jitter still respect the server's own count.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        margin: float = 0.0,
+    ) -> None:
+        if margin < 0:
+            raise ValueError("margin must be >= 0")
+        self._clock = clock
+        self._sleep = sleep
+        self._margin = margin
+        self._keys: dict[str, _Key] = {}
+        self.waited = 0.0  # total seconds tasks slept here (for benchmarks and tests)
+
+    def _key(self, name: str, limits: tuple[Limit, ...]) -> _Key:
+        key = self._keys.get(name)
+        if key is None:
+            if self._margin:
+                limits = tuple(Limit(lm.count, lm.period * (1 + self._margin)) for lm in limits)
+            key = self._keys[name] = _Key(limits)
+        return key
+
+    async def acquire_keys(self, keys: Sequence[tuple[str, tuple[Limit, ...]]]) -> float:
+        """Wait until a send may go out under every key; returns the instant granted."""
+        ordered = sorted({name: limits for name, limits in keys}.items())
+        held: list[_Key] = []
+        entries = [self._key(name, limits) for name, limits in ordered]
+        for entry in entries:
+            entry.users += 1
+        try:
+            for entry in entries:
+                await entry.lock.acquire()
+                held.append(entry)
+                # Windows only lose entries as time passes and we hold this key's lock, so
+                # room found now is still there when the later keys are granted.
+                while (wait := entry.wait_time(self._clock())) > 0:
+                    self.waited += wait
+                    await self._sleep(wait)
+            now = self._clock()
+            for entry in entries:
+                entry.record(now)
+            return now
+        finally:
+            for entry in held:
+                entry.lock.release()
+            for entry in entries:
+                entry.users -= 1
+            self._forget_idle()
+
+    async def acquire(
+        self, platform: str, chat_id: str, *, feishu_mode: FeishuMode = "app"
+    ) -> float:
+        """Wait for the platform's limits for one send to `chat_id`."""
+        return await self.acquire_keys(limits_for(platform, chat_id, feishu_mode=feishu_mode))
+
+    def _forget_idle(self) -> None:
+        # Keep memory bounded by the chats active within the longest window.
+        if len(self._keys) < 4096:
+            return
+        now = self._clock()
+        for name in [n for n, k in self._keys.items() if k.idle(now)]:
+            del self._keys[name]
+
+    def known_keys(self) -> Iterable[str]:
+        return tuple(self._keys)
