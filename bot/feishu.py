@@ -1,0 +1,204 @@
+"""Feishu/Lark rendering: the Brief as interactive cards (JSON 2.0, markdown elements).
+
+Paper and LLM text is data: every character Feishu's card markdown treats as syntax
+(`* _ ~ \u0060 [ ] ( ) < > # | \\ $ &`, and list/heading markers at a line start) is
+written as a numeric HTML entity, which card markdown decodes for display. So
+`<at id=all></at>` or `[x](http://evil)` from a paper stay text. Sizes are UTF-8 bytes of
+the JSON exactly as the sender encodes it (ensure_ascii=False), with room for the
+`timestamp`/`sign` fields a signed webhook adds.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Sequence
+from typing import Any, Final, Literal
+
+from bot.base import OutMessage
+from bot.layout import document
+from bot.split import Cost, Line, Span, pack
+from digest.i18n import label
+from digest.models import Brief
+
+__all__ = [
+    "APP_CONTENT_LIMIT",
+    "MAX_ELEMENTS",
+    "SIGNATURE_ROOM",
+    "WEBHOOK_BODY_LIMIT",
+    "FeishuLayout",
+    "body_bytes",
+    "escape",
+    "render_feishu",
+    "visible_text",
+]
+
+# --- Limits ----------------------------------------------------------------------------
+# Custom-bot webhook: request body <= 20 KB (official guide). Read as 20,000 bytes, the
+# smaller reading (apprise keeps 19,985 for the same limit).
+WEBHOOK_BODY_LIMIT: Final = 20_000
+# `, "timestamp": "1748649600", "sign": "<44 base64 chars>"` added by a signing sender,
+# with slack for a longer timestamp and spacing.
+SIGNATURE_ROOM: Final = 120
+# App bot (im/v1/messages): card content <= 30 KB; `content` is the card as a JSON string.
+APP_CONTENT_LIMIT: Final = 30_000
+# Card JSON 2.0 allows at most 200 components per card.
+MAX_ELEMENTS: Final = 200
+# The widest part label we reserve room for in the header ("(99/99)").
+_WORST_PART: Final = (99, 99)
+_ELEMENT_SEP: Final = len(", ")  # json.dumps' default item separator
+
+Mode = Literal["webhook", "app"]
+
+# Characters card markdown may read as syntax, written as entities.
+_SYNTAX = re.compile(r"[&<>*_~`\[\]()#|\\$]")
+# At a line start these begin lists, quotes, rules or headings.
+_LINE_START = re.compile(r"(^|\n)([ \t]*)([-+=]|\d+\.)")
+_MD_LINK = re.compile(r"\[([^\[\]]*)\]\(([^()\s]*)\)")
+
+
+def escape(text: str, *, line_start: bool = True) -> str:
+    """Plain text as inert card markdown (entities are shown as the characters)."""
+    out = _SYNTAX.sub(lambda m: f"&#{ord(m.group(0))};", text)
+
+    def start(m: re.Match[str]) -> str:
+        if not line_start and m.start() == 0 and not m.group(1):
+            return m.group(0)
+        mark = m.group(3)  # "-", "+", "=" or "12." (an ordered-list marker)
+        return f"{m.group(1)}{m.group(2)}{mark[:-1]}&#{ord(mark[-1])};"
+
+    out = _LINE_START.sub(start, out)
+    return out
+
+
+def _url(url: str) -> str:
+    for ch, enc in (("(", "%28"), (")", "%29"), (" ", "%20"), ("[", "%5B"), ("]", "%5D")):
+        url = url.replace(ch, enc)
+    return url
+
+
+def _span(span: Span, *, first: bool) -> str:
+    text = escape(span.text, line_start=first)
+    if span.url is not None:
+        text = f"[{text}]({_url(span.url)})"
+    core = span.text.strip()
+    if span.bold and core:
+        # Markers must touch the text to bold it: keep edge spaces outside them.
+        lead = span.text[: len(span.text) - len(span.text.lstrip())]
+        trail = span.text[len(span.text.rstrip()) :]
+        inner = escape(core, line_start=first and not lead)
+        if span.url is not None:
+            inner = f"[{inner}]({_url(span.url)})"
+        text = f"{lead}**{inner}**{trail}"
+    return text
+
+
+def _markdown(line: Line) -> str:
+    if line.kind == "heading":
+        return "#### " + escape(" ".join(line.text.split()))
+    spans = [s for s in line.spans if s.text]
+    return "".join(_span(s, first=i == 0) for i, s in enumerate(spans))
+
+
+def visible_text(markdown: str) -> str:
+    """What the card shows for markdown we produced."""
+    text = _MD_LINK.sub(lambda m: m.group(1), markdown)
+    text = re.sub(r"(?m)^#### ", "", text).replace("**", "")
+    return html.unescape(text)
+
+
+def _element(content: str) -> dict[str, Any]:
+    return {"tag": "markdown", "content": content}
+
+
+def _dumps(obj: Any) -> bytes:
+    return json.dumps(obj, ensure_ascii=False).encode()
+
+
+def _header(brief: Brief, part: int, total: int) -> dict[str, Any]:
+    subtitle = str(brief.date) + (f" ({part}/{total})" if total > 1 else "")
+    return {
+        "title": {"tag": "plain_text", "content": brief.title},
+        "subtitle": {"tag": "plain_text", "content": subtitle},
+        "template": "blue",
+    }
+
+
+def _card(brief: Brief, elements: list[dict[str, Any]], part: int, total: int) -> dict[str, Any]:
+    return {
+        "schema": "2.0",
+        "config": {"update_multi": True},
+        "header": _header(brief, part, total),
+        "body": {"elements": elements},
+    }
+
+
+def _payload(card: dict[str, Any], mode: Mode) -> dict[str, Any]:
+    if mode == "webhook":
+        return {"msg_type": "interactive", "card": card}
+    return {"msg_type": "interactive", "content": json.dumps(card, ensure_ascii=False)}
+
+
+def body_bytes(payload: dict[str, Any], mode: Mode) -> int:
+    """The size a limit applies to: the webhook body, or the app message's content as it
+    travels inside the request body (JSON-escaped once more: the larger, safe reading)."""
+    if mode == "webhook":
+        return len(_dumps(payload))
+    return len(_dumps(payload["content"]))
+
+
+class FeishuLayout:
+    """Budget: bytes (of the body or the content) and elements per card."""
+
+    def __init__(self, brief: Brief, mode: Mode) -> None:
+        self.mode = mode
+        limit = WEBHOOK_BODY_LIMIT - SIGNATURE_ROOM if mode == "webhook" else APP_CONTENT_LIMIT
+        self.budget: Cost = (limit, MAX_ELEMENTS)
+        empty = _payload(_card(brief, [], *_WORST_PART), mode)
+        self.base: Cost = (body_bytes(empty, mode), 0)
+
+    def render(self, lines: Sequence[Line]) -> str | None:
+        # The title is the card header; the body does not repeat it.
+        parts = [_markdown(line) for line in lines if line.kind != "title"]
+        return "\n".join(parts).strip("\n")
+
+    def measure(self, fragment: str) -> Cost:
+        if not fragment:
+            return (0, 0)
+        element = _element(fragment)
+        if self.mode == "webhook":
+            return (len(_dumps(element)) + _ELEMENT_SEP, 1)
+        # In the app mode the card is itself a JSON string: count its escaping too.
+        once = json.dumps(element, ensure_ascii=False)
+        return (len(_dumps(once)) - len('""') + _ELEMENT_SEP, 1)
+
+    def visible(self, fragment: str) -> str:
+        return visible_text(fragment)
+
+
+def render_feishu(brief: Brief, *, mode: Literal["webhook", "app"] = "webhook") -> list[OutMessage]:
+    """The brief as interactive cards: webhook bodies or im/v1/messages payloads."""
+    fallback = Line((Span(label("continued", brief.language)),), "heading")
+    layout = FeishuLayout(brief, mode)
+    messages = pack(document(brief), layout, fallback_continued=fallback)
+    total = len(messages)
+    out: list[OutMessage] = []
+    for part, units in enumerate(messages):
+        elements = [_element(u.fragment) for u in units if u.fragment]
+        card = _card(brief, elements, part + 1, total)
+        header = card["header"]
+        visible = "\n".join(
+            [header["title"]["content"], header["subtitle"]["content"]]
+            + [u.visible for u in units if u.visible]
+        )
+        out.append(
+            OutMessage(
+                platform="feishu",
+                part=part,
+                method="webhook" if mode == "webhook" else "im/v1/messages",
+                payload=_payload(card, mode),
+                text=visible,
+            )
+        )
+    return out

@@ -1,0 +1,243 @@
+"""Slack rendering: the Brief as Block Kit messages (typed slack_sdk blocks).
+
+Paper and LLM text is data. In mrkdwn it gets `&`, `<`, `>` escaped (so `<!channel>` or
+`<url|x>` stay text), its formatting markers `* _ ~ \u0060` fenced by zero-width spaces
+(mrkdwn has no backslash escape; a marker with a non-space on both sides opens and closes
+nothing), and "@channel"/"@here"/"@everyone" broken by a zero-width joiner so nobody is
+notified. Only our own labels are bold; links are `<url|text>` with `|`, `<`, `>` and
+spaces percent-encoded in the URL, so the first `|` always ends it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import ClassVar
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.base import OutMessage
+from bot.layout import document
+from bot.split import Cost, Line, Span, cut_point, pack
+from digest.i18n import label
+from digest.models import Brief
+
+__all__ = [
+    "CONTEXT_MAX_ELEMENTS",
+    "FALLBACK_MAX",
+    "FIELDS_MAX",
+    "FIELD_TEXT_MAX",
+    "HEADER_TEXT_MAX",
+    "MAX_BLOCKS",
+    "MESSAGE_TEXT_BUDGET",
+    "SECTION_TEXT_MAX",
+    "SlackLayout",
+    "escape",
+    "link",
+    "render_slack",
+    "slack_len",
+    "visible_text",
+]
+
+# --- Limits (Block Kit reference; SDK constants where slack_sdk has them) --------------
+MAX_BLOCKS = 50  # per message; slack_sdk does not check this one
+SECTION_TEXT_MAX = SectionBlock.text_max_length  # 3000
+HEADER_TEXT_MAX = HeaderBlock.text_max_length  # 150
+FIELDS_MAX = SectionBlock.fields_max_length  # 10 (fields are not used: meta goes to context)
+FIELD_TEXT_MAX = 2000
+CONTEXT_MAX_ELEMENTS = ContextBlock.elements_max_length  # 10
+# msg_blocks_too_long has been seen near 13k characters of block text with no single
+# documented limit hit; stay well under it.
+MESSAGE_TEXT_BUDGET = 11_000
+FALLBACK_MAX = 1_000  # the notification text; the blocks carry the content
+
+_ZWSP = "\u200b"
+_ZWJ = "\u200d"
+_MARKERS = re.compile(r"[*_~`]")
+_MASS_MENTION = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
+_LINK = re.compile(r"<([^|>]*)\|([^>]*)>")
+_USER_STAR = _ZWSP + "*" + _ZWSP
+
+
+def slack_len(text: str) -> int:
+    """Length in UTF-16 units: never less than code points, so a safe measure."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def neutralise_mentions(text: str) -> str:
+    return _MASS_MENTION.sub("@" + _ZWJ, text)
+
+
+def escape(text: str) -> str:
+    """Plain text as inert mrkdwn."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MARKERS.sub(lambda m: _ZWSP + m.group(0) + _ZWSP, text)
+    return neutralise_mentions(text)
+
+
+def _safe_url(url: str) -> str:
+    for ch, enc in (("|", "%7C"), ("<", "%3C"), (">", "%3E"), (" ", "%20")):
+        url = url.replace(ch, enc)
+    return url.replace("&", "&amp;")
+
+
+def link(url: str, text: str) -> str:
+    return f"<{_safe_url(url)}|{escape(text)}>"
+
+
+def _can_bold(text: str) -> bool:
+    # Bold only text that needs no escaping and has no edge spaces: our own labels.
+    return bool(text) and text == text.strip() and escape(text) == text
+
+
+def _span(span: Span) -> str:
+    if span.url is not None:
+        return link(span.url, span.text)
+    if span.bold and _can_bold(span.text.rstrip(": ")):
+        core = span.text.rstrip(": ")
+        return f"*{core}*{span.text[len(core) :]}"
+    return escape(span.text)
+
+
+def _mrkdwn(line: Line) -> str:
+    return "".join(_span(s) for s in line.spans if s.text)
+
+
+def visible_text(mrkdwn: str) -> str:
+    """What Slack shows for mrkdwn we produced: link labels, bold markers dropped."""
+    text = _LINK.sub(lambda m: m.group(2), mrkdwn)
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if text.startswith(_USER_STAR, i):  # a data asterisk, fenced: keep it
+            out.append(_USER_STAR)
+            i += len(_USER_STAR)
+        elif text[i] == "*":  # one of our bold markers
+            i += 1
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _block_text(block: Block) -> tuple[str, str]:
+    """(source text, visible text) of a block we built."""
+    if isinstance(block, HeaderBlock):
+        assert block.text is not None
+        return block.text.text, block.text.text
+    if isinstance(block, SectionBlock):
+        assert block.text is not None
+        return block.text.text, visible_text(block.text.text)
+    assert isinstance(block, ContextBlock)
+    texts = [e.text for e in block.elements if isinstance(e, MarkdownTextObject)]
+    return "".join(texts), "\n".join(visible_text(t) for t in texts)
+
+
+class SlackLayout:
+    """Budget: blocks and characters of block text per message."""
+
+    budget: ClassVar[Cost] = (MAX_BLOCKS, MESSAGE_TEXT_BUDGET)
+    base: ClassVar[Cost] = (0, 0)
+
+    def render(self, lines: Sequence[Line]) -> list[Block] | None:
+        blocks: list[Block] = []
+        body: list[str] = []
+        meta: list[str] = []
+
+        def close_body() -> bool:
+            if body:
+                text = "\n".join(body)
+                body.clear()
+                if slack_len(text) > SECTION_TEXT_MAX:
+                    return False
+                blocks.append(SectionBlock(text=MarkdownTextObject(text=text, verbatim=True)))
+            return True
+
+        def close_meta() -> bool:
+            if meta:
+                if any(slack_len(t) > SECTION_TEXT_MAX for t in meta):
+                    return False
+                elements = [MarkdownTextObject(text=t, verbatim=True) for t in meta]
+                meta.clear()
+                for i in range(0, len(elements), CONTEXT_MAX_ELEMENTS):
+                    blocks.append(ContextBlock(elements=elements[i : i + CONTEXT_MAX_ELEMENTS]))
+            return True
+
+        for line in lines:
+            if line.kind in ("title", "heading"):
+                if not (close_body() and close_meta()):
+                    return None
+                plain = " ".join(line.text.split())
+                if plain and slack_len(plain) <= HEADER_TEXT_MAX:
+                    header_text = PlainTextObject(text=neutralise_mentions(plain), emoji=False)
+                    blocks.append(HeaderBlock(text=header_text))
+                elif line.text.strip():
+                    body.append(escape(line.text))  # too long for a header: plain text
+                continue
+            if line.kind == "break":
+                if not (close_body() and close_meta()):
+                    return None
+                continue
+            text = _mrkdwn(line)
+            if not text.strip():
+                continue
+            if line.kind == "meta":
+                if not close_body():
+                    return None
+                meta.append(text)
+            else:
+                if not close_meta():
+                    return None
+                body.append(text)
+        if not (close_body() and close_meta()):
+            return None
+        return blocks
+
+    def measure(self, fragment: list[Block]) -> Cost:
+        return (len(fragment), sum(slack_len(_block_text(b)[0]) for b in fragment))
+
+    def visible(self, fragment: list[Block]) -> str:
+        return "\n".join(_block_text(b)[1] for b in fragment)
+
+
+def _fallback(visible: str) -> str:
+    """The notification text: the start of the message, escaped after cutting."""
+    if slack_len(visible) <= FALLBACK_MAX:
+        return escape(visible)
+    cut = cut_point(visible, FALLBACK_MAX // 2)  # UTF-16 could double the length
+    return escape(visible[:cut].rstrip()) + "…"
+
+
+def render_slack(brief: Brief, *, threads: bool = False) -> list[OutMessage]:
+    """The brief as `chat.postMessage` payloads; with `threads`, part 0 is the parent."""
+    fallback = Line((Span(label("continued", brief.language)),), "heading")
+    layout = SlackLayout()
+    messages = pack(document(brief, opening_alone=threads), layout, fallback_continued=fallback)
+    out: list[OutMessage] = []
+    for part, units in enumerate(messages):
+        blocks = [b for u in units for b in u.fragment]
+        visible = "\n".join(u.visible for u in units if u.visible)
+        out.append(
+            OutMessage(
+                platform="slack",
+                part=part,
+                method="chat.postMessage",
+                payload={
+                    "text": _fallback(visible),
+                    "blocks": [b.to_dict() for b in blocks],  # to_dict() validates each block
+                    "unfurl_links": False,
+                    "unfurl_media": False,
+                },
+                text=visible,
+                parent=threads and part == 0,
+                in_thread=threads and part > 0,
+            )
+        )
+    return out

@@ -1,0 +1,181 @@
+"""Telegram rendering: the Brief as HTML-parse-mode messages within Telegram's limits.
+
+Only the tags Telegram supports are produced (`b`, `a href`); text is escaped with
+`html.escape`, so a title like "<b>x</b>" is shown literally. Limits are counted on the
+visible text, which is what Telegram counts (code points after entity parsing).
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from html.parser import HTMLParser
+from typing import Any, ClassVar
+
+from telegram.constants import MessageLimit
+
+from bot.base import OutMessage
+from bot.layout import document
+from bot.split import Cost, Line, Span, pack
+from digest.i18n import label
+from digest.models import Brief, PaperItem
+
+__all__ = [
+    "ALLOWED_TAGS",
+    "TelegramLayout",
+    "parse_html",
+    "render_telegram",
+    "visible_length",
+    "visible_text",
+]
+
+# Tags Telegram's HTML parse mode accepts (Bot API "HTML style").
+ALLOWED_TAGS = frozenset(
+    {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "tg-spoiler", "span", "a",
+     "code", "pre", "blockquote", "tg-emoji"}
+)  # fmt: skip
+
+_UNIT_SEP = "\n\n"  # between fragments (sections, items) in one message
+
+
+class _Parsed(HTMLParser):
+    """Visible text, links and tag structure of Telegram HTML; strict about nesting."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hrefs: list[str] = []
+        self.entities = 0
+        self.errors: list[str] = []
+        self._stack: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            self.errors.append(f"unsupported tag <{tag}>")
+        if tag == "a":
+            href = dict(attrs).get("href")
+            if not href:
+                self.errors.append("<a> without href")
+            else:
+                self.hrefs.append(href)
+        self.entities += 1
+        self._stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self._stack or self._stack[-1] != tag:
+            self.errors.append(f"misnested </{tag}>")
+            return
+        self._stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def close(self) -> None:
+        super().close()
+        if self._stack:
+            self.errors.append(f"unclosed <{self._stack[-1]}>")
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def parse_html(source: str) -> _Parsed:
+    parser = _Parsed()
+    parser.feed(source)
+    parser.close()
+    return parser
+
+
+def visible_text(html_text: str) -> str:
+    """What Telegram shows for this HTML: tags removed, entities decoded."""
+    return parse_html(html_text).text
+
+
+def visible_length(html_text: str) -> int:
+    """Telegram's length of a message: code points of the visible text."""
+    return len(visible_text(html_text))
+
+
+def _esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _render_span(span: Span) -> str:
+    if span.url is None:
+        return _esc(span.text)
+    return f'<a href="{html.escape(span.url, quote=True)}">{_esc(span.text)}</a>'
+
+
+def _render_line(spans: Sequence[Span], *, heading: bool) -> str:
+    """Spans of a line; consecutive bold spans share one <b> (fewer entities)."""
+    out: list[str] = []
+    run: list[str] = []
+    for span in spans:
+        if not span.text:
+            continue  # an empty entity is rejected by Telegram
+        if heading or span.bold:
+            run.append(_render_span(span))
+            continue
+        if run:
+            out.append(f"<b>{''.join(run)}</b>")
+            run = []
+        out.append(_render_span(span))
+    if run:
+        out.append(f"<b>{''.join(run)}</b>")
+    return "".join(out)
+
+
+class TelegramLayout:
+    """Budget: visible characters and formatting entities per message."""
+
+    # Telegram ignores entities past this count: formatting would silently drop.
+    budget: ClassVar[Cost] = (MessageLimit.MAX_TEXT_LENGTH, MessageLimit.MESSAGE_ENTITIES)
+    base: ClassVar[Cost] = (0, 0)
+
+    def render(self, lines: Sequence[Line]) -> str | None:
+        out = []
+        for line in lines:
+            heading = line.kind in ("title", "heading")
+            out.append(_render_line(line.spans, heading=heading))
+        return "\n".join(out)
+
+    def measure(self, fragment: str) -> Cost:
+        parsed = parse_html(fragment)
+        # The separator is counted on every fragment: a safe over-estimate by 2 chars.
+        return (len(parsed.text) + len(_UNIT_SEP), parsed.entities)
+
+    def visible(self, fragment: str) -> str:
+        return visible_text(fragment)
+
+
+def _first_pick_url(brief: Brief) -> str | None:
+    ordered = sorted(brief.sections, key=lambda s: s.kind != "top_picks")
+    for section in ordered:
+        for item in section.items:
+            if isinstance(item, PaperItem):
+                return item.links.abs
+    return None
+
+
+def render_telegram(brief: Brief, *, preview_first: bool = True) -> list[OutMessage]:
+    """The brief as `sendMessage` payloads, each within Telegram's limits."""
+    fallback = Line((Span(label("continued", brief.language)),), "heading")
+    messages = pack(document(brief), TelegramLayout(), fallback_continued=fallback)
+    preview_url = _first_pick_url(brief) if preview_first else None
+    out: list[OutMessage] = []
+    for part, units in enumerate(messages):
+        text = _UNIT_SEP.join(u.fragment for u in units if u.fragment)
+        preview: dict[str, Any] = {"is_disabled": True}
+        if part == 0 and preview_url is not None:
+            preview = {"is_disabled": False, "url": preview_url}
+        out.append(
+            OutMessage(
+                platform="telegram",
+                part=part,
+                method="sendMessage",
+                payload={"text": text, "parse_mode": "HTML", "link_preview_options": preview},
+                text=visible_text(text),
+            )
+        )
+    return out
