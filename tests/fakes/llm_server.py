@@ -1,0 +1,396 @@
+"""A local OpenAI-compatible server for tests, the end-to-end test and benchmarks.
+
+    async with FakeLLMServer(api_key="sk-test") as srv:
+        settings = Settings(llm_base_url=srv.base_url, llm_api_key="sk-test")
+
+It serves `POST /v1/chat/completions` and `POST /v1/embeddings`, checks the bearer key,
+and answers by the marker line that starts the system prompt:
+
+- ``TASK: rerank``        -> ``{"papers": [{"id", "score", "matched"}]}`` (digest/ranking.py)
+- ``TASK: summarize``     -> ``{"contribution", "why", "category"}`` (digest/summarize.py)
+- ``TASK: reader_notes``  -> the ReaderNotes object (digest/summarize.py)
+- ``TASK: echo``          -> the user message's JSON object, returned as the answer
+
+Answers are built from the ids and titles in the user prompt, at a realistic length.
+Tokens are ``len(text) // 4`` (at least 1), as reported in ``usage``. Embeddings are
+hashed bag-of-words vectors (deterministic; texts sharing words are similar).
+
+`fail_next(kind, count)` makes the next `count` chat requests fail: "malformed" (200 with
+broken JSON), "invalid" (200 with JSON missing every field), "500", "429" or "401"; or
+answer oddly: "fenced" (the right answer inside a Markdown code fence).
+`gate` (an asyncio.Event, None by default) holds every chat answer until it is set;
+`in_flight`/`max_in_flight` and `wait_in_flight(n)` observe concurrency without timing.
+5xx/429 answers carry ``retry-after-ms: 1`` so the SDK's own retry does not sleep long.
+`latency` delays each answer with a real asyncio sleep (benchmarks only; 0 in tests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import re
+import time
+from collections import deque
+from typing import Any, Literal
+
+from aiohttp import web
+
+__all__ = ["FailKind", "FakeLLMServer", "tokens"]
+
+FailKind = Literal["malformed", "invalid", "fenced", "500", "429", "401"]
+EMBED_DIM = 256
+_WORD = re.compile(r"[a-z0-9]+")
+_ID = re.compile(r"\b(\d{4}\.\d{4,5})(?:v\d+)?\b")
+_STOP = frozenset({"a", "an", "and", "the", "of", "for", "to", "in", "on", "with", "by"})
+
+
+def tokens(text: str) -> int:
+    return max(1, len(text) // 4)
+
+
+class FakeLLMServer:
+    def __init__(self, *, api_key: str = "sk-test-key", latency: float = 0.0) -> None:
+        self.api_key = api_key
+        self.latency = latency
+        self.calls: list[tuple[str, int, int, float, float]] = []
+        self.requests: list[dict[str, Any]] = []  # the JSON bodies received, in order
+        self._fail: deque[FailKind] = deque()
+        self.gate: asyncio.Event | None = None
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._changed = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    def fail_next(self, kind: FailKind, count: int = 1) -> None:
+        self._fail.extend([kind] * count)
+
+    async def wait_in_flight(self, n: int) -> None:
+        """Return once at least `n` chat requests are being answered at the same time."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.in_flight >= n)
+
+    def calls_for(self, task: str) -> list[tuple[str, int, int, float, float]]:
+        return [c for c in self.calls if c[0] == task]
+
+    async def __aenter__(self) -> FakeLLMServer:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_post("/v1/embeddings", self._embeddings)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}/v1"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- handlers ----------------------------------------------------------------------
+
+    def _authorized(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.api_key}"
+
+    async def _chat(self, request: web.Request) -> web.Response:
+        async with self._changed:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self._changed.notify_all()
+        try:
+            if self.gate is not None:
+                await self.gate.wait()
+            return await self._answer_chat(request)
+        finally:
+            async with self._changed:
+                self.in_flight -= 1
+                self._changed.notify_all()
+
+    async def _answer_chat(self, request: web.Request) -> web.Response:
+        start = time.monotonic()
+        body = await request.json()
+        self.requests.append(body)
+        messages = body.get("messages") or []
+        system = next((m["content"] for m in messages if m.get("role") == "system"), "")
+        users = [m["content"] for m in messages if m.get("role") == "user"]
+        first_line = system.split("\n", 1)[0].strip()
+        task = first_line.removeprefix("TASK:").strip() if first_line.startswith("TASK:") else ""
+        prompt_tokens = tokens("".join(str(m.get("content", "")) for m in messages))
+
+        if not self._authorized(request):
+            self.calls.append((task, prompt_tokens, 0, start, time.monotonic()))
+            return _error(401, "Incorrect API key provided.", "invalid_api_key")
+        kind = self._fail.popleft() if self._fail else None
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        if kind in ("500", "429", "401"):
+            self.calls.append((task, prompt_tokens, 0, start, time.monotonic()))
+            status = int(kind)
+            return _error(status, f"fake failure {status}", "fake", retry=status != 401)
+
+        if kind == "malformed":
+            content = '{"contribution": "cut off'
+        elif kind == "invalid":
+            content = json.dumps({"unexpected": True})
+        else:
+            try:
+                answer = _answer(task, users[0] if users else "")
+            except ValueError as exc:
+                self.calls.append((task, prompt_tokens, 0, start, time.monotonic()))
+                return _error(400, str(exc), "invalid_request")
+            content = json.dumps(answer, ensure_ascii=False)
+            if kind == "fenced":
+                content = f"```json\n{content}\n```"
+        completion_tokens = tokens(content)
+        self.calls.append((task, prompt_tokens, completion_tokens, start, time.monotonic()))
+        return web.json_response(
+            {
+                "id": f"chatcmpl-{len(self.calls)}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model", "fake"),
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            }
+        )
+
+    async def _embeddings(self, request: web.Request) -> web.Response:
+        start = time.monotonic()
+        body = await request.json()
+        self.requests.append(body)
+        raw = body.get("input")
+        texts = [raw] if isinstance(raw, str) else list(raw or [])
+        prompt_tokens = sum(tokens(str(t)) for t in texts) if texts else 1
+        if not self._authorized(request):
+            self.calls.append(("embed", prompt_tokens, 0, start, time.monotonic()))
+            return _error(401, "Incorrect API key provided.", "invalid_api_key")
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        data = [
+            {"object": "embedding", "index": i, "embedding": _embed(str(t))}
+            for i, t in enumerate(texts)
+        ]
+        self.calls.append(("embed", prompt_tokens, 0, start, time.monotonic()))
+        return web.json_response(
+            {
+                "object": "list",
+                "data": data,
+                "model": body.get("model", "fake-embed"),
+                "usage": {"prompt_tokens": prompt_tokens, "total_tokens": prompt_tokens},
+            }
+        )
+
+
+def _error(status: int, message: str, code: str, *, retry: bool = False) -> web.Response:
+    headers = {"retry-after-ms": "1"} if retry else {}
+    return web.json_response(
+        {"error": {"message": message, "type": "fake_error", "param": None, "code": code}},
+        status=status,
+        headers=headers,
+    )
+
+
+# --- answers ---------------------------------------------------------------------------
+
+
+def _answer(task: str, user: str) -> dict[str, Any]:
+    if task == "rerank":
+        return _rerank(user)
+    if task == "summarize":
+        return _summarize(_json(user))
+    if task == "reader_notes":
+        return _notes(_json(user))
+    if task == "echo":
+        return _json(user)
+    raise ValueError(f"unknown task {task!r}")
+
+
+def _json(user: str) -> dict[str, Any]:
+    try:
+        value = json.loads(user)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"user prompt is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ValueError("user prompt is not a JSON object")
+    return value
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 2}
+
+
+def _rerank(user: str) -> dict[str, Any]:
+    # digest/ranking.py: "Interests: [1] a; [2] b" then "Papers:" and "<id> | <title> | ..."
+    interests: list[set[str]] = []
+    papers: list[tuple[str, str]] = []
+    in_papers = False
+    for line in user.splitlines():
+        if line.startswith("Interests:"):
+            for part in line.removeprefix("Interests:").split(";"):
+                interests.append(_words(re.sub(r"^\s*\[\d+\]", "", part)))
+        elif line.startswith("Papers:"):
+            in_papers = True
+        elif in_papers and "|" in line:
+            pid, _, rest = line.partition("|")
+            m = _ID.search(pid)
+            if m:
+                papers.append((m.group(1), rest))
+    if not papers:  # any other prompt shape: every id mentioned, neutral scores
+        papers = [(pid, "") for pid in dict.fromkeys(_ID.findall(user))]
+    out = []
+    for pid, text in papers:
+        words = _words(text)
+        overlaps = [len(words & i) / max(1, len(i)) for i in interests]
+        matched = [n for n, o in enumerate(overlaps, 1) if o >= 0.34]
+        best = max(overlaps, default=0.0)
+        out.append({"id": pid, "score": round(min(10.0, 2.0 + 8.0 * best), 1), "matched": matched})
+    return {"papers": out}
+
+
+def _summarize(req: dict[str, Any]) -> dict[str, Any]:
+    paper = req.get("paper") or {}
+    title = str(paper.get("title") or "this paper")
+    abstract = str(paper.get("abstract") or "")
+    first = re.split(r"(?<=[.!?])\s+", abstract, maxsplit=1)[0] if abstract else title
+    name = title.split(":")[0].strip()
+    category = str(paper.get("arxiv_category") or "AI")
+    label = {"cs.CL": "NLP / LLM", "cs.LG": "Machine Learning", "cs.AI": "AI / Agents"}.get(
+        category, "AI Research"
+    )
+    if req.get("language") == "zh":
+        return {
+            "contribution": f"提出 {name},核心思路是:{first[:160]}",
+            "why": (
+                f"{name} 针对的问题在当前 LLM 研究中很常见,作者给出了可复现的方法与评测。"
+                f"它把「{title[:80]}」落到具体的训练与评估流程上,便于对比已有工作。"
+                "如果结论成立,这套做法可以直接迁移到相近任务,值得关注其实验设置与消融。"
+            ),
+            "category": label,
+        }
+    return {
+        "contribution": f"Introduces {name}: {first[:200]}",
+        "why": (
+            f"{name} addresses a problem many current LLM systems share, with a concrete "
+            "method and an evaluation others can reproduce. It turns the idea in "
+            f'"{title[:80]}" into a training and evaluation recipe that can be compared '
+            "with prior work. If the results hold, the recipe transfers to nearby tasks."
+        ),
+        "category": label,
+    }
+
+
+def _notes(req: dict[str, Any]) -> dict[str, Any]:
+    zh = req.get("language") == "zh"
+    interests = [str(i) for i in req.get("interests") or []]
+    picks = [p for p in req.get("picks") or [] if isinstance(p, dict)]
+    others = [p for p in req.get("others") or [] if isinstance(p, dict)]
+    focus = interests[0] if interests else ("your research" if not zh else "你的研究")
+
+    def short(p: dict[str, Any]) -> str:
+        return str(p.get("title") or p.get("id")).split(":")[0].strip()
+
+    names = ", ".join(short(p) for p in picks[:3])
+    relations = {}
+    for p in picks:
+        matched = ", ".join(p.get("matched") or []) or focus
+        relations[str(p["id"])] = (
+            f"与你关注的 {matched} 直接相关:{short(p)} 提供了可借鉴的训练与评测设置。"
+            if zh
+            else f"Relevant to your work on {matched}: {short(p)} offers a setup you "
+            "could reuse or compare against."
+        )
+    must = [
+        {
+            "paper_id": str(p["id"]),
+            "reason": (
+                f"最贴近你的 {focus} 方向,建议细读方法与实验部分。"
+                if zh
+                else f"Closest to your {focus} work; read the method and experiments."
+            ),
+        }
+        for p in picks[:3]
+    ]
+    ideas = []
+    for n in range(min(3, len(picks))):
+        a = picks[n]
+        b = picks[(n + 1) % len(picks)]
+        ids = list(dict.fromkeys([str(a["id"]), str(b["id"])]))
+        ideas.append(
+            {
+                "title": (
+                    f"把 {short(a)} 与 {short(b)} 结合"
+                    if zh
+                    else f"Combine {short(a)} with {short(b)}"
+                ),
+                "body": (
+                    f"以 {short(a)} 的设置为基础,引入 {short(b)} 的思路,"
+                    f"在 {focus} 场景下检验是否带来稳定收益,并做消融区分两者贡献。"
+                    if zh
+                    else f"Start from the setup of {short(a)}, add the idea behind "
+                    f"{short(b)}, and test on {focus} whether the gain holds; ablate "
+                    "to separate the two contributions."
+                ),
+                "paper_ids": ids,
+            }
+        )
+    repo_notes = {
+        str(p["id"]): (
+            "关注训练脚本、数据格式与评测代码。"
+            if zh
+            else "Watch the training scripts, data format and evaluation code."
+        )
+        for p in [*picks, *others]
+        if p.get("repo")
+    }
+    others_comments = {
+        str(p["id"]): (
+            f"{short(p)}:与 {focus} 有间接关联,可快速浏览。"
+            if zh
+            else f"{short(p)}: loosely related to {focus}; worth a skim."
+        )
+        for p in others
+    }
+    return {
+        "overview": (
+            f"今天 {len(picks)} 篇重点论文集中在 {focus} 等方向。最值得先看的是 {names}。"
+            if zh
+            else f"Today's {len(picks)} top picks centre on {focus}. Start with {names}; "
+            f"{len(others)} more papers are worth a glance."
+        ),
+        "relations": relations,
+        "must_read": must,
+        "ideas": ideas,
+        "conclusion": (
+            f"优先精读 {names},其余论文按需浏览。"
+            if zh
+            else f"Read {names} closely; skim the rest as time allows."
+        ),
+        "repo_notes": repo_notes,
+        "others_comments": others_comments,
+    }
+
+
+def _embed(text: str) -> list[float]:
+    vec = [0.0] * EMBED_DIM
+    for word in _WORD.findall(text.lower()):
+        digest = hashlib.blake2b(word.encode(), digest_size=8).digest()
+        slot = int.from_bytes(digest[:4], "big") % EMBED_DIM
+        sign = 1.0 if digest[4] & 1 else -1.0
+        vec[slot] += sign
+    norm = math.sqrt(sum(x * x for x in vec))
+    return [x / norm for x in vec] if norm > 0 else vec
