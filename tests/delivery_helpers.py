@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import heapq
 import itertools
 from collections.abc import Sequence
+
+from digest.models import Brief, PaperItem, PaperLinks, Section, SourceItem
 
 # Loop turns that let every runnable task reach its next await before time moves on.
 _SETTLE_TURNS = 50
@@ -65,3 +68,61 @@ def max_in_window(instants: Sequence[float], period: float) -> int:
             j += 1
         best = max(best, i - j + 1)
     return best
+
+
+def built_brief(papers: int = 12, language: str = "en") -> Brief:
+    """A brief with enough text that every platform splits it into several messages.
+
+    The text holds what must stay data: markup characters, a mass mention, an emoji.
+    """
+    day = dt.date(2026, 5, 31)
+    items: list[PaperItem] = []
+    for i in range(papers):
+        pid = f"2605.{10000 + i}"
+        items.append(
+            PaperItem(
+                paper_id=pid,
+                title=f"Paper {i}: agents <b>that</b> plan & act @channel <!here> 🚀",
+                authors=["A. Author", "B. Author"],
+                links=PaperLinks(
+                    abs=f"https://arxiv.org/abs/{pid}", pdf=f"https://arxiv.org/pdf/{pid}"
+                ),
+                date=day,
+                category="LLM Agent",
+                upvotes=10 + i,
+                contribution="A method that " + "plans and verifies each step; " * 25,
+                why="It matters because " + "the results hold across benchmarks; " * 20,
+                relation="Relevant to your interest in agents.",
+                matched=["LLM agents"],
+            )
+        )
+    return Brief(
+        date=day,
+        language=language,  # type: ignore[arg-type]
+        reader="tester",
+        title="AI research brief · 2026-05-31 · tester",
+        overview="Agents everywhere today.",
+        mode="extractive",
+        generated_at=dt.datetime(2026, 5, 31, 6, 0, tzinfo=dt.UTC),
+        window_start=day,
+        window_end=day,
+        sections=[
+            Section(kind="top_picks", title="Top picks", items=items[:5]),
+            Section(kind="others", title="Also worth a glance", items=items[5:]),
+            Section(
+                kind="sources",
+                title="Sources",
+                items=[SourceItem(source="Hugging Face", status="ok", detail="12 papers")],
+            ),
+        ],
+    )
+
+
+def reference_or_built_brief() -> Brief:
+    """The renderers' reference brief when it exists, else `built_brief()`."""
+    try:
+        from tests.fixtures_reference import reference_brief  # type: ignore[import-not-found]
+    except ImportError:
+        return built_brief()
+    brief: Brief = reference_brief()
+    return brief

@@ -1,0 +1,453 @@
+"""Deliver the morning brief: complete, never twice, never half.
+
+`deliver` sends one chat's rendered parts in order and records each part in the Store
+the moment the platform accepted it, so a retry or a restart skips exactly what already
+arrived and resumes at the first missing part (in the parent's thread, if threaded).
+
+`push` delivers a day's brief to every active subscription: chats that want the same
+brief (same profile key and language) share one build, which is cached in the Store for
+the day, so a resumed delivery sends the rest of *the same* brief rather than a rebuilt
+one. Chats are served concurrently; the shared RateLimiter keeps each platform's limits,
+and one chat's failure never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from bot.base import OutMessage
+from bot.ratelimit import RateLimiter
+from bot.senders import Sender, make_senders
+from digest.errors import ChatGone, ConfigError, DeliveryError, PaperdropError, ProfileError
+from digest.models import Brief, Platform, Subscription
+from digest.profile import Profile, example_profile, load_profile
+from digest.settings import Settings
+from digest.store.base import Store
+
+__all__ = [
+    "BRIEF_NS",
+    "DONE_NS",
+    "BriefBuilder",
+    "ChatOutcome",
+    "DeliveryResult",
+    "PushReport",
+    "deliver",
+    "is_delivered",
+    "profile_for",
+    "push",
+    "render_for",
+]
+
+log = logging.getLogger(__name__)
+
+# Store namespaces: a group's brief of the day, and "this chat got all of today's parts".
+BRIEF_NS = "brief"
+DONE_NS = "delivered"
+# Long enough to resume a delivery late in the (local) day, short enough to stay small.
+BRIEF_TTL = dt.timedelta(days=3)
+DONE_TTL = dt.timedelta(days=10)
+# Chats delivered at once; the RateLimiter, not this, sets the pace.
+MAX_CONCURRENT_CHATS = 256
+# A profile's name is at most this long (digest.profile.Profile.name).
+PROFILE_NAME_MAX = 80
+
+
+class BriefBuilder(Protocol):
+    def __call__(
+        self,
+        settings: Settings,
+        profile: Profile,
+        day: dt.date,
+        *,
+        store: Store,
+        readers: Sequence[str] = ...,
+    ) -> Awaitable[Brief]: ...
+
+
+Renderer = Callable[[Brief, Subscription], list[OutMessage]]
+
+
+@dataclass
+class DeliveryResult:
+    """What `deliver` did for one chat."""
+
+    chat: str  # the subscription key, e.g. "telegram:12345"
+    total: int
+    sent: int = 0
+    skipped: int = 0  # already delivered before
+    failed: int = 0  # parts not delivered (the failed one and those after it)
+    errors: list[str] = field(default_factory=list)
+    gone: bool = False  # ChatGone: the subscription was saved inactive
+    refs: dict[int, str] = field(default_factory=dict)  # part -> message reference
+
+    @property
+    def complete(self) -> bool:
+        return self.failed == 0 and self.sent + self.skipped == self.total
+
+
+async def deliver(
+    sub: Subscription,
+    day: dt.date,
+    messages: list[OutMessage],
+    *,
+    store: Store,
+    sender: Sender,
+) -> DeliveryResult:
+    """Send the parts of `day` that have not reached `sub` yet, in order, recording each.
+
+    Stops at the first refusal so that parts never arrive out of order; the next run
+    resumes there. ChatGone saves the subscription inactive with the reason.
+    """
+    ordered = sorted(messages, key=lambda m: m.part)
+    result = DeliveryResult(chat=sub.key, total=len(ordered))
+    done = await store.delivered_parts(sub.key, day)
+    parent_ref: str | None = None
+    for index, msg in enumerate(ordered):
+        if msg.part in done:
+            result.skipped += 1
+            result.refs[msg.part] = done[msg.part]
+            if msg.parent:
+                parent_ref = done[msg.part]
+            continue
+        thread_ref = parent_ref if msg.in_thread else None
+        try:
+            ref = await sender.send(sub, msg, thread_ref, day=day)
+        except ChatGone as exc:
+            result.failed = len(ordered) - index
+            result.errors.append(str(exc))
+            result.gone = True
+            await store.save_subscription(
+                sub.model_copy(update={"active": False, "inactive_reason": exc.reason})
+            )
+            log.warning(
+                "chat gone, subscription deactivated: platform=%s chat=%s reason=%s",
+                sub.platform,
+                sub.chat_id,
+                exc.reason,
+            )
+            break
+        except DeliveryError as exc:
+            result.failed = len(ordered) - index
+            result.errors.append(str(exc))
+            log.warning(
+                "delivery failed: platform=%s chat=%s part=%d reason=%s",
+                sub.platform,
+                sub.chat_id,
+                msg.part,
+                exc.reason,
+            )
+            break
+        # Recorded before the next part goes out: a crash after this line never repeats it.
+        await store.mark_delivered(sub.key, day, msg.part, ref)
+        result.sent += 1
+        result.refs[msg.part] = ref
+        if msg.parent:
+            parent_ref = ref
+    if result.complete:
+        await store.cache_set(DONE_NS, _done_key(sub, day), str(result.total), DONE_TTL)
+    return result
+
+
+def _done_key(sub: Subscription, day: dt.date) -> str:
+    return f"{sub.key}|{day.isoformat()}"
+
+
+async def is_delivered(store: Store, sub: Subscription, day: dt.date) -> bool:
+    """True when every part of `day`'s brief reached `sub`."""
+    return await store.cache_get(DONE_NS, _done_key(sub, day)) is not None
+
+
+# --- push --------------------------------------------------------------------------------
+
+
+def profile_for(sub: Subscription, settings: Settings) -> Profile:
+    """The reader profile of a subscription: its file, else its inline interests.
+
+    Raises ProfileError when the file cannot be used.
+    """
+    if sub.profile_path:
+        return load_profile(sub.profile_path, sub.language)
+    if sub.interests:
+        data = {"name": sub.key[:PROFILE_NAME_MAX], "language": sub.language}
+        try:
+            return Profile.model_validate({**data, "interests": sub.interests})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise ProfileError(f"interests of {sub.key}: {first['msg']}") from None
+    if settings.profile_path is not None:
+        return load_profile(settings.profile_path, sub.language)
+    return example_profile(sub.language)
+
+
+def render_for(brief: Brief, sub: Subscription) -> list[OutMessage]:
+    """The brief rendered for the subscription's platform and options."""
+    if sub.platform == "telegram":
+        from bot.telegram import render_telegram
+
+        return render_telegram(brief)
+    if sub.platform == "slack":
+        from bot.slack import render_slack
+
+        return render_slack(brief, threads=sub.threads)
+    from bot.feishu import render_feishu
+
+    messages: list[OutMessage] = render_feishu(
+        brief, mode="webhook" if sub.webhook is not None else "app"
+    )
+    return messages
+
+
+@dataclass
+class ChatOutcome:
+    sub: Subscription
+    parts: int = 0
+    result: DeliveryResult | None = None
+    error: str | None = None  # before delivery: profile, brief or sender setup failed
+    preview: list[OutMessage] = field(default_factory=list)  # dry run: what would be sent
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and (self.result is None or self.result.complete)
+
+
+@dataclass
+class PushReport:
+    day: dt.date
+    dry_run: bool
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None
+    briefs_built: int = 0
+    briefs_reused: int = 0
+    outcomes: list[ChatOutcome] = field(default_factory=list)
+
+    @property
+    def delivered(self) -> int:
+        """Chats that have the whole brief (now or from an earlier run)."""
+        return sum(1 for o in self.outcomes if o.result is not None and o.result.complete)
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for o in self.outcomes if not o.ok)
+
+    @property
+    def sent(self) -> int:
+        return sum(o.result.sent for o in self.outcomes if o.result is not None)
+
+    @property
+    def skipped(self) -> int:
+        return sum(o.result.skipped for o in self.outcomes if o.result is not None)
+
+    def summary(self) -> str:
+        if self.dry_run:
+            parts = sum(o.parts for o in self.outcomes)
+            return f"dry run {self.day}: {len(self.outcomes)} chat(s), {parts} message(s) to send"
+        return (
+            f"{self.day}: {self.delivered}/{len(self.outcomes)} chat(s) complete, "
+            f"{self.sent} message(s) sent, {self.skipped} already there, {self.failed} failed"
+        )
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def _group_brief(
+    settings: Settings,
+    store: Store,
+    day: dt.date,
+    profile: Profile,
+    readers: list[str],
+    builder: BriefBuilder,
+    *,
+    dry_run: bool,
+    report: PushReport,
+) -> Brief:
+    key = f"{profile.key}|{day.isoformat()}"
+    cached = await store.cache_get(BRIEF_NS, key)
+    if cached is not None:
+        try:
+            brief = Brief.model_validate_json(cached)
+        except ValueError:
+            log.warning("cached brief %s is unreadable; building it again", key)
+        else:
+            report.briefs_reused += 1
+            return brief
+    brief = await builder(settings, profile, day, store=store, readers=readers)
+    report.briefs_built += 1
+    if not dry_run:
+        await store.cache_set(BRIEF_NS, key, brief.model_dump_json(), BRIEF_TTL)
+    return brief
+
+
+async def push(
+    settings: Settings,
+    store: Store,
+    day: dt.date,
+    *,
+    chat: str | None = None,
+    dry_run: bool = False,
+    builder: BriefBuilder | None = None,
+    senders: Mapping[Platform, Sender] | None = None,
+    now: Callable[[], dt.datetime] = _utc_now,
+    render: Renderer = render_for,
+    subscriptions: Sequence[Subscription] | None = None,
+    limiter: RateLimiter | None = None,
+) -> PushReport:
+    """Deliver `day`'s brief to every active subscription (or to `chat` only).
+
+    `chat` is a chat id or a subscription key ("slack:C123"). `subscriptions` restricts
+    the run to these (the scheduler passes the due ones). Senders not given are made from
+    the settings, share one RateLimiter, and are closed at the end.
+    """
+    if builder is None:
+        from digest.pipeline import build_brief
+
+        builder = build_brief
+    from digest.pipeline import mark_seen
+
+    report = PushReport(day=day, dry_run=dry_run, started_at=now())
+    subs = list(subscriptions) if subscriptions is not None else await store.list_subscriptions()
+    subs = [s for s in subs if s.active]
+    if chat is not None:
+        subs = [s for s in subs if chat in (s.chat_id, s.key)]
+        if not subs:
+            raise ConfigError(f"no active subscription for chat {chat}")
+
+    # Group chats that share a brief; a bad profile fails its chats only.
+    groups: dict[str, tuple[Profile, list[Subscription]]] = {}
+    for sub in subs:
+        try:
+            profile = profile_for(sub, settings)
+        except PaperdropError as exc:
+            report.outcomes.append(ChatOutcome(sub, error=str(exc)))
+            log.warning("no profile: platform=%s chat=%s reason=%s", sub.platform, sub.chat_id, exc)
+            continue
+        groups.setdefault(profile.key, (profile, []))[1].append(sub)
+
+    owned: dict[Platform, Sender] = {}
+    setup_errors: dict[Platform, str] = {}
+    available: dict[Platform, Sender] = dict(senders or {})
+    if not dry_run:
+        shared_limiter = limiter or RateLimiter()
+        for platform in dict.fromkeys(
+            s.platform for _, members in groups.values() for s in members
+        ):
+            if platform in available:
+                continue
+            try:
+                made = make_senders(settings, [platform], limiter=shared_limiter)
+            except ConfigError as exc:
+                setup_errors[platform] = str(exc)
+                continue
+            owned.update(made)
+            available.update(made)
+
+    gate = asyncio.Semaphore(MAX_CONCURRENT_CHATS)
+
+    async def one_chat(sub: Subscription, brief: Brief) -> ChatOutcome:
+        outcome = ChatOutcome(sub)
+        try:
+            messages = render(brief, sub)
+        except Exception as exc:  # a renderer bug must not stop the other chats
+            outcome.error = f"rendering failed: {exc.__class__.__name__}: {exc}"
+            log.exception("render failed: platform=%s chat=%s", sub.platform, sub.chat_id)
+            return outcome
+        outcome.parts = len(messages)
+        if dry_run:
+            outcome.preview = messages
+            return outcome
+        if sub.platform in setup_errors:
+            outcome.error = setup_errors[sub.platform]
+            log.warning(
+                "cannot send: platform=%s chat=%s reason=%s",
+                sub.platform,
+                sub.chat_id,
+                outcome.error,
+            )
+            return outcome
+        async with gate:
+            try:
+                result = await deliver(
+                    sub, day, messages, store=store, sender=available[sub.platform]
+                )
+            except Exception as exc:  # e.g. the Store failed mid-way: report, keep going
+                outcome.error = f"{exc.__class__.__name__}: {exc}"
+                log.warning(
+                    "delivery aborted: platform=%s chat=%s reason=%s",
+                    sub.platform,
+                    sub.chat_id,
+                    outcome.error,
+                )
+                return outcome
+        outcome.result = result
+        if result.complete:
+            await mark_seen(store, sub.key, brief, settings)
+        return outcome
+
+    async def one_group(profile: Profile, members: list[Subscription]) -> list[ChatOutcome]:
+        try:
+            brief = await _group_brief(
+                settings,
+                store,
+                day,
+                profile,
+                [s.key for s in members],
+                builder,
+                dry_run=dry_run,
+                report=report,
+            )
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, PaperdropError) else repr(exc)
+            log.warning(
+                "no brief for %d chat(s) (%s): %s",
+                len(members),
+                ", ".join(s.key for s in members),
+                reason,
+            )
+            return [ChatOutcome(s, error=f"no brief: {reason}") for s in members]
+        return list(await asyncio.gather(*(one_chat(s, brief) for s in members)))
+
+    try:
+        per_group = await asyncio.gather(*(one_group(p, m) for p, m in groups.values()))
+    finally:
+        for sender in owned.values():
+            await sender.aclose()
+    for outcomes in per_group:
+        report.outcomes.extend(outcomes)
+    report.outcomes.sort(key=lambda o: o.sub.key)
+    report.finished_at = now()
+    return report
+
+
+def report_rows(report: PushReport) -> list[dict[str, Any]]:
+    """One plain row per chat (for the CLI table and JSON), with no secrets in it."""
+    rows = []
+    for o in report.outcomes:
+        r = o.result
+        rows.append(
+            {
+                "chat": o.sub.key,
+                "parts": o.parts,
+                "sent": r.sent if r else 0,
+                "skipped": r.skipped if r else 0,
+                "failed": r.failed if r else (o.parts if o.error else 0),
+                "status": (
+                    "dry run"
+                    if report.dry_run and o.error is None
+                    else "gone"
+                    if r is not None and r.gone
+                    else "ok"
+                    if o.ok
+                    else "failed"
+                ),
+                "error": o.error or (r.errors[0] if r and r.errors else None),
+            }
+        )
+    return rows

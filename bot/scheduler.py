@@ -1,0 +1,227 @@
+"""The morning scheduler: push each chat's brief once its local delivery time has passed.
+
+Every tick (`run_once`), the replica holding the Store lock "scheduler" looks at each
+active subscription: if the chat's local time (its IANA zone) has reached its delivery
+time today and today's brief has not fully reached it (the Store's delivery records, not
+memory), the chat is due. So a process that was down at 08:00 catches up when it comes
+back the same local day, once; after local midnight it is a new day whose time has not
+come yet, and yesterday's brief is not sent late.
+
+Only one replica schedules: the lock is a lease renewed every tick (and during a long
+push), so when the leader dies another replica takes over after the lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.delivery import PushReport, is_delivered, push
+from bot.ratelimit import RateLimiter
+from bot.senders import Sender
+from digest.models import Platform, Subscription
+from digest.settings import Settings
+from digest.store.base import Store
+
+__all__ = [
+    "DEFAULT_INTERVAL",
+    "LOCK_NAME",
+    "Scheduler",
+    "TickReport",
+    "local_due",
+    "parse_hhmm",
+]
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "scheduler"
+# Seconds between ticks: the worst delay after a chat's delivery time.
+DEFAULT_INTERVAL = 60.0
+# The lease outlives a few missed ticks, so a slow tick does not hand over leadership.
+LOCK_TTL_TICKS = 3
+MIN_LOCK_TTL = dt.timedelta(seconds=60)
+# After a failed attempt a chat is retried after this long, doubling, up to the cap.
+RETRY_BASE = dt.timedelta(minutes=2)
+RETRY_CAP = dt.timedelta(minutes=30)
+
+Now = Callable[[], dt.datetime]
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def parse_hhmm(value: str) -> dt.time:
+    """'08:30' -> time(8, 30); ValueError for anything else."""
+    hours, sep, minutes = value.partition(":")
+    if not sep or len(minutes) != 2 or not hours.isdigit() or not minutes.isdigit():
+        raise ValueError(f"invalid time {value!r}: use HH:MM (24-hour)")
+    h, m = int(hours), int(minutes)
+    if not (0 <= h <= 23 and 0 <= m <= 59) or len(hours) > 2:
+        raise ValueError(f"invalid time {value!r}: use HH:MM (24-hour)")
+    return dt.time(h, m)
+
+
+def local_due(sub: Subscription, now: dt.datetime) -> dt.date | None:
+    """The subscriber's local date when its delivery time has passed today, else None.
+
+    Raises ValueError for an unknown zone or a malformed time.
+    """
+    try:
+        zone = ZoneInfo(sub.tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {sub.tz!r}") from exc
+    local = now.astimezone(zone)
+    at = dt.datetime.combine(local.date(), parse_hhmm(sub.time), tzinfo=zone)
+    return local.date() if local >= at else None
+
+
+@dataclass
+class TickReport:
+    leader: bool
+    due: list[str] = field(default_factory=list)  # subscription keys pushed this tick
+    pushes: list[PushReport] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        owner: str | None = None,
+        interval: float = DEFAULT_INTERVAL,
+        clock: Now = _utc_now,
+        sleep: Sleep = asyncio.sleep,
+        builder: Any = None,
+        senders: Mapping[Platform, Sender] | None = None,
+        limiter: RateLimiter | None = None,
+        push_fn: Callable[..., Awaitable[PushReport]] = push,
+    ) -> None:
+        if interval <= 0:
+            raise ValueError("interval must be positive")
+        self.settings = settings
+        self.store = store
+        self.owner = owner or _default_owner()
+        self.interval = interval
+        self.lock_ttl = max(dt.timedelta(seconds=interval * LOCK_TTL_TICKS), MIN_LOCK_TTL)
+        self._clock = clock
+        self._sleep = sleep
+        self._builder = builder
+        self._senders = senders
+        # One limiter for every tick, so back-to-back pushes share the platforms' windows.
+        self._limiter = limiter or RateLimiter()
+        self._push = push_fn
+        # (chat key, day) -> (failures so far, not before): in memory only, it only paces
+        # retries; what was delivered is always read from the Store.
+        self._backoff: dict[tuple[str, dt.date], tuple[int, dt.datetime]] = {}
+
+    async def _due(self, now: dt.datetime, report: TickReport) -> dict[dt.date, list[Subscription]]:
+        by_day: dict[dt.date, list[Subscription]] = {}
+        for sub in await self.store.list_subscriptions():
+            if not sub.active:
+                continue
+            try:
+                day = local_due(sub, now)
+            except ValueError as exc:
+                report.errors.append(f"{sub.key}: {exc}")
+                log.warning("cannot schedule chat=%s: %s", sub.key, exc)
+                continue
+            if day is None or await is_delivered(self.store, sub, day):
+                continue
+            waiting = self._backoff.get((sub.key, day))
+            if waiting is not None and now < waiting[1]:
+                continue
+            by_day.setdefault(day, []).append(sub)
+        return by_day
+
+    async def run_once(self, now: dt.datetime | None = None) -> TickReport:
+        """One tick: take or renew the lock, then push every due chat."""
+        now = now or self._clock()
+        if not await self.store.acquire_lock(LOCK_NAME, self.owner, self.lock_ttl):
+            return TickReport(leader=False)
+        report = TickReport(leader=True)
+        due = await self._due(now, report)
+        if not due:
+            return report
+        renew = asyncio.create_task(self._keep_lock())
+        try:
+            for day, subs in sorted(due.items()):
+                report.due.extend(s.key for s in subs)
+                kwargs: dict[str, Any] = {
+                    "subscriptions": subs,
+                    "senders": self._senders,
+                    "limiter": self._limiter,
+                }
+                if self._builder is not None:
+                    kwargs["builder"] = self._builder
+                try:
+                    pushed = await self._push(self.settings, self.store, day, **kwargs)
+                except Exception as exc:  # the next tick tries again
+                    report.errors.append(f"{day}: {exc.__class__.__name__}: {exc}")
+                    log.exception("push for %s failed", day)
+                    for sub in subs:
+                        self._failed(sub.key, day, now)
+                    continue
+                report.pushes.append(pushed)
+                for outcome in pushed.outcomes:
+                    if outcome.ok:
+                        self._backoff.pop((outcome.sub.key, day), None)
+                    else:
+                        self._failed(outcome.sub.key, day, now)
+        finally:
+            renew.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renew
+        return report
+
+    def _failed(self, key: str, day: dt.date, now: dt.datetime) -> None:
+        failures = self._backoff.get((key, day), (0, now))[0] + 1
+        delay = min(RETRY_BASE * 2 ** (failures - 1), RETRY_CAP)
+        self._backoff[(key, day)] = (failures, now + delay)
+        # Forget other days' entries: they can never be due again.
+        for old in [k for k in self._backoff if k[1] < day - dt.timedelta(days=1)]:
+            del self._backoff[old]
+
+    async def _keep_lock(self) -> None:
+        period = self.lock_ttl.total_seconds() / 3
+        while True:
+            await self._sleep(period)
+            if not await self.store.acquire_lock(LOCK_NAME, self.owner, self.lock_ttl):
+                log.error("scheduler lock lost to another replica during a push")
+                return
+
+    async def serve(self, *, stop: asyncio.Event | None = None, ticks: int | None = None) -> None:
+        """Tick every `interval` seconds until `stop` is set (or `ticks` ticks ran)."""
+        count = 0
+        try:
+            while stop is None or not stop.is_set():
+                try:
+                    tick = await self.run_once()
+                except Exception:  # e.g. the Store is briefly unreachable: keep serving
+                    log.exception("scheduler tick failed")
+                else:
+                    if tick.due:
+                        log.info("pushed to %d chat(s)", len(tick.due))
+                count += 1
+                if ticks is not None and count >= ticks:
+                    break
+                await self._sleep(self.interval)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.store.release_lock(LOCK_NAME, self.owner)
