@@ -1,0 +1,242 @@
+"""arXiv through the `arxiv` package (synchronous, run in a thread), politely.
+
+The package retries any non-200 after a fixed delay and ignores Retry-After, so its
+retries are off: this module spaces requests (one per `arxiv_delay` seconds, one at a
+time, across every call of the instance) and backs off itself on 429/503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterable
+
+import arxiv
+import requests
+import requests.adapters
+
+from digest.errors import ConfigError, InvalidPaperId, SourceError
+from digest.ids import parse_arxiv_id
+from digest.models import Paper
+from digest.settings import Settings
+from digest.sources.github import find_github_repo
+
+__all__ = ["ARXIV_PAGE_MAX", "ArxivSource", "build_query", "result_to_paper"]
+
+log = logging.getLogger(__name__)
+
+ARXIV_PAGE_MAX = 2000  # the API's largest page
+ID_BATCH = 100  # ids per lookup request, to keep the URL short
+MAX_BACKOFF = 120.0
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_CATEGORY = re.compile(r"^[a-z][a-z-]*(?:\.[A-Za-z-]+)?$")
+_SPACE = re.compile(r"\s+")
+# Withdrawal notices: "This paper has been withdrawn by the author", "Withdrawn: ...".
+_WITHDRAWN = re.compile(
+    r"^\s*withdrawn\b|\bwithdrawn by the authors?\b"
+    r"|\b(?:paper|article|submission|manuscript|preprint|version)\s+(?:has\s+been|is|was)\s+withdrawn\b",
+    re.IGNORECASE,
+)
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def _text(value: str | None) -> str:
+    return _SPACE.sub(" ", value).strip() if value else ""
+
+
+def build_query(categories: Iterable[str], start: dt.date, end: dt.date) -> str:
+    """`(cat:a OR cat:b) AND submittedDate:[YYYYMMDD0000 TO YYYYMMDD2359]`."""
+    cats = list(dict.fromkeys(categories))
+    for c in cats:
+        if not _CATEGORY.match(c):
+            raise ConfigError(f"{c!r} is not an arXiv category (expected e.g. cs.CL)")
+    dates = f"submittedDate:[{start:%Y%m%d}0000 TO {end:%Y%m%d}2359]"
+    if not cats:
+        return dates
+    return "(" + " OR ".join(f"cat:{c}" for c in cats) + ") AND " + dates
+
+
+def result_to_paper(result: arxiv.Result) -> Paper | None:
+    """A Paper from one feed entry; None for arXiv's error entries and unreadable ones."""
+    try:
+        paper_id = parse_arxiv_id(result.get_short_id())
+    except InvalidPaperId:
+        return None  # e.g. http://arxiv.org/api/errors#incorrect_id_format_for_...
+    title = _text(result.title)
+    if not title:
+        return None
+    abstract = _text(result.summary)
+    comment = _text(result.comment) or None
+    published = result.published.date() if result.published.year > 1 else None
+    return Paper(
+        paper_id=paper_id,
+        title=title,
+        abstract=abstract,
+        authors=[n for a in result.authors if (n := _text(a.name))],
+        published=published,
+        primary_category=result.primary_category or None,
+        categories=list(dict.fromkeys(result.categories)),
+        comment=comment,
+        github_repo=find_github_repo(abstract) or find_github_repo(comment or ""),
+        withdrawn=bool(_WITHDRAWN.search(comment or "") or _WITHDRAWN.search(abstract)),
+        sources=["arxiv"],
+    )
+
+
+class _TimeoutAdapter(requests.adapters.HTTPAdapter):
+    """The package sends requests without a timeout; a hung arXiv would hold the thread."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__()
+        self._timeout = timeout
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: dict[str, str] | None = None,
+    ) -> requests.Response:
+        return super().send(
+            request,
+            stream=stream,
+            timeout=self._timeout if timeout is None else timeout,
+            verify=verify,
+            cert=cert,
+            proxies=proxies,
+        )
+
+
+class _Client(arxiv.Client):  # type: ignore[misc]
+    """The package's client pointed at `url`, with a timeout and no retries of its own."""
+
+    def __init__(self, url: str, *, page_size: int, delay: float, timeout: float) -> None:
+        super().__init__(page_size=page_size, delay_seconds=delay, num_retries=0)
+        # query_url_format is the package's documented endpoint knob ("...?{}").
+        self.query_url_format = url.replace("{", "{{").replace("}", "}}") + "?{}"
+        adapter = _TimeoutAdapter(timeout)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+class ArxivSource:
+    name = "arXiv"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._settings = settings
+        self._sleep = sleep
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._last: float | None = None  # clock() when the last request ended
+
+    def _fetch(self, search: arxiv.Search, page_size: int) -> list[arxiv.Result]:
+        """Blocking: run `search` with the package (in a worker thread)."""
+        s = self._settings
+        client = _Client(
+            s.arxiv_api_url, page_size=page_size, delay=s.arxiv_delay, timeout=s.http_timeout
+        )
+        results: list[arxiv.Result] = []
+        try:
+            results.extend(client.results(search))
+        except arxiv.UnexpectedEmptyPageError:
+            # arXiv counts unknown ids in totalResults, so the package asks for a page that
+            # does not exist: what came back before that is the whole answer.
+            pass
+        finally:
+            client.close()
+        return results
+
+    async def _wait_turn(self) -> None:
+        if self._last is None:
+            return
+        wait = self._last + self._settings.arxiv_delay - self._clock()
+        if wait > 0:
+            await self._sleep(wait)
+
+    async def _run(self, search: arxiv.Search, page_size: int) -> list[arxiv.Result]:
+        """One search, spaced from every other request of this instance, with backoff."""
+        attempts = self._settings.http_retries + 1
+        plural = "s" * (attempts > 1)
+        first_backoff = 2 * self._settings.arxiv_delay
+        async with self._lock:
+            for attempt in range(attempts):
+                await self._wait_turn()
+                try:
+                    return await asyncio.to_thread(self._fetch, search, page_size)
+                except arxiv.HTTPError as exc:
+                    if exc.status not in RETRY_STATUSES:
+                        raise SourceError(self.name, f"HTTP {exc.status}") from None
+                    limited = " rate limited" if exc.status == 429 else ""
+                    reason = f"HTTP {exc.status}{limited} after {attempts} attempt{plural}"
+                except requests.Timeout:
+                    reason = f"timed out after {attempts} attempt{plural}"
+                except requests.ConnectionError as exc:
+                    reason = f"connection failed after {attempts} attempt{plural}"
+                    reason += f" ({type(exc).__name__})"
+                except requests.RequestException as exc:
+                    raise SourceError(self.name, f"request failed ({type(exc).__name__})") from None
+                finally:
+                    self._last = self._clock()
+                if attempt < attempts - 1:
+                    wait = min(MAX_BACKOFF, first_backoff * 2**attempt)
+                    log.info(
+                        "arXiv: attempt %d failed (%s); retrying in %.0f s",
+                        attempt + 1,
+                        reason,
+                        wait,
+                    )
+                    await self._sleep(wait)
+        raise SourceError(self.name, reason)
+
+    async def recent(
+        self, categories: list[str], start: dt.date, end: dt.date, max_results: int
+    ) -> list[Paper]:
+        """Papers submitted in [start, end] in any of `categories`, newest first."""
+        search = arxiv.Search(
+            query=build_query(categories, start, end),
+            max_results=max_results,
+            sort_by=arxiv.SortCriterion.SubmittedDate,
+            sort_order=arxiv.SortOrder.Descending,
+        )
+        results = await self._run(search, min(max_results, ARXIV_PAGE_MAX))
+        return [p for r in results if (p := result_to_paper(r)) is not None]
+
+    async def lookup(self, paper_ids: list[str]) -> dict[str, Paper]:
+        """Papers by id (bare id -> Paper). Ids arXiv does not know, or malformed, are absent."""
+        wanted: list[str] = []
+        for raw in paper_ids:
+            try:
+                wanted.append(parse_arxiv_id(raw))
+            except InvalidPaperId:
+                log.info("arXiv: skipped malformed id %r", raw[:40])
+        wanted = list(dict.fromkeys(wanted))
+        found: dict[str, Paper] = {}
+        for i in range(0, len(wanted), ID_BATCH):
+            batch = wanted[i : i + ID_BATCH]
+            search = arxiv.Search(id_list=batch, max_results=len(batch))
+            try:
+                results = await self._run(search, len(batch))
+            except SourceError as exc:
+                if exc.reason == "HTTP 400":
+                    continue  # arXiv's answer to an id it rejects: an error entry, no papers
+                raise
+            for r in results:
+                paper = result_to_paper(r)
+                if paper is not None and paper.paper_id in batch:
+                    found.setdefault(paper.paper_id, paper)
+        return {pid: found[pid] for pid in wanted if pid in found}
