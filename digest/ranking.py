@@ -83,7 +83,7 @@ RECENCY_HALF_LIFE_DAYS: Final = 3.0
 
 SNIPPET_CHARS: Final = 160  # per paper in the rerank prompt: cost grows with every reader
 TITLE_CHARS: Final = 150
-RERANK_TOKENS_PER_PAPER: Final = 24  # ~ {"id":"2605.06614","score":8,"matched":[1,3]}
+RERANK_TOKENS_PER_PAPER: Final = 32  # ~ {"id":"2605.06614","score":8,"matched":[1,3,5]}
 RERANK_TOKENS_BASE: Final = 32
 LLM_SCORE_MAX: Final = 10.0
 LLM_WEIGHT: Final = 0.5
@@ -464,7 +464,7 @@ async def llm_rerank(
         pid = r.paper.paper_id
         base = lexical[pid]
         if pid not in rated:
-            out.append(r.model_copy(update={"score": base}))
+            out.append(r.model_copy(update={"score": base, "signals": dict(r.signals)}))
             continue
         llm_score, indices = rated[pid]
         extra = [
@@ -530,7 +530,7 @@ async def semantic_blend(
     for r in ordered:
         pid = r.paper.paper_id
         if pid not in similarity:
-            out.append(r.model_copy(update={"score": lexical[pid]}))
+            out.append(r.model_copy(update={"score": lexical[pid], "signals": dict(r.signals)}))
             continue
         sim = similarity[pid]
         rel = max(sim, 0.0) / top if top > 0 else 0.0
