@@ -493,10 +493,12 @@ TOKEN_REFRESH_MARGIN = 300.0
 FEISHU_UUID_MAX = 50
 # Codes meaning the tenant access token is missing, expired or invalid.
 _FEISHU_BAD_TOKEN = frozenset({99991661, 99991663, 99991664, 99991665, 99991668, 99991671})
-# "request trigger frequency limit" (open API) and custom-bot frequency limits.
-_FEISHU_RATE_LIMITED = frozenset({99991400, 9499, 11232, 11233})
-# The bot is not in the chat / the chat is gone / the custom bot was removed.
-_FEISHU_GONE = frozenset({230002, 230001, 232009, 232010, 19001, 19002})
+# Throttled: "request trigger frequency limit" (app, per app), 230020 (app, per chat),
+# 11232 (custom bot "frequency limited"), 9499 only with HTTP 429.
+_FEISHU_RATE_LIMITED = frozenset({99991400, 230020, 11232})
+# The bot cannot post there any more: not in the group (230002), no availability to the
+# user (230013), custom bot removed / webhook token invalid (19001).
+_FEISHU_GONE = frozenset({230002, 230013, 19001})
 FEISHU_SIGN_FAILED = 19021
 
 

@@ -10,14 +10,24 @@ import pytest
 from pydantic import SecretStr
 
 from bot.base import OutMessage
+from bot.feishu import render_feishu
 from bot.ratelimit import RateLimiter
-from bot.senders import FeishuSender, SlackSender, TelegramSender, _SleepingRateLimitHandler
+from bot.senders import (
+    FeishuSender,
+    SlackSender,
+    TelegramSender,
+    _SleepingRateLimitHandler,
+    feishu_sign,
+    feishu_uuid,
+)
 from bot.slack import render_slack
 from bot.telegram import render_telegram
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Subscription
 from digest.settings import Settings
-from tests.delivery_helpers import VirtualClock, reference_or_built_brief
+from tests.delivery_helpers import VirtualClock, built_brief, reference_or_built_brief
+from tests.fakes.feishu_server import FakeFeishu
+from tests.fakes.feishu_server import feishu_sign as fake_feishu_sign
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.telegram_server import FakeTelegram
 
@@ -283,3 +293,203 @@ def test_reprs_hide_secrets() -> None:
     )
     assert "secret" not in repr(SlackSender(settings))
     assert "secret" not in repr(FeishuSender(settings))
+
+
+# --- Feishu -----------------------------------------------------------------------------
+
+
+def feishu_settings(fs: FakeFeishu, *, secret: str | None = None) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        feishu_base_url=fs.base_url,
+        feishu_app_id=fs.app_id,
+        feishu_app_secret=SecretStr(secret or fs.app_secret),
+    )
+
+
+@pytest.fixture
+async def fs() -> AsyncIterator[FakeFeishu]:
+    async with FakeFeishu(chats=["oc_team", "oc_other"]) as fake:
+        yield fake
+
+
+class WallClock:
+    """Unix time the test controls (token expiry, webhook timestamps)."""
+
+    def __init__(self) -> None:
+        self.now = 1_780_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def fs_sender(fs: FakeFeishu, vclock: VirtualClock) -> AsyncIterator[FeishuSender]:
+    sender = FeishuSender(
+        feishu_settings(fs),
+        limiter=RateLimiter(clock=vclock, sleep=vclock.sleep),
+        sleep=vclock.sleep,
+    )
+    yield sender
+    await sender.aclose()
+
+
+def hook_sub(url: str, secret: str | None = None) -> Subscription:
+    return Subscription(
+        platform="feishu",
+        chat_id="hook-team",
+        webhook=SecretStr(url),
+        secret=SecretStr(secret) if secret else None,
+    )
+
+
+async def test_feishu_signed_webhook_accepted(fs: FakeFeishu, fs_sender: FeishuSender) -> None:
+    url = fs.register_webhook("tok-signed", secret="s3cret")
+    messages = render_feishu(reference_or_built_brief(), mode="webhook")
+    refs = [await fs_sender.send(hook_sub(url, "s3cret"), m, None, day=DAY) for m in messages]
+    got = fs.by_chat("tok-signed")
+    assert fs.rejections == []
+    assert len(got) == len(messages) and refs == ["webhook"] * len(messages)
+    assert all("sign" in m.body and "timestamp" in m.body for m in got)
+    assert [m.card for m in got] == [m.payload["card"] for m in messages]
+    assert not any(m.mass_mentions for m in got)
+
+
+async def test_feishu_wrong_secret_is_a_clear_error_without_secrets(
+    fs: FakeFeishu, fs_sender: FeishuSender, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    url = fs.register_webhook("tok-hidden", secret="right-secret")
+    msg = render_feishu(reference_or_built_brief(), mode="webhook")[0]
+    with pytest.raises(DeliveryError) as info:
+        await fs_sender.send(hook_sub(url, "wrong-secret"), msg, None)
+    assert not isinstance(info.value, ChatGone)
+    assert "signature rejected" in info.value.reason and "19021" in info.value.reason
+    for secret in ("tok-hidden", "wrong-secret", url):
+        assert secret not in str(info.value)
+        assert secret not in caplog.text
+    assert fs.messages == []
+
+
+async def test_feishu_removed_custom_bot_is_chat_gone(
+    fs: FakeFeishu, fs_sender: FeishuSender
+) -> None:
+    url = fs.register_webhook("tok-gone")
+    fs.block_chat("tok-gone")
+    msg = render_feishu(reference_or_built_brief(), mode="webhook")[0]
+    with pytest.raises(ChatGone, match="19001"):
+        await fs_sender.send(hook_sub(url), msg, None)
+
+
+async def test_feishu_webhook_frequency_limit_waited_out(
+    fs: FakeFeishu, fs_sender: FeishuSender, vclock: VirtualClock
+) -> None:
+    url = fs.register_webhook("tok-busy")
+    fs.fail_next(429, count=2, chat="tok-busy", endpoint="webhook")
+    msg = render_feishu(reference_or_built_brief(), mode="webhook")[0]
+    await fs_sender.send(hook_sub(url), msg, None)
+    assert len(fs.by_chat("tok-busy")) == 1
+    assert [r.error.split(":")[0] for r in fs.rejections] == ["11232", "11232"]
+    assert vclock.sleeps.count(1.0) >= 2
+
+
+async def test_feishu_app_cards_accepted_with_stable_uuid(
+    fs: FakeFeishu, fs_sender: FeishuSender
+) -> None:
+    messages = render_feishu(reference_or_built_brief(), mode="app")
+    sub = Subscription(platform="feishu", chat_id="oc_team")
+    refs = [await fs_sender.send(sub, m, None, day=DAY) for m in messages]
+    got = fs.by_chat("oc_team")
+    assert fs.rejections == []
+    assert [m.message_id for m in got] == refs
+    assert [m.uuid for m in got] == [feishu_uuid("oc_team", DAY, m.part) for m in messages]
+    assert all(len(m.uuid or "") <= 50 for m in got)
+    # A resend of the same (chat, day, part), e.g. after a crash before it was recorded,
+    # is deduplicated by Feishu itself and answers the first message's id.
+    again = await fs_sender.send(sub, messages[0], None, day=DAY)
+    assert again == refs[0]
+    assert fs.deduplicated == [got[0].uuid]
+    assert len(fs.by_chat("oc_team")) == len(messages)
+    # Another day is another message.
+    other = await fs_sender.send(sub, messages[0], None, day=DAY + dt.timedelta(days=1))
+    assert other not in refs
+
+
+async def test_feishu_app_uuid_same_across_429_retries(
+    fs: FakeFeishu, fs_sender: FeishuSender, vclock: VirtualClock
+) -> None:
+    fs.fail_next(429, retry_after=3, count=2, chat="oc_team", endpoint="im.message.create")
+    msg = render_feishu(reference_or_built_brief(), mode="app")[0]
+    sub = Subscription(platform="feishu", chat_id="oc_team")
+    ref = await fs_sender.send(sub, msg, None, day=DAY)
+    assert vclock.sleeps.count(3.0) == 2
+    assert [m.message_id for m in fs.by_chat("oc_team")] == [ref]
+    assert fs.by_chat("oc_team")[0].uuid == feishu_uuid("oc_team", DAY, msg.part)
+
+
+async def test_feishu_token_cached_then_refreshed_once_when_invalid(
+    fs: FakeFeishu, vclock: VirtualClock
+) -> None:
+    wall = WallClock()
+    sender = FeishuSender(feishu_settings(fs), sleep=vclock.sleep, clock=wall)
+    sub = Subscription(platform="feishu", chat_id="oc_team")
+    msgs = render_feishu(built_brief(papers=2), mode="app")
+    try:
+        await sender.send(sub, msgs[0], None, day=DAY)
+        await sender.send(sub, msgs[0], None, day=DAY + dt.timedelta(days=1))
+        assert sender.token_fetches == 1  # cached
+        fs.expire_tokens()  # Feishu no longer accepts it: refreshed once, then sent
+        await sender.send(sub, msgs[0], None, day=DAY + dt.timedelta(days=2))
+        assert sender.token_fetches == 2
+        assert len(fs.tokens_issued) == 2
+        # Close to its expiry (5 minutes before) the token is fetched again unprompted.
+        wall.now += 7200 - 300 + 1
+        await sender.send(sub, msgs[0], None, day=DAY + dt.timedelta(days=3))
+        assert sender.token_fetches == 3
+    finally:
+        await sender.aclose()
+    assert len(fs.by_chat("oc_team")) == 4
+    assert [r.error.split(":")[0] for r in fs.rejections] == ["99991663"]
+
+
+async def test_feishu_bad_app_secret_is_a_clear_error(fs: FakeFeishu) -> None:
+    sender = FeishuSender(feishu_settings(fs, secret="not-the-secret"))
+    msg = render_feishu(built_brief(papers=2), mode="app")[0]
+    try:
+        with pytest.raises(DeliveryError, match="tenant token refused: code 10014") as info:
+            await sender.send(Subscription(platform="feishu", chat_id="oc_team"), msg, None)
+    finally:
+        await sender.aclose()
+    assert "not-the-secret" not in str(info.value)
+
+
+async def test_feishu_app_without_credentials(fs: FakeFeishu) -> None:
+    sender = FeishuSender(Settings(_env_file=None, feishu_base_url=fs.base_url))  # type: ignore[call-arg]
+    msg = render_feishu(built_brief(papers=2), mode="app")[0]
+    try:
+        with pytest.raises(DeliveryError, match="--webhook"):
+            await sender.send(Subscription(platform="feishu", chat_id="oc_team"), msg, None)
+    finally:
+        await sender.aclose()
+
+
+async def test_feishu_bot_not_in_chat_is_chat_gone(fs: FakeFeishu, fs_sender: FeishuSender) -> None:
+    msg = render_feishu(built_brief(papers=2), mode="app")[0]
+    with pytest.raises(ChatGone, match="230002"):
+        await fs_sender.send(Subscription(platform="feishu", chat_id="oc_nowhere"), msg, None)
+
+
+async def test_feishu_app_thread_reply(fs: FakeFeishu, fs_sender: FeishuSender) -> None:
+    msgs = render_feishu(built_brief(papers=2), mode="app")
+    sub = Subscription(platform="feishu", chat_id="oc_team")
+    parent = await fs_sender.send(sub, msgs[0].model_copy(update={"parent": True}), None, day=DAY)
+    reply = msgs[0].model_copy(update={"part": 1, "in_thread": True})
+    await fs_sender.send(sub, reply, parent, day=DAY)
+    got = fs.by_chat("oc_team")
+    assert got[1].parent_id == parent and got[1].reply_in_thread
+
+
+def test_feishu_sign_matches_the_documented_recipe() -> None:
+    # base64(HMAC-SHA256(key="{timestamp}\n{secret}", msg=b"")), as the fake checks it.
+    assert feishu_sign("1700000000", "abc") == fake_feishu_sign(1700000000, "abc")
+    assert feishu_sign("1700000000", "abc") != feishu_sign("1700000001", "abc")
