@@ -1,0 +1,334 @@
+"""The shared Store: Redis (redis.asyncio), for production and several processes.
+
+Every key lives under the store's prefix:
+
+    {prefix}cache:{namespace}:{key}        string (SET PX when it has a ttl)
+    {prefix}seen:{reader}                  sorted set, score = expiry (epoch s, store clock)
+    {prefix}subscriptions                  hash "platform:chat_id" -> Subscription JSON
+    {prefix}delivered:{chat_key}:{day}     hash part -> message ref, kept DELIVERY_RETENTION
+    {prefix}lock:{name}                    string holding the owner (SET NX PX)
+
+Seen marks expire against the injected clock (scores), so expiry is testable without
+sleeping; the key itself gets a TTL at the latest mark so an idle reader vanishes. Cache
+ttls and locks expire on the server's clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import redis.asyncio as aioredis
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+
+from digest.errors import StoreError
+from digest.models import Platform, Subscription
+from digest.store._common import (
+    DELIVERY_RETENTION,
+    Clock,
+    check_namespace,
+    epoch,
+    ttl_ms,
+    utc_now,
+)
+from digest.store.base import Store
+
+__all__ = ["RedisStore", "make_client", "redact_url"]
+
+log = logging.getLogger(__name__)
+
+# Fail fast when Redis is down rather than hang a command or the scheduler.
+CONNECT_TIMEOUT = 5.0  # seconds
+SOCKET_TIMEOUT = 10.0  # seconds
+# redis-py's default pool raises "Too many connections" past 100 concurrent commands;
+# a blocking pool makes a burst (delivery fan-out) wait for a free connection instead.
+MAX_CONNECTIONS = 50
+POOL_TIMEOUT = 20.0  # seconds to wait for a free connection before StoreError
+
+# Add marks (GT: only ever extend), drop expired ones, then let the key live until the
+# latest mark expires. The TTL is relative to the store clock's "now", not the server's.
+_MARK_SEEN = """
+local now = tonumber(ARGV[1])
+for i = 3, #ARGV do
+  redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[i])
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] then
+  redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((tonumber(last[2]) - now) * 1000)))
+end
+return 0
+"""
+
+# Called after SET NX failed: renew when the owner holds the lock; take it when it expired
+# in between; refuse otherwise.
+_RENEW_LOCK = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
+end
+return 0
+"""
+
+_RELEASE_LOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+
+class RedisStore(Store):
+    """A Store on a Redis client; `from_url()` builds, checks and owns its own client.
+
+    A client passed in is the caller's: `close()` only closes a client the store owns.
+    """
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        prefix: str,
+        clock: Clock = utc_now,
+        owns_client: bool = False,
+    ) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._clock = clock
+        self._owns_client = owns_client
+        self._closed = False
+        self._where = "Redis"  # for error messages; from_url() adds the redacted URL
+        self._mark_seen_script = client.register_script(_MARK_SEEN)
+        self._renew_lock_script = client.register_script(_RENEW_LOCK)
+        self._release_lock_script = client.register_script(_RELEASE_LOCK)
+
+    @classmethod
+    async def from_url(cls, url: str, prefix: str, *, clock: Clock = utc_now) -> RedisStore:
+        """Connect to `url` and check that Redis answers; StoreError when it does not."""
+        shown = redact_url(url)
+        try:
+            client = make_client(url)
+        except ValueError as exc:
+            # `from None`: a malformed URL's parse error may quote the password.
+            raise StoreError(f"invalid Redis URL {shown}: {_scrub(exc, url)}") from None
+        try:
+            await client.ping()
+        except (RedisError, OSError) as exc:
+            await client.aclose()
+            raise StoreError(f"cannot reach Redis at {shown}: {_scrub(exc, url)}") from None
+        store = cls(client, prefix=prefix, clock=clock, owns_client=True)
+        store._where = f"Redis at {shown}"
+        return store
+
+    @property
+    def client(self) -> aioredis.Redis:
+        return self._client
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    def __repr__(self) -> str:
+        return f"RedisStore({self._where}, prefix={self._prefix!r})"
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_client:
+            await self._client.aclose()
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _key(self, *parts: str) -> str:
+        return self._prefix + ":".join(parts)
+
+    def _now(self) -> float:
+        return epoch(self._clock())
+
+    @contextlib.contextmanager
+    def _op(self) -> Iterator[aioredis.Redis]:
+        if self._closed:
+            raise StoreError(f"{self._where}: the store is closed")
+        try:
+            yield self._client
+        except RedisError as exc:
+            raise StoreError(f"{self._where}: {_scrub(exc)}") from exc
+
+    # --- cache -----------------------------------------------------------------------------
+
+    async def cache_get(self, namespace: str, key: str) -> str | None:
+        check_namespace(namespace)
+        with self._op() as r:
+            value = await r.get(self._key("cache", namespace, key))
+        return None if value is None else _text(value)
+
+    async def cache_set(
+        self, namespace: str, key: str, value: str, ttl: dt.timedelta | None = None
+    ) -> None:
+        check_namespace(namespace)
+        name = self._key("cache", namespace, key)
+        with self._op() as r:
+            if ttl is None:
+                await r.set(name, value)
+            elif ttl <= dt.timedelta(0):
+                await r.delete(name)  # already expired, as SQLite would see it
+            else:
+                await r.set(name, value, px=ttl_ms(ttl))
+
+    async def cache_delete(self, namespace: str, key: str) -> None:
+        check_namespace(namespace)
+        with self._op() as r:
+            await r.delete(self._key("cache", namespace, key))
+
+    # --- seen papers -------------------------------------------------------------------------
+
+    async def seen(self, reader: str) -> set[str]:
+        name = self._key("seen", reader)
+        now = self._now()
+        with self._op() as r:
+            async with r.pipeline(transaction=True) as pipe:
+                pipe.zremrangebyscore(name, "-inf", now)
+                pipe.zrangebyscore(name, f"({now!r}", "+inf")
+                _, members = await pipe.execute()
+        return {_text(m) for m in members}
+
+    async def mark_seen(self, reader: str, paper_ids: Iterable[str], ttl: dt.timedelta) -> None:
+        ids = list(dict.fromkeys(paper_ids))
+        if not ids:
+            return
+        now = self._now()
+        expires_at = now + ttl.total_seconds()
+        with self._op():
+            await self._mark_seen_script(
+                keys=[self._key("seen", reader)], args=[repr(now), repr(expires_at), *ids]
+            )
+
+    # --- subscriptions -------------------------------------------------------------------------
+
+    async def save_subscription(self, sub: Subscription) -> None:
+        with self._op() as r:
+            await r.hset(self._key("subscriptions"), sub.key, sub.model_dump_json())
+
+    async def get_subscription(self, platform: Platform, chat_id: str) -> Subscription | None:
+        with self._op() as r:
+            raw = await r.hget(self._key("subscriptions"), f"{platform}:{chat_id}")
+        if raw is None:
+            return None
+        try:
+            return Subscription.model_validate_json(raw)
+        except ValidationError as exc:
+            raise StoreError(f"stored subscription {platform}:{chat_id} is unreadable") from exc
+
+    async def delete_subscription(self, platform: Platform, chat_id: str) -> bool:
+        with self._op() as r:
+            removed = await r.hdel(self._key("subscriptions"), f"{platform}:{chat_id}")
+        return int(removed) > 0
+
+    async def list_subscriptions(self) -> list[Subscription]:
+        with self._op() as r:
+            raw: dict[Any, Any] = await r.hgetall(self._key("subscriptions"))
+        subs: list[Subscription] = []
+        for field, data in raw.items():
+            try:
+                subs.append(Subscription.model_validate_json(data))
+            except ValidationError:
+                # One bad entry must not stop every other chat's delivery.
+                log.warning("skipping unreadable subscription %s", _text(field))
+        subs.sort(key=lambda s: (s.platform, s.chat_id))
+        return subs
+
+    # --- deliveries ------------------------------------------------------------------------------
+
+    def _delivery_key(self, chat_key: str, day: dt.date) -> str:
+        return self._key("delivered", chat_key, day.isoformat())
+
+    async def delivered_parts(self, chat_key: str, day: dt.date) -> dict[int, str]:
+        with self._op() as r:
+            raw: dict[Any, Any] = await r.hgetall(self._delivery_key(chat_key, day))
+        return {int(part): _text(ref) for part, ref in raw.items()}
+
+    async def mark_delivered(self, chat_key: str, day: dt.date, part: int, ref: str) -> None:
+        name = self._delivery_key(chat_key, day)
+        with self._op() as r:
+            async with r.pipeline(transaction=True) as pipe:
+                # HSETNX: the first record wins, a repeat never rewrites which message it was.
+                pipe.hsetnx(name, str(part), ref)
+                pipe.expire(name, DELIVERY_RETENTION)
+                await pipe.execute()
+
+    # --- locks -----------------------------------------------------------------------------------
+
+    async def acquire_lock(self, name: str, owner: str, ttl: dt.timedelta) -> bool:
+        key = self._key("lock", name)
+        ms = ttl_ms(ttl)
+        with self._op() as r:
+            if await r.set(key, owner, nx=True, px=ms):
+                return True
+            return bool(await self._renew_lock_script(keys=[key], args=[owner, ms]))
+
+    async def release_lock(self, name: str, owner: str) -> None:
+        with self._op():
+            await self._release_lock_script(keys=[self._key("lock", name)], args=[owner])
+
+
+def make_client(url: str) -> aioredis.Redis:
+    """The client `from_url()` uses (decoded responses, timeouts, a blocking pool).
+
+    It does not connect yet; ValueError for a URL redis-py cannot parse.
+    """
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=CONNECT_TIMEOUT,
+        socket_timeout=SOCKET_TIMEOUT,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_TIMEOUT,
+    )
+    return aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
+
+
+def _text(value: str | bytes) -> str:
+    # An injected client may not decode responses.
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _password(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        return parts.password or dict(parse_qsl(parts.query)).get("password")
+    except ValueError:
+        return None
+
+
+def _scrub(exc: BaseException, url: str | None = None) -> str:
+    """The exception's text on one line, without the URL's password."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    password = _password(url) if url else None
+    return text.replace(password, "***") if password else text
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password (userinfo or ?password=) replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password is not None:
+            userinfo, _, hostport = netloc.rpartition("@")
+            user = userinfo.partition(":")[0]
+            netloc = f"{user}:***@{hostport}"
+        pairs = [(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query)]
+        query = urlencode(pairs, safe="*")
+        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    except ValueError:
+        return "<unparsable URL>"
