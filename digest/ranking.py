@@ -389,9 +389,11 @@ def _snippet(paper: Paper) -> str:
 
 def rerank_user_prompt(papers: Sequence[Paper], profile: Profile) -> str:
     """The per-batch user prompt: interests and avoid list once, then one line per paper."""
-    lines = ["Interests: " + "; ".join(f"[{n}] {p}" for n, p in enumerate(profile.interests, 1))]
+    # ";" separates phrases on these lines, so it may not appear inside one.
+    interests = (_one_line(p).replace(";", ",") for p in profile.interests)
+    lines = ["Interests: " + "; ".join(f"[{n}] {p}" for n, p in enumerate(interests, 1))]
     if profile.avoid:
-        lines.append("Avoid: " + "; ".join(profile.avoid))
+        lines.append("Avoid: " + "; ".join(_one_line(p).replace(";", ",") for p in profile.avoid))
     lines.append("Papers:")
     for p in papers:
         parts = [p.paper_id, _clip(_one_line(p.title), TITLE_CHARS)]
