@@ -124,6 +124,7 @@ _URL = re.compile(
 )
 _EMPTY_BRACKETS = re.compile(r"[(\[（【]\s*[:：,，]?\s*[)\]）】]")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?，。；：！？])")
+_DANGLING = re.compile(r"[,;:，；：]+([.!?。！？])")  # "work, <url>." -> "work."
 
 
 def strip_urls(text: str) -> str:
@@ -132,7 +133,8 @@ def strip_urls(text: str) -> str:
     out = _URL.sub("", out)
     out = _EMPTY_BRACKETS.sub("", out)
     out = " ".join(out.split())
-    return _SPACE_BEFORE_PUNCT.sub(r"\1", out).strip()
+    out = _SPACE_BEFORE_PUNCT.sub(r"\1", out)
+    return _DANGLING.sub(r"\1", out).strip()
 
 
 def _prose(text: str, limit: int) -> str:

@@ -34,7 +34,8 @@ def settings_for(srv: FakeLLMServer, **extra: object) -> Settings:
         "llm_timeout": 10.0,
     }
     values.update(extra)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    # model_validate reads no environment or .env: the test sees only these values.
+    return Settings.model_validate(values)
 
 
 @pytest.fixture

@@ -68,8 +68,8 @@ async def server() -> AsyncIterator[FakeLLMServer]:
 
 @pytest.fixture
 async def llm(server: FakeLLMServer) -> AsyncIterator[OpenAILLM]:
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None, llm_base_url=server.base_url, llm_api_key=KEY, embeddings_model=None
+    settings = Settings.model_validate(
+        {"llm_base_url": server.base_url, "llm_api_key": KEY, "embeddings_model": None}
     )
     client = OpenAILLM(settings)
     yield client
