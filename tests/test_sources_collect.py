@@ -215,6 +215,7 @@ async def test_both_down_no_papers_and_both_reports_say_so(make_env: Any) -> Non
     assert "HTTP 503 after 3 attempts" in got.reports[0].detail
     assert "no candidates" in got.reports[0].detail and "no candidates" in got.reports[1].detail
     assert env.hf_dates == ["2026-05-08"] * 3  # a failed HF is not asked for more days
+    assert not got.widened and got.window_start == DAY  # nothing could fill a wider window
 
 
 async def test_hf_partial_when_a_widening_day_fails(make_env: Any) -> None:
@@ -251,3 +252,17 @@ async def test_skipped_sources_are_reported(make_env: Any) -> None:
     got = await env.collect(use_hf=False, need=5)
     assert got.reports[0].status == "skipped"
     assert got.papers and all(p.sources == ["arxiv"] for p in got.papers)
+
+
+async def test_hf_down_widening_falls_to_arxiv_in_one_request(make_env: Any) -> None:
+    env = await make_env({"2026-05-08": 503}, entries_from_hf_fixture())
+    got = await env.collect(need=100, lookback_days=3)
+
+    assert env.hf_dates == ["2026-05-08"] * 3  # HF is not asked for the wider days
+    assert dated_queries(env.server) == [
+        "[202605070000 TO 202605082359]",
+        "[202605050000 TO 202605062359]",
+    ]
+    assert got.widened and got.window_start == dt.date(2026, 5, 5)
+    assert len(got.papers) == len(ITEMS)  # the fixture's papers span 05-06..05-08
+    assert got.reports[1].detail.startswith("cs.AI, cs.CL submitted 2026-05-05..2026-05-08:")

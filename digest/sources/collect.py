@@ -151,9 +151,13 @@ async def collect_candidates(
     def count() -> int:
         return len(merge_papers(hf_out.papers if hf_out else [], ax_out.papers if ax_out else []))
 
+    def alive(out: _Outcome | None) -> bool:
+        return out is not None and out.error is None
+
     first_count = count()
     back = 0
-    while count() < need and back < lookback_days:
+    # Only a source still answering can fill a wider window (arXiv: in one request below).
+    while count() < need and back < lookback_days and (alive(hf_out) or alive(ax_out)):
         back += 1
         if hf is not None and hf_out is not None and hf_out.error is None:
             earlier = day - dt.timedelta(days=back)
