@@ -23,6 +23,7 @@ from digest.ids import parse_arxiv_id
 from digest.models import Paper
 from digest.settings import Settings
 from digest.sources.github import find_github_repo
+from digest.sources.http import after_attempts, backoff
 
 __all__ = ["ARXIV_PAGE_MAX", "ArxivSource", "build_query", "result_to_paper"]
 
@@ -171,7 +172,6 @@ class ArxivSource:
     async def _run(self, search: arxiv.Search, page_size: int) -> list[arxiv.Result]:
         """One search, spaced from every other request of this instance, with backoff."""
         attempts = self._settings.http_retries + 1
-        plural = "s" * (attempts > 1)
         first_backoff = 2 * self._settings.arxiv_delay
         async with self._lock:
             for attempt in range(attempts):
@@ -182,18 +182,18 @@ class ArxivSource:
                     if exc.status not in RETRY_STATUSES:
                         raise SourceError(self.name, f"HTTP {exc.status}") from None
                     limited = " rate limited" if exc.status == 429 else ""
-                    reason = f"HTTP {exc.status}{limited} after {attempts} attempt{plural}"
+                    reason = after_attempts(f"HTTP {exc.status}{limited}", attempts)
                 except requests.Timeout:
-                    reason = f"timed out after {attempts} attempt{plural}"
+                    reason = after_attempts("timed out", attempts)
                 except requests.ConnectionError as exc:
-                    reason = f"connection failed after {attempts} attempt{plural}"
+                    reason = after_attempts("connection failed", attempts)
                     reason += f" ({type(exc).__name__})"
                 except requests.RequestException as exc:
                     raise SourceError(self.name, f"request failed ({type(exc).__name__})") from None
                 finally:
                     self._last = self._clock()
                 if attempt < attempts - 1:
-                    wait = min(MAX_BACKOFF, first_backoff * 2**attempt)
+                    wait = backoff(attempt, first=first_backoff, cap=MAX_BACKOFF)
                     log.info(
                         "arXiv: attempt %d failed (%s); retrying in %.0f s",
                         attempt + 1,

@@ -19,7 +19,14 @@ import httpx
 
 from digest.errors import SourceError
 
-__all__ = ["MAX_BACKOFF", "RateLimited", "backoff", "get_json", "retry_after_seconds"]
+__all__ = [
+    "MAX_BACKOFF",
+    "RateLimited",
+    "after_attempts",
+    "backoff",
+    "get_json",
+    "retry_after_seconds",
+]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +44,11 @@ class RateLimited(SourceError):
 def backoff(attempt: int, first: float = FIRST_BACKOFF, cap: float = MAX_BACKOFF) -> float:
     """Seconds to wait after failed attempt number `attempt` (0-based)."""
     return float(min(cap, first * 2**attempt))
+
+
+def after_attempts(what: str, attempts: int) -> str:
+    """`"HTTP 503 after 3 attempts"`: the reason of a failure that retries did not cure."""
+    return f"{what} after {attempts} attempt{'s' if attempts != 1 else ''}"
 
 
 def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> float | None:
@@ -90,12 +102,11 @@ async def get_json(
         try:
             resp = await client.get(url, params=params, headers=headers, follow_redirects=True)
         except httpx.TimeoutException:
-            reason = f"timed out after {attempts} attempt{'s' * (attempts > 1)}"
+            reason = after_attempts("timed out", attempts)
             wait = backoff(attempt)
         except httpx.TransportError as exc:
             # The class name says enough (ConnectError, ReadError...); the message may not.
-            reason = f"connection failed after {attempts} attempt{'s' * (attempts > 1)}"
-            reason += f" ({type(exc).__name__})"
+            reason = after_attempts("connection failed", attempts) + f" ({type(exc).__name__})"
             wait = backoff(attempt)
         else:
             status = resp.status_code
@@ -115,7 +126,7 @@ async def get_json(
                         if status == 429
                         else f"HTTP {status} (Retry-After {shown} s)",
                     )
-                reason = f"HTTP {status} after {attempts} attempt{'s' * (attempts > 1)}"
+                reason = after_attempts(f"HTTP {status}", attempts)
                 wait = after if after is not None else backoff(attempt)
             elif status >= 400:
                 raise SourceError(source, f"HTTP {status}")
