@@ -33,7 +33,7 @@ class Profile(BaseModel):
     interests: list[str] = Field(min_length=1, max_length=50)
     avoid: list[str] = Field(default_factory=list, max_length=50)
     categories: list[str] = Field(default_factory=lambda: ["cs.AI", "cs.CL", "cs.LG"])
-    top_picks: int = Field(5, ge=1, le=15)
+    top_picks: int = Field(default=5, ge=1, le=15)
 
     @field_validator("interests", "avoid")
     @classmethod
