@@ -176,9 +176,10 @@ async def test_persistent_503_is_a_source_error(server: ArxivServer) -> None:
     assert t.sleeps == [6.0, 12.0]
 
 
-async def test_other_http_errors_are_not_retried(server: ArxivServer) -> None:
-    server.fail_next(403)
-    with pytest.raises(SourceError, match=r"^arXiv: HTTP 403$"):
+@pytest.mark.parametrize("status", [400, 403])
+async def test_other_http_errors_are_not_retried(server: ArxivServer, status: int) -> None:
+    server.fail_next(status)  # a 400 on a search is our bad query, not "no papers"
+    with pytest.raises(SourceError, match=rf"^arXiv: HTTP {status}$"):
         await ArxivSource(settings(server.url)).recent(["cs.AI"], DAY, DAY, 5)
     assert len(server.requests) == 1
 

@@ -169,8 +169,14 @@ class ArxivSource:
         if wait > 0:
             await self._sleep(wait)
 
-    async def _run(self, search: arxiv.Search, page_size: int) -> list[arxiv.Result]:
-        """One search, spaced from every other request of this instance, with backoff."""
+    async def _run(
+        self, search: arxiv.Search, page_size: int, *, empty_on_400: bool = False
+    ) -> list[arxiv.Result]:
+        """One search, spaced from every other request of this instance, with backoff.
+
+        `empty_on_400`: arXiv answers ids it rejects with HTTP 400 and an Error entry,
+        which for a lookup means "no such papers", not a failed source.
+        """
         attempts = self._settings.http_retries + 1
         first_backoff = 2 * self._settings.arxiv_delay
         async with self._lock:
@@ -179,6 +185,8 @@ class ArxivSource:
                 try:
                     return await asyncio.to_thread(self._fetch, search, page_size)
                 except arxiv.HTTPError as exc:
+                    if exc.status == 400 and empty_on_400:
+                        return []
                     if exc.status not in RETRY_STATUSES:
                         raise SourceError(self.name, f"HTTP {exc.status}") from None
                     limited = " rate limited" if exc.status == 429 else ""
@@ -229,13 +237,7 @@ class ArxivSource:
         for i in range(0, len(wanted), ID_BATCH):
             batch = wanted[i : i + ID_BATCH]
             search = arxiv.Search(id_list=batch, max_results=len(batch))
-            try:
-                results = await self._run(search, len(batch))
-            except SourceError as exc:
-                if exc.reason == "HTTP 400":
-                    continue  # arXiv's answer to an id it rejects: an error entry, no papers
-                raise
-            for r in results:
+            for r in await self._run(search, len(batch), empty_on_400=True):
                 paper = result_to_paper(r)
                 if paper is not None and paper.paper_id in batch:
                     found.setdefault(paper.paper_id, paper)
