@@ -100,12 +100,16 @@ class _Refusal(Exception):
         self.retry_after = retry_after
 
 
-def _chat_id(value: Any) -> ChatId:
+def _chat_key(value: Any) -> ChatId:
+    """Numeric ids as int (PTB sends them as strings), usernames as given."""
     text = str(value).strip()
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    if re.fullmatch(r"@[A-Za-z0-9_]{4,}", text):
-        return text
+    return int(text) if re.fullmatch(r"-?\d+", text) else text
+
+
+def _chat_id(value: Any) -> ChatId:
+    key = _chat_key(value)
+    if isinstance(key, int) or re.fullmatch(r"@[A-Za-z0-9_]{4,}", key):
+        return key
     raise _Refusal(400, "Bad Request: chat not found")
 
 
@@ -170,7 +174,7 @@ class FakeTelegram(FakeServer):
     # -- test helpers --------------------------------------------------------------------
 
     def by_chat(self, chat_id: ChatId) -> list[TelegramMessage]:
-        key = _chat_id(chat_id)
+        key = _chat_key(chat_id)
         return [m for m in self.messages if m.chat_id == key]
 
     def block_chat(
@@ -178,7 +182,7 @@ class FakeTelegram(FakeServer):
     ) -> None:
         """Make sends to `chat_id` fail with 403: "blocked" by a user, "kicked" from a
         group (default: by the chat type)."""
-        key = _chat_id(chat_id)
+        key = _chat_key(chat_id)
         kind = _chat_type(key)
         if (reason or ("blocked" if kind == "private" else "kicked")) == "blocked":
             description = "Forbidden: bot was blocked by the user"
@@ -191,7 +195,7 @@ class FakeTelegram(FakeServer):
         self._blocked[key] = description
 
     def unblock_chat(self, chat_id: ChatId) -> None:
-        self._blocked.pop(_chat_id(chat_id), None)
+        self._blocked.pop(_chat_key(chat_id), None)
 
     def fail_next(
         self,
@@ -209,7 +213,7 @@ class FakeTelegram(FakeServer):
         (PTB: RetryAfter). Other statuses answer `description` or a generic one
         ("Bad Request", "Forbidden", "Internal Server Error", ...).
         """
-        target = None if chat is None else str(_chat_id(chat))
+        target = None if chat is None else str(_chat_key(chat))
         self._queue(Injection(status, retry_after, count, target, method, error=description))
 
     # -- HTTP ----------------------------------------------------------------------------
