@@ -44,7 +44,9 @@ class Format(str, Enum):
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True)
+    err_console.print(
+        f"[bold red]error:[/] {message}", markup=True, highlight=False, soft_wrap=True
+    )
     raise typer.Exit(code)
 
 
@@ -96,7 +98,9 @@ def _progress(message: str) -> None:
 
 @app.command()
 def brief(
-    date: Annotated[str | None, typer.Option("--date", help="Day of the brief, YYYY-MM-DD.")] = None,
+    date: Annotated[
+        str | None, typer.Option("--date", help="Day of the brief, YYYY-MM-DD.")
+    ] = None,
     profile: Annotated[
         Path | None, typer.Option("--profile", help="Reader profile (TOML).", dir_okay=False)
     ] = None,
@@ -204,7 +208,9 @@ def _register_delivery() -> None:
 
 @app.callback()
 def _main(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log details to stderr.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log details to stderr.")
+    ] = False,
 ) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,

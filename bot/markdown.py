@@ -48,7 +48,7 @@ def _meta(item: PaperItem, lang: Language) -> str:
         parts.append(f"{label('date', lang)}: {item.date.isoformat()}")
     if item.category:
         parts.append(f"{label('category', lang)}: {escape_md(item.category)}")
-    if item.arxiv_category:
+    if item.arxiv_category and item.arxiv_category != item.category:
         parts.append(item.arxiv_category)
     if item.upvotes is not None:
         parts.append(f"{label('upvotes', lang)}: {item.upvotes}")

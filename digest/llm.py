@@ -6,16 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-import openai
-from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletionMessageParam
 from pydantic import BaseModel, ValidationError
 
 from digest.errors import LLMError
 from digest.models import LLMUsage
 from digest.settings import Settings
+
+if TYPE_CHECKING:  # the SDK takes ~2 s to import: only clients that talk to an LLM load it
+    import openai
+    from openai.types.chat import ChatCompletionMessageParam
 
 __all__ = ["LLM", "LLMCallError", "OpenAILLM", "make_llm", "usage_of"]
 
@@ -81,6 +82,8 @@ class OpenAILLM:
         self.embeddings_model = settings.embeddings_model
         self.timeout = settings.llm_timeout
         self._key = key
+        from openai import AsyncOpenAI
+
         self._client = AsyncOpenAI(
             api_key=key,
             base_url=settings.llm_base_url or None,  # None: the SDK's default endpoint
@@ -121,6 +124,8 @@ class OpenAILLM:
         raise LLMCallError(f"LLM answer was not the expected JSON after a retry: {problem}", usage)
 
     async def embed(self, texts: list[str]) -> tuple[list[list[float]], LLMUsage]:
+        import openai
+
         usage = LLMUsage()
         if not self.embeddings_model:
             raise LLMCallError(
@@ -163,6 +168,8 @@ class OpenAILLM:
     async def _chat(
         self, messages: list[ChatCompletionMessageParam], max_tokens: int, usage: LLMUsage
     ) -> str:
+        import openai
+
         usage.calls += 1
         self.usage.calls += 1
         try:
@@ -185,6 +192,8 @@ class OpenAILLM:
 
     def _reason(self, exc: openai.OpenAIError) -> str:
         """One line for the user; never the key, never the server's raw body."""
+        import openai
+
         if isinstance(exc, openai.AuthenticationError):
             return "LLM authentication failed (HTTP 401): check PAPERDROP_LLM_API_KEY"
         if isinstance(exc, openai.PermissionDeniedError):

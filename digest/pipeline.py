@@ -17,14 +17,24 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
+from typing import Literal
 from importlib import resources
 
 import httpx
 
 from digest.compose import compose_brief
 from digest.errors import PaperdropError, SourceError
-from digest.llm import LLM, make_llm
-from digest.models import Brief, Language, LLMUsage, Paper, Ranked, RepoInfo, SourceItem
+from digest.llm import LLM, OpenAILLM, make_llm, usage_of
+from digest.models import (
+    Brief,
+    Language,
+    LLMUsage,
+    Paper,
+    Ranked,
+    RepoInfo,
+    SourceItem,
+    SourceStatus,
+)
 from digest.profile import Profile
 from digest.ranking import llm_rerank, rank, semantic_blend
 from digest.settings import Settings
@@ -157,7 +167,7 @@ async def _fetch_repos(
                 "activity marked not verified.",
             }[language],
         )
-    status = "ok" if len(found) == len(urls) else "partial"
+    status: SourceStatus = "ok" if len(found) == len(urls) else "partial"
     detail = {
         "zh": f"已通过 GitHub API 验证 {len(found)}/{len(urls)} 个仓库的 star 数与最近更新。",
         "en": f"Verified stars and last push of {len(found)}/{len(urls)} repos with the "
@@ -188,9 +198,9 @@ async def build_brief(
     """
     say = progress or (lambda _msg: None)
     language = profile.language
-    owned_llm = llm is None
+    owned: OpenAILLM | None = None
     if llm is None and use_llm:
-        llm = make_llm(settings)
+        llm = owned = make_llm(settings)
     if not use_llm:
         llm = None
     usage = LLMUsage()
@@ -256,6 +266,7 @@ async def build_brief(
                     usage.add(u)
                     llm_used = True
                 except PaperdropError as exc:
+                    usage.add(usage_of(exc))
                     notes = extractive_notes(picks, others, summaries, profile, language)
                     llm_note = _llm_failed(language, str(exc))
                 if not llm_used and llm_note is None:
@@ -263,10 +274,12 @@ async def build_brief(
             else:
                 notes = extractive_notes(picks, others, summaries, profile, language)
     finally:
-        if owned_llm and llm is not None:
-            await llm.aclose()
+        if owned is not None:
+            await owned.aclose()
 
-    mode = "llm" if (llm is not None and llm_used and llm_note is None) else "extractive"
+    mode: Literal["llm", "extractive"] = (
+        "llm" if (llm is not None and llm_used and llm_note is None) else "extractive"
+    )
     reports = [*candidates.reports, github_note]
     if llm_note is not None:
         reports.append(llm_note)
@@ -303,4 +316,3 @@ def _llm_failed(language: Language, reason: str) -> SourceItem:
 async def mark_seen(store: Store, reader: str, brief: Brief, settings: Settings) -> None:
     """Remember the brief's papers as shown to `reader` (after it was produced/delivered)."""
     await store.mark_seen(reader, brief.paper_ids(), dt.timedelta(days=settings.seen_ttl_days))
-

@@ -207,6 +207,11 @@ _CUES: Final = (
     "significant",
 )
 _NUMBER = re.compile(r"\d+(?:\.\d+)?\s*(?:%|x\b|×)?")
+_CONTRIBUTION_CUE = re.compile(
+    r"\b(we|this (paper|work)|in this (paper|work),?)\s+(?:\w+ly\s+)?"
+    r"(propose|introduce|present|develop|design|formali[sz]e|build|release|construct)",
+    re.IGNORECASE,
+)
 _LINK_CUE = re.compile(r"https?://|github|available at|project page", re.IGNORECASE)
 MIN_SENTENCE_CHARS: Final = 40
 MAX_SENTENCE_CHARS: Final = 400
@@ -227,7 +232,7 @@ def _sentence_score(sentence: str) -> float:
 
 
 def extractive_summary(paper: Paper, language: Language) -> PaperSummary:
-    """The paper's own words: HF AI summary or first sentence, then 2 key sentences.
+    """The paper's own words: HF AI summary or its contribution sentence, then 2 key sentences.
 
     The source texts are English whatever `language` is: nothing is translated or invented.
     """
@@ -236,7 +241,9 @@ def extractive_summary(paper: Paper, language: Language) -> PaperSummary:
     if ai:
         contribution, skip_first = ai, False
     elif sentences:
-        contribution, skip_first = sentences[0], True
+        # Abstracts usually open with background; the contribution is where "we propose" is.
+        contribution = next((x for x in sentences if _CONTRIBUTION_CUE.search(x)), sentences[0])
+        skip_first = contribution == sentences[0]
     else:
         contribution, skip_first = " ".join(paper.title.split()), False
     pool = list(enumerate(sentences))[1 if skip_first else 0 :]

@@ -134,16 +134,20 @@ TRICKY = Paper(
 )
 
 
-def test_extractive_uses_first_sentence_and_key_sentences() -> None:
+def test_extractive_uses_the_contribution_sentence_and_key_sentences() -> None:
     s = extractive_summary(TRICKY, "en")
     assert s.mode == "extractive"
-    assert s.contribution == "Language agents are widely used, e.g. in software engineering."
-    assert s.why == (
-        "We propose TrickNet, a framework that plans over 3.5x longer horizons. "
-        "Experiments show TrickNet improves success by 12.4% over strong baselines."
-    )
+    # The background opening is skipped for the sentence that states the contribution.
+    assert s.contribution == "We propose TrickNet, a framework that plans over 3.5x longer horizons."
+    assert "We propose" not in s.why
+    assert "Experiments show TrickNet improves success by 12.4% over strong baselines." in s.why
     assert s.category == "cs.CL"
     assert "http" not in s.why
+
+
+def test_extractive_falls_back_to_the_first_sentence_without_a_cue() -> None:
+    paper = TRICKY.model_copy(update={"abstract": "Agents act. They act well in many places."})
+    assert extractive_summary(paper, "en").contribution == "Agents act."
 
 
 def test_extractive_prefers_the_hf_ai_summary_and_defaults_category() -> None:
