@@ -159,7 +159,8 @@ class Scheduler:
         due = await self._due(now, report)
         if not due:
             return report
-        renew = asyncio.create_task(self._keep_lock())
+        finished = asyncio.Event()
+        renew = asyncio.create_task(self._keep_lock(finished))
         try:
             for day, subs in sorted(due.items()):
                 report.due.extend(s.key for s in subs)
@@ -185,8 +186,8 @@ class Scheduler:
                     else:
                         self._failed(outcome.sub.key, day, now)
         finally:
-            renew.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            finished.set()
+            with contextlib.suppress(Exception):
                 await renew
         return report
 
@@ -198,10 +199,24 @@ class Scheduler:
         for old in [k for k in self._backoff if k[1] < day - dt.timedelta(days=1)]:
             del self._backoff[old]
 
-    async def _keep_lock(self) -> None:
+    async def _keep_lock(self, done: asyncio.Event) -> None:
+        """Renew the lease while a push runs, until `done` is set.
+
+        Never cancelled mid-renewal: a Store call cut off half-way could leave a
+        transaction open, so the loop is told to stop and finishes its current call.
+        """
         period = self.lock_ttl.total_seconds() / 3
-        while True:
-            await self._sleep(period)
+        while not done.is_set():
+            nap = asyncio.ensure_future(self._sleep(period))
+            stop = asyncio.ensure_future(done.wait())
+            try:
+                await asyncio.wait({nap, stop}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in (nap, stop):
+                    waiter.cancel()
+                await asyncio.gather(nap, stop, return_exceptions=True)
+            if done.is_set():
+                return
             if not await self.store.acquire_lock(LOCK_NAME, self.owner, self.lock_ttl):
                 log.error("scheduler lock lost to another replica during a push")
                 return
