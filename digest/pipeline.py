@@ -17,8 +17,8 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import Callable, Sequence
-from typing import Literal
 from importlib import resources
+from typing import Literal
 
 import httpx
 
@@ -268,18 +268,14 @@ async def build_brief(
                 except PaperdropError as exc:
                     usage.add(usage_of(exc))
                     notes = extractive_notes(picks, others, summaries, profile, language)
-                    llm_note = _llm_failed(language, str(exc))
-                if not llm_used and llm_note is None:
-                    llm_note = _llm_failed(language, "every call failed")
+                    llm_note = _llm_failed(language, str(exc), partial=llm_used)
             else:
                 notes = extractive_notes(picks, others, summaries, profile, language)
     finally:
         if owned is not None:
             await owned.aclose()
 
-    mode: Literal["llm", "extractive"] = (
-        "llm" if (llm is not None and llm_used and llm_note is None) else "extractive"
-    )
+    mode: Literal["llm", "extractive"] = "llm" if llm_used else "extractive"
     reports = [*candidates.reports, github_note]
     if llm_note is not None:
         reports.append(llm_note)
@@ -301,7 +297,18 @@ async def build_brief(
     )
 
 
-def _llm_failed(language: Language, reason: str) -> SourceItem:
+def _llm_failed(language: Language, reason: str, *, partial: bool) -> SourceItem:
+    if partial:  # summaries came from the LLM, the per-reader notes did not
+        return SourceItem(
+            source="LLM",
+            status="partial",
+            detail={
+                "zh": f"个性化点评调用失败({reason}):与你研究的关系改为列出匹配的兴趣,"
+                "今日未生成研究 idea。",
+                "en": f"The per-reader notes failed ({reason}): relations list the matched "
+                "interests and no ideas were generated today.",
+            }[language],
+        )
     return SourceItem(
         source="LLM",
         status="failed",
