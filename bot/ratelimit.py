@@ -58,7 +58,10 @@ class Limit:
 # ~30 msg/s overall for broadcasts.
 TELEGRAM_PER_CHAT: tuple[Limit, ...] = (Limit(1, 1.0),)
 TELEGRAM_PER_GROUP: tuple[Limit, ...] = (Limit(20, 60.0),)
-TELEGRAM_GLOBAL: tuple[Limit, ...] = (Limit(30, 1.0),)
+# Overall sends are paced evenly (one per 1/30 s) rather than in bursts of 30: a burst
+# reaches the server spread by queueing, and the next second's burst then overlaps it in
+# the server's window (429s). Same throughput, no burst.
+TELEGRAM_GLOBAL: tuple[Limit, ...] = (Limit(30, 1.0), Limit(1, 1.0 / 30))
 # Slack chat.postMessage: about one message per second per channel (short bursts allowed,
 # but we do not rely on them).
 SLACK_PER_CHANNEL: tuple[Limit, ...] = (Limit(1, 1.0),)

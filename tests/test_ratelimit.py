@@ -33,9 +33,9 @@ async def test_telegram_overall_limit_across_many_private_chats() -> None:
     start = clock.now
     grants = await grant_all(limiter, [("telegram", str(1000 + i)) for i in range(95)])
     assert max_in_window(grants, 1.0) == TELEGRAM_GLOBAL[0].count
-    # 95 sends at 30/s: the last one may leave after 3 full windows, and not much later.
+    # 95 sends at 30/s, paced evenly: the last one leaves 94/30 s after the first.
     elapsed = max(grants) - start
-    assert 3.0 - 1e-6 <= elapsed <= 3.2
+    assert elapsed == pytest.approx(94 / 30, abs=0.01)
 
 
 async def test_same_chat_is_spaced_one_second_and_others_are_not_held_up() -> None:
@@ -49,8 +49,8 @@ async def test_same_chat_is_spaced_one_second_and_others_are_not_held_up() -> No
     a, rest = await asyncio.gather(chat_a(), others)
     gaps = [b - x for x, b in itertools.pairwise(a)]
     assert all(g >= 1.0 - 1e-6 for g in gaps), gaps
-    # The other 20 chats fit in the first overall window: chat A's wait must not block them.
-    assert max(rest) - start < 0.01
+    # The other 20 chats fit in the first overall second: chat A's waits must not block them.
+    assert max(rest) - start < 1.0 < a[-1] - start
 
 
 async def test_group_twenty_per_minute() -> None:
