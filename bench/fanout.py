@@ -130,7 +130,7 @@ async def run(chats: int, parts: int, group_share: float) -> int:
             elapsed = time.perf_counter() - started
             await sender.aclose()
 
-            counts = collections.Counter()
+            counts: collections.Counter[tuple[str, int]] = collections.Counter()
             for m in tg.messages:
                 part = int(m.text.split("part ", 1)[1].split("/", 1)[0]) - 1
                 counts[(str(m.chat_id), part)] += 1

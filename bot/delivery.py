@@ -43,6 +43,7 @@ __all__ = [
     "profile_for",
     "push",
     "render_for",
+    "report_rows",
 ]
 
 log = logging.getLogger(__name__)
@@ -388,7 +389,10 @@ async def push(
                 return outcome
         outcome.result = result
         if result.complete:
-            await mark_seen(store, sub.key, brief, settings)
+            try:
+                await mark_seen(store, sub.key, brief, settings)
+            except PaperdropError as exc:  # delivered all the same; only history is missing
+                log.warning("could not mark papers seen: chat=%s reason=%s", sub.key, exc)
         return outcome
 
     async def one_group(profile: Profile, members: list[Subscription]) -> list[ChatOutcome]:
