@@ -249,3 +249,47 @@ async def test_serve_ticks_and_releases_the_lock(env: Env) -> None:
     # Released on the way out: another replica leads at once.
     other = env.scheduler("replica-z", push_fn=push)
     assert (await other.run_once(utc(2026, 6, 1, 9, 2))).leader
+
+
+async def test_lease_renewed_during_a_long_push(env: Env) -> None:
+    await env.store.save_subscription(
+        Subscription(platform="telegram", chat_id="8", interests=["agents"], tz="UTC")
+    )
+
+    class CountingStore:
+        """The real store, counting lock calls."""
+
+        def __init__(self, inner: Store) -> None:
+            self.inner = inner
+            self.lock_calls = 0
+
+        async def acquire_lock(self, name: str, owner: str, ttl: dt.timedelta) -> bool:
+            self.lock_calls += 1
+            return await self.inner.acquire_lock(name, owner, ttl)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.inner, name)
+
+    counting = CountingStore(env.store)
+
+    async def slow_push(settings: Settings, store: Store, day: dt.date, **kw: Any) -> PushReport:
+        # A push that runs on (virtual) time until the lease was renewed five times, or
+        # gives up after ten leases' worth of time.
+        for _ in range(60):
+            if counting.lock_calls >= 1 + 5:
+                break
+            await env.vclock.sleep(sched.lock_ttl.total_seconds() / 6)
+        return PushReport(day=day, dry_run=False, started_at=utc(2026, 6, 1, 9))
+
+    sched = Scheduler(
+        env.settings,
+        counting,
+        owner="a",
+        sleep=env.vclock.sleep,
+        push_fn=slow_push,  # type: ignore[arg-type]
+    )
+    start = env.vclock.now
+    await sched.run_once(utc(2026, 6, 1, 9))
+    # One acquisition for the tick, then renewals every third of the lease while it ran.
+    assert counting.lock_calls >= 1 + 5
+    assert env.vclock.now - start < 10 * sched.lock_ttl.total_seconds()
