@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 import sys
 from collections.abc import Coroutine
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -33,12 +33,12 @@ err_console = Console(stderr=True, highlight=False)
 T = TypeVar("T")
 
 
-class Lang(str, Enum):
+class Lang(StrEnum):
     zh = "zh"
     en = "en"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     markdown = "markdown"
     json = "json"
 
@@ -200,12 +200,6 @@ def paper(
     sys.stdout.write(out)
 
 
-def _register_delivery() -> None:
-    from bot import cli_delivery
-
-    cli_delivery.register(app)
-
-
 @app.callback()
 def _main(
     verbose: Annotated[
@@ -221,7 +215,10 @@ def _main(
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-try:
-    _register_delivery()
-except ImportError:  # pragma: no cover - only while the delivery module is being built
-    pass
+def _register_delivery() -> None:
+    from bot import cli_delivery
+
+    cli_delivery.register(app)
+
+
+_register_delivery()
