@@ -14,7 +14,7 @@ import html
 import json
 import re
 from collections.abc import Sequence
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 from bot.base import OutMessage
 from bot.layout import document
@@ -28,6 +28,7 @@ __all__ = [
     "SIGNATURE_ROOM",
     "WEBHOOK_BODY_LIMIT",
     "FeishuLayout",
+    "Fragment",
     "body_bytes",
     "escape",
     "render_feishu",
@@ -73,8 +74,9 @@ def escape(text: str, *, line_start: bool = True) -> str:
 
 
 def _url(url: str) -> str:
-    for ch, enc in (("(", "%28"), (")", "%29"), (" ", "%20"), ("[", "%5B"), ("]", "%5D")):
-        url = url.replace(ch, enc)
+    # Characters that could end the link or open markup inside it, percent-encoded.
+    for ch in '()[]<>|"` ':
+        url = url.replace(ch, f"%{ord(ch):02X}")
     return url
 
 
@@ -148,6 +150,14 @@ def body_bytes(payload: dict[str, Any], mode: Mode) -> int:
     return len(_dumps(payload["content"]))
 
 
+class Fragment(NamedTuple):
+    """Card markdown with what it shows and its encoded size, known at render time."""
+
+    content: str
+    visible: str
+    size: int
+
+
 class FeishuLayout:
     """Budget: bytes (of the body or the content) and elements per card."""
 
@@ -158,23 +168,30 @@ class FeishuLayout:
         empty = _payload(_card(brief, [], *_WORST_PART), mode)
         self.base: Cost = (body_bytes(empty, mode), 0)
 
-    def render(self, lines: Sequence[Line]) -> str | None:
+    def render(self, lines: Sequence[Line]) -> Fragment | None:
         # The title is the card header; the body does not repeat it.
-        parts = [_markdown(line) for line in lines if line.kind != "title"]
-        return "\n".join(parts).strip("\n")
+        body = [line for line in lines if line.kind != "title"]
+        content = "\n".join(_markdown(line) for line in body).strip("\n")
+        shown = "\n".join(
+            " ".join(line.text.split()) if line.kind == "heading" else line.text for line in body
+        )
+        return Fragment(content, shown, self._size(content))
 
-    def measure(self, fragment: str) -> Cost:
-        if not fragment:
-            return (0, 0)
-        element = _element(fragment)
+    def _size(self, content: str) -> int:
+        if not content:
+            return 0
+        element = _element(content)
         if self.mode == "webhook":
-            return (len(_dumps(element)) + _ELEMENT_SEP, 1)
+            return len(_dumps(element)) + _ELEMENT_SEP
         # In the app mode the card is itself a JSON string: count its escaping too.
         once = json.dumps(element, ensure_ascii=False)
-        return (len(_dumps(once)) - len('""') + _ELEMENT_SEP, 1)
+        return len(_dumps(once)) - len('""') + _ELEMENT_SEP
 
-    def visible(self, fragment: str) -> str:
-        return visible_text(fragment)
+    def measure(self, fragment: Fragment) -> Cost:
+        return (fragment.size, 1 if fragment.content else 0)
+
+    def visible(self, fragment: Fragment) -> str:
+        return fragment.visible
 
 
 def render_feishu(brief: Brief, *, mode: Literal["webhook", "app"] = "webhook") -> list[OutMessage]:
@@ -185,12 +202,12 @@ def render_feishu(brief: Brief, *, mode: Literal["webhook", "app"] = "webhook") 
     total = len(messages)
     out: list[OutMessage] = []
     for part, units in enumerate(messages):
-        elements = [_element(u.fragment) for u in units if u.fragment]
+        elements = [_element(u.fragment.content) for u in units if u.fragment.content]
         card = _card(brief, elements, part + 1, total)
         header = card["header"]
         visible = "\n".join(
             [header["title"]["content"], header["subtitle"]["content"]]
-            + [u.visible for u in units if u.visible]
+            + [visible_text(e["content"]) for e in elements]  # as the card will show it
         )
         out.append(
             OutMessage(

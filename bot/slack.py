@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from slack_sdk.models.blocks import (
     Block,
@@ -38,6 +38,7 @@ __all__ = [
     "MAX_BLOCKS",
     "MESSAGE_TEXT_BUDGET",
     "SECTION_TEXT_MAX",
+    "Fragment",
     "SlackLayout",
     "escape",
     "link",
@@ -62,6 +63,8 @@ _ZWSP = "\u200b"
 _ZWJ = "\u200d"
 _MARKERS = re.compile(r"[*_~`]")
 _MASS_MENTION = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
+# "<!channel>", "<@U1>", "<#C1>" written literally in plain text (headers, not escaped).
+_SPECIAL = re.compile(r"<(?=[!@#])")
 _LINK = re.compile(r"<([^|>]*)\|([^>]*)>")
 _USER_STAR = _ZWSP + "*" + _ZWSP
 
@@ -72,7 +75,8 @@ def slack_len(text: str) -> int:
 
 
 def neutralise_mentions(text: str) -> str:
-    return _MASS_MENTION.sub("@" + _ZWJ, text)
+    """Break "@channel"-style words and "<!...>" specials with an invisible joiner."""
+    return _SPECIAL.sub("<" + _ZWJ, _MASS_MENTION.sub("@" + _ZWJ, text))
 
 
 def escape(text: str) -> str:
@@ -140,30 +144,46 @@ def _block_text(block: Block) -> tuple[str, str]:
     return "".join(texts), "\n".join(visible_text(t) for t in texts)
 
 
+class Fragment(NamedTuple):
+    """Blocks with what they show and their text length, known at render time."""
+
+    blocks: list[Block]
+    visible: str
+    chars: int
+
+
 class SlackLayout:
     """Budget: blocks and characters of block text per message."""
 
     budget: ClassVar[Cost] = (MAX_BLOCKS, MESSAGE_TEXT_BUDGET)
     base: ClassVar[Cost] = (0, 0)
 
-    def render(self, lines: Sequence[Line]) -> list[Block] | None:
+    def render(self, lines: Sequence[Line]) -> Fragment | None:
         blocks: list[Block] = []
         body: list[str] = []
         meta: list[str] = []
+        shown: list[str] = []
+        chars = 0
 
         def close_body() -> bool:
+            nonlocal chars
             if body:
                 text = "\n".join(body)
                 body.clear()
-                if slack_len(text) > SECTION_TEXT_MAX:
+                size = slack_len(text)
+                if size > SECTION_TEXT_MAX:
                     return False
+                chars += size
                 blocks.append(SectionBlock(text=MarkdownTextObject(text=text, verbatim=True)))
             return True
 
         def close_meta() -> bool:
+            nonlocal chars
             if meta:
-                if any(slack_len(t) > SECTION_TEXT_MAX for t in meta):
+                sizes = [slack_len(t) for t in meta]
+                if max(sizes) > SECTION_TEXT_MAX:
                     return False
+                chars += sum(sizes)
                 elements = [MarkdownTextObject(text=t, verbatim=True) for t in meta]
                 meta.clear()
                 for i in range(0, len(elements), CONTEXT_MAX_ELEMENTS):
@@ -171,23 +191,25 @@ class SlackLayout:
             return True
 
         for line in lines:
+            if line.kind in ("title", "heading", "break") and not (close_body() and close_meta()):
+                return None
+            if line.kind == "break":
+                continue
             if line.kind in ("title", "heading"):
-                if not (close_body() and close_meta()):
-                    return None
                 plain = " ".join(line.text.split())
                 if plain and slack_len(plain) <= HEADER_TEXT_MAX:
                     header_text = PlainTextObject(text=neutralise_mentions(plain), emoji=False)
                     blocks.append(HeaderBlock(text=header_text))
+                    chars += slack_len(plain)
+                    shown.append(plain)
                 elif line.text.strip():
                     body.append(escape(line.text))  # too long for a header: plain text
-                continue
-            if line.kind == "break":
-                if not (close_body() and close_meta()):
-                    return None
+                    shown.append(line.text)
                 continue
             text = _mrkdwn(line)
             if not text.strip():
                 continue
+            shown.append(line.text)
             if line.kind == "meta":
                 if not close_body():
                     return None
@@ -198,13 +220,13 @@ class SlackLayout:
                 body.append(text)
         if not (close_body() and close_meta()):
             return None
-        return blocks
+        return Fragment(blocks, "\n".join(shown), chars)
 
-    def measure(self, fragment: list[Block]) -> Cost:
-        return (len(fragment), sum(slack_len(_block_text(b)[0]) for b in fragment))
+    def measure(self, fragment: Fragment) -> Cost:
+        return (len(fragment.blocks), fragment.chars)
 
-    def visible(self, fragment: list[Block]) -> str:
-        return "\n".join(_block_text(b)[1] for b in fragment)
+    def visible(self, fragment: Fragment) -> str:
+        return fragment.visible
 
 
 def _fallback(visible: str) -> str:
@@ -222,8 +244,8 @@ def render_slack(brief: Brief, *, threads: bool = False) -> list[OutMessage]:
     messages = pack(document(brief, opening_alone=threads), layout, fallback_continued=fallback)
     out: list[OutMessage] = []
     for part, units in enumerate(messages):
-        blocks = [b for u in units for b in u.fragment]
-        visible = "\n".join(u.visible for u in units if u.visible)
+        blocks = [b for u in units for b in u.fragment.blocks]
+        visible = "\n".join(_block_text(b)[1] for b in blocks)  # as Slack will show it
         out.append(
             OutMessage(
                 platform="slack",

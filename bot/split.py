@@ -256,6 +256,7 @@ class _Packer(Generic[F]):
         self.current: list[Unit[F]] = []
         self.used = self.base
         self.continued: list[Unit[F]] = []
+        self.heading: Unit[F] | None = None  # the section heading, until content follows it
 
     # -- message state
     def flush(self) -> None:
@@ -264,13 +265,22 @@ class _Packer(Generic[F]):
         self.current, self.used = [], self.base
 
     def new_message(self) -> None:
-        """Start the next message, repeating the heading of the section in progress."""
+        """Start the next message, repeating the heading of the section in progress; a
+        heading with nothing after it yet moves along instead of staying orphaned."""
+        heading = self.heading
+        if heading is not None and self.current and self.current[-1] is heading:
+            self.current.pop()
+            self.used = _total(self.current, self.base)
+        else:
+            heading = None
         self.flush()
-        self.add(self.continued)
+        self.add([heading] if heading is not None else self.continued)
+        self.heading = heading
 
     def add(self, units: Sequence[Unit[F]]) -> None:
         self.current.extend(units)
         self.used = _total(units, self.used)
+        self.heading = None
 
     def fits(self, units: Sequence[Unit[F]], *, fresh: bool = False) -> bool:
         start = _total(self.continued, self.base) if fresh else self.used
@@ -337,11 +347,10 @@ class _Packer(Generic[F]):
             self.place_item([heading])
             return
         together = self.unit([heading, *first_item])
-        if self.fits([unit]) and (together is not None or (first_item and self.roomy())):
-            self.add([unit])
-            return
-        self.flush()
+        if not (self.fits([unit]) and (together is not None or self.roomy())):
+            self.flush()
         self.add([unit])
+        self.heading = unit  # `new_message` carries it along if nothing follows it here
 
     def place_section(self, sec: DocSection, fallback: Line | None) -> None:
         self.continued = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from html.parser import HTMLParser
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from telegram.constants import MessageLimit
 
@@ -22,6 +22,7 @@ from digest.models import Brief, PaperItem
 
 __all__ = [
     "ALLOWED_TAGS",
+    "Fragment",
     "TelegramLayout",
     "parse_html",
     "render_telegram",
@@ -107,23 +108,36 @@ def _render_span(span: Span) -> str:
     return f'<a href="{html.escape(span.url, quote=True)}">{_esc(span.text)}</a>'
 
 
-def _render_line(spans: Sequence[Span], *, heading: bool) -> str:
+class Fragment(NamedTuple):
+    """Rendered HTML with what it shows and how many entities it uses, known at render
+    time (the escaping is exact, so parsing the HTML again would give the same)."""
+
+    html: str
+    visible: str
+    entities: int
+
+
+def _render_line(spans: Sequence[Span], *, heading: bool) -> tuple[str, int]:
     """Spans of a line; consecutive bold spans share one <b> (fewer entities)."""
     out: list[str] = []
     run: list[str] = []
+    entities = 0
     for span in spans:
         if not span.text:
             continue  # an empty entity is rejected by Telegram
+        entities += span.url is not None
         if heading or span.bold:
             run.append(_render_span(span))
             continue
         if run:
             out.append(f"<b>{''.join(run)}</b>")
+            entities += 1
             run = []
         out.append(_render_span(span))
     if run:
         out.append(f"<b>{''.join(run)}</b>")
-    return "".join(out)
+        entities += 1
+    return "".join(out), entities
 
 
 class TelegramLayout:
@@ -133,20 +147,22 @@ class TelegramLayout:
     budget: ClassVar[Cost] = (MessageLimit.MAX_TEXT_LENGTH, MessageLimit.MESSAGE_ENTITIES)
     base: ClassVar[Cost] = (0, 0)
 
-    def render(self, lines: Sequence[Line]) -> str | None:
-        out = []
-        for line in lines:
-            heading = line.kind in ("title", "heading")
-            out.append(_render_line(line.spans, heading=heading))
-        return "\n".join(out)
+    def render(self, lines: Sequence[Line]) -> Fragment | None:
+        rendered = [
+            _render_line(line.spans, heading=line.kind in ("title", "heading")) for line in lines
+        ]
+        return Fragment(
+            html="\n".join(h for h, _ in rendered),
+            visible="\n".join(line.text for line in lines),
+            entities=sum(n for _, n in rendered),
+        )
 
-    def measure(self, fragment: str) -> Cost:
-        parsed = parse_html(fragment)
+    def measure(self, fragment: Fragment) -> Cost:
         # The separator is counted on every fragment: a safe over-estimate by 2 chars.
-        return (len(parsed.text) + len(_UNIT_SEP), parsed.entities)
+        return (len(fragment.visible) + len(_UNIT_SEP), fragment.entities)
 
-    def visible(self, fragment: str) -> str:
-        return visible_text(fragment)
+    def visible(self, fragment: Fragment) -> str:
+        return fragment.visible
 
 
 def _first_pick_url(brief: Brief) -> str | None:
@@ -165,7 +181,7 @@ def render_telegram(brief: Brief, *, preview_first: bool = True) -> list[OutMess
     preview_url = _first_pick_url(brief) if preview_first else None
     out: list[OutMessage] = []
     for part, units in enumerate(messages):
-        text = _UNIT_SEP.join(u.fragment for u in units if u.fragment)
+        text = _UNIT_SEP.join(u.fragment.html for u in units if u.fragment.html)
         preview: dict[str, Any] = {"is_disabled": True}
         if part == 0 and preview_url is not None:
             preview = {"is_disabled": False, "url": preview_url}

@@ -1,0 +1,198 @@
+"""Hypothesis strategies that build hostile Briefs, for any test that renders or splits.
+
+Texts mix ordinary prose (Latin, Chinese, Arabic) with markup of every platform
+("<b>", "&amp;", "*bold*", "<!channel>", "@everyone", '<at user_id="all">',
+"[x](http://evil)", backticks), emoji ZWJ sequences, flags, skin tones, combining marks,
+huge single words and huge items.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from hypothesis import strategies as st
+
+from digest.models import (
+    Brief,
+    IdeaItem,
+    Item,
+    PaperItem,
+    PaperLinks,
+    RepoItem,
+    Section,
+    SectionKind,
+    SourceItem,
+    TextItem,
+    abs_url,
+    hf_url,
+    pdf_url,
+)
+
+__all__ = [
+    "HOSTILE",
+    "briefs",
+    "huge_texts",
+    "idea_items",
+    "paper_items",
+    "repo_items",
+    "sections",
+    "short_texts",
+    "source_items",
+    "texts",
+    "urls",
+]
+
+FAMILY = "\U0001f468\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466"  # ZWJ sequence
+RAINBOW = "\U0001f3f3\ufe0f\u200d\U0001f308"
+FLAGS = "\U0001f1e8\U0001f1f3\U0001f1fa\U0001f1f8"  # CN, US
+THUMB = "\U0001f44d\U0001f3fd"  # skin tone modifier
+E_ACUTE = "e\u0301"  # decomposed: base + combining mark
+
+HOSTILE = [
+    "<b>x</b>", "<b>", "</a>", "&amp;", "&lt;", "&", '<a href="http://evil">x</a>', "<script>",
+    "*bold*", "_it_", "~s~", "`code`", "```", "<!channel>", "<!here>", "<!everyone>",
+    "@channel", "@here", "@everyone", "@Channel", '<at user_id="all">', "<at id=all></at>",
+    "[x](http://evil)", "](", "# heading", "\n- item", "\n1. item", "\n> quote", "| a | b |",
+    "\\", "$x$", "<@U123>", "<http://evil|click>", "{{x}}", "&#42;",
+    FAMILY, RAINBOW, FLAGS, THUMB, E_ACUTE, "नमस्ते", "مرحبا بالعالم", "سلام عليكم",
+    "深度学习模型", "中文句子,带标点。", "这是什么?", "日本語", "한국어", "\n", "\n\n", " ", "。",
+]  # fmt: skip
+
+_chars = st.characters(
+    categories=("L", "N", "P", "S", "Zs", "Mn"),
+    exclude_characters="\u2028\u2029",
+)
+_fragment = st.one_of(st.sampled_from(HOSTILE), st.text(_chars, min_size=1, max_size=20))
+
+# Ordinary-sized text: a few fragments joined.
+texts = st.lists(_fragment, max_size=10).map("".join)
+short_texts = st.lists(_fragment, min_size=1, max_size=4).map("".join)
+
+
+def _repeat(unit: str) -> st.SearchStrategy[str]:
+    return st.integers(min_value=1, max_value=9_000 // max(1, len(unit))).map(
+        lambda n: (unit * n)[: max(1, min(9_000, len(unit) * n))]
+    )
+
+
+# Texts larger than any message: no spaces, no punctuation, emoji runs, long Chinese.
+huge_texts = st.one_of(
+    st.integers(min_value=4_000, max_value=9_000).map(lambda n: "w" * n),
+    st.integers(min_value=1_500, max_value=5_000).map(lambda n: "长" * n),
+    st.integers(min_value=2_000, max_value=6_000).map(
+        lambda n: ("强化学习让智能体在环境中学习,并不断改进。" * n)[:n]
+    ),
+    st.integers(min_value=200, max_value=1_200).map(lambda n: FAMILY * n),
+    st.integers(min_value=500, max_value=2_500).map(lambda n: FLAGS * n + "🇯"),
+    st.integers(min_value=1_000, max_value=4_000).map(lambda n: E_ACUTE * n),
+    st.integers(min_value=300, max_value=1_500).map(lambda n: "<b>&amp;*x*</b> " * n),
+    st.integers(min_value=200, max_value=900).map(lambda n: "@channel <!here> " * n),
+)
+long_texts = st.one_of(texts, texts, texts, huge_texts)
+
+_paper_ids = st.from_regex(r"26[0-9]{2}\.[0-9]{5}", fullmatch=True)
+_names = st.from_regex(r"[A-Za-z0-9_.-]{1,20}", fullmatch=True)
+urls = st.one_of(
+    st.builds(lambda o, n: f"https://github.com/{o}/{n}", _names, _names),
+    st.sampled_from(
+        [
+            "https://example.org/p?a=1&b=2",
+            "https://x.io/(paren)|pipe<x>",
+            "https://例子.中国/路径?q=中文",
+            "https://e.com/a b",
+            "https://e.com/a_b*c~d`e#frag",
+            "javascript:alert(1)",
+        ]
+    ),
+)
+_dates = st.dates(min_value=dt.date(2024, 1, 1), max_value=dt.date(2027, 12, 31))
+
+
+@st.composite
+def paper_items(draw: st.DrawFn, *, huge: bool = True) -> PaperItem:
+    pid = draw(_paper_ids)
+    body = long_texts if huge else texts
+    return PaperItem(
+        paper_id=pid,
+        title=draw(st.one_of(short_texts, short_texts, huge_texts) if huge else short_texts),
+        links=PaperLinks(
+            abs=abs_url(pid),
+            pdf=pdf_url(pid),
+            hf=draw(st.sampled_from([hf_url(pid), None])),
+            repo=draw(st.none() | urls),
+            project=draw(st.none() | urls),
+        ),
+        date=draw(st.none() | _dates),
+        category=draw(texts),
+        arxiv_category=draw(st.none() | st.sampled_from(["cs.CL", "cs.LG", "cs.AI"])),
+        upvotes=draw(st.none() | st.integers(min_value=0, max_value=5000)),
+        contribution=draw(body),
+        why=draw(body),
+        relation=draw(body),
+        matched=draw(st.lists(short_texts, max_size=3)),
+        note=draw(body),
+    )
+
+
+repo_items = st.builds(
+    RepoItem,
+    url=urls,
+    full_name=short_texts,
+    stars=st.none() | st.integers(min_value=0, max_value=200_000),
+    pushed_at=st.none()
+    | st.datetimes(min_value=dt.datetime(2020, 1, 1), max_value=dt.datetime(2027, 1, 1)),
+    description=st.none() | long_texts,
+    archived=st.booleans(),
+    paper_id=st.none() | _paper_ids,
+    paper_title=st.none() | short_texts,
+    note=texts,
+)
+idea_items = st.builds(
+    IdeaItem, title=short_texts, body=long_texts, paper_ids=st.lists(_paper_ids, max_size=3)
+)
+text_items = st.builds(TextItem, text=long_texts)
+source_items = st.builds(
+    SourceItem,
+    source=st.sampled_from(["Hugging Face", "arXiv", "GitHub", "LLM"]),
+    status=st.sampled_from(["ok", "partial", "failed", "skipped"]),
+    detail=texts,
+)
+_items: st.SearchStrategy[Item] = st.one_of(
+    paper_items(), repo_items, idea_items, text_items, source_items
+)
+_kinds: list[SectionKind] = [
+    "top_picks", "others", "must_read", "repos", "ideas", "conclusion", "sources", "overview",
+]  # fmt: skip
+
+
+@st.composite
+def sections(draw: st.DrawFn) -> Section:
+    return Section(
+        kind=draw(st.sampled_from(_kinds)),
+        title=draw(short_texts),
+        intro=draw(st.one_of(st.just(""), texts)),
+        items=draw(st.lists(_items, max_size=6)),
+    )
+
+
+@st.composite
+def briefs(draw: st.DrawFn) -> Brief:
+    day = draw(_dates)
+    secs = draw(st.lists(sections(), max_size=5))
+    # A paper may appear twice (a top pick that is also a must-read), as composers do.
+    papers = [i for s in secs for i in s.items if isinstance(i, PaperItem)]
+    repeat: bool = draw(st.booleans())
+    if papers and repeat:
+        secs.append(Section(kind="must_read", title="must read", items=[papers[0]]))
+    return Brief(
+        date=day,
+        language=draw(st.sampled_from(["zh", "en"])),
+        reader=draw(short_texts),
+        title=draw(short_texts),
+        overview=draw(long_texts),
+        mode=draw(st.sampled_from(["llm", "extractive"])),
+        generated_at=dt.datetime.combine(day, dt.time(8)),
+        window_start=day,
+        window_end=day,
+        sections=secs,
+    )
