@@ -36,6 +36,7 @@ from digest.summarize import (
     ReaderNotes,
     extractive_summary,
     matched_sentence,
+    split_sentences,
     strip_urls,
 )
 
@@ -265,7 +266,10 @@ def compose_brief(
 
     if others:
         items: list[Item] = [
-            ctx.paper_item(r, note=notes.others_comments.get(r.paper.paper_id, "")) for r in others
+            ctx.paper_item(
+                r, note=notes.others_comments.get(r.paper.paper_id) or _quick_take(ctx, r)
+            )
+            for r in others
         ]
         sections.append(Section(kind="others", title=label("others", language), items=items))
 
@@ -336,6 +340,12 @@ def compose_brief(
         sections=sections,
         usage=usage.model_copy(),
     )
+
+
+def _quick_take(ctx: _Context, r: Ranked) -> str:
+    """An other's comment: the first sentence of its shared "why it matters"."""
+    sentences = split_sentences(ctx.summary(r).why)
+    return sentences[0] if sentences else ""
 
 
 def _must_item(ctx: _Context, r: Ranked, reason: str) -> PaperItem:

@@ -57,8 +57,14 @@ __all__ = [
 ]
 
 SAMPLE_DATE = dt.date(2026, 5, 8)
-MAX_OTHERS = 12
+MAX_OTHERS = 15  # the reference brief lists 17 others
 MIN_OTHERS = 5
+# One rerank call per reader over the head of the lexical ranking: one batch, so the
+# instructions are paid once (this call repeats for every reader; summaries do not).
+RERANK_TOP_N = 24
+# Cheap filters first: the LLM rates the papers that matched an interest lexically, plus
+# a few unmatched ones from the head (where a semantic match could hide), not the rest.
+RERANK_UNMATCHED = 4
 USER_AGENT = "paperdrop/0.1 (+https://github.com/paperdrop)"
 
 Progress = Callable[[str], None]
@@ -247,7 +253,11 @@ async def build_brief(
                     usage.add(u)
                 if settings.llm_rerank:
                     say("re-ranking with the LLM")
-                    ranked, u = await llm_rerank(ranked, profile, llm)
+                    matched = sum(1 for r in ranked if r.matched)
+                    top_n = min(RERANK_TOP_N, matched + RERANK_UNMATCHED)
+                    ranked, u = await llm_rerank(
+                        ranked, profile, llm, top_n=top_n, batch_size=RERANK_TOP_N
+                    )
                     usage.add(u)
             picks, others = select(ranked, profile.top_picks)
             shown = [r.paper for r in (*picks, *others)]

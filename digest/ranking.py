@@ -81,7 +81,7 @@ RECENCY_HALF_LIFE_DAYS: Final = 3.0
 
 # --- LLM passes ------------------------------------------------------------------------
 
-SNIPPET_CHARS: Final = 160  # per paper in the rerank prompt: cost grows with every reader
+SNIPPET_CHARS: Final = 120  # per paper in the rerank prompt: cost grows with every reader
 TITLE_CHARS: Final = 150
 RERANK_TOKENS_PER_PAPER: Final = 32  # ~ {"id":"2605.06614","score":8,"matched":[1,3,5]}
 RERANK_TOKENS_BASE: Final = 32

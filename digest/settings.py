@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     )
     llm_model: str = "gpt-4o-mini"
     llm_timeout: float = Field(60.0, gt=0)
-    llm_concurrency: int = Field(8, ge=1, le=64)
+    llm_concurrency: int = Field(32, ge=1, le=256, description="parallel LLM calls")
     llm_rerank: bool = True
     embeddings_model: str | None = Field(
         None, description="set to join semantic similarity into the ranking blend"

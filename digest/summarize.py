@@ -58,7 +58,7 @@ MAX_KEYWORDS: Final = 10
 SUMMARY_MAX_TOKENS: Final = 700
 NOTES_TOKENS_BASE: Final = 800
 NOTES_TOKENS_PER_PICK: Final = 260
-NOTES_TOKENS_PER_OTHER: Final = 80
+NOTES_TOKENS_PER_OTHER: Final = 30  # others are context for ideas, not commented
 NOTES_MAX_TOKENS: Final = 6000
 # Prose limits applied after the LLM (an overlong answer is clipped, not retried).
 CONTRIBUTION_CHARS: Final = 500
@@ -106,7 +106,6 @@ grounded in the papers listed in its paper_ids; body 2-4 sentences.
 - "conclusion": 2-3 sentences on today's priorities for this reader.
 - "repo_notes": an object mapping the ids of papers with a repo to one sentence on what \
 to follow in that repo.
-- "others_comments": an object mapping every other-paper id to one short comment.
 {language}
 Use only ids given in the input. Do not invent numbers, results or links: no URLs, no \
 Markdown."""

@@ -140,6 +140,8 @@ class FakeLLMServer:
         else:
             try:
                 answer = _answer(task, users[0] if users else "")
+                # Like a real model, answer only the fields the instructions ask for.
+                answer = {k: v for k, v in answer.items() if f'"{k}"' in system} or answer
             except ValueError as exc:
                 self.calls.append((task, prompt_tokens, 0, start, time.monotonic()))
                 return _error(400, str(exc), "invalid_request")
