@@ -26,13 +26,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from digest.llm import OpenAILLM  # noqa: E402
-from digest.models import Brief, Language  # noqa: E402
-from digest.pipeline import SAMPLE_DATE, build_brief  # noqa: E402
-from digest.profile import Profile  # noqa: E402
-from digest.settings import Settings  # noqa: E402
-from digest.store.sqlite import SQLiteStore  # noqa: E402
-from tests.fakes.llm_server import FakeLLMServer  # noqa: E402
+from digest.llm import OpenAILLM
+from digest.models import Brief, Language
+from digest.pipeline import SAMPLE_DATE, build_brief
+from digest.profile import Profile
+from digest.settings import Settings
+from digest.store.sqlite import SQLiteStore
+from tests.fakes.llm_server import FakeLLMServer
 
 KEY = "sk-bench"
 
@@ -74,6 +74,17 @@ async def one(settings: Settings, store: SQLiteStore, p: Profile) -> Brief:
         await llm.aclose()
 
 
+STAGES = ("rerank", "summarize", "reader_notes")
+
+
+def row(name: str, value: str) -> None:
+    print(f"  {name:<21}{value}")
+
+
+def breakdown(calls: list[tuple[str, int, int, float, float]]) -> str:
+    return ", ".join(f"{t}: {sum(1 for c in calls if c[0] == t)}" for t in STAGES)
+
+
 def chain_depth(calls: list[tuple[str, int, int, float, float]]) -> int:
     """Observed longest chain: a call depends on every call that ended before it began."""
     ordered = sorted(calls, key=lambda c: c[3])
@@ -110,31 +121,28 @@ async def run(latency: float) -> None:
             wall = time.perf_counter() - t0
             await store.close()
             calls = list(srv.calls)
-            tasks = [c[0] for c in calls]
-            stages = ["rerank", "summarize", "reader_notes"]
-            critical = sum(1 for s in stages if s in tasks) * latency
+            critical = sum(1 for t in STAGES if any(c[0] == t for c in calls)) * latency
             tokens_one = brief.usage.total_tokens
+            usage = brief.usage
             print("one brief (fixture day, English, 44 candidates)")
-            print(
-                f"  LLM calls            {len(calls)}  ({', '.join(f'{t}: {tasks.count(t)}' for t in stages)})"
+            row("LLM calls", f"{len(calls)}  ({breakdown(calls)})")
+            row(
+                "tokens",
+                f"{tokens_one:,}  (prompt {usage.prompt_tokens:,}, "
+                f"completion {usage.completion_tokens:,})",
             )
-            print(
-                f"  tokens               {tokens_one:,}  (prompt {brief.usage.prompt_tokens:,}, completion {brief.usage.completion_tokens:,})"
-            )
-            print(f"  fake LLM latency     {latency:.2f} s per call")
-            print(f"  critical path        {critical:.2f} s  (rerank → summaries → reader notes)")
-            print(f"  observed call chain  {chain_depth(calls)} calls deep")
-            print(
-                f"  wall time            {wall:.2f} s  (first brief of the process: {cold:.2f} s)"
-            )
-            print(f"  wall / critical path {wall / critical:.2f}  (target ≤ 1.5)")
+            row("fake LLM latency", f"{latency:.2f} s per call")
+            row("critical path", f"{critical:.2f} s  (rerank → summaries → reader notes)")
+            row("observed call chain", f"{chain_depth(calls)} calls deep")
+            row("wall time", f"{wall:.2f} s  (first brief of the process: {cold:.2f} s)")
+            row("wall / critical path", f"{wall / critical:.2f}  (target ≤ 1.5)")
 
-            for label, langs in (
+            for title, langs in (
                 ("20 readers, English", ["en"] * 20),
                 ("20 readers, 10 zh + 10 en", ["zh", "en"] * 10),
             ):
                 srv.calls.clear()
-                store = await SQLiteStore.open(Path(tmp) / f"{len(label)}.sqlite3")
+                store = await SQLiteStore.open(Path(tmp) / f"{len(title)}.sqlite3")
                 t0 = time.perf_counter()
                 briefs = await asyncio.gather(
                     *(one(settings, store, profile(n, lang)) for n, lang in enumerate(langs))  # type: ignore[arg-type]
@@ -142,19 +150,17 @@ async def run(latency: float) -> None:
                 wall20 = time.perf_counter() - t0
                 await store.close()
                 tokens20 = sum(b.usage.total_tokens for b in briefs)
-                tasks20 = [c[0] for c in srv.calls]
                 distinct = len({pid for b in briefs for pid in b.paper_ids()})
-                print(label)
-                print(
-                    f"  LLM calls            {len(tasks20)}  ({', '.join(f'{t}: {tasks20.count(t)}' for t in stages)})"
+                print(title)
+                row("LLM calls", f"{len(srv.calls)}  ({breakdown(srv.calls)})")
+                row("distinct papers", f"{distinct} shown across the 20 briefs")
+                row(
+                    "tokens",
+                    f"{tokens20:,} = {tokens20 / tokens_one:.2f} × one brief  (target ≤ 5)",
                 )
-                print(f"  distinct papers      {distinct} shown across the 20 briefs")
-                print(
-                    f"  tokens               {tokens20:,} = {tokens20 / tokens_one:.2f} × one brief  (target ≤ 5)"
-                )
-                print(f"  wall time            {wall20:.2f} s")
+                row("wall time", f"{wall20:.2f} s")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory (RSS)      {peak:.0f} MiB")
+    print(f"peak memory (RSS)        {peak:.0f} MiB")
 
 
 def main() -> None:
