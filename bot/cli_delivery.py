@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import ipaddress
 import json
 import re
 import signal
 import sys
-from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -27,19 +25,23 @@ from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from bot.cli_common import (
+    FAILED,
+    USAGE,
+    Lang,
+    err_console,
+    fail,
+    load_settings,
+    parse_day,
+    with_store,
+)
 from digest.errors import PaperdropError, ProfileError
 from digest.models import Brief, Language, Subscription
 from digest.profile import load_profile
-from digest.settings import Settings
 from digest.store.base import Store
 
 __all__ = ["register"]
 
-T = TypeVar("T")
-USAGE = 2  # exit code of usage errors (click's own convention)
-FAILED = 1
-
-_err = Console(stderr=True, highlight=False, soft_wrap=True)
 _out = Console(highlight=False, soft_wrap=True)
 
 # Chat ids as each platform writes them.
@@ -57,46 +59,9 @@ class PlatformOpt(StrEnum):
     feishu = "feishu"
 
 
-class LangOpt(StrEnum):
-    zh = "zh"
-    en = "en"
-
-
 class ModeOpt(StrEnum):
     webhook = "webhook"
     app = "app"
-
-
-def _fail(message: str, code: int = FAILED) -> NoReturn:
-    _err.print(f"[bold red]error:[/] {message}", markup=True)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return Settings()  # type: ignore[call-arg]  # (no pydantic mypy plugin)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(x) for x in first["loc"]).upper()
-        # The value is never echoed: it may be a secret.
-        _fail(f"bad setting PAPERDROP_{field}: {first['msg']}", USAGE)
-
-
-def _with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Open the Store, run `work`, close it; PaperdropError -> one line, exit 1."""
-    from digest.store import open_store
-
-    async def go() -> T:
-        store = await open_store(settings)
-        try:
-            return await work(store)
-        finally:
-            await store.close()
-
-    try:
-        return asyncio.run(go())
-    except PaperdropError as exc:
-        _fail(str(exc))
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -108,14 +73,14 @@ def check_time(value: str) -> str:
     try:
         return parse_hhmm(value).strftime("%H:%M")
     except ValueError as exc:
-        _fail(str(exc), USAGE)
+        fail(str(exc), USAGE)
 
 
 def check_zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
-        _fail(f"unknown time zone {value!r}: use an IANA name such as Europe/Berlin", USAGE)
+        fail(f"unknown time zone {value!r}: use an IANA name such as Europe/Berlin", USAGE)
     return value
 
 
@@ -132,16 +97,16 @@ def check_webhook(url: str) -> None:
         return
     if parts.scheme == "http" and loopback:
         return
-    _fail("--webhook must be an https:// URL (plain http only to 127.0.0.1)", USAGE)
+    fail("--webhook must be an https:// URL (plain http only to 127.0.0.1)", USAGE)
 
 
 def parse_interests(value: str) -> list[str]:
     items = [" ".join(p.split()) for p in value.split(";")]
     items = [p for p in items if p]
     if not items:
-        _fail('--interests needs at least one phrase, e.g. "LLM agents; code models"', USAGE)
+        fail('--interests needs at least one phrase, e.g. "LLM agents; code models"', USAGE)
     if len(items) > _MAX_INTERESTS or any(len(p) > 200 for p in items):
-        _fail(f"--interests: at most {_MAX_INTERESTS} phrases of 1-200 characters", USAGE)
+        fail(f"--interests: at most {_MAX_INTERESTS} phrases of 1-200 characters", USAGE)
     return list(dict.fromkeys(items))
 
 
@@ -176,25 +141,25 @@ def subscribe(
     interests: Annotated[
         str | None, typer.Option("--interests", help='Inline interests, "a; b".')
     ] = None,
-    lang: Annotated[LangOpt | None, typer.Option("--lang", help="Language of the brief.")] = None,
+    lang: Annotated[Lang | None, typer.Option("--lang", help="Language of the brief.")] = None,
     threads: Annotated[
         bool,
         typer.Option("--threads/--no-threads", help="Slack: parts after the first in a thread."),
     ] = False,
 ) -> None:
     """Subscribe a chat to the morning brief (re-subscribing replaces and reactivates)."""
-    settings = _settings()
+    settings = load_settings()
     chat = chat.strip()
     if not _CHAT_ID[platform.value].match(chat):
-        _fail(f"--chat {chat!r} is not a {platform.value} chat id", USAGE)
+        fail(f"--chat {chat!r} is not a {platform.value} chat id", USAGE)
     hhmm = check_time(time)
     zone = check_zone(tz)
     if profile is not None and interests is not None:
-        _fail("use --profile or --interests, not both", USAGE)
+        fail("use --profile or --interests, not both", USAGE)
     if webhook is not None and platform is not PlatformOpt.feishu:
-        _fail("--webhook is for Feishu custom bots only", USAGE)
+        fail("--webhook is for Feishu custom bots only", USAGE)
     if secret is not None and webhook is None:
-        _fail("--secret signs a Feishu webhook: give --webhook too", USAGE)
+        fail("--secret signs a Feishu webhook: give --webhook too", USAGE)
     if webhook is not None:
         check_webhook(webhook)
     if (
@@ -202,7 +167,7 @@ def subscribe(
         and webhook is None
         and not (settings.feishu_app_id and settings.feishu_app_secret)
     ):
-        _fail(
+        fail(
             "Feishu needs --webhook URL, or app credentials "
             "(PAPERDROP_FEISHU_APP_ID and PAPERDROP_FEISHU_APP_SECRET)",
             USAGE,
@@ -213,7 +178,7 @@ def subscribe(
         try:
             loaded = load_profile(profile)
         except ProfileError as exc:
-            _fail(str(exc), USAGE)
+            fail(str(exc), USAGE)
         profile_path = str(profile.expanduser().resolve())
         if lang is None:
             language = loaded.language
@@ -235,7 +200,7 @@ def subscribe(
     async def save(store: Store) -> None:
         await store.save_subscription(sub)
 
-    _with_store(settings, save)
+    with_store(settings, save)
     _out.print(f"subscribed {sub.key}: {hhmm} {zone}, {language}")
 
 
@@ -244,24 +209,24 @@ def unsubscribe(
     chat: Annotated[str, typer.Option("--chat", help="Chat id as subscribed.")],
 ) -> None:
     """Stop delivering to a chat."""
-    settings = _settings()
+    settings = load_settings()
 
     async def delete(store: Store) -> bool:
         return await store.delete_subscription(platform.value, chat.strip())
 
-    if not _with_store(settings, delete):
-        _fail(f"no subscription for {platform.value}:{chat.strip()}")
+    if not with_store(settings, delete):
+        fail(f"no subscription for {platform.value}:{chat.strip()}")
     _out.print(f"unsubscribed {platform.value}:{chat.strip()}")
 
 
 def subscriptions() -> None:
     """List the subscriptions (webhook URLs and secrets are masked)."""
-    settings = _settings()
+    settings = load_settings()
 
     async def fetch(store: Store) -> list[Subscription]:
         return await store.list_subscriptions()
 
-    subs = _with_store(settings, fetch)
+    subs = with_store(settings, fetch)
     if not subs:
         _out.print("no subscriptions yet: add one with `paperdrop subscribe`")
         return
@@ -288,15 +253,6 @@ def subscriptions() -> None:
     _out.print(table)
 
 
-def _parse_day(value: str | None) -> dt.date:
-    if value is None:
-        return dt.datetime.now(dt.UTC).date()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        _fail(f"invalid date {value!r}: use YYYY-MM-DD", USAGE)
-
-
 def push_command(
     date: Annotated[
         str | None,
@@ -312,13 +268,13 @@ def push_command(
     """Deliver a day's brief now to every active subscription (skips what already arrived)."""
     from bot.delivery import push, report_rows
 
-    settings = _settings()
-    day = _parse_day(date)
+    settings = load_settings()
+    day = parse_day(date)
 
     async def go(store: Store) -> Any:
         return await push(settings, store, day, chat=chat, dry_run=dry_run)
 
-    report = _with_store(settings, go)
+    report = with_store(settings, go)
     table = Table(title=f"push {day}" + (" (dry run)" if dry_run else ""))
     for column in ("chat", "parts", "sent", "already there", "status", "error"):
         table.add_column(column)
@@ -346,7 +302,7 @@ def serve(
     """Run the scheduler: deliver each chat's brief at its local time (one replica leads)."""
     from bot.scheduler import Scheduler
 
-    settings = _settings()
+    settings = load_settings()
 
     async def go(store: Store) -> None:
         scheduler = Scheduler(settings, store, interval=interval)
@@ -356,7 +312,7 @@ def serve(
             state = "leader" if tick.leader else "another replica leads"
             _out.print(f"{state}: {len(tick.due)} chat(s) due")
             for error in tick.errors:
-                _err.print(f"warning: {error}")
+                err_console.print(f"warning: {error}")
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -364,10 +320,10 @@ def serve(
             # Not available on every platform; Ctrl-C still ends asyncio.run there.
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
-        _err.print(f"[dim]scheduler {scheduler.owner}: checking every {interval:g}s[/]")
+        err_console.print(f"[dim]scheduler {scheduler.owner}: checking every {interval:g}s[/]")
         await scheduler.serve(stop=stop)
 
-    _with_store(settings, go)
+    with_store(settings, go)
 
 
 def render(
@@ -384,9 +340,9 @@ def render(
     try:
         raw = input_path.read_text(encoding="utf-8") if input_path else sys.stdin.read()
     except (OSError, UnicodeDecodeError) as exc:
-        _fail(f"cannot read {input_path}: {exc.__class__.__name__}", USAGE)
+        fail(f"cannot read {input_path}: {exc.__class__.__name__}", USAGE)
     if not raw.strip():
-        _fail(
+        fail(
             "no brief JSON given (use --input FILE or pipe `paperdrop brief --format json`)", USAGE
         )
     try:
@@ -394,7 +350,7 @@ def render(
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"]) or "brief"
-        _fail(f"not a brief: {where}: {first['msg']}", USAGE)
+        fail(f"not a brief: {where}: {first['msg']}", USAGE)
     try:
         if platform is PlatformOpt.telegram:
             from bot.telegram import render_telegram
@@ -409,7 +365,7 @@ def render(
 
             messages = render_feishu(brief, mode=mode.value)
     except PaperdropError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     payloads = [m.payload for m in messages]
     sys.stdout.write(json.dumps(payloads, ensure_ascii=False, indent=2) + "\n")
 

@@ -9,7 +9,10 @@ from digest.models import Language
 __all__ = ["label"]
 
 _LABELS: Final[dict[str, dict[Language, str]]] = {
-    "brief_title": {"zh": "{date} AI 研究简报 · {reader}", "en": "AI research brief · {date} · {reader}"},
+    "brief_title": {
+        "zh": "{date} AI 研究简报 · {reader}",
+        "en": "AI research brief · {date} · {reader}",
+    },
     "overview": {"zh": "一句话总览", "en": "Overview"},
     "top_picks": {"zh": "重点推荐", "en": "Top picks"},
     "others": {"zh": "其他值得扫一眼的论文", "en": "Also worth a glance"},

@@ -1,11 +1,11 @@
 """A reader's profile: what they research, in a small TOML file.
 
-    name = "wenjun"
-    language = "zh"            # zh | en
-    interests = ["LLM agents", "code intelligence", "model-based RL"]
-    avoid = ["medical imaging"]
-    categories = ["cs.CL", "cs.LG", "cs.AI"]
-    top_picks = 5
+name = "wenjun"
+language = "zh"            # zh | en
+interests = ["LLM agents", "code intelligence", "model-based RL"]
+avoid = ["medical imaging"]
+categories = ["cs.CL", "cs.LG", "cs.AI"]
+top_picks = 5
 """
 
 from __future__ import annotations
@@ -57,8 +57,15 @@ class Profile(BaseModel):
     def key(self) -> str:
         """Stable id of what this profile asks for: readers with equal keys share a brief."""
         payload = "\x1f".join(
-            [self.language, *sorted(self.interests), "|", *sorted(self.avoid), "|",
-             *sorted(self.categories), str(self.top_picks)]
+            [
+                self.language,
+                *sorted(self.interests),
+                "|",
+                *sorted(self.avoid),
+                "|",
+                *sorted(self.categories),
+                str(self.top_picks),
+            ]
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

@@ -26,8 +26,19 @@ def test_accepts_ids_and_links(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["", "2605", "2605.123", "2605.123456", "hello", "<b>2605.29559</b>", "2605.29559v",
-     "../../etc/passwd", "HEP-TH/9901001", "x" * 10_000, "2605.29559; rm -rf /"],
+    [
+        "",
+        "2605",
+        "2605.123",
+        "2605.123456",
+        "hello",
+        "<b>2605.29559</b>",
+        "2605.29559v",
+        "../../etc/passwd",
+        "HEP-TH/9901001",
+        "x" * 10_000,
+        "2605.29559; rm -rf /",
+    ],
 )
 def test_rejects_everything_else(text: str) -> None:
     with pytest.raises(InvalidPaperId) as info:

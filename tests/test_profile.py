@@ -16,7 +16,8 @@ def test_loads_a_profile_and_normalises_phrases(tmp_path: Path) -> None:
     p = load_profile(
         write(
             tmp_path,
-            'name = "ada"\nlanguage = "en"\ninterests = ["  world   models ", "world models", "RLVR"]\n'
+            'name = "ada"\nlanguage = "en"\n'
+            'interests = ["  world   models ", "world models", "RLVR"]\n'
             'avoid = ["speech"]\ncategories = ["cs.LG", "stat.ML"]\ntop_picks = 3\n',
         )
     )
