@@ -8,6 +8,7 @@ reading PTTL bounds, never by sleeping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import socket
 import sqlite3
@@ -491,3 +492,19 @@ def test_error_text_is_scrubbed_of_the_url_password() -> None:
     url = "redis://u:pa55-w0rd@127.0.0.1:1/0"
     exc = OSError(f"cannot connect to {url}\nretry later")
     assert _scrub(exc, url) == "cannot connect to redis://u:***@127.0.0.1:1/0 retry later"
+
+
+async def test_sqlite_write_cancelled_midway_leaves_no_open_transaction(tmp_path: Path) -> None:
+    store = await SQLiteStore.open(tmp_path / "c.sqlite3")
+    try:
+        for _ in range(20):  # cancel at different await points of the write
+            task = asyncio.create_task(store.mark_delivered("telegram:1", DAY_1, 0, "m"))
+            await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            # The next write would fail with "cannot start a transaction within a transaction".
+            await store.mark_delivered("telegram:2", DAY_1, 1, "n")
+        assert await store.delivered_parts("telegram:2", DAY_1) == {1: "n"}
+    finally:
+        await store.close()

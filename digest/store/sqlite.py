@@ -162,15 +162,19 @@ class SQLiteStore(Store):
         db = self._conn()
         async with self._write_lock:
             with self._translate():
-                await db.execute("BEGIN IMMEDIATE")
+                # BEGIN and COMMIT are inside the try: a task cancelled while awaiting either
+                # must not leave the shared connection inside an open transaction.
                 try:
+                    await db.execute("BEGIN IMMEDIATE")
                     yield db
+                    await db.execute("COMMIT")
                 except BaseException:
-                    # SQLite may already have rolled back (e.g. a full disk); keep the cause.
+                    # SQLite may already have rolled back (e.g. a full disk), or the COMMIT
+                    # went through before a cancel landed; keep the original cause. The
+                    # shield lets the rollback finish even if this task is cancelled again.
                     with contextlib.suppress(sqlite3.Error):
-                        await db.execute("ROLLBACK")
+                        await asyncio.shield(db.execute("ROLLBACK"))
                     raise
-                await db.execute("COMMIT")
 
     async def _maybe_prune(self, db: aiosqlite.Connection, now: float) -> None:
         if now - self._last_prune < PRUNE_INTERVAL.total_seconds():
