@@ -34,7 +34,8 @@ _LABELS: Final[dict[str, dict[Language, str]]] = {
     "stars": {"zh": "Stars", "en": "Stars"},
     "last_push": {"zh": "最近更新", "en": "Last push"},
     "archived": {"zh": "已归档", "en": "archived"},
-    "not_verified": {"zh": "未验证(GitHub 未应答)", "en": "not verified (GitHub did not answer)"},
+    # Why (GitHub failed, or not asked offline) is in the sources section.
+    "not_verified": {"zh": "未验证", "en": "not verified"},
     "based_on": {"zh": "依据", "en": "Builds on"},
     "paper": {"zh": "论文", "en": "Paper"},
     "extractive_note": {

@@ -113,11 +113,12 @@ def sample_candidates(language: Language) -> Candidates:
     papers = merge_papers(papers)
     days = [p.day for p in papers if p.day]
     start = min(days, default=SAMPLE_DATE)
+    span = str(SAMPLE_DATE) if start == SAMPLE_DATE else f"{start}–{SAMPLE_DATE}"
     detail = {
         "zh": f"离线样例:使用随包附带的 Hugging Face Daily Papers 真实数据"
-        f"({start}–{SAMPLE_DATE},{len(papers)} 篇),未联网。",
+        f"({span},{len(papers)} 篇),未联网。",
         "en": f"Offline sample: real Hugging Face Daily Papers data shipped with the package "
-        f"({start}..{SAMPLE_DATE}, {len(papers)} papers); no network used.",
+        f"({span}, {len(papers)} papers); no network used.",
     }[language]
     return Candidates(
         papers=papers,

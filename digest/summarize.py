@@ -230,6 +230,34 @@ def _sentence_score(sentence: str) -> float:
     return score
 
 
+# Readable names of the arXiv categories AI papers are filed under (the label of an
+# extractive summary; the raw category is shown beside it).
+_CATEGORY_NAMES: Final = {
+    "cs.AI": "Artificial Intelligence",
+    "cs.CL": "NLP / Language Models",
+    "cs.LG": "Machine Learning",
+    "cs.CV": "Computer Vision",
+    "cs.RO": "Robotics",
+    "cs.SE": "Software Engineering",
+    "cs.IR": "Information Retrieval",
+    "cs.MA": "Multi-Agent Systems",
+    "cs.CR": "Security",
+    "cs.HC": "Human-Computer Interaction",
+    "cs.NE": "Neural and Evolutionary Computing",
+    "cs.DC": "Distributed Computing",
+    "cs.SD": "Audio and Speech",
+    "eess.AS": "Audio and Speech",
+    "eess.IV": "Image and Video Processing",
+    "stat.ML": "Machine Learning",
+}
+
+
+def category_name(primary: str | None) -> str:
+    if primary is None:
+        return "AI"
+    return _CATEGORY_NAMES.get(primary, primary)
+
+
 def extractive_summary(paper: Paper, language: Language) -> PaperSummary:
     """The paper's own words: HF AI summary or its contribution sentence, then 2 key sentences.
 
@@ -252,7 +280,7 @@ def extractive_summary(paper: Paper, language: Language) -> PaperSummary:
     return PaperSummary(
         contribution=_prose(contribution, CONTRIBUTION_CHARS),
         why=_prose(why, WHY_CHARS),
-        category=paper.primary_category or "AI",
+        category=category_name(paper.primary_category),
         mode="extractive",
     )
 
