@@ -56,6 +56,7 @@ Mode = Literal["webhook", "app"]
 _SYNTAX = re.compile(r"[&<>*_~`\[\]()#|\\$]")
 # At a line start these begin lists, quotes, rules or headings.
 _LINE_START = re.compile(r"(^|\n)([ \t]*)([-+=]|\d+\.)")
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 _MD_LINK = re.compile(r"\[([^\[\]]*)\]\(([^()\s]*)\)")
 
 
@@ -80,27 +81,45 @@ def _url(url: str) -> str:
     return url
 
 
-def _span(span: Span, *, first: bool) -> str:
-    text = escape(span.text, line_start=first)
-    if span.url is not None:
-        text = f"[{text}]({_url(span.url)})"
-    core = span.text.strip()
-    if span.bold and core:
-        # Markers must touch the text to bold it: keep edge spaces outside them.
-        lead = span.text[: len(span.text) - len(span.text.lstrip())]
-        trail = span.text[len(span.text.rstrip()) :]
-        inner = escape(core, line_start=first and not lead)
-        if span.url is not None:
-            inner = f"[{inner}]({_url(span.url)})"
-        text = f"{lead}**{inner}**{trail}"
-    return text
+def _plain(span: Span, *, line_start: bool) -> str:
+    if span.url is None:
+        return escape(span.text, line_start=line_start)
+    # A line break inside [...] could end the link syntax: show it as a space.
+    text = escape(_LINE_BREAKS.sub(" ", span.text), line_start=False)
+    return f"[{text}]({_url(span.url)})"
+
+
+def _bold_run(run: list[Span], *, line_start: bool) -> str:
+    """Consecutive bold spans in one pair of markers, which must touch the text: edge
+    spaces stay outside them."""
+    raw = "".join(s.text for s in run)
+    if not raw.strip():
+        return "".join(_plain(s, line_start=line_start and i == 0) for i, s in enumerate(run))
+    # Spaces are moved out of the markers only from plain text: a link is kept whole.
+    lead = "" if run[0].url is not None else raw[: len(raw) - len(raw.lstrip())]
+    trail = "" if run[-1].url is not None else raw[len(raw.rstrip()) :]
+    inner = Line(tuple(run)).slice(len(lead), len(raw) - len(trail)).spans
+    # After "**" nothing is at a line start any more ("**1. x**" is no list item).
+    body = "".join(_plain(s, line_start=False) for s in inner)
+    return f"{escape(lead, line_start=line_start)}**{body}**{escape(trail, line_start=False)}"
 
 
 def _markdown(line: Line) -> str:
     if line.kind == "heading":
         return "#### " + escape(" ".join(line.text.split()))
-    spans = [s for s in line.spans if s.text]
-    return "".join(_span(s, first=i == 0) for i, s in enumerate(spans))
+    out: list[str] = []
+    run: list[Span] = []
+    for span in (s for s in line.spans if s.text):
+        if span.bold:
+            run.append(span)
+            continue
+        if run:
+            out.append(_bold_run(run, line_start=not out))
+            run = []
+        out.append(_plain(span, line_start=not out))
+    if run:
+        out.append(_bold_run(run, line_start=not out))
+    return "".join(out)
 
 
 def visible_text(markdown: str) -> str:

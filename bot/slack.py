@@ -65,6 +65,7 @@ _MARKERS = re.compile(r"[*_~`]")
 _MASS_MENTION = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 # "<!channel>", "<@U1>", "<#C1>" written literally in plain text (headers, not escaped).
 _SPECIAL = re.compile(r"<(?=[!@#])")
+_LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 _LINK = re.compile(r"<([^|>]*)\|([^>]*)>")
 _USER_STAR = _ZWSP + "*" + _ZWSP
 
@@ -93,7 +94,8 @@ def _safe_url(url: str) -> str:
 
 
 def link(url: str, text: str) -> str:
-    return f"<{_safe_url(url)}|{escape(text)}>"
+    # A line break inside <...|...> may end the link: show it as a space.
+    return f"<{_safe_url(url)}|{escape(_LINE_BREAKS.sub(' ', text))}>"
 
 
 def _can_bold(text: str) -> bool:

@@ -32,8 +32,8 @@ def _brief(*items: PaperItem, overview: str = "ov", title: str = "Brief") -> Bri
 
 
 def _paper(pid: str = "2605.29559", **kw: object) -> PaperItem:
-    links = PaperLinks(abs=abs_url(pid), pdf=pdf_url(pid), project=kw.pop("project", None))  # type: ignore[arg-type]
-    return PaperItem(paper_id=pid, title=kw.pop("title", "A paper"), links=links, **kw)  # type: ignore[arg-type]
+    links = PaperLinks(abs=abs_url(pid), pdf=pdf_url(pid), project=kw.pop("project", None))
+    return PaperItem(paper_id=pid, title=kw.pop("title", "A paper"), links=links, **kw)
 
 
 def check_limits(messages: list[OutMessage]) -> None:
