@@ -208,8 +208,7 @@ def document(brief: Brief, *, opening_alone: bool = False) -> list[DocSection]:
         first.extend(rest.pop(0))  # the heading travels with the first item
     opening_items.append(first)
     opening_items.extend(rest)
-    if brief.mode == "extractive":
-        opening_items.append([Line((Span(label("extractive_note", lang)),), "meta")])
+    # The extractive (or fell-back) note is the top picks' intro, written by compose.
     sections = [
         DocSection(
             heading=Line((Span(brief.title),), "title"),
