@@ -94,7 +94,7 @@ def _paper(item: PaperItem, n: int, kind: str, lang: Language, seen: _Seen) -> l
     meta = [
         str(item.date) if item.date else "",
         item.category,
-        item.arxiv_category or "",
+        item.arxiv_category if item.arxiv_category != item.category else "",
         f"{label('upvotes', lang)} {item.upvotes}" if item.upvotes is not None else "",
     ]
     if any(meta):
@@ -108,7 +108,8 @@ def _paper(item: PaperItem, n: int, kind: str, lang: Language, seen: _Seen) -> l
     for key, text in (("why", item.why), ("relation", item.relation)):
         if seen.fresh(pid, key, text):
             lines.append(_labelled(key, lang, text))
-    if item.matched:
+    # Extractive relations are the matched interests already: say them once.
+    if item.matched and not all(m in item.relation for m in item.matched):
         lines.append(_labelled("matched", lang, ", ".join(item.matched)))
     if item.note:
         if kind == "must_read":

@@ -63,7 +63,7 @@ def _paper(item: PaperItem, n: int, kind: str, lang: Language) -> list[str]:
         out.append(f"- {meta}")
     if item.contribution:
         out.append(f"- **{label('contribution', lang)}**: {escape_md(item.contribution)}")
-    if item.matched:
+    if item.matched and not all(m in item.relation for m in item.matched):
         out.append(f"- **{label('matched', lang)}**: {escape_md(', '.join(item.matched))}")
     if kind == "must_read" and item.note:
         out.append(f"- **{label('read_reason', lang)}**: {escape_md(item.note)}")
