@@ -4,8 +4,10 @@ with the official `openai` SDK against any OpenAI-compatible endpoint."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -238,3 +240,22 @@ def _describe(exc: ValidationError) -> str:
 def make_llm(settings: Settings) -> OpenAILLM | None:
     """The configured LLM, or None when no key is set (extractive mode)."""
     return OpenAILLM(settings) if settings.llm_enabled else None
+
+
+@contextlib.asynccontextmanager
+async def llm_session(
+    settings: Settings, *, use_llm: bool = True, llm: LLM | None = None
+) -> AsyncIterator[LLM | None]:
+    """The LLM a job uses: `llm` if given, else one from the settings (closed when the job
+    ends), or None when the LLM is off or not configured."""
+    if not use_llm:
+        yield None
+    elif llm is not None:
+        yield llm
+    else:
+        owned = make_llm(settings)
+        try:
+            yield owned
+        finally:
+            if owned is not None:
+                await owned.aclose()

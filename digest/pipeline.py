@@ -24,7 +24,7 @@ import httpx
 
 from digest.compose import compose_brief
 from digest.errors import PaperdropError, SourceError
-from digest.llm import LLM, OpenAILLM, make_llm, usage_of
+from digest.llm import LLM, llm_session, usage_of
 from digest.models import (
     Brief,
     Language,
@@ -205,86 +205,80 @@ async def build_brief(
     """
     say = progress or (lambda _msg: None)
     language = profile.language
-    owned: OpenAILLM | None = None
-    if llm is None and use_llm:
-        llm = owned = make_llm(settings)
-    if not use_llm:
-        llm = None
     usage = LLMUsage()
-    try:
-        async with http_client(settings) as client:
-            if sample:
-                say("loading the offline sample")
-                candidates = sample_candidates(language)
-                github = None
-            else:
-                say(f"collecting candidates for {day}")
-                need = settings.min_candidates or max(20, profile.top_picks * 4)
-                candidates = await collect_candidates(
-                    day=day,
-                    categories=profile.categories,
-                    need=need,
-                    language=language,
-                    hf=HuggingFaceSource(settings, client),
-                    arxiv=ArxivSource(settings),
-                    lookback_days=settings.lookback_days,
-                    arxiv_max_results=settings.arxiv_max_results,
-                )
-                github = GitHubSource(settings, client, store=store)
-            if not candidates.papers:
-                reasons = "; ".join(f"{r.source}: {r.detail}" for r in candidates.reports)
-                raise NoBrief(f"no papers could be collected for {day} ({reasons})")
-
-            seen: set[str] = set()
-            if readers and not include_seen:
-                sets = [await store.seen(r) for r in readers]
-                seen = set.intersection(*sets) if sets else set()
-            ranked = rank(candidates.papers, profile, today=day, seen=seen)
-            if not ranked:
-                raise NoBrief(
-                    f"all {len(candidates.papers)} candidates were already shown to this reader "
-                    "(use --include-seen to show them again)"
-                )
-            say(f"ranked {len(ranked)} candidates")
-
-            llm_note: SourceItem | None = None
-            if llm is not None:
-                if settings.embeddings_model:
-                    ranked, u = await semantic_blend(ranked, profile, llm)
-                    usage.add(u)
-                if settings.llm_rerank:
-                    say("re-ranking with the LLM")
-                    matched = sum(1 for r in ranked if r.matched)
-                    top_n = min(RERANK_TOP_N, matched + RERANK_UNMATCHED)
-                    ranked, u = await llm_rerank(
-                        ranked, profile, llm, top_n=top_n, batch_size=RERANK_TOP_N
-                    )
-                    usage.add(u)
-            picks, others = select(ranked, profile.top_picks)
-            shown = [r.paper for r in (*picks, *others)]
-
-            say(f"summarising {len(shown)} papers" + (" with the LLM" if llm else ""))
-            (summaries, u), (repos, github_note) = await asyncio.gather(
-                summarize_papers(shown, language, store=store, llm=llm),
-                _fetch_repos(github, shown, language),
+    async with (
+        llm_session(settings, use_llm=use_llm, llm=llm) as llm,
+        http_client(settings) as client,
+    ):
+        if sample:
+            say("loading the offline sample")
+            candidates = sample_candidates(language)
+            github = None
+        else:
+            say(f"collecting candidates for {day}")
+            need = settings.min_candidates or max(20, profile.top_picks * 4)
+            candidates = await collect_candidates(
+                day=day,
+                categories=profile.categories,
+                need=need,
+                language=language,
+                hf=HuggingFaceSource(settings, client),
+                arxiv=ArxivSource(settings),
+                lookback_days=settings.lookback_days,
+                arxiv_max_results=settings.arxiv_max_results,
             )
-            usage.add(u)
-            llm_used = any(s.mode == "llm" for s in summaries.values())
+            github = GitHubSource(settings, client, store=store)
+        if not candidates.papers:
+            reasons = "; ".join(f"{r.source}: {r.detail}" for r in candidates.reports)
+            raise NoBrief(f"no papers could be collected for {day} ({reasons})")
 
-            if llm is not None:
-                try:
-                    notes, u = await reader_notes(picks, others, summaries, profile, language, llm)
-                    usage.add(u)
-                    llm_used = True
-                except PaperdropError as exc:
-                    usage.add(usage_of(exc))
-                    notes = extractive_notes(picks, others, summaries, profile, language)
-                    llm_note = _llm_failed(language, str(exc), partial=llm_used)
-            else:
+        seen: set[str] = set()
+        if readers and not include_seen:
+            sets = [await store.seen(r) for r in readers]
+            seen = set.intersection(*sets) if sets else set()
+        ranked = rank(candidates.papers, profile, today=day, seen=seen)
+        if not ranked:
+            raise NoBrief(
+                f"all {len(candidates.papers)} candidates were already shown to this reader "
+                "(use --include-seen to show them again)"
+            )
+        say(f"ranked {len(ranked)} candidates")
+
+        llm_note: SourceItem | None = None
+        if llm is not None:
+            if settings.embeddings_model:
+                ranked, u = await semantic_blend(ranked, profile, llm)
+                usage.add(u)
+            if settings.llm_rerank:
+                say("re-ranking with the LLM")
+                matched = sum(1 for r in ranked if r.matched)
+                top_n = min(RERANK_TOP_N, matched + RERANK_UNMATCHED)
+                ranked, u = await llm_rerank(
+                    ranked, profile, llm, top_n=top_n, batch_size=RERANK_TOP_N
+                )
+                usage.add(u)
+        picks, others = select(ranked, profile.top_picks)
+        shown = [r.paper for r in (*picks, *others)]
+
+        say(f"summarising {len(shown)} papers" + (" with the LLM" if llm else ""))
+        (summaries, u), (repos, github_note) = await asyncio.gather(
+            summarize_papers(shown, language, store=store, llm=llm),
+            _fetch_repos(github, shown, language),
+        )
+        usage.add(u)
+        llm_used = any(s.mode == "llm" for s in summaries.values())
+
+        if llm is not None:
+            try:
+                notes, u = await reader_notes(picks, others, summaries, profile, language, llm)
+                usage.add(u)
+                llm_used = True
+            except PaperdropError as exc:
+                usage.add(usage_of(exc))
                 notes = extractive_notes(picks, others, summaries, profile, language)
-    finally:
-        if owned is not None:
-            await owned.aclose()
+                llm_note = _llm_failed(language, str(exc), partial=llm_used)
+        else:
+            notes = extractive_notes(picks, others, summaries, profile, language)
 
     mode: Literal["llm", "extractive"] = "llm" if llm_used else "extractive"
     reports = [*candidates.reports, github_note]

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from digest.compose import compose_brief
 from digest.errors import PaperdropError, PaperNotFound, SourceError
 from digest.ids import parse_arxiv_id
-from digest.llm import LLM, OpenAILLM, make_llm, usage_of
+from digest.llm import LLM, llm_session, usage_of
 from digest.models import Brief, Language, LLMUsage, Paper, Section, SourceItem
 from digest.pipeline import http_client
 from digest.profile import Profile
@@ -81,13 +81,8 @@ async def paper_card(
     """
     bare = parse_arxiv_id(paper_id)
     language = profile.language
-    owned: OpenAILLM | None = None
-    if llm is None and use_llm:
-        llm = owned = make_llm(settings)
-    if not use_llm:
-        llm = None
     usage = LLMUsage()
-    try:
+    async with llm_session(settings, use_llm=use_llm, llm=llm) as llm:
         async with http_client(settings) as client:
             hf_result, arxiv_result = await _lookup(
                 bare, HuggingFaceSource(settings, client), ArxivSource(settings)
@@ -128,9 +123,6 @@ async def paper_card(
                 llm_used = True
             except PaperdropError as exc:
                 usage.add(usage_of(exc))
-    finally:
-        if owned is not None:
-            await owned.aclose()
 
     brief = compose_brief(
         day=paper.day or now().date(),
