@@ -14,10 +14,21 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+from hypothesis import settings as hypothesis_settings
 from redis.exceptions import RedisError
 
 from digest.store import RedisStore, SQLiteStore, Store
 from digest.store.redis import make_client, redact_url
+
+# PTB 22 warns (an error under filterwarnings=error) when it builds a RetryAfter without
+# its timedelta mode; production sets the same in bot/senders.py.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+# CI runs the property tests with a fixed seed, so a run is reproducible; locally each run
+# explores new examples.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 REDIS_URL_ENV = "PAPERDROP_TEST_REDIS_URL"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"

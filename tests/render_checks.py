@@ -69,7 +69,10 @@ def expected_texts(brief: Brief) -> list[str]:
                     text = getattr(item, key)
                     if fresh(item.paper_id, key, text):
                         yield text
-                yield from item.matched
+                # The matched interests are said once: a relation that lists them all
+                # (extractive mode) already shows them.
+                if not all(m in item.relation for m in item.matched):
+                    yield from item.matched
                 yield item.note
             elif isinstance(item, RepoItem):
                 yield item.full_name
