@@ -150,9 +150,23 @@ async def test_widens_one_day_at_a_time_until_enough(make_env: Any) -> None:
     assert note.source == "Window"
     assert (
         note.detail
-        == "24 h had only 3 candidates; widened to 2026-05-05..2026-05-08 (20 candidates)."
+        == "Hugging Face listed only 3 papers on 2026-05-08; widened to 2026-05-05..2026-05-08 "
+        "(20 candidates)."
     )
     assert got.reports[0].detail == "Daily Papers 2026-05-05..2026-05-08: 20 papers."
+
+
+async def test_a_full_arxiv_day_does_not_stop_hf_from_widening(make_env: Any) -> None:
+    # Early in the UTC day HF's list is empty while arXiv has plenty: the brief must still
+    # reach back to yesterday's HF list (community signal), not settle for arXiv alone.
+    entries = entries_from_hf_fixture()
+    for e in entries:
+        e.published = dt.datetime(2026, 5, 8, 12, tzinfo=dt.UTC)
+    env = await make_env({"2026-05-08": [], "2026-05-07": ITEMS[:12]}, entries)
+    got = await env.collect(need=10)
+    assert env.hf_dates == ["2026-05-08", "2026-05-07"]
+    assert got.widened and got.window_start == dt.date(2026, 5, 7)
+    assert sum(1 for p in got.papers if "hf" in p.sources) == 12
 
 
 async def test_widening_stops_at_the_lookback_limit(make_env: Any) -> None:
@@ -162,7 +176,8 @@ async def test_widening_stops_at_the_lookback_limit(make_env: Any) -> None:
     assert got.window_start == dt.date(2026, 5, 6)
     assert got.reports[-1].source == "时间窗口"
     assert got.reports[-1].detail == (
-        "最近 24 小时只有 2 篇候选,窗口放宽到 2026-05-06..2026-05-08(已到 2 天上限),共 4 篇。"
+        "Hugging Face 2026-05-08 只列出 2 篇,"
+        "窗口放宽到 2026-05-06..2026-05-08(已到 2 天上限),共 4 篇。"
     )
 
 

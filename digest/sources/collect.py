@@ -149,12 +149,18 @@ async def collect_candidates(
         ax_out.add(first_ax, ax_start, day)
 
     def count() -> int:
+        # The day's HF list decides the widening: arXiv always has a hundred fresh
+        # submissions, but without community signal; early in the UTC day HF's list is
+        # still empty and yesterday's is the one worth reading.
+        if hf_out is not None and hf_out.error is None:
+            return len(hf_out.papers)
         return len(merge_papers(hf_out.papers if hf_out else [], ax_out.papers if ax_out else []))
 
     def alive(out: _Outcome | None) -> bool:
         return out is not None and out.error is None
 
     first_count = count()
+    by_hf = alive(hf_out)  # which count decided the widening, for the note
     back = 0
     # Only a source still answering can fill a wider window (arXiv: in one request below).
     while count() < need and back < lookback_days and (alive(hf_out) or alive(ax_out)):
@@ -205,14 +211,22 @@ async def collect_candidates(
         span = _span(start, day)
         enough = len(papers) >= need
         if language == "zh":
-            detail = f"最近 24 小时只有 {first_count} 篇候选,窗口放宽到 {span}"
+            detail = (
+                f"Hugging Face {day} 只列出 {first_count} 篇,窗口放宽到 {span}"
+                if by_hf
+                else f"最近 24 小时只有 {first_count} 篇候选,窗口放宽到 {span}"
+            )
             detail += (
                 f",共 {len(papers)} 篇。"
                 if enough
                 else f"(已到 {lookback_days} 天上限),共 {len(papers)} 篇。"
             )
         else:
-            detail = f"24 h had only {first_count} candidates; widened to {span}"
+            detail = (
+                f"Hugging Face listed only {first_count} papers on {day}; widened to {span}"
+                if by_hf
+                else f"24 h had only {first_count} candidates; widened to {span}"
+            )
             detail += (
                 f" ({len(papers)} candidates)."
                 if enough
