@@ -176,7 +176,9 @@ def profile_for(sub: Subscription, settings: Settings) -> Profile:
     if sub.profile_path:
         return load_profile(sub.profile_path, sub.language)
     if sub.interests:
-        data = {"name": sub.key[:PROFILE_NAME_MAX], "language": sub.language}
+        # The name titles the brief: the interests say more to the chat than its id does.
+        name = ", ".join(sub.interests[:2])[:PROFILE_NAME_MAX] or sub.key[:PROFILE_NAME_MAX]
+        data = {"name": name, "language": sub.language}
         try:
             return Profile.model_validate({**data, "interests": sub.interests})
         except ValidationError as exc:

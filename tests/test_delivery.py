@@ -518,7 +518,7 @@ def test_profile_for_file_inline_and_errors(tmp_path: Path) -> None:
     inline = profile_for(
         Subscription(platform="slack", chat_id="C1", interests=["a", "b"]), settings
     )
-    assert inline.name == "slack:C1" and inline.interests == ["a", "b"]
+    assert inline.name == "a, b" and inline.interests == ["a", "b"]  # titles the brief
     assert inline.categories == Profile.model_fields["categories"].get_default(
         call_default_factory=True
     )
