@@ -50,6 +50,7 @@ __all__ = [
     "SAMPLE_DATE",
     "NoBrief",
     "build_brief",
+    "fetch_repos",
     "http_client",
     "mark_seen",
     "sample_candidates",
@@ -140,9 +141,10 @@ def sample_candidates(language: Language) -> Candidates:
     )
 
 
-async def _fetch_repos(
+async def fetch_repos(
     github: GitHubSource | None, papers: Sequence[Paper], language: Language
 ) -> tuple[dict[str, RepoInfo], SourceItem]:
+    """The papers' repos as GitHub reports them, and the source note saying how that went."""
     urls = list(dict.fromkeys(p.github_repo for p in papers if p.github_repo))
     if github is None:
         return {}, SourceItem(
@@ -263,7 +265,7 @@ async def build_brief(
         say(f"summarising {len(shown)} papers" + (" with the LLM" if llm else ""))
         (summaries, u), (repos, github_note) = await asyncio.gather(
             summarize_papers(shown, language, store=store, llm=llm),
-            _fetch_repos(github, shown, language),
+            fetch_repos(github, shown, language),
         )
         usage.add(u)
         llm_used = any(s.mode == "llm" for s in summaries.values())

@@ -14,8 +14,8 @@ from digest.compose import compose_brief
 from digest.errors import PaperdropError, PaperNotFound, SourceError
 from digest.ids import parse_arxiv_id
 from digest.llm import LLM, llm_session, usage_of
-from digest.models import Brief, Language, LLMUsage, Paper, Section, SourceItem
-from digest.pipeline import http_client
+from digest.models import Brief, Language, LLMUsage, Paper, RepoInfo, Section, SourceItem
+from digest.pipeline import fetch_repos, http_client
 from digest.profile import Profile
 from digest.ranking import rank
 from digest.settings import Settings
@@ -100,20 +100,21 @@ async def paper_card(
                 raise PaperWithdrawn(f"paper {bare} was withdrawn by its authors")
             paper = merge_papers(found)[0]
             ranked = rank([paper], profile, today=paper.day or now().date())
-            summaries, u = await summarize_papers([paper], language, store=store, llm=llm)
-            usage.add(u)
-            repos = {}
             reports = [
                 _report("Hugging Face", hf_result, language),
                 _report("arXiv", arxiv_result, language),
             ]
+            repos: dict[str, RepoInfo] = {}
             if paper.github_repo:
                 github = GitHubSource(settings, client, store=store)
-                try:
-                    repos = await github.repos([paper.github_repo])
-                    reports.append(SourceItem(source="GitHub", status="ok", detail="verified"))
-                except SourceError as exc:
-                    reports.append(SourceItem(source="GitHub", status="failed", detail=exc.reason))
+                (summaries, u), (repos, github_note) = await asyncio.gather(
+                    summarize_papers([paper], language, store=store, llm=llm),
+                    fetch_repos(github, [paper], language),
+                )
+                reports.append(github_note)
+            else:
+                summaries, u = await summarize_papers([paper], language, store=store, llm=llm)
+            usage.add(u)
         llm_used = any(s.mode == "llm" for s in summaries.values())
         notes = extractive_notes(ranked, [], summaries, profile, language)
         if llm is not None:

@@ -214,3 +214,15 @@ def test_sample_needs_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     # The same sample every time: nothing is remembered as seen.
     again = CliRunner().invoke(app, ["brief", "--sample", "--format", "json"], env=env)
     assert json.loads(again.stdout)["sections"][1] == json.loads(result.stdout)["sections"][1]
+
+
+def test_paper_card_verifies_its_repo(world: World) -> None:
+    code, out, err = world.run(
+        "paper", "2605.06702", "--lang", "zh", "--no-llm", "--format", "json"
+    )
+    assert code == 0, err
+    card = Brief.model_validate_json(out)
+    [repo] = [i for i in card.section("repos").items if isinstance(i, RepoItem)]  # type: ignore[union-attr]
+    assert repo.stars == world.gh.repos[repo.full_name]["stargazers_count"]
+    github = sources(card)["GitHub"]
+    assert github.status == "ok" and "GitHub API" in github.detail and "验证" in github.detail
