@@ -50,7 +50,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.base import OutMessage
 from bot.ratelimit import RateLimiter
-from digest.errors import ChatGone, ConfigError, DeliveryError
+from digest.errors import ChatGone, ConfigError, DeliveryError, scrub
 from digest.models import Platform, Subscription
 from digest.settings import Settings
 
@@ -97,11 +97,8 @@ class Sender(Protocol):
 
 
 def _scrub(text: str, secrets: Iterable[str | None]) -> str:
-    """One line, without any of `secrets` in it."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    line = " ".join(text.split())
+    """One line, without any of `secrets` in it, short enough for a log or a report."""
+    line = scrub(text, secrets)
     return line if len(line) <= 300 else line[:300] + "…"
 
 

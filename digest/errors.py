@@ -16,6 +16,8 @@ Messages are one line, meant for the user, and never contain a secret.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 __all__ = [
     "ChatGone",
     "ConfigError",
@@ -27,7 +29,20 @@ __all__ = [
     "ProfileError",
     "SourceError",
     "StoreError",
+    "scrub",
 ]
+
+
+def scrub(text: str, secrets: Iterable[str | None]) -> str:
+    """`text` on one line, with every given secret replaced by ***.
+
+    The one place where text from libraries and servers is cleaned before it reaches a
+    message or a log line.
+    """
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return " ".join(text.split())
 
 
 class PaperdropError(Exception):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from digest.errors import LLMError
+from digest.errors import LLMError, scrub
 from digest.models import LLMUsage
 from digest.settings import Settings
 
@@ -219,8 +219,7 @@ class OpenAILLM:
         return f"LLM call failed: {exc.__class__.__name__}"
 
     def _redact(self, text: str) -> str:
-        line = " ".join(text.replace(self._key, "***").split())
-        return line[:MAX_REASON_CHARS]
+        return scrub(text, [self._key])[:MAX_REASON_CHARS]
 
 
 def _unfence(text: str) -> str:

@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from digest.errors import StoreError
+from digest.errors import StoreError, scrub
 from digest.models import Platform, Subscription
 from digest.store._common import (
     DELIVERY_RETENTION,
@@ -313,9 +313,7 @@ def _password(url: str) -> str | None:
 
 def _scrub(exc: BaseException, url: str | None = None) -> str:
     """The exception's text on one line, without the URL's password."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    password = _password(url) if url else None
-    return text.replace(password, "***") if password else text
+    return scrub(str(exc), [_password(url) if url else None]) or type(exc).__name__
 
 
 def redact_url(url: str) -> str:
