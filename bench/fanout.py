@@ -27,10 +27,10 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from bot.base import OutMessage
 from bot.delivery import MAX_CONCURRENT_CHATS, deliver
+from bot.platforms.base import OutMessage
+from bot.platforms.telegram.send import TelegramSender
 from bot.ratelimit import TELEGRAM_GLOBAL, TELEGRAM_PER_CHAT, TELEGRAM_PER_GROUP, RateLimiter
-from bot.senders import TelegramSender
 from digest.models import Subscription
 from digest.settings import Settings
 from digest.store import SQLiteStore

@@ -22,9 +22,10 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from bot.base import OutMessage
+from bot.platforms import PLATFORMS
+from bot.platforms.base import OutMessage
 from bot.ratelimit import RateLimiter
-from bot.senders import Sender, make_senders
+from bot.sending import Sender
 from digest.errors import ChatGone, ConfigError, DeliveryError, PaperdropError, ProfileError
 from digest.models import Brief, Platform, Subscription
 from digest.profile import Profile, example_profile, load_profile
@@ -191,20 +192,7 @@ def profile_for(sub: Subscription, settings: Settings) -> Profile:
 
 def render_for(brief: Brief, sub: Subscription) -> list[OutMessage]:
     """The brief rendered for the subscription's platform and options."""
-    if sub.platform == "telegram":
-        from bot.telegram import render_telegram
-
-        return render_telegram(brief)
-    if sub.platform == "slack":
-        from bot.slack import render_slack
-
-        return render_slack(brief, threads=sub.threads)
-    from bot.feishu import render_feishu
-
-    messages: list[OutMessage] = render_feishu(
-        brief, mode="webhook" if sub.webhook is not None else "app"
-    )
-    return messages
+    return PLATFORMS[sub.platform].render(brief, sub)
 
 
 @dataclass
@@ -345,12 +333,13 @@ async def push(
             if platform in available:
                 continue
             try:
-                made = make_senders(settings, [platform], limiter=shared_limiter)
+                made = PLATFORMS[platform].make_sender(
+                    settings, limiter=shared_limiter, sleep=asyncio.sleep
+                )
             except ConfigError as exc:
                 setup_errors[platform] = str(exc)
                 continue
-            owned.update(made)
-            available.update(made)
+            owned[platform] = available[platform] = made
 
     gate = asyncio.Semaphore(MAX_CONCURRENT_CHATS)
 

@@ -11,16 +11,20 @@ relation only the first time; later it shows its title, links and note.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bot.split import DocSection, Line, Span
 from digest.i18n import label
 from digest.models import (
     Brief,
+    Button,
+    Document,
     IdeaItem,
     Item,
     Language,
     PaperItem,
+    Reply,
     RepoItem,
     Section,
     SourceItem,
@@ -28,7 +32,17 @@ from digest.models import (
     abs_url,
 )
 
-__all__ = ["SEP", "continued_line", "document", "safe_url"]
+__all__ = [
+    "FEEDBACK_ACTION",
+    "SEP",
+    "Page",
+    "continued_line",
+    "document",
+    "feedback_buttons",
+    "page_of",
+    "safe_url",
+    "thread_pages",
+]
 
 SEP = " · "
 
@@ -229,3 +243,154 @@ def document(brief: Brief, *, opening_alone: bool = False) -> list[DocSection]:
             )
         )
     return sections
+
+
+# --- pages: what one rendered message (or run of messages) is made from -----------------
+
+FEEDBACK_ACTION = "fb"
+
+
+@dataclass(frozen=True)
+class Page:
+    """Platform-neutral input of a renderer: a titled run of sections.
+
+    `title`/`subtitle` head a Feishu card (Telegram and Slack show the title as the first
+    line when a section carries it). `buttons` go under the last message; `paper_id` says
+    which paper the messages are about (a thread's context).
+    """
+
+    title: str
+    subtitle: str
+    language: Language
+    sections: list[DocSection]
+    buttons: tuple[Button, ...] = ()
+    preview_url: str | None = None
+    paper_id: str | None = None
+    private: bool = False
+
+
+def _first_pick_url(brief: Brief) -> str | None:
+    ordered = sorted(brief.sections, key=lambda s: s.kind != "top_picks")
+    for section in ordered:
+        for item in section.items:
+            if isinstance(item, PaperItem):
+                return item.links.abs
+    return None
+
+
+def feedback_buttons(paper_id: str) -> tuple[Button, ...]:
+    return (
+        Button(label="👍", action=FEEDBACK_ACTION, value=f"up:{paper_id}"),
+        Button(label="👎", action=FEEDBACK_ACTION, value=f"down:{paper_id}"),
+    )
+
+
+def _reply_sections(reply: Reply, seen: _Seen) -> list[DocSection]:
+    lang = reply.language
+    out: list[DocSection] = []
+    for i, sec in enumerate(reply.sections):
+        heading: Line | None = None
+        if i == 0 and reply.title:
+            heading = Line((Span(reply.title),), "title")
+        if sec.title:
+            titled = Line((Span(sec.title),), "heading")
+            if heading is None:
+                heading = titled
+            else:
+                out.append(DocSection(heading=heading, continued=None, items=[]))
+                heading = titled
+        out.append(
+            DocSection(
+                heading=heading,
+                continued=continued_line(sec.title, lang) if sec.title else None,
+                items=list(_items(sec, lang, seen)),
+            )
+        )
+    if not out and reply.title:
+        out.append(DocSection(heading=Line((Span(reply.title),), "title"), continued=None))
+    return out
+
+
+def page_of(doc: Document, *, opening_alone: bool = False, preview: bool = True) -> Page:
+    """The whole document as one page (a renderer splits it into messages)."""
+    if isinstance(doc, Brief):
+        return Page(
+            title=doc.title,
+            subtitle=str(doc.date),
+            language=doc.language,
+            sections=document(doc, opening_alone=opening_alone),
+            preview_url=_first_pick_url(doc) if preview else None,
+        )
+    return Page(
+        title=doc.title,
+        subtitle="",
+        language=doc.language,
+        sections=_reply_sections(doc, _Seen()),
+        buttons=tuple(doc.buttons),
+        paper_id=doc.paper_id,
+        private=doc.private,
+    )
+
+
+def thread_pages(brief: Brief, *, buttons: bool = True) -> list[Page]:
+    """A threaded brief: the head (title, overview, anything before the picks), each top
+    pick on its own (with feedback buttons and its paper id), then the other sections."""
+    lang = brief.language
+    picks = brief.section("top_picks")
+    if picks is None or not any(isinstance(i, PaperItem) for i in picks.items):
+        return [page_of(brief, preview=False)]
+    seen = _Seen()
+    at = next(i for i, sec in enumerate(brief.sections) if sec is picks)
+    overview = brief.section("overview")
+    before = [sec for sec in brief.sections[:at] if sec is not overview]
+    after = [sec for sec in brief.sections[at + 1 :] if sec is not overview]
+    pages = [
+        Page(
+            title=brief.title,
+            subtitle=str(brief.date),
+            language=lang,
+            sections=[document(brief)[0], *_rebuild(lang, before, seen)],
+        )
+    ]
+    # Text between picks (a group's heading) travels with the pick after it.
+    pending: list[list[Line]] = [[Line((Span(picks.intro),))]] if picks.intro else []
+    n = 0
+    for item in picks.items:
+        if not isinstance(item, PaperItem):
+            pending.append(_item(item, 0, "top_picks", lang, seen))
+            continue
+        n += 1
+        # The first pick carries the section's title, as in the whole brief.
+        heading = Line((Span(picks.title),), "heading") if n == 1 else None
+        lines = _paper(item, n, "top_picks", lang, seen)
+        pages.append(
+            Page(
+                title=brief.title,
+                subtitle=str(brief.date),
+                language=lang,
+                sections=[DocSection(heading=heading, continued=None, items=[*pending, lines])],
+                buttons=feedback_buttons(item.paper_id) if buttons else (),
+                preview_url=item.links.abs,
+                paper_id=item.paper_id,
+            )
+        )
+        pending = []
+    if pending:
+        pages[-1].sections[0].items.extend(pending)
+    rest = _rebuild(lang, after, seen)
+    if rest:
+        pages.append(
+            Page(title=brief.title, subtitle=str(brief.date), language=lang, sections=rest)
+        )
+    return pages
+
+
+def _rebuild(lang: Language, sections: list[Section], seen: _Seen) -> list[DocSection]:
+    return [
+        DocSection(
+            heading=Line((Span(sec.title),), "heading"),
+            continued=continued_line(sec.title, lang),
+            items=list(_items(sec, lang, seen)),
+        )
+        for sec in sections
+    ]

@@ -74,22 +74,16 @@ FEISHU_APP_PER_CHAT: tuple[Limit, ...] = (Limit(5, 1.0),)
 def limits_for(
     platform: str, chat_id: str, *, feishu_mode: FeishuMode = "app"
 ) -> list[tuple[str, tuple[Limit, ...]]]:
-    """The (key, limits) a send to this chat counts against."""
-    if platform == "telegram":
-        keys = [(f"tg:chat:{chat_id}", TELEGRAM_PER_CHAT)]
-        # Group and supergroup ids are negative; private chats are positive user ids.
-        if chat_id.startswith("-"):
-            keys.append((f"tg:group:{chat_id}", TELEGRAM_PER_GROUP))
-        keys.append(("tg:global", TELEGRAM_GLOBAL))
-        return keys
-    if platform == "slack":
-        return [(f"slack:chan:{chat_id}", SLACK_PER_CHANNEL)]
-    if platform == "feishu":
-        if feishu_mode == "webhook":
-            # A custom bot is bound to one chat: its webhook is the "bot" the limit counts.
-            return [(f"feishu:hook:{chat_id}", FEISHU_WEBHOOK_PER_BOT)]
-        return [(f"feishu:chat:{chat_id}", FEISHU_APP_PER_CHAT)]
-    raise ValueError(f"unknown platform {platform!r}")
+    """The (key, limits) a send to this chat counts against (the platform's adapter says)."""
+    from bot.platforms import PLATFORMS
+
+    found = PLATFORMS.get(platform)  # type: ignore[call-overload]
+    if found is None:
+        raise ValueError(f"unknown platform {platform!r}")
+    keys: list[tuple[str, tuple[Limit, ...]]] = found.rate_keys(
+        chat_id, webhook=feishu_mode == "webhook"
+    )
+    return keys
 
 
 @dataclass

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.delivery import PushReport, is_delivered, push
 from bot.ratelimit import RateLimiter
-from bot.senders import Sender
+from bot.sending import Sender
 from digest.models import Platform, Subscription
 from digest.settings import Settings
 from digest.store.base import Store

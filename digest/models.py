@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field, SecretStr, field_serializer
 
 __all__ = [
     "Brief",
+    "Button",
+    "Document",
     "IdeaItem",
     "Item",
     "LLMUsage",
@@ -24,6 +26,7 @@ __all__ = [
     "PaperSummary",
     "Platform",
     "Ranked",
+    "Reply",
     "RepoInfo",
     "RepoItem",
     "Section",
@@ -37,7 +40,15 @@ __all__ = [
 Language = Literal["zh", "en"]
 Platform = Literal["telegram", "slack", "feishu"]
 SectionKind = Literal[
-    "overview", "top_picks", "others", "must_read", "repos", "ideas", "conclusion", "sources"
+    "overview",
+    "top_picks",
+    "others",
+    "must_read",
+    "repos",
+    "ideas",
+    "conclusion",
+    "sources",
+    "text",  # a reply's plain paragraphs
 ]
 
 
@@ -233,6 +244,44 @@ class Brief(BaseModel):
                 if isinstance(item, PaperItem) and item.paper_id == paper_id:
                     return item
         return None
+
+
+class Button(BaseModel):
+    """A button under a message; `action` and `value` come back when it is clicked.
+
+    Both are short ASCII written by code (e.g. "fb", "up:2605.29559"): Telegram allows
+    64 bytes of callback data.
+    """
+
+    label: str
+    action: str = Field(pattern=r"^[a-z_]{1,16}$")
+    value: str = Field(pattern=r"^[A-Za-z0-9_.:/\-]{1,40}$")
+
+
+class Reply(BaseModel):
+    """A command's answer: the same typed sections a brief has, with no markup in them.
+
+    `title` may be empty (a one-line answer). `buttons` go under the last message.
+    `paper_id` names the paper the reply is about, so a question in its thread is
+    answered about that paper.
+    """
+
+    language: Language
+    title: str = ""
+    sections: list[Section] = Field(default_factory=list)
+    buttons: list[Button] = Field(default_factory=list)
+    paper_id: str | None = None
+    private: bool = False  # only the asker needs to see it (Slack: ephemeral)
+
+    @classmethod
+    def text(cls, language: Language, *paragraphs: str, title: str = "") -> Reply:
+        items: list[Item] = [TextItem(text=p) for p in paragraphs if p]
+        return cls(
+            language=language, title=title, sections=[Section(kind="text", title="", items=items)]
+        )
+
+
+Document = Brief | Reply
 
 
 # --- Subscriptions ---------------------------------------------------------------------

@@ -15,10 +15,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bot.cli_delivery import register
+from bot.cli.delivery import register
 from bot.delivery import BRIEF_NS, profile_for
-from bot.feishu import render_feishu
-from bot.telegram import render_telegram
+from bot.platforms.feishu.render import render_feishu
+from bot.platforms.telegram.render import render_telegram
 from digest.models import Subscription
 from digest.settings import Settings
 from digest.store import SQLiteStore

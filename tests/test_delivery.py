@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.base import OutMessage
 from bot.delivery import (
     BRIEF_NS,
     deliver,
@@ -23,11 +22,15 @@ from bot.delivery import (
     push,
     render_for,
 )
-from bot.feishu import render_feishu
+from bot.platforms.base import OutMessage
+from bot.platforms.feishu.render import render_feishu
+from bot.platforms.feishu.send import FeishuSender
+from bot.platforms.slack.render import render_slack
+from bot.platforms.slack.send import SlackSender
+from bot.platforms.telegram.render import render_telegram
+from bot.platforms.telegram.send import TRANSIENT_RETRIES, TelegramSender
 from bot.ratelimit import RateLimiter
-from bot.senders import FeishuSender, Sender, SlackSender, TelegramSender
-from bot.slack import render_slack
-from bot.telegram import render_telegram
+from bot.sending import Sender
 from digest.errors import ConfigError, DeliveryError, ProfileError, SourceError
 from digest.models import Brief, Platform, Subscription
 from digest.profile import Profile
@@ -291,7 +294,7 @@ async def test_other_refusal_fails_that_chat_only_and_is_retried_next_push(
     a = Subscription(platform="telegram", chat_id="11", interests=["agents"])
     b = Subscription(platform="telegram", chat_id="12", interests=["agents"])
     await save_all(store, [a, b])
-    p.tg.fail_next(500, count=1, chat="11", description="Internal Server Error")
+    p.tg.fail_next(500, count=TRANSIENT_RETRIES + 1, chat="11", description="Internal Server Error")
     first = Builder()
     report = await push(p.settings, store, DAY, builder=first, senders=p.senders)
     outcome = {o.sub.key: o for o in report.outcomes}
@@ -552,7 +555,7 @@ async def test_cached_brief_is_reused_after_partial_delivery(
     p = platforms
     sub = Subscription(platform="telegram", chat_id="9", interests=["agents"])
     await save_all(store, [sub])
-    p.tg.fail_next(500, count=1, chat="9")
+    p.tg.fail_next(500, count=TRANSIENT_RETRIES + 1, chat="9")
     first = Builder()
     await push(p.settings, store, DAY, builder=first, senders=p.senders)
     cached = [

@@ -11,8 +11,8 @@ from typing import Any, Literal
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from bot.base import OutMessage
-from bot.feishu import (
+from bot.platforms.base import OutMessage
+from bot.platforms.feishu.render import (
     APP_CONTENT_LIMIT,
     MAX_ELEMENTS,
     WEBHOOK_BODY_LIMIT,

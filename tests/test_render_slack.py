@@ -8,8 +8,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from slack_sdk.models.blocks import Block
 
-from bot.base import OutMessage
-from bot.slack import (
+from bot.platforms.base import OutMessage
+from bot.platforms.slack.render import (
     CONTEXT_MAX_ELEMENTS,
     HEADER_TEXT_MAX,
     MAX_BLOCKS,
@@ -58,6 +58,8 @@ def _paper(title: str = "A paper", **kw: Any) -> PaperItem:
 def _texts(block: dict[str, Any]) -> list[str]:
     if block["type"] in ("header", "section"):
         return [block["text"]["text"]]
+    if block["type"] == "actions":
+        return [e["text"]["text"] for e in block["elements"]]
     assert block["type"] == "context"
     return [e["text"] for e in block["elements"]]
 
@@ -92,6 +94,11 @@ def check_limits(messages: list[OutMessage]) -> None:
             elif block["type"] == "section":
                 assert block["text"]["type"] == "mrkdwn"
                 assert 0 < slack_len(block["text"]["text"]) <= SECTION_TEXT_MAX
+            elif block["type"] == "actions":
+                # Feedback buttons: last block, values are "fb|up:<id>" / "fb|down:<id>".
+                assert block is blocks[-1] and m.in_thread and m.paper_id
+                values = [e["value"] for e in block["elements"]]
+                assert values == [f"fb|up:{m.paper_id}", f"fb|down:{m.paper_id}"]
             else:
                 assert block["type"] == "context"
                 assert len(block["elements"]) <= CONTEXT_MAX_ELEMENTS
@@ -112,18 +119,25 @@ def test_any_brief_renders_within_limits_losslessly(brief: Brief) -> None:
 
 @PROPERTY
 @given(briefs())
-def test_threads_put_the_overview_alone_in_the_parent(brief: Brief) -> None:
+def test_threads_put_the_head_in_the_parent_and_each_pick_alone(brief: Brief) -> None:
     messages = render_slack(brief, threads=True)
     check_limits(messages)
     assert messages[0].parent and not messages[0].in_thread
     assert all(m.in_thread and not m.parent for m in messages[1:])
     assert_in_order([m.text for m in messages], brief)
-    # The parent holds the opening (title and overview) and nothing of the sections.
+    picks = brief.section("top_picks")
+    pick_ids = [i.paper_id for i in picks.items if isinstance(i, PaperItem)] if picks else []
+    # Each pick's messages name it (the thread's context), in the brief's order.
+    about = list(dict.fromkeys(m.paper_id for m in messages if m.paper_id))
+    assert about == list(dict.fromkeys(pick_ids))
     overview = brief.section("overview")
-    opening = brief.model_copy(update={"sections": [overview] if overview else []})
-    alone = render_slack(opening)
-    if len(alone) == 1:
-        assert messages[0].payload["blocks"] == alone[0].payload["blocks"]
+    first_other = next((sec for sec in brief.sections if sec is not overview), None)
+    if pick_ids and first_other is picks:
+        # The parent holds the opening (title and overview) and nothing of the sections.
+        opening = brief.model_copy(update={"sections": [overview] if overview else []})
+        alone = render_slack(opening)
+        if len(alone) == 1:
+            assert messages[0].payload["blocks"] == alone[0].payload["blocks"]
 
 
 def test_reference_brief_within_limits_and_complete() -> None:

@@ -5,8 +5,8 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from telegram.constants import MessageLimit
 
-from bot.base import OutMessage
-from bot.telegram import parse_html, render_telegram, visible_length, visible_text
+from bot.platforms.base import OutMessage
+from bot.platforms.telegram.render import parse_html, render_telegram, visible_length, visible_text
 from digest.models import Brief, PaperItem, PaperLinks, Section, abs_url, pdf_url
 from tests.fixtures_reference import reference_brief
 from tests.render_checks import assert_in_order, assert_links_in_order

@@ -10,9 +10,9 @@ import pytest
 from pydantic import SecretStr
 
 from bot.delivery import PushReport, push
+from bot.platforms.telegram.send import TRANSIENT_RETRIES, TelegramSender
 from bot.ratelimit import RateLimiter
 from bot.scheduler import LOCK_NAME, RETRY_BASE, Scheduler, local_due, parse_hhmm
-from bot.senders import TelegramSender
 from digest.models import Brief, Subscription
 from digest.profile import Profile
 from digest.settings import Settings
@@ -192,7 +192,7 @@ async def test_idempotent_rerun_and_real_lock_handover(env: Env, fake_clock: Fak
 async def test_failed_chat_backs_off_then_retries(env: Env) -> None:
     sub = Subscription(platform="telegram", chat_id="66", interests=["agents"], tz="UTC")
     await env.store.save_subscription(sub)
-    env.tg.fail_next(500, count=1, chat="66")
+    env.tg.fail_next(500, count=TRANSIENT_RETRIES + 1, chat="66")
     sched = env.scheduler()
     t0 = utc(2026, 6, 1, 9)
     tick = await sched.run_once(t0)

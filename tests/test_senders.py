@@ -9,19 +9,14 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import SecretStr
 
-from bot.base import OutMessage
-from bot.feishu import render_feishu
+from bot.platforms.base import OutMessage
+from bot.platforms.feishu.render import render_feishu
+from bot.platforms.feishu.send import FeishuSender, feishu_sign, feishu_uuid
+from bot.platforms.slack.render import render_slack
+from bot.platforms.slack.send import SlackSender, _SleepingRateLimitHandler
+from bot.platforms.telegram.render import render_telegram
+from bot.platforms.telegram.send import TelegramSender
 from bot.ratelimit import RateLimiter
-from bot.senders import (
-    FeishuSender,
-    SlackSender,
-    TelegramSender,
-    _SleepingRateLimitHandler,
-    feishu_sign,
-    feishu_uuid,
-)
-from bot.slack import render_slack
-from bot.telegram import render_telegram
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Subscription
 from digest.settings import Settings

@@ -56,8 +56,13 @@ def retry_after_seconds(value: str | None, now: dt.datetime | None = None) -> fl
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    try:
+        # Delta seconds; Slack and Feishu may send fractions.
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if seconds == seconds else None  # NaN is unusable
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

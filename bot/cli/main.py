@@ -1,4 +1,4 @@
-"""The `paperdrop` command line: `brief` and `paper` here, delivery in `cli_delivery`."""
+"""The `paperdrop` command line: `brief` and `paper` here, delivery in `bot.cli.delivery`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_common import USAGE, Lang, err_console, fail, load_settings, parse_day, with_store
+from bot.cli.common import USAGE, Lang, err_console, fail, load_settings, parse_day, with_store
 from digest.errors import PaperdropError, ProfileError
 from digest.profile import Profile, example_profile, load_profile
 from digest.settings import Settings
@@ -154,7 +154,7 @@ def _main(
 
 
 def _register_delivery() -> None:
-    from bot import cli_delivery
+    from bot.cli import delivery as cli_delivery
 
     cli_delivery.register(app)
 

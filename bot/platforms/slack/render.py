@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from slack_sdk.models.blocks import (
     Block,
@@ -23,11 +23,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.base import OutMessage
-from bot.layout import document
+from bot.layout import Page, page_of, thread_pages
+from bot.platforms.base import OutMessage, threaded
 from bot.split import Cost, Line, Span, cut_point, pack
 from digest.i18n import label
-from digest.models import Brief
+from digest.models import Brief, Button, Document
 
 __all__ = [
     "CONTEXT_MAX_ELEMENTS",
@@ -239,29 +239,59 @@ def _fallback(visible: str) -> str:
     return escape(visible[:cut].rstrip()) + "…"
 
 
-def render_slack(brief: Brief, *, threads: bool = False) -> list[OutMessage]:
-    """The brief as `chat.postMessage` payloads; with `threads`, part 0 is the parent."""
-    fallback = Line((Span(label("continued", brief.language)),), "heading")
-    layout = SlackLayout()
-    messages = pack(document(brief, opening_alone=threads), layout, fallback_continued=fallback)
+def _actions(buttons: Sequence[Button]) -> dict[str, Any]:
+    # action_id must be unique in the block; the value carries "action|value" back.
+    return {
+        "type": "actions",
+        "elements": [
+            {
+                "type": "button",
+                "text": {"type": "plain_text", "text": b.label, "emoji": True},
+                "action_id": f"{b.action}:{i}",
+                "value": f"{b.action}|{b.value}",
+            }
+            for i, b in enumerate(buttons)
+        ],
+    }
+
+
+def render_page(page: Page, *, first_part: int = 0) -> list[OutMessage]:
+    """One page as `chat.postMessage` payloads."""
+    fallback = Line((Span(label("continued", page.language)),), "heading")
+    messages = pack(page.sections, SlackLayout(), fallback_continued=fallback)
     out: list[OutMessage] = []
-    for part, units in enumerate(messages):
+    for i, units in enumerate(messages):
         blocks = [b for u in units for b in u.fragment.blocks]
         visible = "\n".join(_block_text(b)[1] for b in blocks)  # as Slack will show it
+        dicts = [b.to_dict() for b in blocks]  # to_dict() validates each block
+        if page.buttons and i == len(messages) - 1:
+            if len(dicts) >= MAX_BLOCKS:  # pragma: no cover - pages with buttons are small
+                raise ValueError("no room for the buttons")
+            dicts.append(_actions(page.buttons))
         out.append(
             OutMessage(
                 platform="slack",
-                part=part,
+                part=first_part + i,
                 method="chat.postMessage",
                 payload={
                     "text": _fallback(visible),
-                    "blocks": [b.to_dict() for b in blocks],  # to_dict() validates each block
+                    "blocks": dicts,
                     "unfurl_links": False,
                     "unfurl_media": False,
                 },
                 text=visible,
-                parent=threads and part == 0,
-                in_thread=threads and part > 0,
+                paper_id=page.paper_id,
             )
         )
     return out
+
+
+def render_slack(doc: Document, *, threads: bool = False) -> list[OutMessage]:
+    """A brief or a reply as `chat.postMessage` payloads.
+
+    With `threads` (a brief only) part 0 is the parent and the rest go into its thread:
+    each top pick its own message, with 👍/👎 buttons.
+    """
+    if threads and isinstance(doc, Brief):
+        return threaded(thread_pages(doc), render_page)
+    return render_page(page_of(doc))

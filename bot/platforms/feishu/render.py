@@ -16,11 +16,11 @@ import re
 from collections.abc import Sequence
 from typing import Any, Final, Literal, NamedTuple
 
-from bot.base import OutMessage
-from bot.layout import document
+from bot.layout import Page, page_of, thread_pages
+from bot.platforms.base import OutMessage, threaded
 from bot.split import Cost, Line, Span, pack
 from digest.i18n import label
-from digest.models import Brief
+from digest.models import Brief, Button, Document
 
 __all__ = [
     "APP_CONTENT_LIMIT",
@@ -137,21 +137,37 @@ def _dumps(obj: Any) -> bytes:
     return json.dumps(obj, ensure_ascii=False).encode()
 
 
-def _header(brief: Brief, part: int, total: int) -> dict[str, Any]:
-    subtitle = str(brief.date) + (f" ({part}/{total})" if total > 1 else "")
-    return {
-        "title": {"tag": "plain_text", "content": brief.title},
-        "subtitle": {"tag": "plain_text", "content": subtitle},
+def _header(page: Page, part: int, total: int) -> dict[str, Any]:
+    subtitle = page.subtitle + (f" ({part}/{total})" if total > 1 else "")
+    header: dict[str, Any] = {
+        "title": {"tag": "plain_text", "content": page.title},
         "template": "blue",
     }
+    if subtitle.strip():
+        header["subtitle"] = {"tag": "plain_text", "content": subtitle.strip()}
+    return header
 
 
-def _card(brief: Brief, elements: list[dict[str, Any]], part: int, total: int) -> dict[str, Any]:
-    return {
+def _card(page: Page, elements: list[dict[str, Any]], part: int, total: int) -> dict[str, Any]:
+    card: dict[str, Any] = {
         "schema": "2.0",
         "config": {"update_multi": True},
-        "header": _header(brief, part, total),
         "body": {"elements": elements},
+    }
+    if page.title:
+        card["header"] = _header(page, part, total)
+    return card
+
+
+def _button(button: Button) -> dict[str, Any]:
+    # A card action comes back with this value (card.action.trigger).
+    return {
+        "tag": "button",
+        "text": {"tag": "plain_text", "content": button.label},
+        "type": "default",
+        "behaviors": [
+            {"type": "callback", "value": {"action": button.action, "value": button.value}}
+        ],
     }
 
 
@@ -180,11 +196,11 @@ class Fragment(NamedTuple):
 class FeishuLayout:
     """Budget: bytes (of the body or the content) and elements per card."""
 
-    def __init__(self, brief: Brief, mode: Mode) -> None:
+    def __init__(self, page: Page, mode: Mode) -> None:
         self.mode = mode
         limit = WEBHOOK_BODY_LIMIT - SIGNATURE_ROOM if mode == "webhook" else APP_CONTENT_LIMIT
         self.budget: Cost = (limit, MAX_ELEMENTS)
-        empty = _payload(_card(brief, [], *_WORST_PART), mode)
+        empty = _payload(_card(page, _buttons(page, mode), *_WORST_PART), mode)
         self.base: Cost = (body_bytes(empty, mode), 0)
 
     def render(self, lines: Sequence[Line]) -> Fragment | None:
@@ -213,28 +229,55 @@ class FeishuLayout:
         return fragment.visible
 
 
-def render_feishu(brief: Brief, *, mode: Literal["webhook", "app"] = "webhook") -> list[OutMessage]:
-    """The brief as interactive cards: webhook bodies or im/v1/messages payloads."""
-    fallback = Line((Span(label("continued", brief.language)),), "heading")
-    layout = FeishuLayout(brief, mode)
-    messages = pack(document(brief), layout, fallback_continued=fallback)
+def _buttons(page: Page, mode: Mode) -> list[dict[str, Any]]:
+    # A custom bot (webhook) cannot receive clicks: buttons only on app messages.
+    return [_button(b) for b in page.buttons] if mode == "app" else []
+
+
+def render_page(page: Page, *, first_part: int = 0, mode: Mode = "webhook") -> list[OutMessage]:
+    """One page as interactive cards: webhook bodies or im/v1/messages payloads."""
+    fallback = Line((Span(label("continued", page.language)),), "heading")
+    layout = FeishuLayout(page, mode)
+    messages = pack(page.sections, layout, fallback_continued=fallback)
     total = len(messages)
     out: list[OutMessage] = []
-    for part, units in enumerate(messages):
+    for i, units in enumerate(messages):
         elements = [_element(u.fragment.content) for u in units if u.fragment.content]
-        card = _card(brief, elements, part + 1, total)
-        header = card["header"]
+        if i == total - 1:
+            elements.extend(_buttons(page, mode))
+        card = _card(page, elements, i + 1, total)
+        header = [
+            card["header"][key]["content"]
+            for key in ("title", "subtitle")
+            if key in card.get("header", {})
+        ]
         visible = "\n".join(
-            [header["title"]["content"], header["subtitle"]["content"]]
-            + [visible_text(e["content"]) for e in elements]  # as the card will show it
+            header + [visible_text(e["content"]) for e in elements if e["tag"] == "markdown"]
         )
         out.append(
             OutMessage(
                 platform="feishu",
-                part=part,
+                part=first_part + i,
                 method="webhook" if mode == "webhook" else "im/v1/messages",
                 payload=_payload(card, mode),
                 text=visible,
+                paper_id=page.paper_id,
             )
         )
     return out
+
+
+def render_feishu(
+    doc: Document, *, mode: Mode = "webhook", threads: bool = False
+) -> list[OutMessage]:
+    """A brief or a reply as interactive cards: webhook bodies or im/v1/messages payloads.
+
+    With `threads` (a brief in app mode) the head card goes first and the rest reply in
+    its thread: each top pick its own card, with 👍/👎 buttons.
+    """
+    if threads and mode == "app" and isinstance(doc, Brief):
+        return threaded(
+            thread_pages(doc),
+            lambda page, first_part: render_page(page, first_part=first_part, mode=mode),
+        )
+    return render_page(page_of(doc), mode=mode)

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import ipaddress
 import json
-import re
 import signal
 import sys
 from enum import StrEnum
@@ -25,7 +24,7 @@ from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from bot.cli_common import (
+from bot.cli.common import (
     FAILED,
     USAGE,
     Lang,
@@ -35,6 +34,7 @@ from bot.cli_common import (
     parse_day,
     with_store,
 )
+from bot.platforms import PLATFORMS, adapter
 from digest.errors import PaperdropError, ProfileError
 from digest.models import Brief, Language, Subscription
 from digest.profile import load_profile
@@ -44,19 +44,11 @@ __all__ = ["register"]
 
 _out = Console(highlight=False, soft_wrap=True)
 
-# Chat ids as each platform writes them.
-_CHAT_ID = {
-    "telegram": re.compile(r"^(-?\d{1,20}|@[A-Za-z0-9_]{4,64})$"),
-    "slack": re.compile(r"^[A-Z0-9]{1,32}$"),
-    "feishu": re.compile(r"^[A-Za-z0-9_\-]{1,100}$"),
-}
 _MAX_INTERESTS = 50
 
 
-class PlatformOpt(StrEnum):
-    telegram = "telegram"
-    slack = "slack"
-    feishu = "feishu"
+# The registry's platforms, as a CLI choice.
+PlatformOpt = StrEnum("PlatformOpt", {name: name for name in PLATFORMS})  # type: ignore[misc]
 
 
 class ModeOpt(StrEnum):
@@ -144,34 +136,26 @@ def subscribe(
     lang: Annotated[Lang | None, typer.Option("--lang", help="Language of the brief.")] = None,
     threads: Annotated[
         bool,
-        typer.Option("--threads/--no-threads", help="Slack: parts after the first in a thread."),
+        typer.Option(
+            "--threads/--no-threads",
+            help="Each top pick its own message in the brief's thread, with 👍/👎.",
+        ),
     ] = False,
 ) -> None:
     """Subscribe a chat to the morning brief (re-subscribing replaces and reactivates)."""
     settings = load_settings()
     chat = chat.strip()
-    if not _CHAT_ID[platform.value].match(chat):
-        fail(f"--chat {chat!r} is not a {platform.value} chat id", USAGE)
+    target = adapter(platform.value)
+    if not target.chat_id_pattern.match(chat):
+        fail(f"--chat {chat!r} is not a {target.name} chat id ({target.chat_id_help})", USAGE)
     hhmm = check_time(time)
     zone = check_zone(tz)
     if profile is not None and interests is not None:
         fail("use --profile or --interests, not both", USAGE)
-    if webhook is not None and platform is not PlatformOpt.feishu:
-        fail("--webhook is for Feishu custom bots only", USAGE)
     if secret is not None and webhook is None:
         fail("--secret signs a Feishu webhook: give --webhook too", USAGE)
     if webhook is not None:
         check_webhook(webhook)
-    if (
-        platform is PlatformOpt.feishu
-        and webhook is None
-        and not (settings.feishu_app_id and settings.feishu_app_secret)
-    ):
-        fail(
-            "Feishu needs --webhook URL, or app credentials "
-            "(PAPERDROP_FEISHU_APP_ID and PAPERDROP_FEISHU_APP_SECRET)",
-            USAGE,
-        )
     language: Language = lang.value if lang is not None else "en"
     profile_path: str | None = None
     if profile is not None:
@@ -196,6 +180,15 @@ def subscribe(
         tz=zone,
         threads=threads,
     )
+    problem = target.check_subscription(sub, settings)
+    if problem is not None:
+        fail(problem, USAGE)
+    if not target.configured(settings) and sub.webhook is None:
+        err_console.print(
+            f"[yellow]warning:[/] {target.title} credentials are not set: "
+            "nothing can be delivered to this chat until they are",
+            markup=True,
+        )
 
     async def save(store: Store) -> None:
         await store.save_subscription(sub)
@@ -212,7 +205,7 @@ def unsubscribe(
     settings = load_settings()
 
     async def delete(store: Store) -> bool:
-        return await store.delete_subscription(platform.value, chat.strip())
+        return await store.delete_subscription(adapter(platform.value).name, chat.strip())
 
     if not with_store(settings, delete):
         fail(f"no subscription for {platform.value}:{chat.strip()}")
@@ -351,19 +344,15 @@ def render(
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"]) or "brief"
         fail(f"not a brief: {where}: {first['msg']}", USAGE)
+    # A stand-in subscription carries the options the payloads depend on.
+    sub = Subscription(
+        platform=platform.value,
+        chat_id="render",
+        threads=threads,
+        webhook=SecretStr("https://render.invalid/") if mode is ModeOpt.webhook else None,
+    )
     try:
-        if platform is PlatformOpt.telegram:
-            from bot.telegram import render_telegram
-
-            messages = render_telegram(brief)
-        elif platform is PlatformOpt.slack:
-            from bot.slack import render_slack
-
-            messages = render_slack(brief, threads=threads)
-        else:
-            from bot.feishu import render_feishu
-
-            messages = render_feishu(brief, mode=mode.value)
+        messages = adapter(platform.value).render(brief, sub)
     except PaperdropError as exc:
         fail(str(exc))
     payloads = [m.payload for m in messages]

@@ -14,11 +14,11 @@ from typing import Any, ClassVar, NamedTuple
 
 from telegram.constants import MessageLimit
 
-from bot.base import OutMessage
-from bot.layout import document
+from bot.layout import Page, page_of, thread_pages
+from bot.platforms.base import OutMessage, threaded
 from bot.split import Cost, Line, Span, pack
 from digest.i18n import label
-from digest.models import Brief, PaperItem
+from digest.models import Brief, Button, Document
 
 __all__ = [
     "ALLOWED_TAGS",
@@ -165,33 +165,50 @@ class TelegramLayout:
         return fragment.visible
 
 
-def _first_pick_url(brief: Brief) -> str | None:
-    ordered = sorted(brief.sections, key=lambda s: s.kind != "top_picks")
-    for section in ordered:
-        for item in section.items:
-            if isinstance(item, PaperItem):
-                return item.links.abs
-    return None
+def _keyboard(buttons: Sequence[Button]) -> dict[str, Any]:
+    # One row: 👍 👎 side by side. Callback data is "action|value", ≤ 64 bytes by the model.
+    row = [{"text": b.label, "callback_data": f"{b.action}|{b.value}"} for b in buttons]
+    return {"inline_keyboard": [row]}
 
 
-def render_telegram(brief: Brief, *, preview_first: bool = True) -> list[OutMessage]:
-    """The brief as `sendMessage` payloads, each within Telegram's limits."""
-    fallback = Line((Span(label("continued", brief.language)),), "heading")
-    messages = pack(document(brief), TelegramLayout(), fallback_continued=fallback)
-    preview_url = _first_pick_url(brief) if preview_first else None
+def render_page(page: Page, *, first_part: int = 0) -> list[OutMessage]:
+    """One page as `sendMessage` payloads, each within Telegram's limits."""
+    fallback = Line((Span(label("continued", page.language)),), "heading")
+    messages = pack(page.sections, TelegramLayout(), fallback_continued=fallback)
     out: list[OutMessage] = []
-    for part, units in enumerate(messages):
+    for i, units in enumerate(messages):
         text = _UNIT_SEP.join(u.fragment.html for u in units if u.fragment.html)
         preview: dict[str, Any] = {"is_disabled": True}
-        if part == 0 and preview_url is not None:
-            preview = {"is_disabled": False, "url": preview_url}
+        if i == 0 and page.preview_url is not None:
+            preview = {"is_disabled": False, "url": page.preview_url}
+        payload: dict[str, Any] = {
+            "text": text,
+            "parse_mode": "HTML",
+            "link_preview_options": preview,
+        }
+        if page.buttons and i == len(messages) - 1:
+            payload["reply_markup"] = _keyboard(page.buttons)
         out.append(
             OutMessage(
                 platform="telegram",
-                part=part,
+                part=first_part + i,
                 method="sendMessage",
-                payload={"text": text, "parse_mode": "HTML", "link_preview_options": preview},
+                payload=payload,
                 text=visible_text(text),
+                paper_id=page.paper_id,
             )
         )
     return out
+
+
+def render_telegram(
+    doc: Document, *, preview_first: bool = True, threads: bool = False
+) -> list[OutMessage]:
+    """A brief or a reply as `sendMessage` payloads, each within Telegram's limits.
+
+    With `threads` (a brief only) the head goes first and every other part replies to it:
+    each top pick on its own, with 👍/👎 buttons.
+    """
+    if threads and isinstance(doc, Brief):
+        return threaded(thread_pages(doc), render_page)
+    return render_page(page_of(doc, preview=preview_first))

@@ -1,0 +1,183 @@
+"""Slack sending through slack_sdk's AsyncWebClient (reference: ts), with the SDK's
+rate-limit retry handler installed (sleeping through our injected `sleep`).
+
+Refusals: `ChatGone` for the errors meaning the bot cannot post in the channel any more,
+`DeliveryError` with Slack's error code for the rest; 429s are waited out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.platforms.base import OutMessage
+from bot.ratelimit import RateLimiter
+from bot.sending import (
+    DEFAULT_RATE_RETRIES,
+    RetryAfter,
+    Sleep,
+    redact_in_logs,
+    retry_after_header,
+    scrub_line,
+    with_rate_retries,
+)
+from digest.errors import ChatGone, ConfigError, DeliveryError
+from digest.models import Platform, Subscription
+from digest.settings import Settings
+
+__all__ = ["SLACK_SDK_RATE_RETRIES", "SlackSender"]
+
+# chat.postMessage errors meaning the bot cannot post in this channel any more.
+_SLACK_GONE = frozenset(
+    {
+        "not_in_channel",
+        "channel_not_found",
+        "is_archived",
+        "channel_is_archived",
+        "restricted_action",
+        "cannot_dm_bot",
+        "user_disabled",
+    }
+)
+# How many 429s the SDK's own handler retries before ours takes over.
+SLACK_SDK_RATE_RETRIES = 2
+
+
+class _SleepingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
+    """The SDK's 429 handler, sleeping through our injected `sleep` (tests never wait)."""
+
+    def __init__(self, sleep: Sleep, max_retry_count: int) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self._sleep = sleep
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:  # pragma: no cover - the SDK only calls this with a 429 response
+            raise error or RuntimeError("no response")
+        state.next_attempt_requested = True
+        await self._sleep(retry_after_header(response.headers))
+        state.increment_current_attempt()
+
+
+class SlackSender:
+    """Sends `chat.postMessage` payloads through slack_sdk's AsyncWebClient."""
+
+    platform: Platform = "slack"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        limiter: RateLimiter | None = None,
+        sleep: Sleep = asyncio.sleep,
+        max_rate_retries: int = DEFAULT_RATE_RETRIES,
+    ) -> None:
+        if settings.slack_bot_token is None or not settings.slack_bot_token.get_secret_value():
+            raise ConfigError("Slack needs PAPERDROP_SLACK_BOT_TOKEN")
+        self._token = settings.slack_bot_token.get_secret_value()
+        redact_in_logs(self._token)
+        self._base_url = settings.slack_api_url
+        self._timeout = int(max(1, settings.http_timeout))
+        self._limiter = limiter
+        self._sleep = sleep
+        self._max_retries = max_rate_retries
+        self._session: aiohttp.ClientSession | None = None
+        self._client: AsyncWebClient | None = None
+        self.retry_handlers: list[AsyncRetryHandler] = [
+            _SleepingRateLimitHandler(sleep, SLACK_SDK_RATE_RETRIES),
+            AsyncConnectionErrorRetryHandler(),
+        ]
+
+    def __repr__(self) -> str:
+        return "SlackSender()"
+
+    def _web(self) -> AsyncWebClient:
+        if self._client is None:
+            # One session for every call (the SDK would otherwise open one per request).
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self._timeout)
+            )
+            self._client = AsyncWebClient(
+                token=self._token,
+                base_url=self._base_url,
+                session=self._session,
+                timeout=self._timeout,
+                retry_handlers=self.retry_handlers,
+            )
+        return self._client
+
+    async def send(
+        self,
+        sub: Subscription,
+        msg: OutMessage,
+        thread_ref: str | None,
+        *,
+        day: dt.date | None = None,
+    ) -> str:
+        if msg.method != "chat.postMessage":
+            raise DeliveryError("slack", sub.chat_id, f"unsupported method {msg.method}")
+        kwargs = dict(msg.payload)
+        kwargs.pop("channel", None)
+        kwargs.pop("thread_ts", None)
+        kwargs.setdefault("text", msg.text)  # Slack wants a fallback text with blocks
+        if msg.in_thread and thread_ref:
+            kwargs["thread_ts"] = thread_ref
+        client = self._web()
+
+        async def attempt() -> str:
+            if self._limiter is not None:
+                await self._limiter.acquire("slack", sub.chat_id)
+            try:
+                resp = await client.chat_postMessage(channel=sub.chat_id, **kwargs)
+            except SlackApiError as exc:
+                status = getattr(exc.response, "status_code", None)
+                data = exc.response.data if isinstance(exc.response.data, dict) else {}
+                code = str(data.get("error") or f"HTTP {status}")
+                if status == 429 or code in ("ratelimited", "rate_limited"):
+                    raise RetryAfter(retry_after_header(exc.response.headers)) from None
+                if code in _SLACK_GONE:
+                    raise ChatGone("slack", sub.chat_id, code) from None
+                detail = data.get("response_metadata", {}).get("messages") or []
+                reason = code + (f" ({'; '.join(map(str, detail[:3]))})" if detail else "")
+                raise DeliveryError(
+                    "slack", sub.chat_id, scrub_line(reason, [self._token])
+                ) from None
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                reason = scrub_line(f"{exc.__class__.__name__}: {exc}", [self._token])
+                raise DeliveryError("slack", sub.chat_id, reason) from None
+            ts = resp.get("ts")
+            if not ts:
+                raise DeliveryError("slack", sub.chat_id, "answer without a message ts")
+            return str(ts)
+
+        return await with_rate_retries(
+            attempt,
+            platform="slack",
+            chat=sub.chat_id,
+            sleep=self._sleep,
+            max_retries=self._max_retries,
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        self._session = None
+        self._client = None
