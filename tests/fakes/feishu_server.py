@@ -49,33 +49,97 @@ App bot (error answers are HTTP 400 with ``code``/``msg`` unless noted):
   nothing; a chat the bot is not in (not in `chats`, or `block_chat`-ed) -> 230002 "The
   bot can not be outside the group."; only receive_id_type=chat_id is supported (230001).
 - ``POST /open-apis/im/v1/messages/{message_id}/reply`` ``{content, msg_type,
-  reply_in_thread, uuid}``: same checks; an unknown message_id -> 230001.
+  reply_in_thread, uuid}``: same checks; the message_id must be known: one the fake
+  accepted or a user message registered with `message_event`/`register_user_message`
+  (else 230001); the reply goes to that message's chat. Threads as Feishu does them: the
+  reply's ``parent_id`` is the message, its ``root_id`` the parent's root (or the parent);
+  with ``reply_in_thread`` true, or when the parent is already in a thread, the reply is
+  in the root's thread (``thread_id`` "omt_...", created on the first threaded reply and
+  shared by every later one). `FeishuMessage.reply_in_thread` records what was asked.
+- ``PATCH /open-apis/im/v1/messages/{message_id}`` ``{content}`` (update a card): only a
+  card (``interactive``) the app sent (else 230001); the card before and after must be a
+  shared card: JSON 2.0 (always shared) or ``config.update_multi: true`` (else 230001; the
+  rule is Feishu's, the code the fake's choice); 30 KB limit (230025), card check (230099),
+  at most 14 days after sending on the fake clock (230031 "Message can only be modified
+  within 14 days after sending."), the bot still in the chat (230002); when
+  `enforce_rate_limits`, 5 per 1.0 s per message (230020) and the app windows below.
+  Answer ``{"code": 0, "msg": "success", "data": {}}``; recorded in `updates`;
+  `card_of(message_id)` is the card as it now stands.
+- ``GET /open-apis/im/v1/chats/{chat_id}?user_id_type=open_id`` (chat info; what a bot
+  needs for "is this user the chat owner or a manager": Feishu has no list-managers call,
+  ``chat_managers`` only adds and deletes, and ``chats/{id}/members`` carries no role):
+  ``data`` = {name, description, avatar, owner_id_type "open_id", owner_id,
+  user_manager_id_list, bot_manager_id_list, chat_mode "group"|"p2p", chat_type
+  "private", external false, tenant_key, user_count, bot_count, ...permissions}; set with
+  `set_chat_admins`. A chat without admins set answers owner ``DEFAULT_OWNER_OPEN_ID`` and
+  no managers; ``owner_open_id=None`` is a chat a bot owns, and Feishu then leaves
+  owner_id/owner_id_type out. user_id_type other than open_id -> 232015 (the fake knows
+  open ids only); a chat the bot left (`block_chat`) -> 232011 "Operator can NOT be out
+  of the chat."; a chat the fake never heard of -> 232006 "Your request specifies a
+  chat_id which is invalid.". Not rate-limited. Injections reach it only with
+  ``endpoint="im.chat.get"``.
+- Every app endpoint needs the tenant token (99991661 / 99991663 as above) and serves
+  `fail_next` injections; a method-less injection hits message writes only (create,
+  reply, patch), never the token, chat-info or long-connection endpoints.
 - Rate limits when `enforce_rate_limits`: 5 per 1.0 s per chat -> 230020 "This
   operation triggers the frequency limit."; 50 per 1.0 s and 1000 per 60 s per app ->
   HTTP 429, 99991400 "request trigger frequency limit", header
   ``x-ogw-ratelimit-reset`` = seconds until a slot frees.
+
+Receiving (payload builders, encryption and signatures are in `tests.fakes.feishu_events`):
+
+- `message_event(text, chat_id=..., sender_open_id=...)` builds the ``im.message.receive_v1``
+  payload Feishu would POST (with this fake's app_id, verification token and tenant key)
+  and registers the user's message, so that the bot can reply to it; its chat counts as
+  one the bot is in (unless `block_chat`-ed); a p2p chat answers chat info with chat_mode
+  "p2p" and no owner (what Feishu says of a p2p chat's owner is not documented).
+  `register_user_message(payload)` does the registering for a payload built elsewhere.
+  `card_action_event(value, open_id=..., open_message_id=...)` builds a click on a known
+  card message (its chat filled in).
+
+Long connection (what ``lark.ws.Client`` speaks; `base_url` is its ``domain``):
+
+- ``POST /callback/ws/endpoint`` ``{"AppID", "AppSecret"}`` -> ``{"code": 0, "msg": "ok",
+  "data": {"URL": "ws://127.0.0.1:PORT/ws/v2?device_id=..&service_id=..&ticket=..",
+  "ClientConfig": ws_client_config}}``; wrong credentials -> HTTP 200 with code 10003
+  (the real code is not documented; any code but 0, 1 and 1000040343 makes lark-oapi
+  give up instead of retrying); ``fail_next(endpoint="ws.endpoint")`` -> that HTTP status.
+- ``GET /ws/v2`` upgrades to a WebSocket for a ticket the endpoint issued (else HTTP 403
+  with ``handshake-status``/``handshake-msg`` headers, which lark-oapi turns into a
+  ClientException). Frames are protobuf ``pbbp2.Frame`` (lark-oapi's own, reused here):
+  method 0 = control (a ``ping`` is answered by a ``pong`` carrying ws_client_config,
+  counted in `ws_pings`), method 1 = data. `ws_send_event(payload)` sends a data frame
+  (headers type "event", message_id, trace_id, sum, seq; payload the plain JSON event,
+  optionally split in ``parts``) and returns its message id; the client's answer is the
+  same frame back with a ``biz_rt`` header and payload ``{"code": 200, "data":
+  base64(json(callback answer))}``, recorded in `ws_acks` (`ws_ack(id)` waits for one).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import json
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
+from tests.fakes import feishu_events
 from tests.fakes._base import FakeServer, Injection, Rejection
 from tests.fakes.ratelimit import Clock, Verdict, Window, retry_after_seconds
 
 __all__ = [
+    "DEFAULT_OWNER_OPEN_ID",
     "FakeFeishu",
     "FeishuMessage",
+    "FeishuUpdate",
+    "FeishuWsAck",
     "Rejection",
     "feishu_sign",
     "mass_mentions",
@@ -90,12 +154,22 @@ UUID_TTL = 3600.0  # seconds a uuid deduplicates
 SIGN_TOLERANCE = 3600.0  # seconds a webhook timestamp may be off
 TOKEN_TTL = 7200  # seconds a tenant_access_token lives
 TOKEN_REFRESH_BELOW = 1800  # a new token is issued once less than this remains
+PATCH_MAX_AGE = 14 * 24 * 3600.0  # seconds after sending a card can still be updated
+DEFAULT_OWNER_OPEN_ID = "ou_fake_chat_owner"
+# lark-oapi's own defaults; the endpoint and every pong hand them to the client.
+WS_CLIENT_CONFIG = {
+    "ReconnectCount": -1,
+    "ReconnectInterval": 120,
+    "ReconnectNonce": 30,
+    "PingInterval": 120,
+}
 
 WEBHOOK_PER_SECOND = Window(5, 1.0, "webhook per second")
 WEBHOOK_PER_MINUTE = Window(100, 60.0, "webhook per minute")
 CHAT_PER_SECOND = Window(5, 1.0, "per chat")
 APP_PER_SECOND = Window(50, 1.0, "app per second")
 APP_PER_MINUTE = Window(1000, 60.0, "app per minute")
+MESSAGE_PATCH_PER_SECOND = Window(5, 1.0, "patch per message")
 
 WEBHOOK_OK = {"StatusCode": 0, "StatusMessage": "success", "code": 0, "data": {}, "msg": "success"}
 MSG_TYPES = frozenset({"text", "post", "interactive", "image", "share_chat"})
@@ -115,13 +189,21 @@ _ATTACH = "Please make a request with token attached."
 _TEXT_TAGS = frozenset({"plain_text", "lark_md"})
 _AT_ALL = re.compile(r"""<at\b[^>]*\b(?:user_id|id)\s*=\s*["']?all\b""", re.IGNORECASE)
 
-Via = Literal["webhook", "app"]
+Via = Literal["webhook", "app", "user"]
+Endpoint = Literal[
+    "webhook", "im.message.create", "im.message.reply", "im.message.patch", "im.chat.get",
+    "auth", "ws.endpoint",
+]  # fmt: skip
+# Injections without an endpoint hit message writes only.
+_EXPLICIT_ONLY = frozenset({"auth", "im.chat.get", "ws.endpoint"})
 
 
 @dataclass(frozen=True)
 class FeishuMessage:
     """An accepted message. `chat` is the webhook token (via="webhook") or the chat_id.
-    `content` is the decoded content object (for webhook cards: the card)."""
+    `content` is the decoded content object (for webhook cards: the card). via="user": a
+    user's message registered from an event (in `user_messages`, not `messages`).
+    `reply_in_thread`: what the reply asked for; `thread_id`: set when it is in a thread."""
 
     via: Via
     chat: str
@@ -141,6 +223,54 @@ class FeishuMessage:
     @property
     def card(self) -> dict[str, Any] | None:
         return self.content if self.msg_type == "interactive" else None
+
+
+@dataclass(frozen=True)
+class FeishuUpdate:
+    """An accepted ``PATCH /im/v1/messages/{message_id}`` (a card update)."""
+
+    message_id: str
+    chat: str
+    card: dict[str, Any]
+    size: int  # bytes of the content string
+    time: float  # the fake's clock
+    body: dict[str, Any] = field(repr=False, default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeishuWsAck:
+    """The long-connection client's answer to a data frame the fake sent.
+
+    `code`: the HTTP-like status lark-oapi puts in it (200, or 500 when the handler
+    raised). `data`: the decoded callback answer (e.g. a card.action.trigger toast), or
+    None. `biz_rt`: the handler's run time in ms as the client reported it."""
+
+    message_id: str
+    code: int
+    data: Any
+    biz_rt: str | None
+    headers: dict[str, str]
+    time: float
+
+
+@dataclass
+class _ChatInfo:
+    name: str
+    owner: str | None
+    managers: list[str]
+    bot_managers: list[str]
+    chat_mode: str
+
+
+def _is_shared_card(card: Any) -> bool:
+    """Whether a PATCH may update `card` for everyone: JSON 2.0 cards always are, 1.0
+    cards declare ``config.update_multi``, templates are taken on trust."""
+    if not isinstance(card, dict):
+        return False
+    if card.get("schema") == "2.0" or card.get("type") == "template":
+        return True
+    config = card.get("config")
+    return isinstance(config, dict) and config.get("update_multi") is True
 
 
 def feishu_sign(timestamp: int | str, secret: str) -> str:
@@ -267,12 +397,28 @@ class FakeFeishu(FakeServer):
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         enforce_rate_limits: bool = False,
+        verification_token: str = feishu_events.DEFAULT_VERIFICATION_TOKEN,
+        encrypt_key: str = feishu_events.DEFAULT_ENCRYPT_KEY,
+        tenant_key: str = feishu_events.DEFAULT_TENANT_KEY,
+        bot_open_id: str = feishu_events.BOT_OPEN_ID,
     ) -> None:
         super().__init__(clock=clock, enforce_rate_limits=enforce_rate_limits)
         self.app_id = app_id
         self.app_secret = app_secret
         self.wall_clock = wall_clock
+        # What the developer console holds for the event URL; the builders use them.
+        self.verification_token = verification_token
+        self.encrypt_key = encrypt_key
+        self.tenant_key = tenant_key
+        self.bot_open_id = bot_open_id
         self.messages: list[FeishuMessage] = []
+        self.user_messages: list[FeishuMessage] = []
+        self.updates: list[FeishuUpdate] = []
+        self.ws_client_config: dict[str, int] = dict(WS_CLIENT_CONFIG)
+        self.ws_acks: list[FeishuWsAck] = []
+        self.ws_sent: list[str] = []  # message ids of data frames sent
+        self.ws_pings = 0
+        self.ws_connections = 0  # WebSocket connections accepted so far
         self.deduplicated: list[str] = []  # uuids answered from the dedupe cache
         self.tokens_issued: list[str] = []
         self._chats: set[str] = set(chats)
@@ -281,6 +427,13 @@ class FakeFeishu(FakeServer):
         self._tokens: dict[str, float] = {}  # token -> expiry on the clock
         self._uuids: dict[str, tuple[float, dict[str, Any]]] = {}
         self._seq = 0
+        self._known: dict[str, FeishuMessage] = {}  # message_id -> app or user message
+        self._threads: dict[str, str] = {}  # root message_id -> thread_id
+        self._chat_info: dict[str, _ChatInfo] = {}
+        self._ws_tickets: dict[str, tuple[str, str]] = {}  # ticket -> (device_id, service_id)
+        self._ws_conns: list[tuple[web.WebSocketResponse, str]] = []  # (ws, service_id)
+        self._ws_connected = asyncio.Event()
+        self._ws_waiters: dict[str, asyncio.Future[FeishuWsAck]] = {}
 
     def __repr__(self) -> str:  # never show tokens or secrets
         return f"FakeFeishu(origin={self._origin!r}, messages={len(self.messages)})"
@@ -294,6 +447,12 @@ class FakeFeishu(FakeServer):
         app.router.add_post("/open-apis/auth/v3/tenant_access_token/internal", self._tenant_token)
         app.router.add_post("/open-apis/im/v1/messages", self._create)
         app.router.add_post("/open-apis/im/v1/messages/{message_id}/reply", self._reply)
+        app.router.add_patch("/open-apis/im/v1/messages/{message_id}", self._patch)
+        app.router.add_get("/open-apis/im/v1/chats/{chat_id}", self._get_chat)
+        app.router.add_post("/callback/ws/endpoint", self._ws_endpoint)
+        app.router.add_get("/ws/v2", self._ws_handler)
+        # Open WebSockets would hold the runner's cleanup up for its whole timeout.
+        app.on_shutdown.append(self._ws_shutdown)
 
     # -- test helpers --------------------------------------------------------------------
 
@@ -322,6 +481,107 @@ class FakeFeishu(FakeServer):
         """Every tenant_access_token issued so far becomes invalid (99991663)."""
         self._tokens.clear()
 
+    def message(self, message_id: str) -> FeishuMessage | None:
+        """A known message (the app's or a registered user's), or None."""
+        return self._known.get(message_id)
+
+    def card_of(self, message_id: str) -> dict[str, Any] | None:
+        """The card of an app card message as it now stands (after any PATCH)."""
+        for update in reversed(self.updates):
+            if update.message_id == message_id:
+                return update.card
+        known = self._known.get(message_id)
+        return None if known is None else known.card
+
+    def set_chat_admins(
+        self,
+        chat_id: str,
+        owner_open_id: str | None,
+        managers: Iterable[str] = (),
+        *,
+        bot_managers: Iterable[str] = (),
+        name: str | None = None,
+        chat_mode: Literal["group", "p2p", "topic"] = "group",
+    ) -> None:
+        """What ``GET /im/v1/chats/{chat_id}`` answers: the owner (None: a bot owns the
+        chat), the user managers (open ids) and bot managers (app ids). Adds the chat."""
+        self._chat_info[chat_id] = _ChatInfo(
+            name=name if name is not None else f"Chat {chat_id}",
+            owner=owner_open_id,
+            managers=list(managers),
+            bot_managers=list(bot_managers),
+            chat_mode=chat_mode,
+        )
+        self._chats.add(chat_id)
+
+    def message_event(
+        self,
+        text: str,
+        *,
+        chat_id: str,
+        sender_open_id: str,
+        chat_type: feishu_events.ChatType = "group",
+        **kw: Any,
+    ) -> dict[str, Any]:
+        """`feishu_events.message_event` with this fake's app_id, verification token,
+        tenant key, bot and wall clock, the message registered (see the module doc)."""
+        kw.setdefault("token", self.verification_token)
+        kw.setdefault("app_id", self.app_id)
+        kw.setdefault("tenant_key", self.tenant_key)
+        kw.setdefault("bot_open_id", self.bot_open_id)
+        kw.setdefault("create_time", int(self.wall_clock() * 1000))
+        payload = feishu_events.message_event(
+            text, chat_id=chat_id, chat_type=chat_type, sender_open_id=sender_open_id, **kw
+        )
+        self.register_user_message(payload)
+        return payload
+
+    def card_action_event(
+        self, value: Mapping[str, Any], *, open_id: str, open_message_id: str, **kw: Any
+    ) -> dict[str, Any]:
+        """`feishu_events.card_action_event` with this fake's identity; the chat is the
+        card message's (which must be known)."""
+        known = self._known.get(open_message_id)
+        if known is None:
+            raise KeyError(f"unknown message {open_message_id}")
+        kw.setdefault("token", self.verification_token)
+        kw.setdefault("app_id", self.app_id)
+        kw.setdefault("tenant_key", self.tenant_key)
+        kw.setdefault("create_time", int(self.wall_clock() * 1_000_000))
+        return feishu_events.card_action_event(
+            value, open_id=open_id, open_message_id=open_message_id, open_chat_id=known.chat, **kw
+        )
+
+    def register_user_message(self, payload: Mapping[str, Any]) -> FeishuMessage:
+        """Make the user message of an ``im.message.receive_v1`` payload known."""
+        message = payload["event"]["message"]
+        sender = payload["event"]["sender"]["sender_id"]["open_id"]
+        raw = message["content"]
+        content = json.loads(raw)
+        record = FeishuMessage(
+            via="user",
+            chat=message["chat_id"],
+            msg_type=message["message_type"],
+            content=content,
+            size=len(raw.encode("utf-8")),
+            time=self.clock(),
+            mass_mentions=False,
+            message_id=message["message_id"],
+            parent_id=message.get("parent_id"),
+            root_id=message.get("root_id"),
+            thread_id=message.get("thread_id"),
+            body={"sender_open_id": sender, "chat_type": message["chat_type"]},
+        )
+        self.user_messages.append(record)
+        self._known[message["message_id"]] = record
+        if record.thread_id is not None:
+            self._threads[record.root_id or message["message_id"]] = record.thread_id
+        self._chats.add(record.chat)  # the bot got it, so it is in the chat
+        if message["chat_type"] == "p2p" and record.chat not in self._chat_info:
+            # Who "owns" a p2p chat is not documented: no owner_id, like a bot-owned chat.
+            self._chat_info[record.chat] = _ChatInfo("", None, [], [], "p2p")
+        return record
+
     def fail_next(
         self,
         status: int = 429,
@@ -331,15 +591,16 @@ class FakeFeishu(FakeServer):
         *,
         code: int | None = None,
         msg: str | None = None,
-        endpoint: Literal["webhook", "im.message.create", "im.message.reply", "auth"] | None = None,
+        endpoint: Endpoint | None = None,
     ) -> None:
-        """Fail the next `count` sends (of `endpoint`; any send endpoint if None) to `chat`
+        """Fail the next `count` sends (of `endpoint`; any message write if None) to `chat`
         (webhook token or chat_id, if given).
 
         429: the endpoint's rate-limit answer (webhook: HTTP 200 code 11232; app: HTTP 429
         code 99991400 with ``x-ogw-ratelimit-reset: retry_after``). Else: HTTP `status`
-        with `code` (default 2200 for 5xx, 9499 otherwise) and `msg`. The token endpoint
-        fails only with ``endpoint="auth"``.
+        with `code` (default 2200 for 5xx, 9499 otherwise) and `msg`. The token, chat-info
+        and long-connection endpoints fail only when named ("auth", "im.chat.get",
+        "ws.endpoint").
         """
         self._queue(Injection(status, retry_after, count, chat, endpoint, error=msg, code=code))
 
@@ -357,7 +618,7 @@ class FakeFeishu(FakeServer):
         return web.json_response(body, status=exc.status, headers=exc.headers)
 
     def _injected(self, method: str, target: str | None, webhook: bool) -> _FeishuError | None:
-        injection = self._take_injection(method, target, explicit_only=method == "auth")
+        injection = self._take_injection(method, target, explicit_only=method in _EXPLICIT_ONLY)
         if injection is None:
             return None
         if injection.status == 429 and injection.code is None:
@@ -548,9 +809,7 @@ class FakeFeishu(FakeServer):
                 if not isinstance(target, str) or not target:
                     raise _invalid_param("receive_id is required")
             else:
-                parent_msg = next(
-                    (m for m in self.messages if m.via == "app" and m.message_id == parent), None
-                )
+                parent_msg = self._known.get(parent)
                 if parent_msg is None:
                     raise _invalid_param(f"message_id {parent} not found")
                 target = parent_msg.chat
@@ -608,12 +867,17 @@ class FakeFeishu(FakeServer):
             )
             if not verdict.ok:
                 raise self._throttled(verdict)
-        in_thread = bool(body.get("reply_in_thread")) and parent is not None
+        asked_thread = bool(body.get("reply_in_thread")) and parent is not None
         message_id = self._next_id("om")
-        root_id = None if parent is None else (parent.root_id or parent.message_id)
-        thread_id = None
-        if in_thread and parent is not None:
-            thread_id = parent.thread_id or self._next_id("omt")
+        root_id: str | None = None
+        thread_id: str | None = None
+        if parent is not None:
+            root = parent.root_id or str(parent.message_id)
+            root_id = root
+            # A reply to a message already in a thread stays in it, whatever was asked.
+            if asked_thread or parent.thread_id is not None:
+                thread_id = parent.thread_id or self._threads.get(root) or self._next_id("omt")
+                self._threads[root] = thread_id
         record = FeishuMessage(
             via="app",
             chat=chat,
@@ -627,10 +891,11 @@ class FakeFeishu(FakeServer):
             parent_id=None if parent is None else parent.message_id,
             root_id=root_id,
             thread_id=thread_id,
-            reply_in_thread=in_thread,
+            reply_in_thread=asked_thread,
             body=body,
         )
         self.messages.append(record)
+        self._known[message_id] = record
         data: dict[str, Any] = {
             "message_id": message_id,
             "msg_type": msg_type,
@@ -652,3 +917,267 @@ class FakeFeishu(FakeServer):
         if verdict.window == CHAT_PER_SECOND:
             return _FeishuError(230020, "This operation triggers the frequency limit.")
         return self._app_throttled(retry_after_seconds(verdict.wait))
+
+    # -- card update ---------------------------------------------------------------------
+
+    async def _patch(self, request: web.Request) -> web.Response:
+        method = "im.message.patch"
+        message_id = request.match_info["message_id"]
+        target: str | None = None
+        try:
+            self._check_bearer(request)
+            try:
+                body = await request.json()
+            except ValueError:
+                raise _FeishuError(9499, "Bad Request") from None
+            if not isinstance(body, dict):
+                raise _FeishuError(9499, "Bad Request")
+            known = self._known.get(message_id)
+            if known is None:
+                raise _invalid_param(f"message_id {message_id} not found")
+            target = known.chat
+            failure = self._injected(method, target, webhook=False)
+            if failure is not None:
+                return self._reply_json(method, target, failure, injected=True)
+            return self._accept_patch(known, body)
+        except _FeishuError as exc:
+            return self._reply_json(method, target, exc)
+
+    def _accept_patch(self, known: FeishuMessage, body: dict[str, Any]) -> web.Response:
+        message_id = str(known.message_id)
+        if known.via != "app" or known.msg_type != "interactive":
+            raise _invalid_param("only a card message the app sent can be updated")
+        raw = body.get("content")
+        if not isinstance(raw, str):
+            raise _FeishuError(
+                9499,
+                "Invalid parameter type in json: content. Please check and modify accordingly.",
+            )
+        try:
+            card = json.loads(raw)
+        except ValueError:
+            raise _invalid_param("invalid message content") from None
+        size = len(raw.encode("utf-8"))
+        if size > CARD_MAX_CONTENT:
+            raise _FeishuError(230025, "The length of the message content reaches its limit.")
+        reason = validate_card(card)
+        if reason is not None or not isinstance(card, dict):
+            raise _FeishuError(230099, f"Failed to create card content, ext={reason}")
+        if not (_is_shared_card(self.card_of(message_id)) and _is_shared_card(card)):
+            raise _invalid_param("only a shared card (config.update_multi: true) can be updated")
+        now = self.clock()
+        if now - known.time > PATCH_MAX_AGE:
+            raise _FeishuError(230031, "Message can only be modified within 14 days after sending.")
+        if known.chat not in self._chats or known.chat in self._blocked:
+            raise _FeishuError(230002, "The bot can not be outside the group.")
+        if self.enforce_rate_limits:
+            verdict = self.windows.acquire(
+                (("patch", message_id), MESSAGE_PATCH_PER_SECOND),
+                ("app", APP_PER_SECOND),
+                ("app", APP_PER_MINUTE),
+            )
+            if not verdict.ok:
+                if verdict.window == MESSAGE_PATCH_PER_SECOND:
+                    raise _FeishuError(230020, "This operation triggers the frequency limit.")
+                raise self._throttled(verdict)
+        self.updates.append(FeishuUpdate(message_id, known.chat, card, size, now, body))
+        return web.json_response({"code": 0, "msg": "success", "data": {}})
+
+    # -- chat info -----------------------------------------------------------------------
+
+    async def _get_chat(self, request: web.Request) -> web.Response:
+        method = "im.chat.get"
+        chat_id = request.match_info["chat_id"]
+        try:
+            self._check_bearer(request)
+            failure = self._injected(method, chat_id, webhook=False)
+            if failure is not None:
+                return self._reply_json(method, chat_id, failure, injected=True)
+            if request.query.get("user_id_type", "open_id") != "open_id":
+                raise _FeishuError(
+                    232015,
+                    "Your request specifies a member_id_type which is NOT supported.",
+                )
+            if chat_id in self._blocked:
+                raise _FeishuError(232011, "Operator can NOT be out of the chat.")
+            if chat_id not in self._chats and chat_id not in self._chat_info:
+                raise _FeishuError(232006, "Your request specifies a chat_id which is invalid.")
+        except _FeishuError as exc:
+            return self._reply_json(method, chat_id, exc)
+        return web.json_response({"code": 0, "msg": "success", "data": self._chat_data(chat_id)})
+
+    def _chat_data(self, chat_id: str) -> dict[str, Any]:
+        info = self._chat_info.get(chat_id) or _ChatInfo(
+            f"Chat {chat_id}", DEFAULT_OWNER_OPEN_ID, [], [], "group"
+        )
+        data: dict[str, Any] = {
+            "avatar": "https://fake.feishu.invalid/avatar.png",
+            "name": info.name,
+            "description": "",
+            "i18n_names": {},
+            "add_member_permission": "all_members",
+            "share_card_permission": "allowed",
+            "at_all_permission": "all_members",
+            "edit_permission": "all_members",
+            "user_manager_id_list": list(info.managers),
+            "bot_manager_id_list": list(info.bot_managers),
+            "group_message_type": "chat",
+            "chat_mode": info.chat_mode,
+            "chat_type": "private",
+            "chat_tag": "inner",
+            "join_message_visibility": "all_members",
+            "leave_message_visibility": "all_members",
+            "membership_approval": "no_approval_required",
+            "moderation_permission": "all_members",
+            "external": False,
+            "tenant_key": self.tenant_key,
+            "user_count": str(len({info.owner, *info.managers} - {None})),
+            "bot_count": "1",
+            "chat_status": "normal",
+        }
+        if info.owner is not None:  # Feishu leaves the owner out when a bot owns the chat
+            data["owner_id_type"] = "open_id"
+            data["owner_id"] = info.owner
+        return data
+
+    # -- long connection -----------------------------------------------------------------
+
+    async def _ws_endpoint(self, request: web.Request) -> web.Response:
+        method = "ws.endpoint"
+        failure = self._injected(method, None, webhook=False)
+        if failure is not None:
+            self._reject(
+                method, None, failure.status, f"{failure.code}: {failure.msg}", injected=True
+            )
+            return web.json_response(
+                {"code": failure.code, "msg": failure.msg}, status=failure.status
+            )
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if (
+            not isinstance(body, dict)
+            or body.get("AppID") != self.app_id
+            or body.get("AppSecret") != self.app_secret
+        ):
+            self._reject(method, None, 200, "10003: invalid app_id or app_secret")
+            return web.json_response({"code": 10003, "msg": "invalid app_id or app_secret"})
+        device_id, service_id = self._next_id("dev"), str(100000 + self._seq)
+        ticket = self._next_id("ticket")
+        self._ws_tickets[ticket] = (device_id, service_id)
+        host = request.host  # the client dials back the address it used
+        url = f"ws://{host}/ws/v2?device_id={device_id}&service_id={service_id}&ticket={ticket}"
+        return web.json_response(
+            {"code": 0, "msg": "ok", "data": {"URL": url, "ClientConfig": self.ws_client_config}}
+        )
+
+    async def _ws_handler(self, request: web.Request) -> web.StreamResponse:
+        issued = self._ws_tickets.get(request.query.get("ticket", ""))
+        if issued is None or issued[0] != request.query.get("device_id"):
+            self._reject("ws.connect", None, 403, "403: invalid ticket")
+            return web.Response(
+                status=403, headers={"handshake-status": "403", "handshake-msg": "invalid ticket"}
+            )
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        entry = (ws, issued[1])
+        self._ws_conns.append(entry)
+        self.ws_connections += 1
+        self._ws_connected.set()
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.BINARY:
+                    await self._ws_frame(ws, msg.data)
+        finally:
+            self._ws_conns.remove(entry)
+            if not self._ws_conns:
+                self._ws_connected.clear()
+        return ws
+
+    async def _ws_frame(self, ws: web.WebSocketResponse, data: bytes) -> None:
+        from lark_oapi.ws.pb.pbbp2_pb2 import Frame  # lark-oapi's own; imported on use
+
+        frame = Frame()
+        frame.ParseFromString(data)
+        headers = {h.key: h.value for h in frame.headers}
+        if frame.method == 0:  # control
+            if headers.get("type") == "ping":
+                self.ws_pings += 1
+                pong = Frame()
+                pong.SeqID, pong.LogID, pong.service, pong.method = 0, 0, frame.service, 0
+                header = pong.headers.add()
+                header.key, header.value = "type", "pong"
+                pong.payload = json.dumps(self.ws_client_config).encode()
+                await ws.send_bytes(pong.SerializeToString())
+            return
+        answer = json.loads(frame.payload or b"{}")
+        decoded = None
+        if answer.get("data"):
+            decoded = json.loads(base64.b64decode(answer["data"]))
+        ack = FeishuWsAck(
+            message_id=headers.get("message_id", ""),
+            code=int(answer.get("code", 0)),
+            data=decoded,
+            biz_rt=headers.get("biz_rt"),
+            headers=headers,
+            time=self.clock(),
+        )
+        self.ws_acks.append(ack)
+        waiter = self._ws_waiters.pop(ack.message_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(ack)
+
+    async def ws_wait_connected(self, within: float = 10.0) -> None:
+        """Until a long-connection client is connected (TimeoutError after `within` s)."""
+        await asyncio.wait_for(self._ws_connected.wait(), within)
+
+    async def ws_send_event(
+        self, payload: Mapping[str, Any], *, parts: int = 1, message_type: str = "event"
+    ) -> str:
+        """Push `payload` (a plain schema 2.0 event or callback) to the connected client,
+        split in `parts` frames; returns the frame's message id (see `ws_ack`)."""
+        from lark_oapi.ws.pb.pbbp2_pb2 import Frame
+
+        if not self._ws_conns:
+            raise RuntimeError("no long-connection client is connected")
+        ws, service_id = self._ws_conns[-1]
+        message_id = self._next_id("ws")
+        self._ws_waiters[message_id] = asyncio.get_running_loop().create_future()
+        raw = json.dumps(payload, ensure_ascii=False).encode()
+        size = -(-len(raw) // parts)  # ceiling division
+        for seq in range(parts):
+            frame = Frame()
+            frame.SeqID, frame.LogID = seq, self._seq
+            frame.service, frame.method = int(service_id), 1
+            for key, value in (
+                ("type", message_type),
+                ("message_id", message_id),
+                ("sum", str(parts)),
+                ("seq", str(seq)),
+                ("trace_id", self._next_id("trace")),
+            ):
+                header = frame.headers.add()
+                header.key, header.value = key, value
+            frame.payload = raw[seq * size : (seq + 1) * size]
+            await ws.send_bytes(frame.SerializeToString())
+        self.ws_sent.append(message_id)
+        return message_id
+
+    async def ws_ack(self, message_id: str, within: float = 10.0) -> FeishuWsAck:
+        """The client's answer to `message_id`, waiting for it up to `within` seconds."""
+        for ack in self.ws_acks:
+            if ack.message_id == message_id:
+                return ack
+        waiter = self._ws_waiters.get(message_id)
+        if waiter is None:
+            raise KeyError(f"no frame {message_id} was sent")
+        return await asyncio.wait_for(asyncio.shield(waiter), within)
+
+    async def ws_disconnect(self) -> None:
+        """Close every long connection from the server side (the client may reconnect)."""
+        for ws, _ in list(self._ws_conns):
+            await ws.close()
+
+    async def _ws_shutdown(self, app: web.Application) -> None:
+        await self.ws_disconnect()
