@@ -26,8 +26,17 @@ from bot.platforms import PLATFORMS
 from bot.platforms.base import OutMessage
 from bot.ratelimit import RateLimiter
 from bot.sending import Sender
+from digest.chatstate import (
+    BRIEF_NS,
+    get_day_brief,
+    get_votes,
+    learned_weights,
+    put_day_brief,
+    record_brief,
+    thread_key,
+)
 from digest.errors import ChatGone, ConfigError, DeliveryError, PaperdropError, ProfileError
-from digest.models import Brief, Platform, Subscription
+from digest.models import Brief, PaperItem, Platform, Subscription
 from digest.profile import Profile, example_profile, load_profile
 from digest.settings import Settings
 from digest.store.base import Store
@@ -49,12 +58,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Store namespaces: a group's brief of the day, and "this chat got all of today's parts".
-BRIEF_NS = "brief"
+# Store namespace of "this chat got all of today's parts" (the day's brief: chatstate).
 DONE_NS = "delivered"
-# Long enough to resume a delivery late in the (local) day, short enough to stay small.
-BRIEF_TTL = dt.timedelta(days=3)
 DONE_TTL = dt.timedelta(days=10)
+# How long a pick's message can be discussed in its thread.
+THREAD_TTL = dt.timedelta(days=14)
 # Chats delivered at once; the RateLimiter, not this, sets the pace.
 MAX_CONCURRENT_CHATS = 256
 # A profile's name is at most this long (digest.profile.Profile.name).
@@ -155,6 +163,29 @@ async def deliver(
     if result.complete:
         await store.cache_set(DONE_NS, _done_key(sub, day), str(result.total), DONE_TTL)
     return result
+
+
+async def remember_delivery(
+    store: Store,
+    sub: Subscription,
+    brief: Brief,
+    messages: Sequence[OutMessage],
+    result: DeliveryResult,
+) -> None:
+    """What the chat now has: the brief (item numbers of `/paper 3`, `/ideas`), and which
+    message holds which paper, so a question in a pick's thread is about that pick."""
+    await record_brief(store, sub.key, brief)
+    picks = brief.section("top_picks")
+    pick_ids = [i.paper_id for i in picks.items if isinstance(i, PaperItem)] if picks else []
+    for msg in messages:
+        ref = result.refs.get(msg.part)
+        if ref is None or ref == "webhook":  # a custom bot's message has no id to reply to
+            continue
+        key = thread_key(sub.platform, sub.chat_id, ref)
+        if msg.paper_id is not None:
+            await store.save_thread(key, {"paper_id": msg.paper_id}, THREAD_TTL)
+        elif msg.parent and pick_ids:
+            await store.save_thread(key, {"papers": pick_ids}, THREAD_TTL)
 
 
 def _done_key(sub: Subscription, day: dt.date) -> str:
@@ -260,20 +291,14 @@ async def _group_brief(
     dry_run: bool,
     report: PushReport,
 ) -> Brief:
-    key = f"{profile.key}|{day.isoformat()}"
-    cached = await store.cache_get(BRIEF_NS, key)
+    cached = await get_day_brief(store, profile.key, day)
     if cached is not None:
-        try:
-            brief = Brief.model_validate_json(cached)
-        except ValueError:
-            log.warning("cached brief %s is unreadable; building it again", key)
-        else:
-            report.briefs_reused += 1
-            return brief
+        report.briefs_reused += 1
+        return cached
     brief = await builder(settings, profile, day, store=store, readers=readers)
     report.briefs_built += 1
     if not dry_run:
-        await store.cache_set(BRIEF_NS, key, brief.model_dump_json(), BRIEF_TTL)
+        await put_day_brief(store, profile.key, day, brief)
     return brief
 
 
@@ -316,6 +341,10 @@ async def push(
     for sub in subs:
         try:
             profile = profile_for(sub, settings)
+            # A chat's 👍/👎 move its ranking: such a chat gets a brief of its own.
+            votes = await get_votes(store, sub.key)
+            if votes:
+                profile = profile.model_copy(update={"boosts": learned_weights(votes)})
         except PaperdropError as exc:
             report.outcomes.append(ChatOutcome(sub, error=str(exc)))
             log.warning("no profile: platform=%s chat=%s reason=%s", sub.platform, sub.chat_id, exc)
@@ -382,8 +411,9 @@ async def push(
         if result.complete:
             try:
                 await mark_seen(store, sub.key, brief, settings)
+                await remember_delivery(store, sub, brief, messages, result)
             except PaperdropError as exc:  # delivered all the same; only history is missing
-                log.warning("could not mark papers seen: chat=%s reason=%s", sub.key, exc)
+                log.warning("could not remember the delivery: chat=%s reason=%s", sub.key, exc)
         return outcome
 
     async def one_group(profile: Profile, members: list[Subscription]) -> list[ChatOutcome]:

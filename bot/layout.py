@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from bot.split import DocSection, Line, Span
+from digest.chatstate import feedback_buttons
 from digest.i18n import label
 from digest.models import (
     Brief,
@@ -33,12 +34,10 @@ from digest.models import (
 )
 
 __all__ = [
-    "FEEDBACK_ACTION",
     "SEP",
     "Page",
     "continued_line",
     "document",
-    "feedback_buttons",
     "page_of",
     "safe_url",
     "thread_pages",
@@ -119,6 +118,8 @@ def _paper(item: PaperItem, n: int, kind: str, lang: Language, seen: _Seen) -> l
             lines.append(Line((Span(item.contribution),)))
     elif seen.fresh(pid, "contribution", item.contribution):
         lines.append(_labelled("contribution", lang, item.contribution))
+    for detail in item.details:
+        lines.append(Line((Span(f"{detail.label}: ", bold=True), Span(detail.text))))
     for key, text in (("why", item.why), ("relation", item.relation)):
         if seen.fresh(pid, key, text):
             lines.append(_labelled(key, lang, text))
@@ -167,6 +168,8 @@ def _idea(item: IdeaItem, n: int, lang: Language) -> list[Line]:
     lines = [Line((Span(f"{n}. {item.title}", bold=True),))]
     if item.body:
         lines.append(Line((Span(item.body),)))
+    if item.experiment:
+        lines.append(_labelled("first_experiment", lang, item.experiment))
     if item.paper_ids:
         spans: list[Span] = [Span(f"{label('based_on', lang)}: ", bold=True)]
         for i, pid in enumerate(item.paper_ids):
@@ -247,8 +250,6 @@ def document(brief: Brief, *, opening_alone: bool = False) -> list[DocSection]:
 
 # --- pages: what one rendered message (or run of messages) is made from -----------------
 
-FEEDBACK_ACTION = "fb"
-
 
 @dataclass(frozen=True)
 class Page:
@@ -276,13 +277,6 @@ def _first_pick_url(brief: Brief) -> str | None:
             if isinstance(item, PaperItem):
                 return item.links.abs
     return None
-
-
-def feedback_buttons(paper_id: str) -> tuple[Button, ...]:
-    return (
-        Button(label="👍", action=FEEDBACK_ACTION, value=f"up:{paper_id}"),
-        Button(label="👎", action=FEEDBACK_ACTION, value=f"down:{paper_id}"),
-    )
 
 
 def _reply_sections(reply: Reply, seen: _Seen) -> list[DocSection]:

@@ -6,11 +6,12 @@ import re
 
 from digest.i18n import label
 from digest.models import (
-    Brief,
+    Document,
     IdeaItem,
     Item,
     Language,
     PaperItem,
+    Reply,
     RepoItem,
     Section,
     SourceItem,
@@ -63,6 +64,8 @@ def _paper(item: PaperItem, n: int, kind: str, lang: Language) -> list[str]:
         out.append(f"- {meta}")
     if item.contribution:
         out.append(f"- **{label('contribution', lang)}**: {escape_md(item.contribution)}")
+    for detail in item.details:
+        out.append(f"- **{escape_md(detail.label)}**: {escape_md(detail.text)}")
     if item.matched and not all(m in item.relation for m in item.matched):
         out.append(f"- **{label('matched', lang)}**: {escape_md(', '.join(item.matched))}")
     if kind == "must_read" and item.note:
@@ -123,6 +126,8 @@ def _repo(item: RepoItem, n: int, lang: Language) -> list[str]:
 
 def _idea(item: IdeaItem, n: int, lang: Language) -> list[str]:
     out = [f"### Idea {n}: {escape_md(item.title)}", "", escape_md(item.body), ""]
+    if item.experiment:
+        out += [f"*{label('first_experiment', lang)}*: {escape_md(item.experiment)}", ""]
     if item.paper_ids:
         refs = ", ".join(_link(pid, f"https://arxiv.org/abs/{pid}") for pid in item.paper_ids)
         out += [f"*{label('based_on', lang)}*: {refs}", ""]
@@ -130,7 +135,7 @@ def _idea(item: IdeaItem, n: int, lang: Language) -> list[str]:
 
 
 def _section(section: Section, lang: Language) -> list[str]:
-    out = [f"## {escape_md(section.title)}", ""]
+    out = [f"## {escape_md(section.title)}", ""] if section.title else []
     if section.intro:
         out += [f"> {escape_md(section.intro)}", ""]
     if section.kind == "others":
@@ -159,7 +164,14 @@ def _section(section: Section, lang: Language) -> list[str]:
     return out
 
 
-def render_markdown(brief: Brief) -> str:
+def render_markdown(doc: Document) -> str:
+    """A brief (or a command's reply) as Markdown for the terminal and files."""
+    if isinstance(doc, Reply):
+        head = [f"# {escape_md(doc.title)}", ""] if doc.title else []
+        for section in doc.sections:
+            head += _section(section, doc.language)
+        return "\n".join(head).rstrip() + "\n"
+    brief = doc
     lang = brief.language
     window = (
         brief.window_end.isoformat()

@@ -37,6 +37,15 @@ _LABELS: Final[dict[str, dict[Language, str]]] = {
     # Why (GitHub failed, or not asked offline) is in the sources section.
     "not_verified": {"zh": "未验证", "en": "not verified"},
     "based_on": {"zh": "依据", "en": "Builds on"},
+    "first_experiment": {"zh": "第一个实验", "en": "First experiment"},
+    "problem": {"zh": "问题", "en": "Problem"},
+    "method": {"zh": "方法", "en": "Method"},
+    "results": {"zh": "关键结果", "en": "Key results"},
+    "limits": {"zh": "局限", "en": "Limits"},
+    "quoted_note": {
+        "zh": "以下为摘要原文摘录(未配置 LLM)。",
+        "en": "Quoted from the abstract (no LLM configured).",
+    },
     "paper": {"zh": "论文", "en": "Paper"},
     "extractive_note": {
         "zh": "摘录模式:未配置 LLM,以下文字取自 Hugging Face AI 摘要与论文摘要原文。",

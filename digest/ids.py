@@ -35,9 +35,28 @@ def parse_arxiv_id(text: str) -> str:
         candidate = candidate[:-4]
     for pattern in (_NEW, _OLD):
         m = pattern.match(candidate)
-        if m:
+        if m and _possible(m.group(1)):
             return m.group(1)
     raise InvalidPaperId(text)
+
+
+def _possible(bare: str) -> bool:
+    """Whether arXiv could have issued this id: a real month, and the number width arXiv
+    used then (new style from 0704, 5 digits from 1501; old style 9108 to 0703)."""
+    old = "/" in bare
+    digits = bare.split("/", 1)[1] if old else bare
+    yy, mm = int(digits[:2]), int(digits[2:4])
+    if not 1 <= mm <= 12:
+        return False
+    if old:
+        # 1991-08 to 2007-03; two-digit years 91..99 are the 1900s.
+        yymm = (1900 + yy if yy >= 91 else 2000 + yy) * 100 + mm
+        return 199108 <= yymm <= 200703
+    yymm = (2000 + yy) * 100 + mm
+    number = digits.split(".", 1)[1]
+    if yymm < 200704:
+        return False
+    return len(number) == (5 if yymm >= 201501 else 4) and int(number) > 0
 
 
 def is_arxiv_id(text: str) -> bool:

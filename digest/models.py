@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, SecretStr, field_serializer
 __all__ = [
     "Brief",
     "Button",
+    "Detail",
     "Document",
     "IdeaItem",
     "Item",
@@ -149,6 +150,13 @@ class PaperLinks(BaseModel):
     project: str | None = None
 
 
+class Detail(BaseModel):
+    """A labelled paragraph of a paper's deeper card ("Problem", "Method", ...)."""
+
+    label: str
+    text: str
+
+
 class PaperItem(BaseModel):
     type: Literal["paper"] = "paper"
     paper_id: str  # bare arXiv id
@@ -164,6 +172,7 @@ class PaperItem(BaseModel):
     relation: str = ""
     matched: list[str] = Field(default_factory=list)  # the reader's interests it matched
     note: str = ""  # e.g. why to read it closely (must_read)
+    details: list[Detail] = Field(default_factory=list)  # the deeper card (/paper)
 
 
 class RepoItem(BaseModel):
@@ -183,6 +192,7 @@ class IdeaItem(BaseModel):
     type: Literal["idea"] = "idea"
     title: str
     body: str
+    experiment: str = ""  # a first experiment to run
     paper_ids: list[str] = Field(default_factory=list)  # the papers it builds on
 
 

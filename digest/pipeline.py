@@ -16,20 +16,22 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from typing import Literal
 
 import httpx
 
+from digest.chatstate import put_papers
 from digest.compose import compose_brief
-from digest.errors import PaperdropError, SourceError
+from digest.errors import PaperdropError, SourceError, StoreError
 from digest.llm import LLM, llm_session, usage_of
 from digest.models import (
     Brief,
     Language,
     LLMUsage,
     Paper,
+    PaperSummary,
     Ranked,
     RepoInfo,
     SourceItem,
@@ -44,7 +46,7 @@ from digest.sources.github import GitHubSource
 from digest.sources.hf import HuggingFaceSource, parse_daily
 from digest.sources.merge import merge_papers
 from digest.store.base import Store
-from digest.summarize import extractive_notes, reader_notes, summarize_papers
+from digest.summarize import ReaderNotes, extractive_notes, reader_notes, summarize_papers
 
 __all__ = [
     "SAMPLE_DATE",
@@ -55,6 +57,7 @@ __all__ = [
     "mark_seen",
     "sample_candidates",
     "select",
+    "write_notes",
 ]
 
 SAMPLE_DATE = dt.date(2026, 5, 8)
@@ -246,7 +249,6 @@ async def build_brief(
             )
         say(f"ranked {len(ranked)} candidates")
 
-        llm_note: SourceItem | None = None
         if llm is not None:
             if settings.embeddings_model:
                 ranked, u = await semantic_blend(ranked, profile, llm)
@@ -261,6 +263,11 @@ async def build_brief(
                 usage.add(u)
         picks, others = select(ranked, profile.top_picks)
         shown = [r.paper for r in (*picks, *others)]
+        # Abstracts for follow-up questions and /paper, without asking arXiv again.
+        try:
+            await put_papers(store, shown)
+        except StoreError as exc:
+            say(f"papers not cached for follow-ups: {exc}")
 
         say(f"summarising {len(shown)} papers" + (" with the LLM" if llm else ""))
         (summaries, u), (repos, github_note) = await asyncio.gather(
@@ -270,17 +277,9 @@ async def build_brief(
         usage.add(u)
         llm_used = any(s.mode == "llm" for s in summaries.values())
 
-        if llm is not None:
-            try:
-                notes, u = await reader_notes(picks, others, summaries, profile, language, llm)
-                usage.add(u)
-                llm_used = True
-            except PaperdropError as exc:
-                usage.add(usage_of(exc))
-                notes = extractive_notes(picks, others, summaries, profile, language)
-                llm_note = _llm_failed(language, str(exc), partial=llm_used)
-        else:
-            notes = extractive_notes(picks, others, summaries, profile, language)
+        notes, llm_used, llm_note = await write_notes(
+            picks, others, summaries, profile, language, llm, usage, llm_used=llm_used
+        )
 
     mode: Literal["llm", "extractive"] = "llm" if llm_used else "extractive"
     reports = [*candidates.reports, github_note]
@@ -302,6 +301,34 @@ async def build_brief(
         usage=usage,
         generated_at=now(),
     )
+
+
+async def write_notes(
+    picks: Sequence[Ranked],
+    others: Sequence[Ranked],
+    summaries: Mapping[str, PaperSummary],
+    profile: Profile,
+    language: Language,
+    llm: LLM | None,
+    usage: LLMUsage,
+    *,
+    llm_used: bool,
+) -> tuple[ReaderNotes, bool, SourceItem | None]:
+    """The per-reader notes, extractive without an LLM or when its call fails.
+
+    Returns the notes, whether any LLM text is in the result, and the LLM's source note
+    when it failed (the same wording for the brief and the paper card).
+    """
+    if llm is None:
+        return extractive_notes(picks, others, summaries, profile, language), llm_used, None
+    try:
+        notes, u = await reader_notes(picks, others, summaries, profile, language, llm)
+    except PaperdropError as exc:
+        usage.add(usage_of(exc))
+        fallback = extractive_notes(picks, others, summaries, profile, language)
+        return fallback, llm_used, _llm_failed(language, str(exc), partial=llm_used)
+    usage.add(u)
+    return notes, True, None
 
 
 def _llm_failed(language: Language, reason: str, *, partial: bool) -> SourceItem:

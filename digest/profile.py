@@ -34,6 +34,9 @@ class Profile(BaseModel):
     avoid: list[str] = Field(default_factory=list, max_length=50)
     categories: list[str] = Field(default_factory=lambda: ["cs.AI", "cs.CL", "cs.LG"])
     top_picks: int = Field(default=5, ge=1, le=15)
+    # Learned from a chat's 👍/👎 (digest.chatstate.learned_weights): "i:<interest>",
+    # "a:<author>", "c:<category>" -> weight in [-1, 1]. Not written by hand.
+    boosts: dict[str, float] = Field(default_factory=dict)
 
     @field_validator("interests", "avoid")
     @classmethod
@@ -65,6 +68,8 @@ class Profile(BaseModel):
                 "|",
                 *sorted(self.categories),
                 str(self.top_picks),
+                "|",
+                *(f"{k}={v:.3f}" for k, v in sorted(self.boosts.items())),
             ]
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]

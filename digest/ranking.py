@@ -73,6 +73,8 @@ W_UPVOTES: Final = 0.09
 W_CODE: Final = 0.04
 W_RECENCY: Final = 0.06
 W_CATEGORY: Final = 0.03
+# A chat's 👍/👎 learned weights (mean in [-1, 1]) move a paper by at most this much.
+W_FEEDBACK: Final = 0.25
 # An avoid phrase counts from a stronger match than an interest: "medical imaging" must
 # not penalise every paper that mentions images.
 AVOID_THRESHOLD: Final = 0.5
@@ -255,6 +257,21 @@ def _sorted(items: Iterable[Ranked]) -> list[Ranked]:
     return sorted(items, key=lambda r: (-r.score, r.paper.paper_id))
 
 
+def _feedback(
+    boosts: dict[str, float], matched: Sequence[str], paper: Paper, cats: set[str]
+) -> float:
+    """The mean learned weight of what this paper shares with voted papers."""
+    if not boosts:
+        return 0.0
+    terms = (
+        [f"i:{m}" for m in matched]
+        + [f"a:{a}" for a in paper.authors[:5]]
+        + [f"c:{c}" for c in sorted(cats)]
+    )
+    values = [boosts[t] for t in terms if t in boosts]
+    return sum(values) / len(values) if values else 0.0
+
+
 def rank(
     papers: Sequence[Paper],
     profile: Profile,
@@ -301,6 +318,7 @@ def rank(
         recency = _recency(paper.day, today)
         cats = {c.casefold() for c in (paper.primary_category, *paper.categories) if c}
         category = 1.0 if cats & wanted_cats else 0.0
+        feedback = _feedback(profile.boosts, [ph for _, ph in matched], paper, cats)
         score = (
             relevance
             - W_AVOID * avoid
@@ -308,6 +326,7 @@ def rank(
             + W_CODE * code
             + W_RECENCY * recency
             + W_CATEGORY * category
+            + W_FEEDBACK * feedback
         )
         out.append(
             Ranked(
@@ -322,6 +341,7 @@ def rank(
                     "code": code,
                     "recency": recency,
                     "category": category,
+                    "feedback": feedback,
                 },
             )
         )

@@ -7,6 +7,7 @@ Bot API server, any OpenAI-compatible LLM) and tests can point at local fake ser
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -71,6 +72,37 @@ class Settings(BaseSettings):
     feishu_app_id: str | None = None
     feishu_app_secret: SecretStr | None = None
     feishu_base_url: str = "https://open.feishu.cn"
+
+    # Receiving (paperdrop serve). With none of the webhook settings, no public URL is
+    # needed: Telegram long-polls, Slack uses Socket Mode, Feishu the long connection.
+    telegram_webhook_url: str | None = Field(
+        None, description="public https URL of POST /telegram; unset: long polling"
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, description="checked against X-Telegram-Bot-Api-Secret-Token"
+    )
+    slack_app_token: SecretStr | None = Field(None, description="xapp-… token: Socket Mode")
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="HTTP mode (POST /slack/events) when no app token is set"
+    )
+    feishu_event_mode: Literal["ws", "http"] = Field(
+        "ws", description="ws: lark-oapi long connection; http: POST /feishu/events"
+    )
+    feishu_verification_token: SecretStr | None = None
+    feishu_encrypt_key: SecretStr | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=0, le=65535)
+    command_rate_user: int = Field(
+        6, ge=1, description="LLM-backed commands one user may run per command_rate_window"
+    )
+    command_rate_chat: int = Field(
+        20, ge=1, description="LLM-backed commands one chat may run per command_rate_window"
+    )
+    command_rate_window: float = Field(60.0, gt=0, description="seconds")
+    max_input_chars: int = Field(2000, ge=10, description="longer messages are refused")
+    shutdown_grace: float = Field(
+        5.0, ge=0, description="seconds in-flight replies get to finish on SIGTERM"
+    )
 
     # Defaults
     profile_path: Path | None = None

@@ -1,7 +1,11 @@
-"""`/paper ID` and `paperdrop paper ID`: one paper's card, as a Brief with one pick.
+"""`/paper ID` and `paperdrop paper ID`: one paper's deeper card.
 
-The card is the same document model as the morning brief, so every platform renders it
-with the adapter it already has.
+The card is the brief's document model (a Brief with one pick, its repo and the source
+notes), built by the pipeline's own steps: ranking for the matched interests, the shared
+summary, GitHub through `fetch_repos`, the reader notes through `write_notes` (so an LLM
+failure reads the same as in the brief), plus the deeper texts (problem, method, key
+results with the abstract's numbers, limits), cached per (paper, language, prompt version)
+and shared by every chat.
 """
 
 from __future__ import annotations
@@ -10,12 +14,26 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable
 
-from digest.compose import compose_brief
+from digest.chatstate import feedback_buttons, get_paper, last_briefs, put_papers
+from digest.deeper import paper_details
 from digest.errors import PaperdropError, PaperNotFound, SourceError
+from digest.i18n import label
 from digest.ids import parse_arxiv_id
-from digest.llm import LLM, llm_session, usage_of
-from digest.models import Brief, Language, LLMUsage, Paper, RepoInfo, Section, SourceItem
-from digest.pipeline import fetch_repos, http_client
+from digest.llm import LLM, llm_session
+from digest.models import (
+    Brief,
+    Detail,
+    Document,
+    Language,
+    LLMUsage,
+    Paper,
+    PaperItem,
+    Reply,
+    RepoInfo,
+    Section,
+    SourceItem,
+)
+from digest.pipeline import fetch_repos, http_client, write_notes
 from digest.profile import Profile
 from digest.ranking import rank
 from digest.settings import Settings
@@ -24,9 +42,11 @@ from digest.sources.github import GitHubSource
 from digest.sources.hf import HuggingFaceSource
 from digest.sources.merge import merge_papers
 from digest.store.base import Store
-from digest.summarize import extractive_notes, reader_notes, summarize_papers
+from digest.summarize import summarize_papers
+from handlers.context import Args, HandlerContext, UsageError
+from handlers.registry import command
 
-__all__ = ["PaperWithdrawn", "paper_card"]
+__all__ = ["PaperWithdrawn", "find_paper", "paper", "paper_card", "resolve_target"]
 
 CARD_SECTIONS = ("top_picks", "repos", "sources")
 
@@ -64,6 +84,34 @@ async def _lookup(
     return await asyncio.gather(hf_paper(), arxiv_paper())
 
 
+async def find_paper(
+    bare: str, *, settings: Settings, store: Store
+) -> tuple[Paper, list[SourceItem] | None]:
+    """The paper from the Store's cache, else from Hugging Face and arXiv (with the
+    sources' reports). Raises PaperNotFound, PaperWithdrawn or SourceError."""
+    cached = await get_paper(store, bare)
+    if cached is not None and cached.abstract:
+        return cached, None
+    async with http_client(settings) as client:
+        hf_result, arxiv_result = await _lookup(
+            bare, HuggingFaceSource(settings, client), ArxivSource(settings)
+        )
+    found = [r for r in (hf_result, arxiv_result) if isinstance(r, Paper)]
+    if not found:
+        errors = [r for r in (hf_result, arxiv_result) if isinstance(r, SourceError)]
+        if len(errors) == 2:
+            raise SourceError(
+                "arXiv and Hugging Face",
+                f"could not look up {bare}: " + "; ".join(e.reason for e in errors),
+            )
+        raise PaperNotFound(bare)
+    if any(p.withdrawn for p in found):
+        raise PaperWithdrawn(f"paper {bare} was withdrawn by its authors")
+    merged = merge_papers(found)[0]
+    await put_papers(store, [merged])
+    return merged, [_report("Hugging Face", hf_result, "en"), _report("arXiv", arxiv_result, "en")]
+
+
 async def paper_card(
     paper_id: str,
     *,
@@ -74,7 +122,7 @@ async def paper_card(
     llm: LLM | None = None,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> Brief:
-    """The card of one paper for this reader: links, contribution, why, relation, repo.
+    """The deeper card of one paper for this reader.
 
     Raises InvalidPaperId, PaperNotFound, PaperWithdrawn, or SourceError when neither
     arXiv nor Hugging Face could be asked.
@@ -82,51 +130,40 @@ async def paper_card(
     bare = parse_arxiv_id(paper_id)
     language = profile.language
     usage = LLMUsage()
-    async with llm_session(settings, use_llm=use_llm, llm=llm) as llm:
+    paper, found_reports = await find_paper(bare, settings=settings, store=store)
+    reports = (
+        [
+            _report("Hugging Face", paper if "hf" in paper.sources else None, language),
+            _report("arXiv", paper if "arxiv" in paper.sources else None, language),
+        ]
+        if found_reports is not None
+        else []
+    )
+    day = paper.day or now().date()
+    ranked = rank([paper], profile, today=day)
+    async with llm_session(settings, use_llm=use_llm, llm=llm) as session:
         async with http_client(settings) as client:
-            hf_result, arxiv_result = await _lookup(
-                bare, HuggingFaceSource(settings, client), ArxivSource(settings)
+            github = GitHubSource(settings, client, store=store) if paper.github_repo else None
+            (summaries, u1), (details, u2), (repos, github_note) = await asyncio.gather(
+                summarize_papers([paper], language, store=store, llm=session),
+                paper_details(paper, language, store=store, llm=session),
+                _repos(github, paper, language),
             )
-            found = [r for r in (hf_result, arxiv_result) if isinstance(r, Paper)]
-            if not found:
-                errors = [r for r in (hf_result, arxiv_result) if isinstance(r, SourceError)]
-                if len(errors) == 2:
-                    raise SourceError(
-                        "arXiv and Hugging Face",
-                        f"could not look up {bare}: " + "; ".join(e.reason for e in errors),
-                    )
-                raise PaperNotFound(bare)
-            if any(p.withdrawn for p in found):
-                raise PaperWithdrawn(f"paper {bare} was withdrawn by its authors")
-            paper = merge_papers(found)[0]
-            ranked = rank([paper], profile, today=paper.day or now().date())
-            reports = [
-                _report("Hugging Face", hf_result, language),
-                _report("arXiv", arxiv_result, language),
-            ]
-            repos: dict[str, RepoInfo] = {}
-            if paper.github_repo:
-                github = GitHubSource(settings, client, store=store)
-                (summaries, u), (repos, github_note) = await asyncio.gather(
-                    summarize_papers([paper], language, store=store, llm=llm),
-                    fetch_repos(github, [paper], language),
-                )
-                reports.append(github_note)
-            else:
-                summaries, u = await summarize_papers([paper], language, store=store, llm=llm)
-            usage.add(u)
-        llm_used = any(s.mode == "llm" for s in summaries.values())
-        notes = extractive_notes(ranked, [], summaries, profile, language)
-        if llm is not None:
-            try:
-                notes, u = await reader_notes(ranked, [], summaries, profile, language, llm)
-                usage.add(u)
-                llm_used = True
-            except PaperdropError as exc:
-                usage.add(usage_of(exc))
+        usage.add(u1)
+        usage.add(u2)
+        if github_note is not None:
+            reports.append(github_note)
+        llm_used = any(s.mode == "llm" for s in summaries.values()) or details.mode == "llm"
+        notes, llm_used, llm_note = await write_notes(
+            ranked, [], summaries, profile, language, session, usage, llm_used=llm_used
+        )
+        if llm_note is not None:
+            reports.append(llm_note)
+
+    from digest.compose import compose_brief
 
     brief = compose_brief(
-        day=paper.day or now().date(),
+        day=day,
         profile=profile,
         language=language,
         picks=ranked,
@@ -135,14 +172,103 @@ async def paper_card(
         notes=notes,
         repos=repos,
         reports=reports,
-        window_start=paper.day or now().date(),
-        window_end=paper.day or now().date(),
+        window_start=day,
+        window_end=day,
         mode="llm" if llm_used else "extractive",
         usage=usage,
         generated_at=now(),
     )
-    sections: list[Section] = [s for s in brief.sections if s.kind in CARD_SECTIONS]
-    for s in sections:
+    extra = [
+        Detail(label=label(key, language), text=text)
+        for key, text in (
+            ("problem", details.problem),
+            ("method", details.method),
+            ("results", details.results),
+            ("limits", details.limits),
+        )
+        if text and text != "—"
+    ]
+    sections: list[Section] = []
+    for s in brief.sections:
+        if s.kind not in CARD_SECTIONS:
+            continue
         if s.kind == "top_picks":
-            s.title = bare
+            items = [
+                i.model_copy(update={"details": extra}) if isinstance(i, PaperItem) else i
+                for i in s.items
+            ]
+            if details.mode == "extractive":
+                s = s.model_copy(update={"intro": label("quoted_note", language)})
+            s = s.model_copy(update={"title": bare, "items": items})
+        sections.append(s)
     return brief.model_copy(update={"title": paper.title, "sections": sections})
+
+
+async def _repos(
+    github: GitHubSource | None, paper: Paper, language: Language
+) -> tuple[dict[str, RepoInfo], SourceItem | None]:
+    if github is None:
+        return {}, None
+    return await fetch_repos(github, [paper], language)
+
+
+async def resolve_target(ctx: HandlerContext, target: str) -> str:
+    """A bare arXiv id from an id, an arXiv/HF URL, or an item number of the last brief."""
+    text = target.strip().lstrip("#")
+    if not text:
+        raise UsageError(
+            ctx.t(
+                "Which paper? Send /paper 2605.29559 (an arXiv id or link, or an item number "
+                "of your last brief).",
+                "哪一篇?发送 /paper 2605.29559(arXiv 编号或链接,或上一期简报的条目序号)。",
+            )
+        )
+    if text.isdigit() and len(text) <= 3:
+        briefs = await last_briefs(ctx.store, ctx.chat.key)
+        if not briefs:
+            raise UsageError(
+                ctx.t(
+                    f"No brief reached this chat yet, so item {text} means nothing here: "
+                    "send an arXiv id instead.",
+                    f"这个聊天还没收到过简报,无法识别条目 {text}:请发送 arXiv 编号。",
+                )
+            )
+        items = briefs[0].items
+        n = int(text)
+        if not 1 <= n <= len(items):
+            raise UsageError(
+                ctx.t(
+                    f"The brief of {briefs[0].date} has items 1–{len(items)}.",
+                    f"{briefs[0].date} 的简报只有第 1–{len(items)} 条。",
+                )
+            )
+        return items[n - 1].paper_id
+    return parse_arxiv_id(text)
+
+
+@command(
+    "paper",
+    usage="<arXiv id | link | item number>",
+    zh="一篇论文的深入解读:问题、方法、关键结果、局限、与你的关系和链接",
+    llm=True,
+)
+async def paper(ctx: HandlerContext, args: Args) -> Document:
+    """A paper's deeper card: problem, method, key results, limits, relation, links."""
+    bare = await resolve_target(ctx, args.text)
+    ctx.say(f"looking up {bare}")
+    card = await paper_card(
+        bare,
+        settings=ctx.settings,
+        store=ctx.store,
+        profile=ctx.profile,
+        use_llm=ctx.llm is not None,
+        llm=ctx.llm,
+        now=ctx.now,
+    )
+    return Reply(
+        language=ctx.language,
+        title=card.title,
+        sections=card.sections,
+        paper_id=bare,
+        buttons=list(feedback_buttons(bare)),
+    )

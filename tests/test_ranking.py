@@ -261,6 +261,7 @@ def test_every_signal_is_recorded(papers: list[Paper]) -> None:
             "code",
             "recency",
             "category",
+            "feedback",
         }
 
 
@@ -542,3 +543,20 @@ async def test_semantic_blend_error_or_bad_vectors_leave_ranking(papers: list[Pa
     out, usage = await semantic_blend(lexical, AGENTS, ShortLLM())
     assert ids(out) == ids(lexical) and usage == LLMUsage()
     assert all("semantic" not in r.signals for r in out)
+
+
+def test_feedback_boosts_move_papers_sharing_a_liked_interest_up() -> None:
+    profile = make_profile("x", ["world models", "code agents"])
+    docs = [
+        paper("2601.00001", "Code agents for repository repair"),
+        paper("2601.00002", "World models for video prediction"),
+    ]
+    plain = ids(rank(docs, profile, today=TODAY))
+    liked_world = profile.model_copy(update={"boosts": {"i:world models": 1.0}})
+    liked_code = profile.model_copy(update={"boosts": {"i:code agents": 1.0}})
+    assert ids(rank(docs, liked_world, today=TODAY))[0] == "2601.00002"
+    assert ids(rank(docs, liked_code, today=TODAY))[0] == "2601.00001"
+    unrelated = profile.model_copy(update={"boosts": {"i:protein folding": -1.0}})
+    assert ids(rank(docs, unrelated, today=TODAY)) == plain  # no shared term: no change
+    # The boosts are part of the profile's key: such a chat gets a brief of its own.
+    assert liked_world.key != profile.key

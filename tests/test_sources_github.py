@@ -77,6 +77,12 @@ class MemoryStore(Store):
         self.values[(namespace, key)] = value
         self.ttls[(namespace, key)] = ttl
 
+    async def cache_add(self, namespace: str, key: str, value: str, ttl: dt.timedelta) -> bool:
+        if (namespace, key) in self.values:
+            return False
+        await self.cache_set(namespace, key, value, ttl)
+        return True
+
     async def cache_delete(self, namespace: str, key: str) -> None:
         self.values.pop((namespace, key), None)
 

@@ -170,6 +170,22 @@ async def test_cache_set_get_delete(store: Store) -> None:
     assert await store.cache_get("other", "owner/name") == "2"
 
 
+async def test_cache_add_stores_once_until_it_expires(store: Store, fake_clock: FakeClock) -> None:
+    ttl = dt.timedelta(minutes=10)
+    assert await store.cache_add("event", "slack:Ev1", "1", ttl) is True
+    assert await store.cache_add("event", "slack:Ev1", "2", ttl) is False  # a retry
+    assert await store.cache_get("event", "slack:Ev1") == "1"
+    # Concurrent claims: exactly one wins.
+    wins = await asyncio.gather(*(store.cache_add("event", "race", str(i), ttl) for i in range(8)))
+    assert sum(wins) == 1
+    if isinstance(store, RedisStore):
+        await assert_pttl(store, "cache:event:slack:Ev1", ttl)
+        return
+    fake_clock.advance(ttl.total_seconds() + 1)
+    assert await store.cache_add("event", "slack:Ev1", "3", ttl) is True
+    assert await store.cache_get("event", "slack:Ev1") == "3"
+
+
 async def test_cache_ttl(store: Store, fake_clock: FakeClock) -> None:
     ttl = dt.timedelta(hours=1)
     await store.cache_set("ns", "short", "v", ttl)

@@ -36,6 +36,11 @@ class Store(abc.ABC):
         """Store a value; with a ttl it expires after that long."""
 
     @abc.abstractmethod
+    async def cache_add(self, namespace: str, key: str, value: str, ttl: dt.timedelta) -> bool:
+        """Store a value only if none is there (or it expired), atomically across
+        processes; True when this call stored it. Deduplicates events and clicks."""
+
+    @abc.abstractmethod
     async def cache_delete(self, namespace: str, key: str) -> None: ...
 
     # Seen papers, per reader, each mark expiring after its ttl.

@@ -186,6 +186,12 @@ class RedisStore(Store):
             else:
                 await r.set(name, value, px=ttl_ms(ttl))
 
+    async def cache_add(self, namespace: str, key: str, value: str, ttl: dt.timedelta) -> bool:
+        check_namespace(namespace)
+        name = self._key("cache", namespace, key)
+        with self._op() as r:
+            return bool(await r.set(name, value, px=max(1, ttl_ms(ttl)), nx=True))
+
     async def cache_delete(self, namespace: str, key: str) -> None:
         check_namespace(namespace)
         with self._op() as r:

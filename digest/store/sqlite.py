@@ -226,6 +226,20 @@ class SQLiteStore(Store):
             )
             await self._maybe_prune(db, now)
 
+    async def cache_add(self, namespace: str, key: str, value: str, ttl: dt.timedelta) -> bool:
+        check_namespace(namespace)
+        now = self._now()
+        async with self._write() as db:
+            # An expired row counts as absent: replace it; a live one wins.
+            cur = await db.execute(
+                "INSERT INTO cache (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (namespace, key) DO UPDATE"
+                " SET value = excluded.value, expires_at = excluded.expires_at"
+                " WHERE cache.expires_at IS NOT NULL AND cache.expires_at <= ?",
+                (namespace, key, value, now + ttl.total_seconds(), now),
+            )
+            return cur.rowcount > 0
+
     async def cache_delete(self, namespace: str, key: str) -> None:
         check_namespace(namespace)
         async with self._write() as db:

@@ -1,0 +1,491 @@
+"""The conversation: a platform event in, the same answers on every platform out.
+
+    receiver (platform SDK) ──► Incoming ──► Conversation.handle ──► handlers registry
+                                                  │ answers (documents)
+    adapter.render + sender.send ◄── Conversation.deliver
+
+A receiver turns its platform's update/event into an `Incoming` (who, where, the text
+with the bot's mention removed, which messages it replies to, a clicked button) and calls
+`Conversation.respond`. Everything else is here, once: deduplication of retried events,
+command parsing (`/paper@bot ID`, `paper ID` in a DM or a mention), admin-only commands,
+per-user and per-chat limits on LLM work, thread questions, feedback, clear answers to bad
+input, and a polite "something went wrong" when a handler crashes (logged with its
+traceback, never stopping other chats). Graceful shutdown: `close()` stops new work and
+waits a bounded time for answers in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.platforms import PLATFORMS
+from bot.sending import Sender
+from digest.chatstate import get_prefs, get_votes, learned_weights, thread_key
+from digest.errors import (
+    DeliveryError,
+    InvalidPaperId,
+    PaperNotFound,
+    ProfileError,
+    SourceError,
+)
+from digest.ids import is_arxiv_id
+from digest.llm import LLM, make_llm
+from digest.models import Document, Language, Platform, Reply, Subscription
+from digest.profile import Profile, example_profile, load_profile
+from digest.settings import Settings
+from digest.store.base import Store
+from handlers import load_commands
+from handlers.context import Args, Chat, HandlerContext, ThreadContext, UsageError, User, tr
+from handlers.registry import COMMANDS
+
+__all__ = [
+    "Answer",
+    "CommandLimiter",
+    "Conversation",
+    "Incoming",
+    "ReceiverDeps",
+    "parse_command",
+]
+
+log = logging.getLogger(__name__)
+
+EVENT_NS = "event"
+# Platforms retry unacknowledged events for hours (Feishu: up to 6 h): remember ids a day.
+EVENT_TTL = dt.timedelta(days=1)
+THREAD_TTL = dt.timedelta(days=14)
+HISTORY_KEEP = 6  # question/answer pairs kept per thread for context
+
+AdminCheck = Callable[[], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One message or click, as every platform's receiver describes it."""
+
+    platform: Platform
+    chat_id: str
+    user_id: str
+    text: str = ""  # the bot's own mention removed
+    user_name: str = ""
+    is_group: bool = False
+    # Meant for the bot: a DM, a command, a mention of it, or a reply to its message.
+    addressed: bool = True
+    message_ref: str | None = None  # this message's id on the platform
+    # Where an answer goes to stay in this conversation: the thread root (Slack ts), the
+    # message to reply to (Telegram, Feishu); None: a plain message in the chat.
+    reply_ref: str | None = None
+    # The messages this one answers, nearest first (replied-to message, thread root):
+    # looked up for what the thread is about.
+    thread_refs: tuple[str, ...] = ()
+    event_id: str | None = None  # the platform's id of a (possibly retried) delivery
+    button: tuple[str, str] | None = None  # (action, value) of a clicked button
+    bot_name: str | None = None  # "/cmd@other_bot" is not for us
+
+    @property
+    def chat_key(self) -> str:
+        return f"{self.platform}:{self.chat_id}"
+
+
+@dataclass
+class Answer:
+    doc: Document
+    reply_to: str | None = None  # reply into this message's thread
+    notice: bool = False  # a short acknowledgement (a click): a toast where there is one
+    thread: ThreadContext | None = None  # the thread it answers in (history is appended)
+    question: str = ""
+
+    @property
+    def text(self) -> str:
+        """The plain text of a short answer (toasts, ephemeral notes)."""
+        if isinstance(self.doc, Reply):
+            return "\n".join(
+                getattr(item, "text", "") for s in self.doc.sections for item in s.items
+            ).strip()
+        return self.doc.title
+
+
+class CommandLimiter:
+    """Sliding windows per user and per chat for commands that cost LLM calls."""
+
+    def __init__(
+        self, per_user: int, per_chat: int, window: float, clock: Callable[[], float]
+    ) -> None:
+        self._limits = {"user": per_user, "chat": per_chat}
+        self._window = window
+        self._clock = clock
+        self._hits: dict[str, deque[float]] = {}
+
+    def allow(self, user_key: str, chat_key: str) -> bool:
+        now = self._clock()
+        keys = {f"user:{user_key}": self._limits["user"], f"chat:{chat_key}": self._limits["chat"]}
+        for key in keys:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - self._window:
+                hits.popleft()
+        if any(len(self._hits[k]) >= limit for k, limit in keys.items()):
+            return False
+        for key in keys:
+            self._hits[key].append(now)
+        if len(self._hits) > 10_000:  # forget idle keys: memory stays bounded
+            self._hits = {k: v for k, v in self._hits.items() if v}
+        return True
+
+
+def parse_command(text: str, bot_name: str | None = None) -> tuple[str, str] | None:
+    """("paper", "2605.29559") from "/paper@bot 2605.29559" or "paper 2605.29559";
+    None when the text is not a command; ("", "") when it is one for another bot."""
+    stripped = text.strip()
+    if not stripped:
+        return None
+    head, _, rest = stripped.partition(" ")
+    if "\n" in head:
+        head, _, more = head.partition("\n")
+        rest = f"{more} {rest}".strip()
+    if head.startswith("/"):
+        name, _, target = head[1:].partition("@")
+        if target and bot_name and target.lower() != bot_name.lower():
+            return ("", "")
+        return (name.lower(), rest.strip())
+    if head.lower() in COMMANDS and not COMMANDS[head.lower()].hidden:
+        return (head.lower(), rest.strip())
+    return None
+
+
+@dataclass
+class ReceiverDeps:
+    """What a platform's receiver is given by `serve`."""
+
+    settings: Settings
+    store: Store
+    conversation: Conversation
+    sender: Sender | None = None  # the platform's sender (made by serve)
+    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Conversation:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        llm: LLM | None = None,
+        now: Callable[[], dt.datetime] = _utc_now,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        load_commands()
+        self.settings = settings
+        self.store = store
+        self._llm = llm
+        self._own_llm = llm is None
+        self._now = now
+        self.limiter = CommandLimiter(
+            settings.command_rate_user,
+            settings.command_rate_chat,
+            settings.command_rate_window,
+            clock,
+        )
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing = False
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    @property
+    def llm(self) -> LLM | None:
+        if self._llm is None and self._own_llm and self.settings.llm_enabled:
+            self._llm = make_llm(self.settings)
+        return self._llm
+
+    @property
+    def accepting(self) -> bool:
+        return not self._closing
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
+        """Run `work` in the background, tracked for graceful shutdown."""
+        if self._closing:
+            work.close()
+            return None
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def close(self, grace: float | None = None) -> None:
+        """Take no new work; wait up to `grace` seconds for answers in flight, then cancel."""
+        self._closing = True
+        pending = [t for t in self._tasks if not t.done()]
+        if pending:
+            wait = self.settings.shutdown_grace if grace is None else grace
+            _, late = await asyncio.wait(pending, timeout=wait)
+            for task in late:
+                task.cancel()
+            if late:
+                log.warning("shutdown: %d answer(s) abandoned after %.1fs", len(late), wait)
+                await asyncio.gather(*late, return_exceptions=True)
+        if self._own_llm and self._llm is not None:
+            closer = getattr(self._llm, "aclose", None)
+            if closer is not None:
+                await closer()
+            self._llm = None
+
+    # --- the conversation -----------------------------------------------------------------
+
+    async def respond(
+        self,
+        incoming: Incoming,
+        sender: Sender,
+        *,
+        is_admin: AdminCheck | None = None,
+        post: Callable[[Answer], Awaitable[bool]] | None = None,
+    ) -> list[Answer]:
+        """Handle `incoming` and send its answers; never raises (one chat's trouble never
+        stops the others). `post` may take an answer over (e.g. a Slack response_url);
+        it returns False to fall back to the sender."""
+        try:
+            answers = await self.handle(incoming, is_admin=is_admin)
+            for answer in answers:
+                if post is not None and await post(answer):
+                    continue
+                await self.deliver(incoming, answer, sender)
+            return answers
+        except Exception:
+            log.exception(
+                "answering failed: platform=%s chat=%s", incoming.platform, incoming.chat_id
+            )
+            return []
+
+    async def handle(self, inc: Incoming, *, is_admin: AdminCheck | None = None) -> list[Answer]:
+        """The answers to one message or click (no sending)."""
+        if inc.event_id is not None:
+            fresh = await self.store.cache_add(
+                EVENT_NS, f"{inc.platform}:{inc.event_id}", "1", EVENT_TTL
+            )
+            if not fresh:
+                log.info("duplicate event ignored: platform=%s", inc.platform)
+                return []
+        ctx = await self.context(inc, is_admin)
+        reply_to = inc.reply_ref if (inc.is_group or inc.thread_refs) else None
+        try:
+            if inc.button is not None:
+                action, value = inc.button
+                doc = await self._run(ctx, "feedback" if action == "fb" else action, value)
+                return [Answer(doc, reply_to=None, notice=True)]
+            return await self._text(ctx, inc, reply_to)
+        except UsageError as exc:
+            return [Answer(Reply.text(ctx.language, str(exc)), reply_to=reply_to)]
+        except InvalidPaperId as exc:
+            return [Answer(Reply.text(ctx.language, _bad_id(ctx.language, exc)), reply_to)]
+        except PaperNotFound as exc:
+            text = tr(
+                ctx.language,
+                f"No paper {exc.paper_id} on arXiv or Hugging Face.",
+                f"arXiv 和 Hugging Face 上都没有论文 {exc.paper_id}。",
+            )
+            return [Answer(Reply.text(ctx.language, text), reply_to=reply_to)]
+        except SourceError as exc:
+            log.warning("source failed for a command: %s", exc)
+            text = tr(
+                ctx.language,
+                "arXiv and Hugging Face could not be reached just now: try again in a few minutes.",
+                "暂时连不上 arXiv 和 Hugging Face,请几分钟后再试。",
+            )
+            return [Answer(Reply.text(ctx.language, text), reply_to=reply_to)]
+        except Exception:
+            log.exception("command failed: platform=%s chat=%s", inc.platform, inc.chat_id)
+            text = tr(ctx.language, "Something went wrong, try again.", "出了点问题,请再试一次。")
+            return [Answer(Reply.text(ctx.language, text), reply_to=reply_to)]
+
+    async def _text(self, ctx: HandlerContext, inc: Incoming, reply_to: str | None) -> list[Answer]:
+        lang = ctx.language
+        text = inc.text.strip()
+        if len(text) > self.settings.max_input_chars:
+            msg = tr(
+                lang,
+                f"That message is too long ({len(text)} characters; at most "
+                f"{self.settings.max_input_chars}). Please shorten it.",
+                f"消息太长了({len(text)} 个字符,最多 {self.settings.max_input_chars}),"
+                "请精简后再发。",
+            )
+            return [Answer(Reply.text(lang, msg), reply_to=reply_to)]
+        parsed = parse_command(text, inc.bot_name)
+        if parsed == ("", ""):
+            return []  # a command for another bot in the same group
+        if parsed is None:
+            if ctx.thread is not None and (inc.addressed or not inc.is_group) and text:
+                doc = await self._run(ctx, "ask", text, limited=True)
+                return [Answer(doc, reply_to=reply_to, thread=ctx.thread, question=text)]
+            if not inc.addressed:
+                return []  # group chatter not meant for the bot
+            if not inc.is_group and is_arxiv_id(text):
+                return [Answer(await self._run(ctx, "paper", text, limited=True), reply_to)]
+            return [Answer(Reply.text(lang, _pointer(lang, text)), reply_to=reply_to)]
+        name, args = parsed
+        cmd = COMMANDS.get(name)
+        if cmd is None or cmd.hidden:
+            return [Answer(Reply.text(lang, _unknown(lang, name)), reply_to=reply_to)]
+        if cmd.admin and inc.is_group and not await ctx.is_admin():
+            msg = tr(
+                lang,
+                f"Only chat admins can use /{name} in a group.",
+                f"群聊中只有管理员可以使用 /{name}。",
+            )
+            return [Answer(Reply.text(lang, msg), reply_to=reply_to)]
+        doc = await self._run(ctx, name, args, limited=cmd.llm)
+        return [Answer(doc, reply_to=reply_to)]
+
+    async def _run(
+        self, ctx: HandlerContext, name: str, args: str, *, limited: bool = False
+    ) -> Document:
+        if limited and not self.limiter.allow(ctx.user.user_id, ctx.chat.key):
+            raise UsageError(
+                ctx.t(
+                    "Slow down a little: too many requests in a short time. Try again in a minute.",
+                    "请稍等:短时间内请求太多了,一分钟后再试。",
+                )
+            )
+        return await COMMANDS[name].handler(ctx, Args(args))
+
+    async def context(self, inc: Incoming, is_admin: AdminCheck | None) -> HandlerContext:
+        sub = await self.store.get_subscription(inc.platform, inc.chat_id)
+        prefs = await get_prefs(self.store, inc.chat_key)
+        language: Language = (
+            sub.language
+            if sub is not None
+            else prefs.language
+            or (self.settings.language if self.settings.language in ("zh", "en") else "en")  # type: ignore[assignment]
+        )
+        profile = await chat_profile(self.settings, self.store, inc.chat_key, sub, language)
+        thread = await self._thread(inc)
+        return HandlerContext(
+            settings=self.settings,
+            store=self.store,
+            chat=Chat(inc.platform, inc.chat_id, inc.is_group),
+            user=User(inc.user_id, inc.user_name),
+            subscription=sub,
+            profile=profile,
+            language=language,
+            llm=self.llm,
+            now=self._now,
+            is_admin=is_admin or _no,
+            thread=thread,
+        )
+
+    async def _thread(self, inc: Incoming) -> ThreadContext | None:
+        for ref in inc.thread_refs:
+            key = thread_key(inc.platform, inc.chat_id, ref)
+            data = await self.store.get_thread(key)
+            if data is not None:
+                return ThreadContext.from_json(key, data)
+        return None
+
+    # --- sending ------------------------------------------------------------------------
+
+    async def deliver(self, inc: Incoming, answer: Answer, sender: Sender) -> list[str]:
+        """Render the answer for the platform and send it; remember what it is about."""
+        sub = Subscription(platform=inc.platform, chat_id=inc.chat_id)
+        messages = PLATFORMS[inc.platform].render(answer.doc, sub)
+        refs: list[str] = []
+        for msg in messages:
+            msg.in_thread = answer.reply_to is not None
+            try:
+                refs.append(await sender.send(sub, msg, answer.reply_to))
+            except DeliveryError as exc:
+                log.warning(
+                    "answer not delivered: platform=%s chat=%s reason=%s",
+                    inc.platform,
+                    inc.chat_id,
+                    exc.reason,
+                )
+                return refs
+        await self.remember(inc, answer, refs)
+        return refs
+
+    async def remember(self, inc: Incoming, answer: Answer, refs: Sequence[str]) -> None:
+        """Thread context: which paper the sent messages are about; a thread's Q&A."""
+        paper_id = answer.doc.paper_id if isinstance(answer.doc, Reply) else None
+        if answer.thread is not None and answer.question:
+            thread = answer.thread
+            thread.history = [*thread.history, {"q": answer.question, "a": answer.text}]
+            thread.history = thread.history[-HISTORY_KEEP:]
+            await self.store.save_thread(thread.key, thread.to_json(), THREAD_TTL)
+            paper_id = paper_id or thread.paper_id
+        if paper_id is None:
+            return
+        for ref in refs:
+            key = thread_key(inc.platform, inc.chat_id, ref)
+            await self.store.save_thread(key, {"paper_id": paper_id}, THREAD_TTL)
+
+
+async def _no() -> bool:
+    return False
+
+
+async def chat_profile(
+    settings: Settings,
+    store: Store,
+    chat_key: str,
+    sub: Subscription | None,
+    language: Language,
+) -> Profile:
+    """The reader profile of a chat: its subscription's, else its saved interests, else the
+    configured or example profile; with what its 👍/👎 taught (learned boosts)."""
+    from bot.delivery import profile_for
+
+    profile: Profile | None = None
+    try:
+        if sub is not None:
+            profile = profile_for(sub, settings)
+        else:
+            prefs = await get_prefs(store, chat_key)
+            if prefs.interests:
+                profile = Profile(
+                    name=", ".join(prefs.interests[:2])[:80], interests=prefs.interests
+                )
+            elif settings.profile_path is not None:
+                profile = load_profile(settings.profile_path)
+    except ProfileError as exc:
+        log.warning("profile of %s unusable (%s): using the example profile", chat_key, exc)
+    profile = profile or example_profile()
+    votes = await get_votes(store, chat_key)
+    update: dict[str, Any] = {"language": language}
+    if votes:
+        update["boosts"] = learned_weights(votes)
+    return profile.model_copy(update=update)
+
+
+def _bad_id(language: Language, exc: InvalidPaperId) -> str:
+    shown = exc.text.strip()[:60]
+    return tr(
+        language,
+        f"“{shown}” is not an arXiv id. Try /paper 2605.29559, an arXiv or Hugging Face "
+        "link, an old-style id such as hep-th/9901001, or an item number of your last brief.",
+        f"“{shown}”不是 arXiv 编号。可以试试 /paper 2605.29559、arXiv 或 Hugging Face 链接、"
+        "旧式编号如 hep-th/9901001,或上一期简报中的条目序号。",
+    )
+
+
+def _pointer(language: Language, text: str) -> str:
+    return tr(
+        language,
+        "I answer commands: /help lists them (for example /paper 2605.29559 or /ideas).",
+        "我能回答命令:发送 /help 查看(例如 /paper 2605.29559 或 /ideas)。",
+    )
+
+
+def _unknown(language: Language, name: str) -> str:
+    shown = name[:32]
+    return tr(
+        language,
+        f"Unknown command /{shown}. /help lists what I can do.",
+        f"没有 /{shown} 这个命令。发送 /help 查看可用命令。",
+    )

@@ -1,0 +1,218 @@
+"""What the bot remembers about a chat, on top of the Store's key/value primitives.
+
+* the last briefs a chat received (item numbers of `/paper 3`, grounding of `/ideas`),
+* papers by id (abstracts for `/paper` and thread questions, without asking arXiv again),
+* 👍/👎 votes per (chat, paper): idempotent, they move the chat's next ranking,
+* chat preferences (language, interests) for chats that are not subscribed,
+* which message holds which paper (thread context).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError
+
+from digest.models import Brief, Button, Language, Paper, PaperItem
+from digest.store.base import Store
+
+__all__ = [
+    "BRIEF_NS",
+    "FEEDBACK_ACTION",
+    "ChatPrefs",
+    "LastBrief",
+    "Vote",
+    "day_brief_key",
+    "feedback_buttons",
+    "get_day_brief",
+    "get_paper",
+    "get_prefs",
+    "get_votes",
+    "last_briefs",
+    "learned_weights",
+    "put_day_brief",
+    "put_papers",
+    "record_brief",
+    "save_prefs",
+    "thread_key",
+    "vote",
+]
+
+PAPER_NS = "paper"
+LAST_NS = "lastbrief"
+VOTE_NS = "votes"
+PREFS_NS = "prefs"
+PAPER_TTL = dt.timedelta(days=60)
+LAST_TTL = dt.timedelta(days=30)
+KEEP_BRIEFS = 5  # recent briefs remembered per chat
+MAX_VOTES = 500  # per chat, newest kept
+
+
+FEEDBACK_ACTION = "fb"
+
+
+def feedback_buttons(paper_id: str) -> tuple[Button, ...]:
+    """👍 / 👎 under a paper: clicks come back as ("fb", "up:<id>") / ("fb", "down:<id>")."""
+    return (
+        Button(label="👍", action=FEEDBACK_ACTION, value=f"up:{paper_id}"),
+        Button(label="👎", action=FEEDBACK_ACTION, value=f"down:{paper_id}"),
+    )
+
+
+def thread_key(platform: str, chat_id: str, message_ref: str) -> str:
+    return f"{platform}:{chat_id}:{message_ref}"
+
+
+# --- papers ----------------------------------------------------------------------------
+
+
+async def put_papers(store: Store, papers: Iterable[Paper]) -> None:
+    for paper in papers:
+        await store.cache_set(PAPER_NS, paper.paper_id, paper.model_dump_json(), PAPER_TTL)
+
+
+async def get_paper(store: Store, paper_id: str) -> Paper | None:
+    raw = await store.cache_get(PAPER_NS, paper_id)
+    if raw is None:
+        return None
+    try:
+        return Paper.model_validate_json(raw)
+    except ValidationError:
+        return None
+
+
+# --- the day's brief of a profile (shared by every chat with that profile) --------------
+
+BRIEF_NS = "brief"
+# Long enough to resume a delivery late in the (local) day, short enough to stay small.
+BRIEF_TTL = dt.timedelta(days=3)
+
+
+def day_brief_key(profile_key: str, day: dt.date) -> str:
+    return f"{profile_key}|{day.isoformat()}"
+
+
+async def get_day_brief(store: Store, profile_key: str, day: dt.date) -> Brief | None:
+    raw = await store.cache_get(BRIEF_NS, day_brief_key(profile_key, day))
+    if raw is None:
+        return None
+    try:
+        return Brief.model_validate_json(raw)
+    except ValidationError:
+        return None
+
+
+async def put_day_brief(store: Store, profile_key: str, day: dt.date, brief: Brief) -> None:
+    await store.cache_set(
+        BRIEF_NS, day_brief_key(profile_key, day), brief.model_dump_json(), BRIEF_TTL
+    )
+
+
+# --- the briefs a chat received --------------------------------------------------------
+
+
+class LastBrief(BaseModel):
+    date: dt.date
+    items: list[PaperItem]  # in the brief's numbering order (item n is items[n-1])
+
+
+async def record_brief(store: Store, chat_key: str, brief: Brief) -> None:
+    """Remember that `chat_key` received `brief` (newest first, a few kept)."""
+    items: dict[str, PaperItem] = {}
+    for section in brief.sections:
+        for item in section.items:
+            if isinstance(item, PaperItem):
+                items.setdefault(item.paper_id, item)
+    entry = LastBrief(date=brief.date, items=list(items.values()))
+    previous = [b for b in await last_briefs(store, chat_key) if b.date != brief.date]
+    kept = [entry, *previous][:KEEP_BRIEFS]
+    payload = json.dumps([b.model_dump(mode="json") for b in kept], ensure_ascii=False)
+    await store.cache_set(LAST_NS, chat_key, payload, LAST_TTL)
+
+
+async def last_briefs(store: Store, chat_key: str) -> list[LastBrief]:
+    raw = await store.cache_get(LAST_NS, chat_key)
+    if raw is None:
+        return []
+    try:
+        data = json.loads(raw)
+        return [LastBrief.model_validate(b) for b in data] if isinstance(data, list) else []
+    except (ValueError, ValidationError):
+        return []
+
+
+# --- feedback --------------------------------------------------------------------------
+
+
+class Vote(BaseModel):
+    paper_id: str
+    value: Literal[1, -1]
+    at: dt.datetime
+    title: str = ""
+    interests: list[str] = Field(default_factory=list)  # the chat's interests it matched
+    authors: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+
+
+async def get_votes(store: Store, chat_key: str) -> list[Vote]:
+    raw = await store.cache_get(VOTE_NS, chat_key)
+    if raw is None:
+        return []
+    try:
+        data = json.loads(raw)
+        return [Vote.model_validate(v) for v in data] if isinstance(data, list) else []
+    except (ValueError, ValidationError):
+        return []
+
+
+async def vote(store: Store, chat_key: str, new: Vote) -> Literal["new", "same", "changed"]:
+    """Record a vote; the same vote twice counts once, the other one replaces it."""
+    votes = await get_votes(store, chat_key)
+    old = next((v for v in votes if v.paper_id == new.paper_id), None)
+    if old is not None and old.value == new.value:
+        return "same"
+    kept = [v for v in votes if v.paper_id != new.paper_id]
+    kept.append(new)
+    payload = json.dumps([v.model_dump(mode="json") for v in kept[-MAX_VOTES:]])
+    await store.cache_set(VOTE_NS, chat_key, payload)
+    return "new" if old is None else "changed"
+
+
+def learned_weights(votes: Sequence[Vote]) -> dict[str, float]:
+    """Signed weights of interests ("i:"), authors ("a:") and categories ("c:") learned
+    from votes, each in [-1, 1]: the mean of the votes that carried it."""
+    sums: dict[str, list[int]] = {}
+    for v in votes:
+        terms = (
+            [f"i:{x}" for x in v.interests]
+            + [f"a:{x}" for x in v.authors[:5]]
+            + [f"c:{x}" for x in v.categories]
+        )
+        for term in dict.fromkeys(terms):
+            sums.setdefault(term, []).append(v.value)
+    return {t: sum(vals) / len(vals) for t, vals in sums.items()}
+
+
+# --- preferences of chats without a subscription -----------------------------------------
+
+
+class ChatPrefs(BaseModel):
+    language: Language | None = None
+    interests: list[str] = Field(default_factory=list)
+
+
+async def get_prefs(store: Store, chat_key: str) -> ChatPrefs:
+    raw = await store.cache_get(PREFS_NS, chat_key)
+    if raw is None:
+        return ChatPrefs()
+    try:
+        return ChatPrefs.model_validate_json(raw)
+    except ValidationError:
+        return ChatPrefs()
+
+
+async def save_prefs(store: Store, chat_key: str, prefs: ChatPrefs) -> None:
+    await store.cache_set(PREFS_NS, chat_key, prefs.model_dump_json())
