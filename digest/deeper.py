@@ -57,7 +57,7 @@ _CUE_METHOD: Final = re.compile(
     r"\b(we|this (paper|work))\s+(?:\w+ly\s+)?(propose|introduce|present|develop|design|build)",
     re.IGNORECASE,
 )
-_WORD: Final = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}|[\u4e00-\u9fff]{2,}")
+_WORD: Final = re.compile(r"[A-Za-z][A-Za-z0-9]{2,}|[\u4e00-\u9fff]{2,}")
 _STOP: Final = frozenset(
     [
         "the",
@@ -305,7 +305,9 @@ class _AskAnswer(BaseModel):
 
 
 def _words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text)} - _STOP
+    # A crude stem (plural "s") is enough to match a question's words to the abstract's.
+    words = {w.lower() for w in _WORD.findall(text)} - _STOP
+    return {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words}
 
 
 def _quote_answer(paper: Paper, question: str, language: Language) -> str:

@@ -9,6 +9,13 @@ and answers by the marker line that starts the system prompt:
 - ``TASK: rerank``        -> ``{"papers": [{"id", "score", "matched"}]}`` (digest/ranking.py)
 - ``TASK: summarize``     -> ``{"contribution", "why", "category"}`` (digest/summarize.py)
 - ``TASK: reader_notes``  -> the ReaderNotes object (digest/summarize.py)
+- ``TASK: paper_details`` -> ``{"problem", "method", "results", "limits"}`` (digest/deeper.py);
+  "results" quotes the abstract's sentences with numbers, and adds one invented figure
+  ("99.9%") so tests can check that the code drops unsupported numbers
+- ``TASK: ideas``         -> three ideas citing the given ids, plus one citing an id that was
+  not given (``9999.00001``), which the code must drop
+- ``TASK: ask``           -> ``{"answer"}``: the abstract sentence sharing most words with the
+  question, or "The abstract does not say." when none shares a word
 - ``TASK: echo``          -> the user message's JSON object, returned as the answer
 
 Answers are built from the ids and titles in the user prompt, at a realistic length.
@@ -217,9 +224,65 @@ def _answer(task: str, user: str) -> dict[str, Any]:
         return _summarize(_json(user))
     if task == "reader_notes":
         return _notes(_json(user))
+    if task == "paper_details":
+        return _details(_json(user))
+    if task == "ideas":
+        return _ideas(_json(user))
+    if task == "ask":
+        return _ask(_json(user))
     if task == "echo":
         return _json(user)
     raise ValueError(f"unknown task {task!r}")
+
+
+def _sentences(text: str) -> list[str]:
+    return [x for x in re.split(r"(?<=[.!?])\s+", text.strip()) if x]
+
+
+def _details(req: dict[str, Any]) -> dict[str, Any]:
+    paper = req.get("paper") or {}
+    sentences = _sentences(str(paper.get("abstract") or "")) or [str(paper.get("title"))]
+    numbered = [x for x in sentences if re.search(r"\d", x)]
+    zh = req.get("language") == "zh"
+    return {
+        "problem": ("问题:" if zh else "") + sentences[0],
+        "method": sentences[1] if len(sentences) > 1 else sentences[0],
+        # The invented sentence must be dropped by the code (no such number in the abstract).
+        "results": " ".join(numbered[:2]) + " It reaches 99.9% on every benchmark.",
+        "limits": "摘要没有讨论局限性。" if zh else "The abstract does not discuss limitations.",
+    }
+
+
+def _ideas(req: dict[str, Any]) -> dict[str, Any]:
+    papers = [p for p in req.get("papers") or [] if isinstance(p, dict)]
+    topic = str(req.get("topic") or "")
+    out = []
+    for n in range(min(3, len(papers))):
+        a, b = papers[n], papers[(n + 1) % len(papers)]
+        out.append(
+            {
+                "title": f"Idea {n + 1}: {str(a.get('title'))[:40]}"
+                + (f" for {topic}" if topic else ""),
+                "body": f"Combine {a.get('title')} with {b.get('title')}.",
+                "first_experiment": f"Reproduce the main table of {a.get('id')} first.",
+                "paper_ids": list(dict.fromkeys([str(a.get("id")), str(b.get("id"))])),
+            }
+        )
+    out.append({"title": "Ungrounded", "body": "Cites nothing given.", "paper_ids": ["9999.00001"]})
+    return {"ideas": out}
+
+
+def _ask(req: dict[str, Any]) -> dict[str, Any]:
+    paper = req.get("paper") or {}
+    asked = _words(str(req.get("question") or ""))
+    best = max(
+        _sentences(str(paper.get("abstract") or "")),
+        key=lambda x: len(asked & _words(x)),
+        default="",
+    )
+    if not best or not asked & _words(best):
+        return {"answer": "The abstract does not say."}
+    return {"answer": f"According to the abstract: {best}"}
 
 
 def _json(user: str) -> dict[str, Any]:
