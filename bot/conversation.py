@@ -87,6 +87,9 @@ class Incoming:
     event_id: str | None = None  # the platform's id of a (possibly retried) delivery
     button: tuple[str, str] | None = None  # (action, value) of a clicked button
     bot_name: str | None = None  # "/cmd@other_bot" is not for us
+    # How commands are typed there: "/" (Telegram, Feishu) or "/paperdrop " (Slack, where
+    # one slash command carries them all). Used in help and pointers.
+    command_prefix: str = "/"
 
     @property
     def chat_key(self) -> str:
@@ -278,7 +281,11 @@ class Conversation:
         try:
             if inc.button is not None:
                 action, value = inc.button
-                doc = await self._run(ctx, "feedback" if action == "fb" else action, value)
+                name = "feedback" if action == "fb" else action
+                if name not in COMMANDS:
+                    log.info("click on an unknown button action ignored: %r", action[:20])
+                    return []
+                doc = await self._run(ctx, name, value)
                 return [Answer(doc, reply_to=None, notice=True)]
             return await self._text(ctx, inc, reply_to)
         except UsageError as exc:
@@ -328,16 +335,18 @@ class Conversation:
                 return []  # group chatter not meant for the bot
             if not inc.is_group and is_arxiv_id(text):
                 return [Answer(await self._run(ctx, "paper", text, limited=True), reply_to)]
-            return [Answer(Reply.text(lang, _pointer(lang, text)), reply_to=reply_to)]
+            return [Answer(Reply.text(lang, _pointer(lang, inc.command_prefix)), reply_to)]
         name, args = parsed
         cmd = COMMANDS.get(name)
         if cmd is None or cmd.hidden:
-            return [Answer(Reply.text(lang, _unknown(lang, name)), reply_to=reply_to)]
+            msg = _unknown(lang, name, inc.command_prefix)
+            return [Answer(Reply.text(lang, msg), reply_to=reply_to)]
         if cmd.admin and inc.is_group and not await ctx.is_admin():
+            shown = f"{inc.command_prefix}{name}"
             msg = tr(
                 lang,
-                f"Only chat admins can use /{name} in a group.",
-                f"群聊中只有管理员可以使用 /{name}。",
+                f"Only chat admins can use {shown} in a group.",
+                f"群聊中只有管理员可以使用 {shown}。",
             )
             return [Answer(Reply.text(lang, msg), reply_to=reply_to)]
         doc = await self._run(ctx, name, args, limited=cmd.llm)
@@ -378,6 +387,7 @@ class Conversation:
             now=self._now,
             is_admin=is_admin or _no,
             thread=thread,
+            command_prefix=inc.command_prefix,
         )
 
     async def _thread(self, inc: Incoming) -> ThreadContext | None:
@@ -421,8 +431,14 @@ class Conversation:
             paper_id = paper_id or thread.paper_id
         if paper_id is None:
             return
-        for ref in refs:
-            key = thread_key(inc.platform, inc.chat_id, ref)
+        keys = [thread_key(inc.platform, inc.chat_id, ref) for ref in refs]
+        if answer.reply_to is not None:
+            # Slack threads are keyed by their root (the message answered under); keep a
+            # brief head's picks or an existing thread's history as they are.
+            root = thread_key(inc.platform, inc.chat_id, answer.reply_to)
+            if await self.store.get_thread(root) is None:
+                keys.append(root)
+        for key in keys:
             await self.store.save_thread(key, {"paper_id": paper_id}, THREAD_TTL)
 
 
@@ -474,18 +490,18 @@ def _bad_id(language: Language, exc: InvalidPaperId) -> str:
     )
 
 
-def _pointer(language: Language, text: str) -> str:
+def _pointer(language: Language, p: str) -> str:
     return tr(
         language,
-        "I answer commands: /help lists them (for example /paper 2605.29559 or /ideas).",
-        "我能回答命令:发送 /help 查看(例如 /paper 2605.29559 或 /ideas)。",
+        f"I answer commands: {p}help lists them (for example {p}paper 2605.29559 or {p}ideas).",
+        f"我能回答命令:发送 {p}help 查看(例如 {p}paper 2605.29559 或 {p}ideas)。",
     )
 
 
-def _unknown(language: Language, name: str) -> str:
+def _unknown(language: Language, name: str, p: str) -> str:
     shown = name[:32]
     return tr(
         language,
-        f"Unknown command /{shown}. /help lists what I can do.",
-        f"没有 /{shown} 这个命令。发送 /help 查看可用命令。",
+        f"Unknown command {p}{shown}. {p}help lists what I can do.",
+        f"没有 {p}{shown} 这个命令。发送 {p}help 查看可用命令。",
     )

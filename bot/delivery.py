@@ -109,11 +109,13 @@ async def deliver(
     *,
     store: Store,
     sender: Sender,
+    stop: asyncio.Event | None = None,
 ) -> DeliveryResult:
     """Send the parts of `day` that have not reached `sub` yet, in order, recording each.
 
     Stops at the first refusal so that parts never arrive out of order; the next run
-    resumes there. ChatGone saves the subscription inactive with the reason.
+    resumes there. ChatGone saves the subscription inactive with the reason. When `stop`
+    is set (shutdown), the part being sent is finished and recorded, and no other starts.
     """
     ordered = sorted(messages, key=lambda m: m.part)
     result = DeliveryResult(chat=sub.key, total=len(ordered))
@@ -126,6 +128,10 @@ async def deliver(
             if msg.parent:
                 parent_ref = done[msg.part]
             continue
+        if stop is not None and stop.is_set():
+            result.failed = len(ordered) - index
+            result.errors.append("stopped: shutting down")
+            break
         thread_ref = parent_ref if msg.in_thread else None
         try:
             ref = await sender.send(sub, msg, thread_ref, day=day)
@@ -315,6 +321,7 @@ async def push(
     render: Renderer = render_for,
     subscriptions: Sequence[Subscription] | None = None,
     limiter: RateLimiter | None = None,
+    stop: asyncio.Event | None = None,
 ) -> PushReport:
     """Deliver `day`'s brief to every active subscription (or to `chat` only).
 
@@ -395,8 +402,11 @@ async def push(
             return outcome
         async with gate:
             try:
+                if stop is not None and stop.is_set():
+                    outcome.error = "stopped: shutting down"
+                    return outcome
                 result = await deliver(
-                    sub, day, messages, store=store, sender=available[sub.platform]
+                    sub, day, messages, store=store, sender=available[sub.platform], stop=stop
                 )
             except Exception as exc:  # e.g. the Store failed mid-way: report, keep going
                 outcome.error = f"{exc.__class__.__name__}: {exc}"

@@ -130,6 +130,7 @@ class Scheduler:
         # (chat key, day) -> (failures so far, not before): in memory only, it only paces
         # retries; what was delivered is always read from the Store.
         self._backoff: dict[tuple[str, dt.date], tuple[int, dt.datetime]] = {}
+        self._stop: asyncio.Event | None = None  # set by serve(stop=...): shutting down
 
     async def _due(self, now: dt.datetime, report: TickReport) -> dict[dt.date, list[Subscription]]:
         by_day: dict[dt.date, list[Subscription]] = {}
@@ -169,6 +170,8 @@ class Scheduler:
                     "senders": self._senders,
                     "limiter": self._limiter,
                 }
+                if self._stop is not None:
+                    kwargs["stop"] = self._stop
                 if self._builder is not None:
                     kwargs["builder"] = self._builder
                 try:
@@ -221,9 +224,24 @@ class Scheduler:
                 log.error("scheduler lock lost to another replica during a push")
                 return
 
+    async def _nap(self, stop: asyncio.Event | None) -> None:
+        """Sleep one interval, waking at once when `stop` is set."""
+        if stop is None:
+            await self._sleep(self.interval)
+            return
+        nap = asyncio.ensure_future(self._sleep(self.interval))
+        woken = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({nap, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (nap, woken):
+                waiter.cancel()
+            await asyncio.gather(nap, woken, return_exceptions=True)
+
     async def serve(self, *, stop: asyncio.Event | None = None, ticks: int | None = None) -> None:
         """Tick every `interval` seconds until `stop` is set (or `ticks` ticks ran)."""
         count = 0
+        self._stop = stop
         try:
             while stop is None or not stop.is_set():
                 try:
@@ -236,7 +254,7 @@ class Scheduler:
                 count += 1
                 if ticks is not None and count >= ticks:
                     break
-                await self._sleep(self.interval)
+                await self._nap(stop)
         finally:
             with contextlib.suppress(Exception):
                 await self.store.release_lock(LOCK_NAME, self.owner)

@@ -283,6 +283,9 @@ class Reply(BaseModel):
     paper_id: str | None = None
     private: bool = False  # only the asker needs to see it (Slack: ephemeral)
 
+    def section(self, kind: SectionKind) -> Section | None:
+        return next((s for s in self.sections if s.kind == kind), None)
+
     @classmethod
     def text(cls, language: Language, *paragraphs: str, title: str = "") -> Reply:
         items: list[Item] = [TextItem(text=p) for p in paragraphs if p]

@@ -121,6 +121,7 @@ class HandlerContext:
     is_admin: Callable[[], Awaitable[bool]] = _nobody_is_admin
     thread: ThreadContext | None = None
     progress: Callable[[str], None] | None = None
+    command_prefix: str = "/"  # how commands are typed where the reply goes
 
     def t(self, en: str, zh: str) -> str:
         return tr(self.language, en, zh)

@@ -77,10 +77,10 @@ def command(
     return register
 
 
-def help_lines(language: Language) -> list[tuple[str, str]]:
+def help_lines(language: Language, prefix: str = "/") -> list[tuple[str, str]]:
     """(synopsis, summary) of every listed command, in registration order."""
     return [
-        (f"/{c.name}" + (f" {c.usage}" if c.usage else ""), c.summary(language))
+        (f"{prefix}{c.name}" + (f" {c.usage}" if c.usage else ""), c.summary(language))
         for c in COMMANDS.values()
         if not c.hidden
     ]

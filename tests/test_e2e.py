@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from digest.models import Brief, PaperItem, RepoItem, SourceItem
+from digest.models import Brief, PaperItem, Reply, RepoItem, SourceItem
 from tests.fakes.arxiv_atom import entries_from_hf_fixture
 from tests.fakes.arxiv_server import ArxivServer
 from tests.fakes.llm_server import FakeLLMServer
@@ -78,12 +78,12 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         yield World(hf, gh, arxiv, llm, tmp_path)
 
 
-def papers(brief: Brief, kind: str) -> list[PaperItem]:
+def papers(brief: Brief | Reply, kind: str) -> list[PaperItem]:
     section = brief.section(kind)  # type: ignore[arg-type]
     return [i for i in section.items if isinstance(i, PaperItem)] if section else []
 
 
-def sources(brief: Brief) -> dict[str, SourceItem]:
+def sources(brief: Brief | Reply) -> dict[str, SourceItem]:
     section = brief.section("sources")
     assert section is not None
     return {i.source: i for i in section.items if isinstance(i, SourceItem)}
@@ -182,10 +182,12 @@ def test_paper_card(world: World) -> None:
         "paper", "arXiv:2605.06614v2", "--profile", str(world.profile), "--format", "json"
     )
     assert code == 0, err
-    card = Brief.model_validate_json(out)
+    card = Reply.model_validate_json(out)
     [item] = papers(card, "top_picks")
     assert item.paper_id == "2605.06614" and item.title.startswith("SkillOS")
     assert item.contribution and item.relation
+    assert [d.label for d in item.details] == ["Problem", "Method", "Key results", "Limits"]
+    assert "looking up 2605.06614" in err  # progress while it waits
 
 
 def test_paper_errors_are_one_clear_line(world: World) -> None:
@@ -221,7 +223,7 @@ def test_paper_card_verifies_its_repo(world: World) -> None:
         "paper", "2605.06702", "--lang", "zh", "--no-llm", "--format", "json"
     )
     assert code == 0, err
-    card = Brief.model_validate_json(out)
+    card = Reply.model_validate_json(out)
     [repo] = [i for i in card.section("repos").items if isinstance(i, RepoItem)]  # type: ignore[union-attr]
     assert repo.stars == world.gh.repos[repo.full_name]["stargazers_count"]
     github = sources(card)["GitHub"]

@@ -265,7 +265,9 @@ def push_command(
     day = parse_day(date)
 
     async def go(store: Store) -> Any:
-        return await push(settings, store, day, chat=chat, dry_run=dry_run)
+        stop = asyncio.Event()
+        _stop_on_signals(stop, "the push")
+        return await push(settings, store, day, chat=chat, dry_run=dry_run, stop=stop)
 
     report = with_store(settings, go)
     table = Table(title=f"push {day}" + (" (dry run)" if dry_run else ""))
@@ -286,20 +288,43 @@ def push_command(
         raise typer.Exit(FAILED)
 
 
+def _stop_on_signals(stop: asyncio.Event, what: str) -> None:
+    """First SIGINT/SIGTERM: set `stop` (finish the part being sent, then exit). A second
+    one: stop waiting (the running task is cancelled)."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def handle() -> None:
+        if not stop.is_set():
+            err_console.print(f"[yellow]stopping {what}…[/] (again to abandon at once)")
+            stop.set()
+        elif main is not None:
+            main.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Not available on every platform; Ctrl-C still ends asyncio.run there.
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, handle)
+
+
 def serve(
     interval: Annotated[
-        float, typer.Option("--interval", help="Seconds between checks.", min=1.0)
+        float, typer.Option("--interval", help="Seconds between scheduler checks.", min=1.0)
     ] = 60.0,
-    once: Annotated[bool, typer.Option("--once", help="Check once and exit (for cron).")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run the scheduler once and exit (for cron).")
+    ] = False,
 ) -> None:
-    """Run the scheduler: deliver each chat's brief at its local time (one replica leads)."""
+    """Run the bot: answer every platform whose credentials are set, and deliver each
+    chat's brief at its local time (one replica schedules)."""
     from bot.scheduler import Scheduler
+    from bot.serve import Service, run_service
 
     settings = load_settings()
 
     async def go(store: Store) -> None:
-        scheduler = Scheduler(settings, store, interval=interval)
         if once:
+            scheduler = Scheduler(settings, store, interval=interval)
             tick = await scheduler.run_once()
             await store.release_lock("scheduler", scheduler.owner)
             state = "leader" if tick.leader else "another replica leads"
@@ -308,13 +333,22 @@ def serve(
                 err_console.print(f"warning: {error}")
             return
         stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            # Not available on every platform; Ctrl-C still ends asyncio.run there.
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.add_signal_handler(sig, stop.set)
-        err_console.print(f"[dim]scheduler {scheduler.owner}: checking every {interval:g}s[/]")
-        await scheduler.serve(stop=stop)
+        _stop_on_signals(stop, "paperdrop serve")
+
+        def started(service: Service) -> None:
+            where = f"{service.address[0]}:{service.address[1]}" if service.address else "-"
+            talking = ", ".join(service.platforms) or "no platform (set a bot token)"
+            err_console.print(
+                f"[dim]serving on {where} (GET /healthz); answering: {talking}; "
+                f"scheduler checks every {interval:g}s[/]"
+            )
+            for error in service.errors:
+                err_console.print(f"[yellow]warning:[/] {error}", markup=True)
+
+        try:
+            await run_service(settings, store, interval=interval, stop=stop, on_started=started)
+        except asyncio.CancelledError:
+            err_console.print("abandoned")
 
     with_store(settings, go)
 

@@ -100,8 +100,57 @@ def brief(
             progress=_progress,
         )
         if remember:
+            from digest.chatstate import record_brief
+
             await mark_seen(store, reader, made, settings)
+            await record_brief(store, reader, made)
         return made.model_dump_json(indent=2) if fmt is Format.json else render_markdown(made)
+
+    out = with_store(settings, go)
+    sys.stdout.write(out if out.endswith("\n") else out + "\n")
+
+
+def _run_command(
+    name: str,
+    text: str,
+    *,
+    profile: Path | None,
+    lang: Lang | None,
+    fmt: Format,
+    no_llm: bool,
+) -> None:
+    """Run a chat command from the terminal, through the same registry as the chats."""
+    import datetime as dt
+
+    from bot.markdown import render_markdown
+    from digest.llm import llm_session
+    from handlers import load_commands
+    from handlers.context import Args, Chat, HandlerContext, UsageError, User
+    from handlers.registry import COMMANDS
+
+    load_commands()
+    settings = load_settings()
+    reader_profile = resolve_profile(settings, profile, lang, quiet=True)
+
+    async def go(store: Store) -> str:
+        async with llm_session(settings, use_llm=not no_llm) as llm:
+            ctx = HandlerContext(
+                settings=settings,
+                store=store,
+                chat=Chat(None, reader_profile.name),
+                user=User("cli"),
+                subscription=None,
+                profile=reader_profile,
+                language=reader_profile.language,
+                llm=llm,
+                now=lambda: dt.datetime.now(dt.UTC),
+                progress=_progress,
+            )
+            try:
+                doc = await COMMANDS[name].handler(ctx, Args(text))
+            except UsageError as exc:
+                fail(str(exc), USAGE)
+        return doc.model_dump_json(indent=2) if fmt is Format.json else render_markdown(doc)
 
     out = with_store(settings, go)
     sys.stdout.write(out if out.endswith("\n") else out + "\n")
@@ -109,7 +158,9 @@ def brief(
 
 @app.command()
 def paper(
-    paper_id: Annotated[str, typer.Argument(help="arXiv id or URL, e.g. 2605.29559")],
+    paper_id: Annotated[
+        str, typer.Argument(help="arXiv id or link (2605.29559, hep-th/9901001, an HF URL).")
+    ],
     profile: Annotated[
         Path | None, typer.Option("--profile", help="Reader profile (TOML).", dir_okay=False)
     ] = None,
@@ -117,25 +168,31 @@ def paper(
     fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.markdown,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="Extractive card, no LLM.")] = False,
 ) -> None:
-    """Print one paper's card: links, contribution, why it matters, relation to you."""
-    from bot.markdown import render_markdown
-    from digest.ids import parse_arxiv_id
-    from handlers.paper import paper_card
+    """Print one paper's card: problem, method, key results, limits, relation, links.
 
-    settings = load_settings()
+    The same code answers /paper in the chats."""
+    from digest.ids import parse_arxiv_id
+
     try:
-        bare = parse_arxiv_id(paper_id)
+        parse_arxiv_id(paper_id)
     except PaperdropError as exc:
         fail(str(exc), USAGE)
-    reader_profile = resolve_profile(settings, profile, lang, quiet=True)
+    _run_command("paper", paper_id, profile=profile, lang=lang, fmt=fmt, no_llm=no_llm)
 
-    async def go(store: Store) -> str:
-        card = await paper_card(
-            bare, settings=settings, store=store, profile=reader_profile, use_llm=not no_llm
-        )
-        return card.model_dump_json(indent=2) if fmt is Format.json else render_markdown(card)
 
-    sys.stdout.write(with_store(settings, go))
+@app.command()
+def ideas(
+    topic: Annotated[str, typer.Argument(help="Optional topic, e.g. 'agent memory'.")] = "",
+    profile: Annotated[
+        Path | None, typer.Option("--profile", help="Reader profile (TOML).", dir_okay=False)
+    ] = None,
+    lang: Annotated[Lang | None, typer.Option("--lang", help="Language of the ideas.")] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.markdown,
+) -> None:
+    """Print three research ideas grounded in your recent briefs (needs an LLM).
+
+    The same code answers /ideas in the chats."""
+    _run_command("ideas", topic, profile=profile, lang=lang, fmt=fmt, no_llm=False)
 
 
 @app.callback()

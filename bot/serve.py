@@ -1,0 +1,170 @@
+"""`paperdrop serve`: one asyncio process that talks and delivers.
+
+    receivers (one per platform with credentials) ─┐
+    the morning scheduler (one replica leads)      ├─ one event loop, one Store
+    one HTTP server: webhooks + GET /healthz       ┘
+
+No public URL is needed by default: Telegram long-polls, Slack uses Socket Mode, Feishu
+the long connection. Webhook modes add their routes to the one HTTP server
+(`PAPERDROP_HTTP_HOST`:`PAPERDROP_HTTP_PORT`), which also answers `GET /healthz`.
+
+Shutdown (SIGTERM, Ctrl-C) runs in order: stop taking updates, let the push part being
+sent finish and be recorded (no new part starts), give answers in flight
+`shutdown_grace` seconds, then cancel what is left, close the HTTP server and the senders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.conversation import Conversation, ReceiverDeps
+from bot.platforms import PLATFORMS
+from bot.platforms.base import Receiver
+from bot.ratelimit import RateLimiter
+from bot.scheduler import Scheduler
+from bot.sending import Sender
+from digest.errors import ConfigError
+from digest.models import Platform
+from digest.settings import Settings
+from digest.store.base import Store
+
+__all__ = ["Service", "run_service"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Service:
+    """The running parts of `serve`, for tests and for the CLI's status line."""
+
+    settings: Settings
+    store: Store
+    conversation: Conversation
+    senders: dict[Platform, Sender] = field(default_factory=dict)
+    receivers: list[Receiver] = field(default_factory=list)
+    scheduler: Scheduler | None = None
+    http: web.AppRunner | None = None
+    address: tuple[str, int] | None = None  # where the HTTP server listens
+    errors: list[str] = field(default_factory=list)  # receivers that could not start
+
+    @property
+    def platforms(self) -> list[str]:
+        return [r.platform for r in self.receivers]
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def start_service(
+    settings: Settings,
+    store: Store,
+    *,
+    interval: float = 60.0,
+    stop: asyncio.Event,
+    schedule: bool = True,
+    senders: Mapping[Platform, Sender] | None = None,
+) -> tuple[Service, asyncio.Task[Any] | None]:
+    """Start receivers, the HTTP server and the scheduler; return them running."""
+    conversation = Conversation(settings, store)
+    service = Service(settings, store, conversation)
+    limiter = RateLimiter()
+    for name, adapter in PLATFORMS.items():
+        if not adapter.configured(settings):
+            continue
+        sender = (senders or {}).get(name)
+        if sender is None:
+            try:
+                sender = adapter.make_sender(settings, limiter=limiter, sleep=asyncio.sleep)
+            except ConfigError as exc:
+                service.errors.append(f"{adapter.title}: {exc}")
+                continue
+        service.senders[name] = sender
+        receiver = adapter.make_receiver(ReceiverDeps(settings, store, conversation, sender))
+        if receiver is not None:
+            service.receivers.append(receiver)
+
+    app = web.Application(client_max_size=1024 * 1024)  # events are small; refuse floods
+    app.router.add_get("/healthz", _healthz)
+    for receiver in service.receivers:
+        for method, path, handler in receiver.routes():
+            app.router.add_route(method, path, handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.http_port)
+    await site.start()
+    service.http = runner
+    host, port = runner.addresses[0][:2]
+    service.address = (str(host), int(port))
+
+    started: list[Receiver] = []
+    for receiver in service.receivers:
+        try:
+            await receiver.start()
+        except Exception as exc:  # one platform's trouble must not keep the others down
+            service.errors.append(f"{receiver.platform}: {exc.__class__.__name__}: {exc}")
+            log.exception("receiver %s did not start", receiver.platform)
+            continue
+        started.append(receiver)
+    service.receivers = started
+
+    task: asyncio.Task[Any] | None = None
+    if schedule:
+        service.scheduler = Scheduler(
+            settings, store, interval=interval, senders=service.senders, limiter=limiter
+        )
+        task = asyncio.create_task(service.scheduler.serve(stop=stop))
+    return service, task
+
+
+async def stop_service(
+    service: Service, scheduler_task: asyncio.Task[Any] | None, *, grace: float
+) -> None:
+    """Shut down in order (see the module docstring); returns within about `grace` s."""
+    for receiver in service.receivers:
+        try:
+            await asyncio.wait_for(receiver.stop(), timeout=max(grace, 1.0))
+        except Exception:
+            log.exception("receiver %s did not stop cleanly", receiver.platform)
+    await service.conversation.close(grace)
+    if scheduler_task is not None:
+        # The push sees `stop` between parts: the part being sent is finished and recorded.
+        done, _ = await asyncio.wait({scheduler_task}, timeout=grace)
+        if not done:
+            log.warning("shutdown: the push did not finish within %.1fs; abandoning it", grace)
+            scheduler_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await scheduler_task
+    if service.http is not None:
+        await service.http.cleanup()
+    for sender in service.senders.values():
+        with contextlib.suppress(Exception):
+            await sender.aclose()
+
+
+async def run_service(
+    settings: Settings,
+    store: Store,
+    *,
+    interval: float,
+    stop: asyncio.Event,
+    on_started: Callable[[Service], Awaitable[None] | None] | None = None,
+) -> Service:
+    """Serve until `stop` is set, then shut down in order."""
+    service, task = await start_service(settings, store, interval=interval, stop=stop)
+    try:
+        if on_started is not None:
+            result = on_started(service)
+            if asyncio.iscoroutine(result):
+                await result
+        await stop.wait()
+    finally:
+        await stop_service(service, task, grace=settings.shutdown_grace)
+    return service
