@@ -218,7 +218,8 @@ class SlackReceiver:
             platform="slack",
             chat_id=channel,
             user_id=_text(command.get("user_id")),
-            text=_plain(_text(command.get("text")), None) or "help",
+            # Everything after /paperdrop is a command: "frobnicate" is an unknown one.
+            text="/" + (_plain(_text(command.get("text")), None).lstrip("/") or "help"),
             user_name=_text(command.get("user_name")),
             is_group=not _is_dm(channel),
             addressed=True,
