@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
@@ -57,6 +57,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Store namespace of "this chat got all of today's parts" (the day's brief: chatstate).
 DONE_NS = "delivered"
@@ -428,16 +430,21 @@ async def push(
 
     async def one_group(profile: Profile, members: list[Subscription]) -> list[ChatOutcome]:
         try:
-            brief = await _group_brief(
-                settings,
-                store,
-                day,
-                profile,
-                [s.key for s in members],
-                builder,
-                dry_run=dry_run,
-                report=report,
+            brief = await _unless_stopped(
+                _group_brief(
+                    settings,
+                    store,
+                    day,
+                    profile,
+                    [s.key for s in members],
+                    builder,
+                    dry_run=dry_run,
+                    report=report,
+                ),
+                stop,
             )
+        except _Stopped:
+            return [ChatOutcome(s, error="stopped: shutting down") for s in members]
         except Exception as exc:
             reason = str(exc) if isinstance(exc, PaperdropError) else repr(exc)
             log.warning(
@@ -459,6 +466,28 @@ async def push(
     report.outcomes.sort(key=lambda o: o.sub.key)
     report.finished_at = now()
     return report
+
+
+class _Stopped(Exception):
+    pass
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, T], stop: asyncio.Event | None) -> T:
+    """Await `work`, but give up (cancelling it) as soon as `stop` is set: building a
+    brief is abandoned on shutdown; nothing was sent yet."""
+    if stop is None:
+        return await work
+    task = asyncio.ensure_future(work)
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        raise _Stopped
+    return task.result()
 
 
 def report_rows(report: PushReport) -> list[dict[str, Any]]:

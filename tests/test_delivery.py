@@ -5,11 +5,13 @@ Every test that takes `store` runs twice: on SQLite and on the real local Redis.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -569,3 +571,77 @@ async def test_cached_brief_is_reused_after_partial_delivery(
     await push(p.settings, store, DAY, builder=other, senders=p.senders)
     assert other.calls == []
     assert received(p, sub) == expected(first.made[0], sub)
+
+
+# --- shutdown ---------------------------------------------------------------------------
+
+
+class StopAfterFirstPart:
+    """A sender wrapper that asks for shutdown once the first part was accepted."""
+
+    def __init__(self, inner: Sender, stop: asyncio.Event) -> None:
+        self.inner, self.stop, self.platform = inner, stop, inner.platform
+
+    async def send(
+        self, sub: Subscription, msg: Any, thread_ref: str | None, *, day: Any = None
+    ) -> str:
+        ref = await self.inner.send(sub, msg, thread_ref, day=day)
+        self.stop.set()  # SIGTERM arrives while this part was on its way
+        return ref
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_shutdown_finishes_the_part_being_sent_and_resumes_later(
+    platforms: Platforms, store: Store
+) -> None:
+    sub = Subscription(platform="telegram", chat_id="1001", interests=["LLM agents"])
+    await store.save_subscription(sub)
+    stop = asyncio.Event()
+    wrapped = StopAfterFirstPart(platforms.senders["telegram"], stop)
+    report = await push(
+        platforms.settings, store, DAY, builder=Builder(), senders={"telegram": wrapped}, stop=stop
+    )
+    [outcome] = report.outcomes
+    assert outcome.result is not None and outcome.result.sent == 1 and not outcome.ok
+    assert "shutting down" in (outcome.result.errors[0])
+    assert list(await store.delivered_parts(sub.key, DAY)) == [0]  # recorded as it is
+    # The next run sends exactly the rest.
+    again = await push(platforms.settings, store, DAY, builder=Builder(), senders=platforms.senders)
+    assert again.outcomes[0].result is not None
+    assert again.outcomes[0].result.skipped == 1 and again.outcomes[0].ok
+    texts = [m.text for m in platforms.tg.by_chat(1001)]
+    assert len(texts) == len(set(texts)) == outcome.parts
+
+
+async def test_shutdown_during_the_build_abandons_it_and_sends_nothing(
+    platforms: Platforms, store: Store
+) -> None:
+    sub = Subscription(platform="telegram", chat_id="1001", interests=["LLM agents"])
+    await store.save_subscription(sub)
+    stop = asyncio.Event()
+    started = asyncio.Event()
+
+    async def slow_builder(*args: Any, **kw: Any) -> Brief:
+        started.set()
+        await asyncio.Event().wait()  # arXiv taking its time
+        raise AssertionError("unreachable")
+
+    async def sigterm() -> None:
+        await started.wait()
+        stop.set()
+
+    report, _ = await asyncio.gather(
+        push(
+            platforms.settings,
+            store,
+            DAY,
+            builder=slow_builder,
+            senders=platforms.senders,
+            stop=stop,
+        ),
+        sigterm(),
+    )
+    assert [o.error for o in report.outcomes] == ["stopped: shutting down"]
+    assert platforms.tg.by_chat(1001) == []

@@ -8,11 +8,14 @@ time, across every call of the instance) and backs off itself on 429/503.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import re
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 import arxiv
 import requests
@@ -28,6 +31,8 @@ from digest.sources.http import after_attempts, backoff
 __all__ = ["ARXIV_PAGE_MAX", "ArxivSource", "build_query", "result_to_paper"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 ARXIV_PAGE_MAX = 2000  # the API's largest page
 ID_BATCH = 100  # ids per lookup request, to keep the URL short
@@ -129,6 +134,37 @@ class _Client(arxiv.Client):  # type: ignore[misc]
         self._session.close()
 
 
+def in_daemon_thread(fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """Run blocking `fn` in a daemon thread; the future resolves on the caller's loop.
+
+    Not `asyncio.to_thread`: the default executor's threads are joined when the loop
+    closes, so Ctrl-C during an arXiv request (the package sleeps between pages and
+    retries) waited for it to finish. A cancelled call's thread is abandoned instead: it
+    only reads, and its result is dropped.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(ok: bool, value: Any) -> None:
+        if future.done():
+            return  # cancelled meanwhile
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
+
+    def work() -> None:
+        try:
+            outcome: tuple[bool, Any] = (True, fn(*args))
+        except BaseException as exc:  # handed to the awaiting task, raised there
+            outcome = (False, exc)
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=work, name="paperdrop-arxiv", daemon=True).start()
+    return future
+
+
 class ArxivSource:
     name = "arXiv"
 
@@ -183,7 +219,7 @@ class ArxivSource:
             for attempt in range(attempts):
                 await self._wait_turn()
                 try:
-                    return await asyncio.to_thread(self._fetch, search, page_size)
+                    return await in_daemon_thread(self._fetch, search, page_size)
                 except arxiv.HTTPError as exc:
                     if exc.status == 400 and empty_on_400:
                         return []
