@@ -15,7 +15,7 @@ from bot.platforms.feishu.send import FeishuSender, feishu_sign, feishu_uuid
 from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.send import SlackSender, _SleepingRateLimitHandler
 from bot.platforms.telegram.render import render_telegram
-from bot.platforms.telegram.send import TelegramSender
+from bot.platforms.telegram.send import TRANSIENT_RETRIES, TelegramSender
 from bot.ratelimit import RateLimiter
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Subscription
@@ -125,6 +125,34 @@ async def test_telegram_429_waited_out_and_sent_once(
     assert ref == "1"
     assert vclock.sleeps.count(7.0) == 2
     assert [r.status for r in tg.rejections] == [429, 429]
+
+
+async def test_telegram_429_on_getme_is_waited_out_not_a_failed_push(
+    tg: FakeTelegram, tg_sender: TelegramSender, vclock: VirtualClock
+) -> None:
+    tg.fail_next(429, retry_after=5, method="getMe")
+    await tg_sender.send(
+        Subscription(platform="telegram", chat_id="56"), text_part("telegram", 0, "hi"), None
+    )
+    assert [m.text for m in tg.by_chat(56)] == ["hi"]
+    assert 5.0 in vclock.sleeps
+
+
+async def test_telegram_transient_errors_are_retried_with_backoff(
+    tg: FakeTelegram, tg_sender: TelegramSender, vclock: VirtualClock
+) -> None:
+    tg.fail_next(502, count=2, chat="57")
+    await tg_sender.send(
+        Subscription(platform="telegram", chat_id="57"), text_part("telegram", 0, "hi"), None
+    )
+    assert [m.text for m in tg.by_chat(57)] == ["hi"]
+    assert [r.status for r in tg.rejections] == [502, 502]
+    tg.fail_next(502, count=TRANSIENT_RETRIES + 1, chat="58")
+    with pytest.raises(DeliveryError):
+        await tg_sender.send(
+            Subscription(platform="telegram", chat_id="58"), text_part("telegram", 0, "x"), None
+        )
+    assert tg.by_chat(58) == []
 
 
 async def test_telegram_429_retries_are_bounded(tg: FakeTelegram, vclock: VirtualClock) -> None:
