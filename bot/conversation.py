@@ -277,7 +277,15 @@ class Conversation:
                 log.info("duplicate event ignored: platform=%s", inc.platform)
                 return []
         ctx = await self.context(inc, is_admin)
-        reply_to = inc.reply_ref if (inc.is_group or inc.thread_refs) else None
+        # A click is answered by a toast (or an ephemeral note), whatever the outcome.
+        notice = inc.button is not None
+        reply_to = (
+            None if notice else (inc.reply_ref if (inc.is_group or inc.thread_refs) else None)
+        )
+
+        def say(text: str) -> list[Answer]:
+            return [Answer(Reply.text(ctx.language, text), reply_to=reply_to, notice=notice)]
+
         try:
             if inc.button is not None:
                 action, value = inc.button
@@ -289,28 +297,32 @@ class Conversation:
                 return [Answer(doc, reply_to=None, notice=True)]
             return await self._text(ctx, inc, reply_to)
         except UsageError as exc:
-            return [Answer(Reply.text(ctx.language, str(exc)), reply_to=reply_to)]
+            return say(str(exc))
         except InvalidPaperId as exc:
-            return [Answer(Reply.text(ctx.language, _bad_id(ctx.language, exc)), reply_to)]
+            return say(_bad_id(ctx.language, exc))
         except PaperNotFound as exc:
-            text = tr(
-                ctx.language,
-                f"No paper {exc.paper_id} on arXiv or Hugging Face.",
-                f"arXiv 和 Hugging Face 上都没有论文 {exc.paper_id}。",
+            return say(
+                tr(
+                    ctx.language,
+                    f"No paper {exc.paper_id} on arXiv or Hugging Face.",
+                    f"arXiv 和 Hugging Face 上都没有论文 {exc.paper_id}。",
+                )
             )
-            return [Answer(Reply.text(ctx.language, text), reply_to=reply_to)]
         except SourceError as exc:
             log.warning("source failed for a command: %s", exc)
-            text = tr(
-                ctx.language,
-                "arXiv and Hugging Face could not be reached just now: try again in a few minutes.",
-                "暂时连不上 arXiv 和 Hugging Face,请几分钟后再试。",
+            return say(
+                tr(
+                    ctx.language,
+                    "arXiv and Hugging Face could not be reached just now: "
+                    "try again in a few minutes.",
+                    "暂时连不上 arXiv 和 Hugging Face,请几分钟后再试。",
+                )
             )
-            return [Answer(Reply.text(ctx.language, text), reply_to=reply_to)]
         except Exception:
             log.exception("command failed: platform=%s chat=%s", inc.platform, inc.chat_id)
-            text = tr(ctx.language, "Something went wrong, try again.", "出了点问题,请再试一次。")
-            return [Answer(Reply.text(ctx.language, text), reply_to=reply_to)]
+            return say(
+                tr(ctx.language, "Something went wrong, try again.", "出了点问题,请再试一次。")
+            )
 
     async def _text(self, ctx: HandlerContext, inc: Incoming, reply_to: str | None) -> list[Answer]:
         lang = ctx.language

@@ -21,7 +21,7 @@ from digest.store import RedisStore, SQLiteStore, Store
 from digest.store.redis import make_client, redact_url
 
 # PTB 22 warns (an error under filterwarnings=error) when it builds a RetryAfter without
-# its timedelta mode; production sets the same in bot/senders.py.
+# its timedelta mode; production sets the same in bot/platforms/telegram/send.py.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 # CI runs the property tests with a fixed seed, so a run is reproducible; locally each run

@@ -1,0 +1,521 @@
+"""Telegram receiving through python-telegram-bot: long polling, or a webhook.
+
+    getUpdates / POST /telegram ──► PTB Application ──► Incoming ──► Conversation.respond
+                                                                          │
+    answerCallbackQuery (toasts) ◄── post hook     TelegramSender ◄── answers
+
+Long polling is the default: no public URL is needed. With `telegram_webhook_url` set,
+`start()` registers the webhook (with `telegram_webhook_secret`) and `routes()` serves
+``POST /telegram`` on `serve`'s HTTP server.
+
+PTB's handlers only turn an update into an `Incoming` and hand the answer to
+`Conversation.spawn`: a slow LLM answer never holds up polling, and `stop()` returns at
+once while `Conversation.close(grace)` finishes or cancels what is in flight. Every Bot
+API call made here goes through `TelegramSender.call` (429s waited out, transient errors
+retried, errors translated); `getMe` at start too. Text from users is data: it becomes
+`Incoming.text` and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hmac
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Final
+
+from aiohttp import web
+from telegram import BotCommand, CallbackQuery, Message, MessageEntity, Update
+from telegram.constants import BotCommandLimit, CallbackQueryLimit, ChatType
+from telegram.error import Conflict, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.conversation import AdminCheck, Answer, Incoming, ReceiverDeps
+from bot.platforms.base import Route
+from bot.platforms.telegram.send import TelegramSender
+from bot.sending import Sender, scrub_line
+from digest.errors import ConfigError, DeliveryError
+from digest.models import Platform
+from handlers.registry import COMMANDS, help_lines
+
+__all__ = [
+    "ALLOWED_UPDATES",
+    "SECRET_HEADER",
+    "WEBHOOK_PATH",
+    "TelegramReceiver",
+    "bot_commands",
+    "message_incoming",
+    "query_incoming",
+]
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH: Final = "/telegram"
+SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
+# Only what the conversation answers: fewer updates, and no chat_member noise.
+ALLOWED_UPDATES: Final = (Update.MESSAGE, Update.CALLBACK_QUERY)
+POLL_TIMEOUT: Final = 30.0  # seconds one getUpdates long poll may wait
+ADMIN_TTL: Final = 60.0  # seconds a getChatMember answer is trusted
+_ADMIN_CACHE_MAX = 2048  # entries; the cache is simply emptied past this
+ADMIN_STATUSES: Final = frozenset({"creator", "administrator"})
+GROUP_TYPES: Final = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
+TOAST_MAX: Final = int(CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH)  # 200
+# What the adapter writes into callback data ("fb|up:2605.29559"; digest.models.Button).
+_ACTION = re.compile(r"^[a-z_]{1,16}$")
+_VALUE = re.compile(r"^[A-Za-z0-9_.:/\-]{1,40}$")
+_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")  # Telegram's rule for setMyCommands
+# Telegram sends "/start" (with a deep-link payload, maybe) when someone opens the bot.
+_START = re.compile(r"^/start(?=@|\s|$)")
+_STALE_BUTTON = "This button no longer works. /help lists what I can do."
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def bot_commands(lines: Sequence[tuple[str, str]]) -> list[BotCommand]:
+    """setMyCommands' list from `help_lines`: names Telegram accepts, descriptions it
+    accepts (1..256 characters), at most 100."""
+    out: list[BotCommand] = []
+    for synopsis, summary in lines:
+        name, _, usage = synopsis.lstrip("/").partition(" ")
+        if not _COMMAND_NAME.match(name):
+            continue  # Telegram refuses the whole list for one bad name
+        description = " ".join(f"{summary} {usage}".split()) or name
+        if len(description) > BotCommandLimit.MAX_DESCRIPTION:
+            description = description[: BotCommandLimit.MAX_DESCRIPTION - 1] + "…"
+        out.append(BotCommand(name, description))
+    return out[: BotCommandLimit.MAX_COMMAND_NUMBER]
+
+
+def _same_name(a: str | None, b: str | None) -> bool:
+    return bool(a) and bool(b) and str(a).lower() == str(b).lower()
+
+
+def _cut(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """`text` without the (offset, length) spans, counted in UTF-16 units as Telegram's
+    entities are; runs of spaces left behind collapse to one."""
+    units = text.encode("utf-16-le", "surrogatepass")
+    out = bytearray()
+    pos = 0
+    for offset, length in sorted(spans):
+        out += units[2 * pos : 2 * offset]
+        pos = max(pos, offset + length)
+    out += units[2 * pos :]
+    cleaned = out.decode("utf-16-le", "surrogatepass")
+    cleaned = re.sub(r"[^\S\n]{2,}", " ", cleaned).strip()
+    # "@bot, what about…" → "what about…"
+    return cleaned.lstrip(",:;").strip()
+
+
+def message_incoming(
+    update_id: int, message: Message, *, bot_name: str | None, bot_id: int | None
+) -> Incoming | None:
+    """The conversation's view of a text message; None for what it does not answer."""
+    text = message.text
+    chat = message.chat
+    if text is None or chat.type == ChatType.CHANNEL:
+        return None
+    is_group = chat.type in GROUP_TYPES
+    user = message.from_user
+    # No user: a message sent on behalf of a chat (anonymous admin, linked channel).
+    user_id = str(user.id) if user is not None else str((message.sender_chat or chat).id)
+    mentioned = command_for_us = False
+    cuts: list[tuple[int, int]] = []
+    for entity, piece in message.parse_entities(
+        [MessageEntity.MENTION, MessageEntity.BOT_COMMAND]
+    ).items():
+        if entity.type == MessageEntity.MENTION and _same_name(piece[1:], bot_name):
+            mentioned = True
+            cuts.append((entity.offset, entity.length))
+        elif entity.type == MessageEntity.BOT_COMMAND:
+            _, _, target = piece.partition("@")
+            command_for_us = command_for_us or not target or _same_name(target, bot_name)
+    replied = message.reply_to_message
+    if replied is not None and replied.forum_topic_created is not None:
+        replied = None  # in a forum topic every message "replies" to the topic's opening
+    to_bot = (
+        replied is not None
+        and replied.from_user is not None
+        and bot_id is not None
+        and replied.from_user.id == bot_id
+    )
+    text = _cut(text, cuts) if cuts else text
+    if "start" not in COMMANDS:
+        text = _START.sub("/help", text)  # a first "/start" deserves the help, not "unknown"
+    ref = str(message.message_id)
+    return Incoming(
+        platform="telegram",
+        chat_id=str(chat.id),
+        user_id=user_id,
+        text=text,
+        user_name=user.full_name if user is not None else (chat.title or ""),
+        is_group=is_group,
+        addressed=not is_group or command_for_us or mentioned or to_bot,
+        message_ref=ref,
+        reply_ref=ref,  # in groups the answer replies to the asker's message
+        thread_refs=(str(replied.message_id),) if replied is not None else (),
+        event_id=f"u{update_id}",  # a redelivered update is answered once
+        bot_name=bot_name,
+    )
+
+
+def query_incoming(query: CallbackQuery, *, bot_name: str | None) -> Incoming | None:
+    """The conversation's view of a button click; None for data we never wrote (old
+    keyboards, other bots' formats) and clicks without a message (inline mode)."""
+    message = query.message
+    action, sep, value = (query.data or "").partition("|")
+    if message is None or not sep or not _ACTION.match(action) or not _VALUE.match(value):
+        return None
+    # The conversation runs "fb" as feedback and other actions as the command of that
+    # name; for any other action it has no answer, and the user deserves a word.
+    if action != "fb" and action not in COMMANDS:
+        return None
+    chat = message.chat
+    ref = str(message.message_id)
+    return Incoming(
+        platform="telegram",
+        chat_id=str(chat.id),
+        user_id=str(query.from_user.id),
+        user_name=query.from_user.full_name,
+        is_group=chat.type in GROUP_TYPES,
+        addressed=True,
+        message_ref=ref,
+        reply_ref=ref,
+        thread_refs=(ref,),  # the message the buttons are under: what it is about
+        event_id=f"cq{query.id}",
+        button=(action, value),
+        bot_name=bot_name,
+    )
+
+
+class TelegramReceiver:
+    """Receives Telegram updates (long polling, or the webhook) and answers them."""
+
+    platform: Platform = "telegram"
+
+    def __init__(
+        self,
+        deps: ReceiverDeps,
+        *,
+        poll_timeout: float = POLL_TIMEOUT,
+        admin_ttl: float = ADMIN_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        settings = deps.settings
+        token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+        if not token:
+            raise ConfigError("Telegram needs PAPERDROP_TELEGRAM_TOKEN")
+        self._settings = settings
+        self._conversation = deps.conversation
+        self._token = token
+        # Answers go through serve's sender (shared rate limits); Bot API look-ups need a
+        # TelegramSender's `call`: the same one when it is one, else our own.
+        api = deps.sender if isinstance(deps.sender, TelegramSender) else None
+        self._own_api = api is None
+        self._api: TelegramSender = api or TelegramSender(settings)
+        self._sender: Sender = deps.sender or self._api
+        self._webhook_url = settings.telegram_webhook_url or None
+        secret = settings.telegram_webhook_secret
+        self._secret = secret.get_secret_value() if secret is not None else ""
+        self._poll_timeout = poll_timeout
+        self._admin_ttl = admin_ttl
+        self._clock = clock
+        self._admins: dict[tuple[int, int], tuple[float, bool]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._bot_name: str | None = None
+        self._bot_id: int | None = None
+        self._app = self._build(settings.http_timeout)
+
+    def __repr__(self) -> str:
+        return f"TelegramReceiver(mode={'webhook' if self.webhook else 'polling'})"
+
+    def _build(self, timeout: float) -> AnyApplication:
+        builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
+            Application.builder()
+            .token(self._token)
+            .base_url(self._settings.telegram_api_url)
+            .connect_timeout(timeout)
+            .read_timeout(timeout)
+            .write_timeout(timeout)
+            .get_updates_connect_timeout(timeout)
+            .get_updates_read_timeout(timeout)  # PTB adds the long poll's timeout to it
+            .get_updates_write_timeout(timeout)
+            .concurrent_updates(True)
+        )
+        if self._webhook_url is not None:
+            builder = builder.updater(None)  # updates arrive on routes(), not getUpdates
+        app: AnyApplication = builder.build()
+        app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_message))
+        app.add_handler(CallbackQueryHandler(self._on_click))
+        app.add_error_handler(self._on_error)
+        return app
+
+    # --- the Receiver protocol ----------------------------------------------------------
+
+    @property
+    def webhook(self) -> bool:
+        """Webhook mode (else long polling)."""
+        return self._webhook_url is not None
+
+    @property
+    def bot_name(self) -> str | None:
+        """The bot's @username (known once started)."""
+        return self._bot_name
+
+    @property
+    def application(self) -> AnyApplication:
+        return self._app
+
+    def routes(self) -> list[Route]:
+        return [("POST", WEBHOOK_PATH, self.handle_webhook)] if self.webhook else []
+
+    async def start(self) -> None:
+        app = self._app
+        try:
+            # getMe, through the sender's retries: a 429 at start is waited out, and a
+            # rejected token is reported without the token in the message.
+            await self._api.call("-", lambda _bot: app.initialize())
+            self._bot_name = app.bot.username
+            self._bot_id = app.bot.id
+            await self._register_commands()
+            await app.start()
+            if self._webhook_url is None:
+                await self._start_polling(app)
+            else:
+                await self._set_webhook(self._webhook_url)
+        except BaseException:
+            await self._shutdown()
+            raise
+        log.info(
+            "telegram: receiving as @%s by %s",
+            self._bot_name,
+            "webhook" if self.webhook else "long polling",
+        )
+
+    async def stop(self) -> None:
+        # The webhook is left registered: another replica may be serving it.
+        await self._shutdown()
+        if self._own_api:
+            # Our own sender also carries the answers still in flight: let them finish
+            # (bounded) before closing it. serve's sender is closed by serve.
+            pending = [t for t in self._tasks if not t.done()]
+            if pending:
+                await asyncio.wait(pending, timeout=self._settings.shutdown_grace)
+            await self._api.aclose()
+
+    # --- starting -----------------------------------------------------------------------
+
+    async def _start_polling(self, app: AnyApplication) -> None:
+        # Polling while a webhook is set answers 409: delete it first (keeping what is
+        # pending, which polling then fetches).
+        await self._api.call("-", lambda bot: bot.delete_webhook(drop_pending_updates=False))
+        assert app.updater is not None  # built with one in polling mode
+        await app.updater.start_polling(
+            poll_interval=0,
+            timeout=dt.timedelta(seconds=self._poll_timeout),
+            bootstrap_retries=3,
+            allowed_updates=list(ALLOWED_UPDATES),
+            error_callback=self._polling_error,
+        )
+
+    async def _set_webhook(self, url: str) -> None:
+        if not self._secret:
+            log.warning(
+                "telegram: webhook without PAPERDROP_TELEGRAM_WEBHOOK_SECRET: anyone who "
+                "finds the URL can post updates"
+            )
+        await self._api.call(
+            "-",
+            lambda bot: bot.set_webhook(
+                url,
+                secret_token=self._secret or None,
+                allowed_updates=list(ALLOWED_UPDATES),
+            ),
+        )
+
+    async def _register_commands(self) -> None:
+        """The command menu, from the registry (English, and Chinese where it differs).
+        A failure only leaves the menu stale: the bot still answers."""
+        english = bot_commands(help_lines("en"))
+        for language, commands in (("", english), ("zh", bot_commands(help_lines("zh")))):
+            if not commands or (language and commands == english):
+                continue
+            try:
+                await self._set_commands(commands, language)
+            except DeliveryError as exc:
+                log.warning("telegram: setMyCommands failed: %s", exc.reason)
+
+    async def _set_commands(self, commands: list[BotCommand], language: str) -> None:
+        await self._api.call(
+            "-", lambda bot: bot.set_my_commands(commands, language_code=language or None)
+        )
+
+    def _polling_error(self, exc: TelegramError) -> None:
+        # PTB retries on its own; say why, once per failure, without a traceback.
+        reason = scrub_line(str(exc), [self._token])
+        if isinstance(exc, Conflict):
+            log.warning(
+                "telegram: getUpdates conflict (another instance polls this token, or a "
+                "webhook is set): %s",
+                reason,
+            )
+        else:
+            log.warning("telegram: polling failed, retrying: %s", reason)
+
+    async def _shutdown(self) -> None:
+        app = self._app
+        try:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()  # cancels the waiting long poll at once
+        except Exception:
+            log.exception("telegram: stopping the updater failed")
+        try:
+            if app.running:
+                await app.stop()  # handlers only spawn: nothing long to wait for
+            await app.shutdown()
+            # A start that failed in getMe leaves the Application uninitialised but the
+            # bot's HTTP clients open: close them too (a no-op after a full shutdown).
+            await app.bot.shutdown()
+        except Exception:
+            log.exception("telegram: stopping the application failed")
+
+    # --- webhook ------------------------------------------------------------------------
+
+    async def handle_webhook(self, request: web.Request) -> web.StreamResponse:
+        """POST /telegram: Telegram's delivery of one update."""
+        if self._secret:
+            given = request.headers.get(SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode(), self._secret.encode()):
+                log.warning(
+                    "telegram webhook: refused a request from %s: %s secret token",
+                    request.remote,
+                    "wrong" if given else "no",
+                )
+                return web.Response(status=401, text="unauthorized")
+        app = self._app
+        if not app.running:
+            # Not started or stopping: Telegram delivers it again later.
+            return web.Response(status=503, text="not running")
+        try:
+            data = json.loads(await request.read())
+        except ValueError:
+            return web.Response(status=400, text="bad JSON")
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return web.Response(status=400, text="not an update")
+        try:
+            update = Update.de_json(data, app.bot)
+        except Exception as exc:
+            # Answered 200 all the same: Telegram would redeliver it forever, holding up
+            # every update behind it.
+            log.warning("telegram webhook: unreadable update dropped: %s", type(exc).__name__)
+            return web.Response(text="ok")
+        await app.update_queue.put(update)
+        return web.Response(text="ok")
+
+    # --- updates ------------------------------------------------------------------------
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
+        task = self._conversation.spawn(work)
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None:
+            return
+        inc = message_incoming(
+            update.update_id, message, bot_name=self._bot_name, bot_id=self._bot_id
+        )
+        if inc is None:
+            return
+        # Someone posting as the group itself is one of its anonymous admins.
+        anonymous = message.sender_chat is not None and message.sender_chat.id == message.chat.id
+        user = message.from_user
+        check = self._admin_check(message.chat.id, None if user is None else user.id, anonymous)
+        self._spawn(self._conversation.respond(inc, self._sender, is_admin=check))
+
+    async def _on_click(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        inc = query_incoming(query, bot_name=self._bot_name)
+        if inc is None:
+            await self._toast(query.id, "-", _STALE_BUTTON)
+            return
+        check = self._admin_check(int(inc.chat_id), query.from_user.id, False)
+        if self._spawn(self._answer_click(inc, query.id, check)) is None:
+            await self._toast(query.id, inc.chat_id, None)  # shutting down: stop the spinner
+
+    async def _answer_click(self, inc: Incoming, query_id: str, check: AdminCheck) -> None:
+        """A click: its short answer is the toast; the query is answered exactly once,
+        whatever happens (a button must never keep spinning)."""
+        answered = False
+
+        async def post(answer: Answer) -> bool:
+            nonlocal answered
+            if not answer.notice or answered:
+                return False  # a real message (e.g. an error): sent to the chat
+            answered = True
+            await self._toast(query_id, inc.chat_id, answer.text)
+            return True
+
+        try:
+            await self._conversation.respond(inc, self._sender, is_admin=check, post=post)
+        finally:
+            if not answered:
+                answered = True
+                await self._toast(query_id, inc.chat_id, None)
+
+    async def _toast(self, query_id: str, chat_id: str, text: str | None) -> None:
+        text = (text or "").strip()
+        if len(text) > TOAST_MAX:
+            text = text[: TOAST_MAX - 1] + "…"
+        try:
+            await self._api.call(
+                chat_id, lambda bot: bot.answer_callback_query(query_id, text=text or None)
+            )
+        except DeliveryError as exc:
+            # Too late (15 s) or already answered: nothing more can be done for this click.
+            log.warning("telegram: answerCallbackQuery failed: %s", exc.reason)
+
+    def _admin_check(self, chat_id: int, user_id: int | None, anonymous: bool) -> AdminCheck:
+        async def is_admin() -> bool:
+            if anonymous:
+                return True
+            if user_id is None:
+                return False
+            key = (chat_id, user_id)
+            now = self._clock()
+            cached = self._admins.get(key)
+            if cached is not None and cached[0] > now:
+                return cached[1]
+            try:
+                member = await self._api.call(
+                    str(chat_id), lambda bot: bot.get_chat_member(chat_id, user_id)
+                )
+            except DeliveryError as exc:
+                log.warning("telegram: getChatMember failed, treating as no admin: %s", exc.reason)
+                return False
+            admin = str(member.status) in ADMIN_STATUSES
+            if len(self._admins) >= _ADMIN_CACHE_MAX:
+                self._admins.clear()
+            self._admins[key] = (now + self._admin_ttl, admin)
+            return admin
+
+        return is_admin
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # Only reached for a bug in the mapping above: answers have their own logging.
+        log.error("telegram: update handling failed", exc_info=context.error)
