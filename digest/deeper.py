@@ -24,9 +24,9 @@ from pydantic import BaseModel, Field
 
 from digest.errors import LLMError, StoreError
 from digest.llm import LLM, usage_of
-from digest.models import IdeaItem, Language, LLMUsage, Paper, PaperItem
+from digest.models import IdeaItem, Language, LLMUsage, Paper, PaperItem, PaperSummary
 from digest.store.base import Store
-from digest.summarize import split_sentences, strip_urls
+from digest.summarize import category_name, split_sentences, strip_urls
 
 __all__ = [
     "DETAILS_PROMPT_VERSION",
@@ -99,6 +99,10 @@ class PaperDetails(BaseModel):
     results: str
     limits: str
     mode: str = "llm"  # "llm" | "extractive"
+    # The same call writes the paper's shared summary when none is cached yet, so a card
+    # costs at most one LLM call per (paper, language), whoever asks.
+    summary: PaperSummary | None = None
+    failed: str = ""  # why the LLM did not write these (extractive fallback); never cached
 
 
 def _numbers(text: str) -> set[str]:
@@ -130,6 +134,9 @@ Answer with one JSON object with these string fields:
 abstract; if the abstract gives none, say so.
 - "limits": 1-2 sentences on limitations or open questions the abstract states or clearly \
 implies; if it states none, say that the abstract does not discuss limitations.
+- "contribution": one sentence stating the paper's core contribution.
+- "why": 2-3 sentences on why it matters and what is new.
+- "category": a short topical label (2-4 words, English), e.g. "LLM Agents / RL".
 No URLs, no Markdown. {language}"""
 
 
@@ -138,6 +145,9 @@ class _DetailsAnswer(BaseModel):
     method: str = Field(min_length=1)
     results: str = Field(min_length=1)
     limits: str = Field(min_length=1)
+    contribution: str = ""
+    why: str = ""
+    category: str = ""
 
 
 def extractive_details(paper: Paper, language: Language) -> PaperDetails:
@@ -203,14 +213,24 @@ async def paper_details(
         )
     except LLMError as exc:
         log.warning("details of %s fell back to extractive: %s", paper.paper_id, exc)
-        return extractive_details(paper, language), usage_of(exc)
+        failed = extractive_details(paper, language).model_copy(update={"failed": str(exc)})
+        return failed, usage_of(exc)
     fallback = extractive_details(paper, language)
     source = f"{paper.title} {paper.abstract}"
+    summary = None
+    if answer.contribution and answer.why:
+        summary = PaperSummary(
+            contribution=_clean(answer.contribution, source, 300) or fallback.method,
+            why=_clean(answer.why, source) or fallback.problem,
+            category=strip_urls(answer.category)[:40] or category_name(paper.primary_category),
+            mode="llm",
+        )
     details = PaperDetails(
         problem=_clean(answer.problem, source) or fallback.problem,
         method=_clean(answer.method, source) or fallback.method,
         results=_clean(answer.results, source) or fallback.results,
         limits=_clean(answer.limits, source) or fallback.limits,
+        summary=summary,
     )
     try:
         await store.cache_set(DETAILS_NS, key, details.model_dump_json(), DETAILS_TTL)

@@ -54,6 +54,7 @@ __all__ = [
     "build_brief",
     "fetch_repos",
     "http_client",
+    "llm_failed_note",
     "mark_seen",
     "sample_candidates",
     "select",
@@ -326,12 +327,12 @@ async def write_notes(
     except PaperdropError as exc:
         usage.add(usage_of(exc))
         fallback = extractive_notes(picks, others, summaries, profile, language)
-        return fallback, llm_used, _llm_failed(language, str(exc), partial=llm_used)
+        return fallback, llm_used, llm_failed_note(language, str(exc), partial=llm_used)
     usage.add(u)
     return notes, True, None
 
 
-def _llm_failed(language: Language, reason: str, *, partial: bool) -> SourceItem:
+def llm_failed_note(language: Language, reason: str, *, partial: bool) -> SourceItem:
     if partial:  # summaries came from the LLM, the per-reader notes did not
         return SourceItem(
             source="LLM",

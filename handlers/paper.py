@@ -2,10 +2,11 @@
 
 The card is the brief's document model (a Brief with one pick, its repo and the source
 notes), built by the pipeline's own steps: ranking for the matched interests, the shared
-summary, GitHub through `fetch_repos`, the reader notes through `write_notes` (so an LLM
-failure reads the same as in the brief), plus the deeper texts (problem, method, key
-results with the abstract's numbers, limits), cached per (paper, language, prompt version)
-and shared by every chat.
+summary cache, GitHub through `fetch_repos`, the extractive notes for the relation, and
+the pipeline's LLM-failure note (so a failure reads the same as in the brief). The deeper
+texts (problem, method, key results with the abstract's numbers, limits) come from one
+LLM call per (paper, language, prompt version), cached and shared by every chat; the
+same call fills the summary cache when the brief has not.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from digest.models import (
     Section,
     SourceItem,
 )
-from digest.pipeline import fetch_repos, http_client, write_notes
+from digest.pipeline import fetch_repos, http_client, llm_failed_note
 from digest.profile import Profile
 from digest.ranking import rank
 from digest.settings import Settings
@@ -42,7 +43,7 @@ from digest.sources.github import GitHubSource
 from digest.sources.hf import HuggingFaceSource
 from digest.sources.merge import merge_papers
 from digest.store.base import Store
-from digest.summarize import summarize_papers
+from digest.summarize import PROMPT_VERSION, extractive_notes, extractive_summary
 from handlers.context import Args, HandlerContext, UsageError
 from handlers.registry import command
 
@@ -142,23 +143,30 @@ async def paper_card(
     day = paper.day or now().date()
     ranked = rank([paper], profile, today=day)
     async with llm_session(settings, use_llm=use_llm, llm=llm) as session:
+        cached = await store.get_summary(bare, language, PROMPT_VERSION) if session else None
         async with http_client(settings) as client:
             github = GitHubSource(settings, client, store=store) if paper.github_repo else None
-            (summaries, u1), (details, u2), (repos, github_note) = await asyncio.gather(
-                summarize_papers([paper], language, store=store, llm=session),
+            (details, u), (repos, github_note) = await asyncio.gather(
                 paper_details(paper, language, store=store, llm=session),
                 _repos(github, paper, language),
             )
-        usage.add(u1)
-        usage.add(u2)
-        if github_note is not None:
-            reports.append(github_note)
-        llm_used = any(s.mode == "llm" for s in summaries.values()) or details.mode == "llm"
-        notes, llm_used, llm_note = await write_notes(
-            ranked, [], summaries, profile, language, session, usage, llm_used=llm_used
-        )
-        if llm_note is not None:
-            reports.append(llm_note)
+    usage.add(u)
+    if github_note is not None:
+        reports.append(github_note)
+    # One LLM call per (paper, language) at most: the details call also writes the shared
+    # summary when the brief has not cached one yet.
+    summary = extractive_summary(paper, language)
+    if cached is not None and cached.mode == "llm":
+        summary = cached
+    elif details.summary is not None:
+        summary = details.summary
+        await store.put_summary(bare, language, PROMPT_VERSION, summary)
+    if details.failed:
+        reports.append(llm_failed_note(language, details.failed, partial=summary.mode == "llm"))
+    summaries = {paper.paper_id: summary}
+    llm_used = summary.mode == "llm" or details.mode == "llm"
+    # The relation is the chat's matched interests (no per-chat call: cards are shared).
+    notes = extractive_notes(ranked, [], summaries, profile, language)
 
     from digest.compose import compose_brief
 

@@ -151,12 +151,17 @@ async def test_paper_card_goes_deeper_than_the_brief(world: World) -> None:
     assert [b.value for b in doc.buttons] == [f"up:{PAPER}", f"down:{PAPER}"]
 
 
-async def test_paper_details_are_cached_and_shared_by_every_chat(world: World) -> None:
+async def test_a_card_costs_one_llm_call_per_paper_whoever_asks(world: World) -> None:
     conv = world.bot()
     await Person(conv, chat_id="1").says(f"/paper {PAPER}")
-    calls = len(world.llm.calls_for("paper_details"))
-    await Person(conv, chat_id="2", user_id="8").says(f"/paper {PAPER}v2")  # a version: same paper
-    assert calls == 1 and len(world.llm.calls_for("paper_details")) == 1
+    assert [c[0] for c in world.llm.calls] == ["paper_details"]
+    # Another chat, another profile, a versioned id: the same paper, no new call.
+    other = Person(conv, chat_id="2", user_id="8")
+    await other.says("/interests mixture of experts")
+    [answer] = await other.says(f"/paper {PAPER}v2")
+    assert len(world.llm.calls) == 1
+    [item] = [i for s in answer.doc.sections for i in s.items if isinstance(i, PaperItem)]
+    assert "mixture of experts" in item.relation  # the relation is this chat's own
 
 
 async def test_an_impossible_id_is_refused_before_any_request(world: World) -> None:

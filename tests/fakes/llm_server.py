@@ -9,7 +9,8 @@ and answers by the marker line that starts the system prompt:
 - ``TASK: rerank``        -> ``{"papers": [{"id", "score", "matched"}]}`` (digest/ranking.py)
 - ``TASK: summarize``     -> ``{"contribution", "why", "category"}`` (digest/summarize.py)
 - ``TASK: reader_notes``  -> the ReaderNotes object (digest/summarize.py)
-- ``TASK: paper_details`` -> ``{"problem", "method", "results", "limits"}`` (digest/deeper.py);
+- ``TASK: paper_details`` -> ``{"problem", "method", "results", "limits"}`` and the summary
+  fields (digest/deeper.py);
   "results" quotes the abstract's sentences with numbers, and adds one invented figure
   ("99.9%") so tests can check that the code drops unsupported numbers
 - ``TASK: ideas``         -> three ideas citing the given ids, plus one citing an id that was
@@ -250,6 +251,7 @@ def _details(req: dict[str, Any]) -> dict[str, Any]:
         # The invented sentence must be dropped by the code (no such number in the abstract).
         "results": " ".join(numbered[:2]) + " It reaches 99.9% on every benchmark.",
         "limits": "摘要没有讨论局限性。" if zh else "The abstract does not discuss limitations.",
+        **_summarize(req),
     }
 
 
