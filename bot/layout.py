@@ -76,10 +76,15 @@ def continued_line(title: str, lang: Language, kind: str = "heading") -> Line:
 
 
 class _Seen:
-    """Texts already shown per paper id, so repeats are not printed twice."""
+    """Texts already shown per paper id, so repeats are not printed twice; and the one
+    number of each paper in the whole document (`/paper 7` means the paper shown as 7)."""
 
     def __init__(self) -> None:
         self._shown: dict[tuple[str, str], str] = {}
+        self._numbers: dict[str, int] = {}
+
+    def number(self, paper_id: str) -> int:
+        return self._numbers.setdefault(paper_id, len(self._numbers) + 1)
 
     def fresh(self, paper_id: str, field: str, text: str) -> bool:
         if not text or self._shown.get((paper_id, field)) == text:
@@ -190,6 +195,9 @@ def _items(section: Section, lang: Language, seen: _Seen) -> Iterator[list[Line]
     counters: dict[str, int] = {}
     for item in section.items:
         n = counters[item.type] = counters.get(item.type, 0) + 1
+        if isinstance(item, PaperItem):
+            # Papers are numbered across the document, in the order of Brief.paper_ids().
+            n = seen.number(item.paper_id)
         yield _item(item, n, section.kind, lang, seen)
 
 
@@ -356,7 +364,7 @@ def thread_pages(brief: Brief, *, buttons: bool = True) -> list[Page]:
         n += 1
         # The first pick carries the section's title, as in the whole brief.
         heading = Line((Span(picks.title),), "heading") if n == 1 else None
-        lines = _paper(item, n, "top_picks", lang, seen)
+        lines = _paper(item, seen.number(item.paper_id), "top_picks", lang, seen)
         pages.append(
             Page(
                 title=brief.title,

@@ -78,8 +78,9 @@ def _paper(item: PaperItem, n: int, kind: str, lang: Language) -> list[str]:
     return out
 
 
-def _others_table(items: list[Item], lang: Language) -> list[str]:
+def _others_table(items: list[Item], lang: Language, numbers: dict[str, int]) -> list[str]:
     header = [
+        "#",
         label("category", lang),
         label("title", lang),
         label("date", lang),
@@ -91,6 +92,7 @@ def _others_table(items: list[Item], lang: Language) -> list[str]:
         if not isinstance(item, PaperItem):
             continue
         cells = [
+            str(numbers.get(item.paper_id, "")),
             escape_md(item.category),
             _link(item.title, item.links.hf or item.links.abs),
             item.date.isoformat() if item.date else "",
@@ -134,16 +136,17 @@ def _idea(item: IdeaItem, n: int, lang: Language) -> list[str]:
     return out
 
 
-def _section(section: Section, lang: Language) -> list[str]:
+def _section(section: Section, lang: Language, numbers: dict[str, int]) -> list[str]:
     out = [f"## {escape_md(section.title)}", ""] if section.title else []
     if section.intro:
         out += [f"> {escape_md(section.intro)}", ""]
     if section.kind == "others":
-        return out + _others_table(section.items, lang)
+        return out + _others_table(section.items, lang, numbers)
     n = 0
     for item in section.items:
         if isinstance(item, PaperItem):
-            n += 1
+            # Papers keep one number across the document: `/paper 7` is the one shown as 7.
+            n = numbers.get(item.paper_id, n + 1)
             if section.kind == "must_read":
                 out.append(f"{n}. {_link(item.title, item.links.abs)}")
                 if item.note:
@@ -168,8 +171,9 @@ def render_markdown(doc: Document) -> str:
     """A brief (or a command's reply) as Markdown for the terminal and files."""
     if isinstance(doc, Reply):
         head = [f"# {escape_md(doc.title)}", ""] if doc.title else []
+        numbers = _numbers(doc.sections)
         for section in doc.sections:
-            head += _section(section, doc.language)
+            head += _section(section, doc.language, numbers)
         return "\n".join(head).rstrip() + "\n"
     brief = doc
     lang = brief.language
@@ -180,6 +184,16 @@ def render_markdown(doc: Document) -> str:
     )
     stamp = brief.generated_at.strftime("%Y-%m-%d %H:%M %Z").strip()
     lines = [f"# {escape_md(brief.title)}", "", f"*{window} · {stamp}*", ""]
+    numbers = _numbers(brief.sections)
     for section in brief.sections:
-        lines += _section(section, lang)
+        lines += _section(section, lang, numbers)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _numbers(sections: list[Section]) -> dict[str, int]:
+    order: dict[str, int] = {}
+    for section in sections:
+        for item in section.items:
+            if isinstance(item, PaperItem):
+                order.setdefault(item.paper_id, len(order) + 1)
+    return order

@@ -197,6 +197,15 @@ async def test_an_item_number_means_that_item_of_the_last_brief(world: World) ->
     assert isinstance(answer.doc, Reply) and answer.doc.paper_id == second
     too_far = shown(await ada.says("/paper 99"))
     assert f"has items 1–{len(brief.paper_ids())}" in too_far
+    # The number a reader sees is the number that works: item 7 is in "also worth a glance".
+    from bot.platforms.telegram.render import render_telegram
+
+    seventh = brief.find_paper(brief.paper_ids()[6])
+    assert seventh is not None
+    visible = "\n".join(m.text for m in render_telegram(brief))
+    assert f"7. {seventh.title}" in visible
+    [answer] = await ada.says("/paper 7")
+    assert isinstance(answer.doc, Reply) and answer.doc.paper_id == seventh.paper_id
 
 
 async def test_a_bare_id_in_a_dm_is_a_paper_request(world: World) -> None:
