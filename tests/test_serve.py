@@ -1,0 +1,170 @@
+"""`paperdrop serve`: receivers, the scheduler and one HTTP server in one process, and an
+orderly shutdown on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import pytest
+from pydantic import SecretStr
+
+from bot.serve import start_service, stop_service
+from digest.models import Subscription
+from digest.settings import Settings
+from digest.store.base import Store
+from tests.fakes.slack_server import FakeSlack
+from tests.fakes.telegram_server import FakeTelegram
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 20.0) -> None:
+    """Wait until `check()` holds (another process or task is doing the work), bounded."""
+    async with asyncio.timeout(within):
+        while True:
+            result = check()
+            if result if isinstance(result, bool) else await result:
+                return
+            await asyncio.sleep(0.01)
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeSlack]]:
+    async with FakeTelegram() as tg, FakeSlack() as slack:
+        yield tg, slack
+
+
+def settings_for(tg: FakeTelegram, slack: FakeSlack, tmp: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        telegram_token=SecretStr(tg.token),
+        telegram_api_url=tg.base_url,
+        slack_bot_token=SecretStr(slack.token),
+        slack_api_url=slack.base_url,
+        slack_signing_secret=SecretStr("slack-signing-secret"),
+        http_port=0,
+        sqlite_path=tmp / "serve.sqlite3",
+        shutdown_grace=2.0,
+        # Sources that do not answer: nothing here needs them.
+        hf_base_url="http://127.0.0.1:9",
+        arxiv_api_url="http://127.0.0.1:9",
+        github_api_url="http://127.0.0.1:9",
+    )
+
+
+async def test_one_process_answers_every_platform_and_serves_healthz(
+    fakes: tuple[FakeTelegram, FakeSlack], store: Store, tmp_path: Path
+) -> None:
+    tg, slack = fakes
+    stop = asyncio.Event()
+    service, task = await start_service(settings_for(tg, slack, tmp_path), store, stop=stop)
+    try:
+        assert sorted(service.platforms) == ["slack", "telegram"] and service.errors == []
+        assert service.address is not None
+        base = f"http://{service.address[0]}:{service.address[1]}"
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/healthz") as resp:
+                assert resp.status == 200 and (await resp.json()) == {"ok": True}
+            # Slack's events are served by the same server; a forged one is refused.
+            async with http.post(
+                f"{base}/slack/events",
+                data=b'{"type":"event_callback"}',
+                headers={"X-Slack-Signature": "v0=forged", "X-Slack-Request-Timestamp": "1"},
+            ) as resp:
+                assert resp.status == 401
+        # Telegram long-polls: a user's /help is answered.
+        await tg.wait_for_poll()
+        tg.user_says(4242, "/help")
+        await eventually(lambda: bool(tg.by_chat(4242)))
+        assert "/paper" in tg.by_chat(4242)[0].text
+    finally:
+        stop.set()
+        await asyncio.wait_for(stop_service(service, task, grace=2.0), 15)
+
+
+async def test_a_platform_that_fails_to_start_does_not_keep_the_others_down(
+    fakes: tuple[FakeTelegram, FakeSlack], store: Store, tmp_path: Path
+) -> None:
+    tg, slack = fakes
+    broken = settings_for(tg, slack, tmp_path).model_copy(
+        update={"telegram_token": SecretStr("999:RefusedTokenValue")}
+    )
+    stop = asyncio.Event()
+    service, task = await start_service(broken, store, stop=stop, schedule=False)
+    try:
+        assert service.platforms == ["slack"]
+        assert len(service.errors) == 1 and service.errors[0].startswith("telegram")
+        assert "RefusedTokenValue" not in service.errors[0]
+    finally:
+        stop.set()
+        await stop_service(service, task, grace=1.0)
+
+
+async def test_sigterm_stops_serve_in_order_within_seconds(
+    fakes: tuple[FakeTelegram, FakeSlack], tmp_path: Path
+) -> None:
+    tg, _ = fakes
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PAPERDROP_", "OPENAI_"))},
+        "PAPERDROP_TELEGRAM_TOKEN": tg.token,
+        "PAPERDROP_TELEGRAM_API_URL": tg.base_url,
+        "PAPERDROP_HTTP_PORT": "0",
+        "PAPERDROP_SQLITE_PATH": str(tmp_path / "serve.sqlite3"),
+        "PAPERDROP_REDIS_URL": "",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "serve",
+        env=env,
+        cwd=str(ROOT),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await tg.wait_for_poll(within=60)
+        tg.user_says(77, "/help")
+        await eventually(lambda: bool(tg.by_chat(77)))  # answered before the stop
+        proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(proc.wait(), 15)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    err = (await proc.stderr.read()).decode() if proc.stderr else ""
+    assert code == 0, err
+    assert "stopping paperdrop serve" in err
+    assert tg.token not in err
+
+
+async def test_the_scheduler_pushes_from_serve(
+    fakes: tuple[FakeTelegram, FakeSlack], store: Store, tmp_path: Path
+) -> None:
+    tg, slack = fakes
+    # A chat whose brief is due and already built for today: serve's scheduler sends it.
+    from bot.delivery import is_delivered, profile_for
+    from digest.chatstate import put_day_brief
+    from tests.delivery_helpers import built_brief
+
+    settings = settings_for(tg, slack, tmp_path)
+    sub = Subscription(platform="telegram", chat_id="31", interests=["agents"], time="00:00")
+    await store.save_subscription(sub)
+    import datetime as dt
+
+    today = dt.datetime.now(dt.UTC).date()
+    await put_day_brief(store, profile_for(sub, settings).key, today, built_brief())
+    stop = asyncio.Event()
+    service, task = await start_service(settings, store, stop=stop, interval=3600)
+    try:
+        await eventually(lambda: is_delivered(store, sub, today))
+        assert tg.by_chat(31), "the morning brief went out"
+    finally:
+        stop.set()
+        await asyncio.wait_for(stop_service(service, task, grace=2.0), 15)
