@@ -293,6 +293,8 @@ class Conversation:
                 if name not in COMMANDS:
                     log.info("click on an unknown button action ignored: %r", action[:20])
                     return []
+                if COMMANDS[name].admin and inc.is_group and not await ctx.is_admin():
+                    return say(_admins_only(ctx.language, f"{inc.command_prefix}{name}"))
                 doc = await self._run(ctx, name, value)
                 return [Answer(doc, reply_to=None, notice=True)]
             return await self._text(ctx, inc, reply_to)
@@ -354,12 +356,7 @@ class Conversation:
             msg = _unknown(lang, name, inc.command_prefix)
             return [Answer(Reply.text(lang, msg), reply_to=reply_to)]
         if cmd.admin and inc.is_group and not await ctx.is_admin():
-            shown = f"{inc.command_prefix}{name}"
-            msg = tr(
-                lang,
-                f"Only chat admins can use {shown} in a group.",
-                f"群聊中只有管理员可以使用 {shown}。",
-            )
+            msg = _admins_only(lang, f"{inc.command_prefix}{name}")
             return [Answer(Reply.text(lang, msg), reply_to=reply_to)]
         doc = await self._run(ctx, name, args, limited=cmd.llm)
         return [Answer(doc, reply_to=reply_to)]
@@ -499,6 +496,14 @@ def _bad_id(language: Language, exc: InvalidPaperId) -> str:
         "link, an old-style id such as hep-th/9901001, or an item number of your last brief.",
         f"“{shown}”不是 arXiv 编号。可以试试 /paper 2605.29559、arXiv 或 Hugging Face 链接、"
         "旧式编号如 hep-th/9901001,或上一期简报中的条目序号。",
+    )
+
+
+def _admins_only(language: Language, shown: str) -> str:
+    return tr(
+        language,
+        f"Only chat admins can use {shown} in a group.",
+        f"群聊中只有管理员可以使用 {shown}。",
     )
 
 

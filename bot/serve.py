@@ -87,7 +87,11 @@ async def start_service(
                 service.errors.append(f"{adapter.title}: {exc}")
                 continue
         service.senders[name] = sender
-        receiver = adapter.make_receiver(ReceiverDeps(settings, store, conversation, sender))
+        try:
+            receiver = adapter.make_receiver(ReceiverDeps(settings, store, conversation, sender))
+        except ConfigError as exc:  # one platform's settings must not keep the others down
+            service.errors.append(f"{adapter.title}: {exc}")
+            continue
         if receiver is not None:
             service.receivers.append(receiver)
 

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import logging
+import secrets
 import time
 from typing import Any
 
@@ -128,6 +129,10 @@ class FeishuSender:
         webhook = sub.webhook is not None
         if sub.webhook is not None:
             redact_in_logs(sub.webhook.get_secret_value())
+        # A brief part's uuid is stable per (chat, day, part): a re-run is deduplicated.
+        # An answer (no day) is new each time it is sent: the same "/help" twice must
+        # arrive twice; the nonce stays the same across this send's own retries.
+        nonce = "" if day is not None else secrets.token_hex(8)
 
         async def attempt() -> str:
             if self._limiter is not None:
@@ -136,7 +141,7 @@ class FeishuSender:
                 )
             if webhook:
                 return await self._send_webhook(sub, msg)
-            return await self._send_app(sub, msg, thread_ref, day)
+            return await self._send_app(sub, msg, thread_ref, day, nonce)
 
         return await with_rate_retries(
             attempt,
@@ -197,14 +202,19 @@ class FeishuSender:
             return token
 
     async def _send_app(
-        self, sub: Subscription, msg: OutMessage, thread_ref: str | None, day: dt.date | None
+        self,
+        sub: Subscription,
+        msg: OutMessage,
+        thread_ref: str | None,
+        day: dt.date | None,
+        nonce: str = "",
     ) -> str:
         payload = dict(msg.payload)
         content = payload.get("content", payload.get("card"))
         if not isinstance(content, str):
             content = json.dumps(content, ensure_ascii=False)
         msg_type = payload.get("msg_type", "interactive")
-        uid = feishu_uuid(sub.chat_id, day, msg.part, content)
+        uid = feishu_uuid(sub.chat_id, day, msg.part, nonce + content)
         if msg.in_thread and thread_ref:
             url = f"{self._base}{MESSAGES_PATH}/{thread_ref}/reply"
             body: dict[str, Any] = {
