@@ -186,6 +186,10 @@ class RepoItem(BaseModel):
     paper_id: str | None = None
     paper_title: str | None = None
     note: str = ""  # what to follow there
+    # Stars gained since the previous fetch the Store kept (about a day earlier), and how
+    # many days that was; None when there is no earlier count.
+    stars_delta: int | None = None
+    delta_days: int | None = None
 
 
 class IdeaItem(BaseModel):
@@ -235,6 +239,9 @@ class Brief(BaseModel):
     window_end: dt.date
     sections: list[Section]
     usage: LLMUsage = Field(default_factory=LLMUsage)
+    # The retrieval note under the title: when (reader's time zone), the window and why it
+    # widened, which sources answered. Plain text, localised.
+    header: str = ""
 
     def section(self, kind: SectionKind) -> Section | None:
         return next((s for s in self.sections if s.kind == kind), None)
