@@ -4,10 +4,23 @@
 day's candidates (title twice, abstract, HF keywords, ai_summary). A query's score is
 divided by its *self-score* — what a document holding each query term once, at average
 length, would get (the sum of the terms' idfs) — and capped at 1, so 1.0 means "says
-everything the interest says", whatever the day's corpus. A paper's relevance is its best
-interest plus a little for each further matched interest; `avoid` phrases, scored the same
-way, subtract a proportional penalty. Community (HF upvotes), code and recency add small
-bonuses, so a paper matching an interest outranks every unmatched one unless avoided.
+everything the interest says", whatever the day's corpus.
+
+A paper's relevance is its *best* interest. Breadth only breaks near-ties: a second
+matched interest fills at most `BREADTH_WEIGHT` of the headroom left above the best one
+(`best + BREADTH_WEIGHT * (1 - best) * second`), so however many interests a paper
+touches weakly it gains at most `BREADTH_WEIGHT / 4` and never passes a paper matching
+one interest clearly more strongly. Community (HF upvotes, relative to the day's most
+upvoted paper), code, recency and a wanted arXiv category are priors, not relevance: they
+multiply it by at most `1 + PRIOR_MAX`, so they order papers of about equal relevance
+and cannot lift an off-topic paper. A paper matching an interest outranks every
+unmatched one unless avoided. An `avoid` phrase, scored like an interest, subtracts
+`W_AVOID` times its normalised score (that score is `signals["avoid"]`, 0 when nothing
+was subtracted); a chat's 👍/👎 add or subtract up to `W_FEEDBACK`.
+
+No score depends on a paper's id (only the final tie-break does): renaming or reordering
+the candidates leaves every score as it was. `bench/ranking.py` measures the ranking
+against hand labels and plain BM25.
 
 `semantic_blend()` and `llm_rerank()` refine the head of that list; either failing leaves
 the ranking as it was.
@@ -46,6 +59,7 @@ __all__ = [
     "PROMPT_VERSION",
     "RerankAnswer",
     "RerankItem",
+    "interest_scores",
     "llm_rerank",
     "rank",
     "rerank_system_prompt",
@@ -64,15 +78,22 @@ TITLE_REPEAT: Final = 2  # the title counts twice: it is the densest statement o
 MATCH_THRESHOLD: Final = 0.35  # normalised interest score that counts as "matched"
 # Below the threshold a paper keeps a sliver of its score, to order the unmatched tail.
 UNMATCHED_FACTOR: Final = 0.2
-BREADTH_WEIGHT: Final = 0.15  # per further matched interest ...
-BREADTH_MAX: Final = 3  # ... counting at most this many
+# The share of the headroom above the best interest that a second matched one may fill.
+BREADTH_WEIGHT: Final = 0.2
 
-# --- blend weights (relevance is ~0.35..1.45, so it dominates) -------------------------
+# --- priors: relevance times (1 + at most PRIOR_MAX) -----------------------------------
 
-W_UPVOTES: Final = 0.09
-W_CODE: Final = 0.04
-W_RECENCY: Final = 0.06
-W_CATEGORY: Final = 0.03
+W_UPVOTES: Final = 0.04
+W_CODE: Final = 0.01
+W_RECENCY: Final = 0.03
+W_CATEGORY: Final = 0.02
+PRIOR_MAX: Final = W_UPVOTES + W_CODE + W_RECENCY + W_CATEGORY
+# Without feedback or avoid, a matched paper whose best interest is this much stronger
+# than another's always ranks above it (the priors and breadth cannot close the gap).
+DOMINANCE_MARGIN: Final = PRIOR_MAX + BREADTH_WEIGHT / 4 * (1 + PRIOR_MAX)
+
+# --- the reader's own signals ----------------------------------------------------------
+
 # A chat's 👍/👎 learned weights (mean in [-1, 1]) move a paper by at most this much.
 W_FEEDBACK: Final = 0.25
 # An avoid phrase counts from a stronger match than an interest: "medical imaging" must
@@ -225,11 +246,12 @@ class _Lexicon:
         # A term no candidate contains has the highest idf: it still counts in the self-score.
         return known if known is not None else _idf(self.size, 0)
 
-    def scores(self, phrase: str) -> list[float]:
+    def scores(self, phrase: str, *, cap: bool = True, normalise: bool = True) -> list[float]:
         """Per document, the phrase's BM25 score over its self-score, clamped to [0, 1].
 
         The self-score is what the phrase scores as a document of its own, so 1.0 means a
-        paper says what the interest says about as densely as the phrase itself.
+        paper says what the interest says about as densely as the phrase itself. Without
+        `cap` the ratio may pass 1; without `normalise` the score is plain BM25.
         """
         terms = list(dict.fromkeys(tokenize(phrase)))
         bm25 = self.bm25
@@ -237,9 +259,21 @@ class _Lexicon:
             return [0.0] * self.size
         k1, b = bm25.k1, bm25.b
         tf_self = (k1 + 1) / (1 + k1 * (1 - b + b * len(terms) / bm25.avgdl))
-        ideal = tf_self * sum(self._idf(t) for t in terms)
-        raw = bm25.get_scores(terms)
-        return [min(1.0, max(0.0, float(s) / ideal)) for s in raw]
+        ideal = tf_self * sum(self._idf(t) for t in terms) if normalise else 1.0
+        top = 1.0 if cap else math.inf
+        return [min(top, max(0.0, float(s) / ideal)) for s in bm25.get_scores(terms)]
+
+
+def interest_scores(
+    papers: Sequence[Paper], phrases: Sequence[str], *, cap: bool = True, normalise: bool = True
+) -> list[list[float]]:
+    """Per phrase, per paper (in the given order), the lexical score `rank()` starts from.
+
+    `normalise=False` gives plain BM25 (same tokens, fields and idf); `cap=False` keeps
+    normalised scores above 1. For baselines and benchmarks.
+    """
+    lex = _Lexicon.build([_document(p) for p in papers])
+    return [lex.scores(phrase, cap=cap, normalise=normalise) for phrase in phrases]
 
 
 def _bare(paper_id: str) -> str:
@@ -272,6 +306,19 @@ def _feedback(
     return sum(values) / len(values) if values else 0.0
 
 
+def _relevance(best: float, matched: Sequence[float]) -> float:
+    """The best interest, plus a bounded share of its headroom for a second match.
+
+    `matched` are the matched strengths, strongest first. The bonus is at most
+    BREADTH_WEIGHT * best * (1 - best) <= BREADTH_WEIGHT / 4, and none at a full match:
+    touching many interests weakly never outweighs serving one clearly better.
+    """
+    if not matched:
+        return best * UNMATCHED_FACTOR
+    second = matched[1] if len(matched) > 1 else 0.0
+    return best + BREADTH_WEIGHT * (1 - best) * second
+
+
 def rank(
     papers: Sequence[Paper],
     profile: Profile,
@@ -281,7 +328,8 @@ def rank(
 ) -> list[Ranked]:
     """All unseen, live candidates ordered for `profile`, best first (ties by id).
 
-    Nothing is cut: papers matching no interest come last, ordered by the other signals.
+    Nothing is cut: papers matching no interest come after every matched one (unless
+    avoided or voted down), ordered by their best, sub-threshold interest.
     """
     seen_ids = {_bare(s) for s in seen}
     pool: dict[str, Paper] = {}
@@ -306,11 +354,7 @@ def rank(
         )
         best = strengths[0][0] if strengths else 0.0
         matched = [(s, ph) for s, ph in strengths if s >= MATCH_THRESHOLD]
-        if matched:
-            extra = sum(s for s, _ in matched[1 : 1 + BREADTH_MAX])
-            relevance = best + BREADTH_WEIGHT * extra
-        else:
-            relevance = best * UNMATCHED_FACTOR
+        relevance = _relevance(best, [s for s, _ in matched])
         avoid = max((col[i] for col in per_avoid), default=0.0)
         avoid = avoid if avoid >= AVOID_THRESHOLD else 0.0
         upvotes = math.log1p(paper.upvotes or 0) / math.log1p(max_up) if max_up > 0 else 0.0
@@ -319,15 +363,8 @@ def rank(
         cats = {c.casefold() for c in (paper.primary_category, *paper.categories) if c}
         category = 1.0 if cats & wanted_cats else 0.0
         feedback = _feedback(profile.boosts, [ph for _, ph in matched], paper, cats)
-        score = (
-            relevance
-            - W_AVOID * avoid
-            + W_UPVOTES * upvotes
-            + W_CODE * code
-            + W_RECENCY * recency
-            + W_CATEGORY * category
-            + W_FEEDBACK * feedback
-        )
+        prior = W_UPVOTES * upvotes + W_CODE * code + W_RECENCY * recency + W_CATEGORY * category
+        score = relevance * (1 + prior) - W_AVOID * avoid + W_FEEDBACK * feedback
         out.append(
             Ranked(
                 paper=paper,
