@@ -1,10 +1,11 @@
 """Chats with the bot on Feishu/Lark: a user writes, the bot answers, as people would see it.
 
-The real receiver (`bot.platforms.feishu.receive.FeishuReceiver`, lark-oapi's real
-`EventDispatcherHandler` and long-connection `ws.Client`) takes the fake open platform's
-events (`tests.fakes.feishu_server.FakeFeishu`): in HTTP mode as the exact bodies Feishu
-POSTs (encrypted and signed, or plain with the verification token) to its route on a
-local aiohttp server; in long-connection mode as frames on the fake's WebSocket. A real
+The real receiver (`bot.platforms.feishu.receive.FeishuReceiver`, with its native event
+checks and long-connection client, which speak what lark-oapi speaks: see
+tests/test_feishu_events.py) takes the fake open platform's events
+(`tests.fakes.feishu_server.FakeFeishu`): in HTTP mode as the exact bodies Feishu POSTs
+(encrypted and signed, or plain with the verification token) to its route on a local
+aiohttp server; in long-connection mode as frames on the fake's WebSocket. A real
 `Conversation` on a real Store (SQLite and Redis, the `store` fixture) answers; replies go
 out through the real `FeishuSender` to the fake. Nothing reaches the network: the paper
 sources point at a closed port and no LLM is configured.
@@ -27,7 +28,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import httpx
-import lark_oapi.ws.client as lark_ws_client
 import pytest
 from aiohttp import web
 from pydantic import SecretStr
@@ -272,13 +272,6 @@ async def feishu_bot(
                 await sender.aclose()
             if runner is not None:
                 await runner.cleanup()
-
-
-@pytest.fixture(autouse=True)
-def _lark_loop(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The long connection swaps a loop into this lark-oapi global (and puts it back):
-    # restored here too, whatever a test does.
-    monkeypatch.setattr(lark_ws_client, "loop", lark_ws_client.loop)
 
 
 def _visible(message: FeishuMessage) -> str:
@@ -751,17 +744,17 @@ async def test_the_long_connection_delivers_a_message_and_the_bot_replies(store:
 
 
 async def test_stop_closes_the_long_connection_promptly(store: Store) -> None:
-    original = lark_ws_client.loop
     async with feishu_bot(store, "ws") as bot:
-        swapped = lark_ws_client.loop
+        ws = bot.receiver._ws
+        assert ws is not None and ws.connected
         loop = asyncio.get_running_loop()
         started = loop.time()
         await bot.receiver.stop()
         took = loop.time() - started
-        ws = bot.receiver._ws
+        after = bot.receiver._ws
     assert took < 3.0
-    assert swapped is not original and lark_ws_client.loop is original
-    assert ws is None and bot.fs.ws_connections == 1
+    assert not ws.connected and not [t for t in asyncio.all_tasks() if "feishu" in t.get_name()]
+    assert after is None and bot.fs.ws_connections == 1
 
 
 async def test_an_endpoint_failure_is_retried_in_the_background_and_stop_is_prompt(
@@ -769,18 +762,18 @@ async def test_an_endpoint_failure_is_retried_in_the_background_and_stop_is_prom
 ) -> None:
     async with FakeFeishu() as fs:
         fs.fail_next(status=500, endpoint="ws.endpoint")
-        # start() waits up to http_timeout for the first connection, then lets lark retry.
+        # start() tries once (within http_timeout), then keeps trying in the background.
         settings = _settings(fs, "ws", http_timeout=0.5)
         conversation = Conversation(settings, store)
         deps = ReceiverDeps(settings=settings, store=store, conversation=conversation)
         receiver = FeishuReceiver(deps, bot_open_id=fs.bot_open_id)
-        await asyncio.wait_for(receiver.start(), WAIT)  # no error: lark is reconnecting
+        await asyncio.wait_for(receiver.start(), WAIT)  # no error: it is reconnecting
         loop = asyncio.get_running_loop()
         started = loop.time()
         await asyncio.wait_for(receiver.stop(), WAIT)
         took = loop.time() - started
         await conversation.close()
-    assert took < 3.0  # lark's reconnect wait (up to 30 s) was cancelled
+    assert took < 3.0  # the reconnect wait (up to 30 s) was cancelled
     assert fs.rejections[0].method == "ws.endpoint"
 
 

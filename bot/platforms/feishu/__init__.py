@@ -1,5 +1,6 @@
-"""Feishu/Lark: interactive cards (JSON 2.0) by custom-bot webhook or app bot; lark-oapi
-receives (long connection or HTTP events)."""
+"""Feishu/Lark: interactive cards (JSON 2.0) by custom-bot webhook or app bot; events by
+the long connection or HTTP callbacks, on asyncio (lark-oapi's protocol, not its import:
+see `longconn`)."""
 
 from __future__ import annotations
 

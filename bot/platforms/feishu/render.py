@@ -5,7 +5,9 @@ Paper and LLM text is data: every character Feishu's card markdown treats as syn
 written as a numeric HTML entity, which card markdown decodes for display. So
 `<at id=all></at>` or `[x](http://evil)` from a paper stay text. Sizes are UTF-8 bytes of
 the JSON exactly as the sender encodes it (ensure_ascii=False), with room for the
-`timestamp`/`sign` fields a signed webhook adds.
+`timestamp`/`sign` fields a signed webhook adds. Each markdown element stays small
+(`ELEMENT_MAX_BYTES`): a section larger than that is one element per item, and an item
+larger than that one element per run of lines, so a card never holds one huge element.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from digest.models import Brief, Button, Document
 
 __all__ = [
     "APP_CONTENT_LIMIT",
+    "ELEMENT_MAX_BYTES",
     "MAX_ELEMENTS",
     "SIGNATURE_ROOM",
     "WEBHOOK_BODY_LIMIT",
@@ -46,6 +49,9 @@ SIGNATURE_ROOM: Final = 120
 APP_CONTENT_LIMIT: Final = 30_000
 # Card JSON 2.0 allows at most 200 components per card.
 MAX_ELEMENTS: Final = 200
+# One markdown element's content at most (UTF-8 bytes): long elements render slowly and
+# scroll badly on phones; the splitter cuts sections, items, then lines to stay under it.
+ELEMENT_MAX_BYTES: Final = 4_000
 # The widest part label we reserve room for in the header ("(99/99)").
 _WORST_PART: Final = (99, 99)
 _ELEMENT_SEP: Final = len(", ")  # json.dumps' default item separator
@@ -207,6 +213,8 @@ class FeishuLayout:
         # The title is the card header; the body does not repeat it.
         body = [line for line in lines if line.kind != "title"]
         content = "\n".join(_markdown(line) for line in body).strip("\n")
+        if len(content.encode()) > ELEMENT_MAX_BYTES:
+            return None
         shown = "\n".join(
             " ".join(line.text.split()) if line.kind == "heading" else line.text for line in body
         )

@@ -4,7 +4,7 @@ Reference: message_id (a custom-bot webhook returns none, so "webhook"). httpx r
 lark-oapi's client for sending: lark-oapi's client is synchronous at heart (its async calls
 run requests in a thread), it does not cover custom-bot webhooks at all, and the two
 endpoints plus the token call we need are a small surface that httpx covers directly and
-asynchronously. (Receiving uses lark-oapi: see `receive`.)
+asynchronously. (Receiving is native as well: see `receive`, `events` and `longconn`.)
 
 Refusals: `ChatGone` when the bot can no longer post there, `DeliveryError` with Feishu's
 code and message for the rest; 429s and throttling codes are waited out.
