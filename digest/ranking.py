@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import math
 import re
@@ -96,6 +97,8 @@ DOMINANCE_MARGIN: Final = PRIOR_MAX + BREADTH_WEIGHT / 4 * (1 + PRIOR_MAX)
 
 # A chat's 👍/👎 learned weights (mean in [-1, 1]) move a paper by at most this much.
 W_FEEDBACK: Final = 0.25
+# Tokenised papers kept in memory (a day has a few hundred candidates; several days fit).
+DOCUMENT_CACHE: Final = 4096
 # An avoid phrase counts from a stronger match than an interest: "medical imaging" must
 # not penalise every paper that mentions images.
 AVOID_THRESHOLD: Final = 0.5
@@ -207,10 +210,20 @@ def tokenize(text: str) -> list[str]:
 
 
 def _document(paper: Paper) -> list[str]:
-    fields = [paper.title] * TITLE_REPEAT + [paper.abstract, *paper.keywords]
-    if paper.ai_summary:
-        fields.append(paper.ai_summary)
-    return [tok for f in fields for tok in tokenize(f)]
+    return list(
+        _document_tokens(paper.title, paper.abstract, tuple(paper.keywords), paper.ai_summary)
+    )
+
+
+@functools.lru_cache(maxsize=DOCUMENT_CACHE)
+def _document_tokens(
+    title: str, abstract: str, keywords: tuple[str, ...], ai_summary: str | None
+) -> tuple[str, ...]:
+    # Every reader's ranking tokenises the same day's papers: do it once per text.
+    fields = [title] * TITLE_REPEAT + [abstract, *keywords]
+    if ai_summary:
+        fields.append(ai_summary)
+    return tuple(tok for f in fields for tok in tokenize(f))
 
 
 def _idf(docs: int, containing: int) -> float:
