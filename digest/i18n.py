@@ -34,7 +34,7 @@ _LABELS: Final[dict[str, dict[Language, str]]] = {
     "stars": {"zh": "Stars", "en": "Stars"},
     "last_push": {"zh": "最近更新", "en": "Last push"},
     "archived": {"zh": "已归档", "en": "archived"},
-    # Why (GitHub failed, or not asked offline) is in the sources section.
+    # Why (GitHub failed, or not asked offline) is the repos section's intro.
     "not_verified": {"zh": "未验证", "en": "not verified"},
     "based_on": {"zh": "依据", "en": "Builds on"},
     "first_experiment": {"zh": "第一个实验", "en": "First experiment"},
@@ -47,15 +47,48 @@ _LABELS: Final[dict[str, dict[Language, str]]] = {
         "en": "Quoted from the abstract (no LLM configured).",
     },
     "paper": {"zh": "论文", "en": "Paper"},
+    "why_picked": {"zh": "入选原因", "en": "Why picked"},
+    "takeaway": {"zh": "一句话", "en": "Takeaway"},
+    "stars_delta": {"zh": "较上次 {delta} star({days} 天)", "en": "{delta} stars in {days} days"},
+    "stars_since_yesterday": {"zh": "较昨天 {delta} star", "en": "{delta} stars since yesterday"},
+    # Source statuses as the reader reads them (the model keeps the codes).
+    "status_ok": {"zh": "正常", "en": "ok"},
+    "status_partial": {"zh": "部分可用", "en": "partial"},
+    "status_failed": {"zh": "失败", "en": "failed"},
+    "status_skipped": {"zh": "未查询", "en": "skipped"},
+    # The top picks' note in an extractive brief, by why there is no LLM text.
+    "extractive_note_not_configured": {
+        "zh": "未使用 LLM:引号内是论文摘要或 Hugging Face AI 摘要的原文,入选原因与关系由规则"
+        "根据你的兴趣写成。",
+        "en": "No LLM: quoted text is the papers' own words (abstracts, Hugging Face AI "
+        "summaries); reasons and relations are written by rules from your interests.",
+    },
+    "extractive_note_off": {
+        "zh": "LLM 已关闭:引号内是论文摘要或 Hugging Face AI 摘要的原文,入选原因与关系由规则"
+        "根据你的兴趣写成。",
+        "en": "LLM switched off: quoted text is the papers' own words (abstracts, Hugging Face "
+        "AI summaries); reasons and relations are written by rules from your interests.",
+    },
+    "extractive_note_failed": {
+        "zh": "LLM 调用失败:引号内是论文摘要或 Hugging Face AI 摘要的原文,入选原因与关系由规则"
+        "根据你的兴趣写成。",
+        "en": "The LLM failed: quoted text is the papers' own words (abstracts, Hugging Face "
+        "AI summaries); reasons and relations are written by rules from your interests.",
+    },
+    "extractive_note_used": {"zh": "", "en": ""},
+    # Kept for callers of the former single note (the extractive /paper card, renderers).
     "extractive_note": {
-        "zh": "摘录模式:未配置 LLM,以下文字取自 Hugging Face AI 摘要与论文摘要原文。",
-        "en": "Extractive mode: no LLM configured; texts below are taken from Hugging Face "
-        "AI summaries and the abstracts themselves.",
+        "zh": "摘录模式:未使用 LLM,引号内是论文摘要或 Hugging Face AI 摘要的原文。",
+        "en": "Extractive mode: no LLM; quoted text is the abstracts' and Hugging Face AI "
+        "summaries' own words.",
+    },
+    "ideas_failed": {
+        "zh": "研究 idea 需要 LLM;今天的 LLM 调用失败,未生成。",
+        "en": "Research ideas need an LLM, and today's LLM call failed: none this time.",
     },
     "ideas_disabled": {
-        "zh": "摘录模式下不生成研究 idea。设置 PAPERDROP_LLM_API_KEY(或 OPENAI_API_KEY)后启用。",
-        "en": "No research ideas in extractive mode. Set PAPERDROP_LLM_API_KEY (or "
-        "OPENAI_API_KEY) to enable them.",
+        "zh": "研究 idea 需要 LLM,本简报未使用 LLM。",
+        "en": "Research ideas need an LLM; this brief was made without one.",
     },
     "continued": {"zh": "(续)", "en": "(continued)"},
 }

@@ -2,10 +2,10 @@
 
     collect candidates (HF ∥ arXiv, widening window)
       → rank (BM25 blend; semantic and LLM rerank when configured)
-      → select picks and others
-      → summaries (shared, cached) ∥ GitHub repos
-      → reader notes (one short per-profile call)
-      → compose
+      → select picks and others, related papers grouped into one pick (digest.grouping)
+      → summaries (shared, cached) ∥ GitHub repos (and their star velocity)
+      → reader notes (one short per-profile call; rule-written without an LLM)
+      → compose (with the header's facts: sources, window, papers the avoid list hid)
 
 Independent LLM calls run concurrently; the chain rerank → summaries → notes is the
 critical path. Nothing here prints: progress goes to the optional callback.
@@ -16,15 +16,18 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
+import logging
+from collections.abc import Callable, Collection, Mapping, Sequence
 from importlib import resources
 from typing import Literal
 
 import httpx
 
 from digest.chatstate import put_papers
-from digest.compose import compose_brief
+from digest.compose import BriefFacts, compose_brief
 from digest.errors import PaperdropError, SourceError, StoreError
+from digest.extractive import reader_notes as extractive_reader_notes
+from digest.grouping import Plan, merge_groups, plan_picks
 from digest.llm import LLM, llm_session, usage_of
 from digest.models import (
     Brief,
@@ -46,13 +49,14 @@ from digest.sources.github import GitHubSource
 from digest.sources.hf import HuggingFaceSource, parse_daily
 from digest.sources.merge import merge_papers
 from digest.store.base import Store
-from digest.summarize import ReaderNotes, extractive_notes, reader_notes, summarize_papers
+from digest.summarize import ReaderNotes, reader_notes, summarize_papers
 
 __all__ = [
     "SAMPLE_DATE",
     "NoBrief",
     "build_brief",
     "fetch_repos",
+    "hidden_counts",
     "http_client",
     "llm_failed_note",
     "mark_seen",
@@ -73,6 +77,8 @@ RERANK_UNMATCHED = 4
 USER_AGENT = "paperdrop/0.1 (+https://github.com/paperdrop)"
 
 Progress = Callable[[str], None]
+
+log = logging.getLogger(__name__)
 
 
 class NoBrief(PaperdropError):
@@ -99,6 +105,38 @@ def select(ranked: Sequence[Ranked], top_picks: int) -> tuple[list[Ranked], list
     return picks, others
 
 
+def hidden_counts(
+    papers: Sequence[Paper],
+    profile: Profile,
+    *,
+    today: dt.date,
+    seen: Collection[str],
+    shown: Collection[str],
+    ranked: Sequence[Ranked],
+) -> tuple[int, int]:
+    """How many papers the avoid list, and how many a 👎, kept out of the brief.
+
+    A paper counts when the same lexical ranking without that signal would have shown it,
+    it is not shown, and the signal did weigh on it (`signals["avoid"]` above zero; a
+    negative `signals["feedback"]`). Nothing is hidden silently.
+    """
+    signals = {r.paper.paper_id: r.signals for r in ranked}
+
+    def would_show(variant: Profile) -> set[str]:
+        picks, others = select(rank(papers, variant, today=today, seen=seen), variant.top_picks)
+        return {r.paper.paper_id for r in (*picks, *others)}
+
+    avoid = feedback = 0
+    if profile.avoid:
+        missing = would_show(profile.model_copy(update={"avoid": []})) - set(shown)
+        avoid = sum(1 for pid in missing if signals.get(pid, {}).get("avoid", 0.0) > 0)
+    if any(v < 0 for v in profile.boosts.values()):
+        liked = {k: v for k, v in profile.boosts.items() if v > 0}
+        missing = would_show(profile.model_copy(update={"boosts": liked})) - set(shown)
+        feedback = sum(1 for pid in missing if signals.get(pid, {}).get("feedback", 0.0) < 0)
+    return avoid, feedback
+
+
 def sample_candidates(language: Language) -> Candidates:
     """The offline sample day shipped with the package (real HF data of 2026-05-08)."""
     data = resources.files("digest.data")
@@ -118,7 +156,7 @@ def sample_candidates(language: Language) -> Candidates:
     papers = merge_papers(papers)
     days = [p.day for p in papers if p.day]
     start = min(days, default=SAMPLE_DATE)
-    span = str(SAMPLE_DATE) if start == SAMPLE_DATE else f"{start}–{SAMPLE_DATE}"
+    span = str(SAMPLE_DATE) if start == SAMPLE_DATE else f"{start} – {SAMPLE_DATE}"
     detail = {
         "zh": f"离线样例:使用随包附带的 Hugging Face Daily Papers 真实数据"
         f"({span},{len(papers)} 篇),未联网。",
@@ -142,6 +180,7 @@ def sample_candidates(language: Language) -> Candidates:
             ),
         ],
         widened=False,
+        counts={"Hugging Face": len(papers)},
     )
 
 
@@ -155,9 +194,9 @@ async def fetch_repos(
             source="GitHub",
             status="skipped",
             detail={
-                "zh": "离线样例未查询 GitHub:仓库的 star 数与最近更新未验证。",
+                "zh": "离线样例未查询 GitHub:仓库的 star 数与最近更新未核实。",
                 "en": "Not queried in the offline sample: repo stars and last push are "
-                "not verified.",
+                "not checked.",
             }[language],
         )
     if not urls:
@@ -175,9 +214,8 @@ async def fetch_repos(
             source="GitHub",
             status="failed",
             detail={
-                "zh": f"GitHub 查询失败({exc.reason}):仓库照常列出,star 数与活跃度标为未验证。",
-                "en": f"GitHub failed ({exc.reason}): repos are listed with stars and "
-                "activity marked not verified.",
+                "zh": f"GitHub 查询失败({exc.reason}):仓库照常列出,star 数与活跃度未核实。",
+                "en": f"GitHub failed ({exc.reason}): repos are listed without stars and activity.",
             }[language],
         )
     status: SourceStatus = "ok" if len(found) == len(urls) else "partial"
@@ -186,6 +224,12 @@ async def fetch_repos(
         "en": f"Verified stars and last push of {len(found)}/{len(urls)} repos with the "
         "GitHub API.",
     }[language]
+    if github.deltas:
+        detail += (
+            f"{len(github.deltas)} 个仓库与此前记录的 star 数比较。"
+            if language == "zh"
+            else f" {len(github.deltas)} compared with the star counts kept from earlier days."
+        )
     return found, SourceItem(source="GitHub", status=status, detail=detail)
 
 
@@ -202,12 +246,15 @@ async def build_brief(
     llm: LLM | None = None,
     progress: Progress | None = None,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    languages: Collection[Language] | None = None,
 ) -> Brief:
     """Build the brief of `day` for `profile`.
 
     `readers` are the seen-paper keys whose shared history filters the candidates (a
-    paper is dropped only when every reader has seen it). Raises NoBrief when nothing
-    could be collected.
+    paper is dropped only when every reader has seen it). `languages` are the languages
+    the day's readers need (push knows them from its groups): a paper's summary is then
+    written in all of them by one call, so other-language readers find theirs cached.
+    Raises NoBrief when nothing could be collected.
     """
     say = progress or (lambda _msg: None)
     language = profile.language
@@ -263,7 +310,18 @@ async def build_brief(
                 )
                 usage.add(u)
         picks, others = select(ranked, profile.top_picks)
+        # Related papers under one pick; the shown papers stay the same set.
+        plan = plan_picks(picks, others, top_picks=profile.top_picks, corpus=candidates.papers)
+        picks, others = plan.picks, plan.others
         shown = [r.paper for r in (*picks, *others)]
+        hidden_avoid, hidden_feedback = hidden_counts(
+            candidates.papers,
+            profile,
+            today=day,
+            seen=seen,
+            shown={p.paper_id for p in shown},
+            ranked=ranked,
+        )
         # Abstracts for follow-up questions and /paper, without asking arXiv again.
         try:
             await put_papers(store, shown)
@@ -272,26 +330,48 @@ async def build_brief(
 
         say(f"summarising {len(shown)} papers" + (" with the LLM" if llm else ""))
         (summaries, u), (repos, github_note) = await asyncio.gather(
-            summarize_papers(shown, language, store=store, llm=llm),
+            summarize_papers(shown, language, store=store, llm=llm, languages=languages),
             fetch_repos(github, shown, language),
         )
         usage.add(u)
         llm_used = any(s.mode == "llm" for s in summaries.values())
 
         notes, llm_used, llm_note = await write_notes(
-            picks, others, summaries, profile, language, llm, usage, llm_used=llm_used
+            picks,
+            others,
+            summaries,
+            profile,
+            language,
+            llm,
+            usage,
+            llm_used=llm_used,
+            plan=plan,
+            candidates=len(candidates.papers),
         )
+        plan = _with_llm_groups(plan, notes)
+        if llm is not None:
+            _warn_once(summaries, shown, llm_note)
 
     mode: Literal["llm", "extractive"] = "llm" if llm_used else "extractive"
     reports = [*candidates.reports, github_note]
     if llm_note is not None:
         reports.append(llm_note)
+    facts = BriefFacts(
+        sample=sample,
+        candidates=len(candidates.papers),
+        counts=candidates.counts,
+        widened=candidates.window_note,
+        hidden_avoid=hidden_avoid,
+        hidden_feedback=hidden_feedback,
+        # A key is configured, but this run was told not to use it (--no-llm).
+        llm_off=not use_llm and settings.llm_enabled,
+    )
     return compose_brief(
         day=day,
         profile=profile,
         language=language,
-        picks=picks,
-        others=others,
+        picks=plan.picks,
+        others=plan.others,
         summaries=summaries,
         notes=notes,
         repos=repos,
@@ -301,7 +381,29 @@ async def build_brief(
         mode=mode,
         usage=usage,
         generated_at=now(),
+        plan=plan,
+        facts=facts,
+        deltas=github.deltas if github is not None else {},
     )
+
+
+def _with_llm_groups(plan: Plan, notes: ReaderNotes) -> Plan:
+    """The plan with the groups the LLM's notes propose, when they propose any."""
+    pairs = [(list(g.paper_ids), g.title) for g in notes.groups]
+    return merge_groups(plan, pairs) if pairs else plan
+
+
+def _warn_once(
+    summaries: Mapping[str, PaperSummary], shown: Sequence[Paper], notes_failed: SourceItem | None
+) -> None:
+    """One warning for the run when the LLM failed: `summarize_papers` logs the summaries'
+    (once for all papers); the reader notes' failure is logged here only when the
+    summaries went well, so a broken LLM is reported once."""
+    fell_back = any(
+        (s := summaries.get(p.paper_id)) is None or s.mode == "extractive" for p in shown
+    )
+    if notes_failed is not None and not fell_back:
+        log.warning("LLM reader notes failed: %s", notes_failed.detail)
 
 
 async def write_notes(
@@ -314,20 +416,27 @@ async def write_notes(
     usage: LLMUsage,
     *,
     llm_used: bool,
+    plan: Plan | None = None,
+    candidates: int | None = None,
 ) -> tuple[ReaderNotes, bool, SourceItem | None]:
-    """The per-reader notes, extractive without an LLM or when its call fails.
+    """The per-reader notes, rule-written without an LLM or when its call fails.
 
     Returns the notes, whether any LLM text is in the result, and the LLM's source note
     when it failed (the same wording for the brief and the paper card).
     """
+
+    def fallback() -> ReaderNotes:
+        return extractive_reader_notes(
+            picks, others, summaries, profile, language, plan=plan, candidates=candidates
+        )
+
     if llm is None:
-        return extractive_notes(picks, others, summaries, profile, language), llm_used, None
+        return fallback(), llm_used, None
     try:
         notes, u = await reader_notes(picks, others, summaries, profile, language, llm)
     except PaperdropError as exc:
         usage.add(usage_of(exc))
-        fallback = extractive_notes(picks, others, summaries, profile, language)
-        return fallback, llm_used, llm_failed_note(language, str(exc), partial=llm_used)
+        return fallback(), llm_used, llm_failed_note(language, str(exc), partial=llm_used)
     usage.add(u)
     return notes, True, None
 

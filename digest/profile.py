@@ -2,20 +2,38 @@
 
 name = "wenjun"
 language = "zh"            # zh | en
-interests = ["LLM agents", "code intelligence", "model-based RL"]
+timezone = "Asia/Shanghai" # IANA zone of the brief's times (default UTC)
+interests = [
+    "code intelligence",                                  # a plain phrase
+    { phrase = "agentic RL", label = "智能体强化学习" },  # a phrase with a display label
+]
 avoid = ["medical imaging"]
 categories = ["cs.CL", "cs.LG", "cs.AI"]
 top_picks = 5
+
+[labels]                   # another way to label phrases: phrase = label
+"code intelligence" = "代码智能"
+
+Interest phrases are matched against the papers' titles and abstracts, which are English:
+write each phrase in English. A label is only how the brief *names* the interest, in the
+profile's language (a Chinese reader's brief says "智能体强化学习" where the phrase
+"agentic RL" matched); labels are used when the brief is in the profile's own language and
+the phrase is shown otherwise. A phrase written in Chinese alone would match no English
+abstract, so give it as a label of an English phrase instead.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from digest.errors import ProfileError
 from digest.models import Language
@@ -23,6 +41,9 @@ from digest.models import Language
 __all__ = ["Profile", "example_profile", "load_profile"]
 
 _CATEGORY = r"^[a-z\-]+(\.[A-Za-z\-]+)?$"
+log = logging.getLogger(__name__)
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 class Profile(BaseModel):
@@ -34,9 +55,41 @@ class Profile(BaseModel):
     avoid: list[str] = Field(default_factory=list, max_length=50)
     categories: list[str] = Field(default_factory=lambda: ["cs.AI", "cs.CL", "cs.LG"])
     top_picks: int = Field(default=5, ge=1, le=15)
+    timezone: str = "UTC"  # IANA zone: the brief's retrieval time is shown in it
+    # Display labels of interest phrases (phrase -> label), in `labels_language`.
+    labels: dict[str, str] = Field(default_factory=dict)
+    labels_language: Language | None = None  # None: the profile's language
     # Learned from a chat's 👍/👎 (digest.chatstate.learned_weights): "i:<interest>",
     # "a:<author>", "c:<category>" -> weight in [-1, 1]. Not written by hand.
     boosts: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _interest_tables(cls, data: Any) -> Any:
+        """`{phrase = "...", label = "..."}` entries of `interests` become a phrase and a
+        label; plain strings stay as they are."""
+        if not isinstance(data, dict) or not isinstance(data.get("interests"), list):
+            return data
+        phrases: list[object] = []
+        labels = dict(data.get("labels") or {}) if isinstance(data.get("labels"), dict) else {}
+        for entry in data["interests"]:
+            if isinstance(entry, dict):
+                unknown = set(entry) - {"phrase", "label"}
+                if unknown or not isinstance(entry.get("phrase"), str):
+                    raise ValueError(
+                        "an interest is a phrase or a table {phrase = ..., label = ...}"
+                    )
+                phrase = " ".join(entry["phrase"].split())
+                phrases.append(phrase)
+                label = entry.get("label")
+                if isinstance(label, str) and label.strip():
+                    labels.setdefault(phrase, " ".join(label.split()))
+            else:
+                phrases.append(entry)
+        out = {**data, "interests": phrases}
+        if labels:
+            out["labels"] = labels
+        return out
 
     @field_validator("interests", "avoid")
     @classmethod
@@ -56,6 +109,35 @@ class Profile(BaseModel):
             raise ValueError(f"not arXiv categories: {', '.join(bad)} (e.g. cs.CL)")
         return value
 
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. Asia/Shanghai)") from None
+        return value
+
+    @field_validator("labels")
+    @classmethod
+    def _clean_labels(cls, value: dict[str, str]) -> dict[str, str]:
+        out = {" ".join(k.split()): " ".join(v.split()) for k, v in value.items()}
+        if any(not k or not v or len(v) > 80 for k, v in out.items()):
+            raise ValueError("each label must be 1-80 characters")
+        return out
+
+    def label(self, phrase: str) -> str:
+        """How the brief names an interest: its label in the profile's language, else the
+        phrase itself."""
+        if (self.labels_language or self.language) != self.language:
+            return phrase
+        return self.labels.get(phrase, phrase)
+
+    @property
+    def unmatchable(self) -> list[str]:
+        """Interest phrases with no Latin letter: they cannot match an English abstract."""
+        return [i for i in self.interests if _CJK.search(i) and not re.search(r"[A-Za-z]", i)]
+
     @property
     def key(self) -> str:
         """Stable id of what this profile asks for: readers with equal keys share a brief."""
@@ -70,6 +152,9 @@ class Profile(BaseModel):
                 str(self.top_picks),
                 "|",
                 *(f"{k}={v:.3f}" for k, v in sorted(self.boosts.items())),
+                "|",
+                self.timezone,
+                *(f"{k}={self.label(k)}" for k in sorted(self.labels) if k in self.interests),
             ]
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -99,10 +184,20 @@ def _validate(data: object, where: str, language: Language | None) -> Profile:
     if not isinstance(data, dict):
         raise ProfileError(f"profile {where} must be a TOML table")
     if language is not None:
-        data = {**data, "language": language}
+        # Labels are written in the file's language: a brief in another one shows phrases.
+        data = {**data, "labels_language": data.get("language", "en"), "language": language}
     try:
-        return Profile.model_validate(data)
+        profile = Profile.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(x) for x in first["loc"]) or "profile"
         raise ProfileError(f"profile {where}: {loc}: {first['msg']}") from None
+    for phrase in profile.unmatchable:
+        log.warning(
+            "profile %s: interest %r has no English word and matches no English abstract; "
+            'write it as {phrase = "<English phrase>", label = %r}',
+            where,
+            phrase,
+            phrase,
+        )
+    return profile

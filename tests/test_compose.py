@@ -1,4 +1,6 @@
-"""compose_brief: sections, honest links and numbers, extractive mode, JSON round trip."""
+"""compose_brief: sections, honest links and numbers, extractive mode, JSON round trip;
+the header, groups, why-picked lines, reasons to read closely, repo velocity, the
+rule-written Chinese of an extractive brief, and papers the avoid list hid."""
 
 from __future__ import annotations
 
@@ -7,7 +9,9 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
-from digest.compose import compose_brief, repo_key
+from digest.compose import BriefFacts, compose_brief, repo_key
+from digest.extractive import reader_notes as extractive_notes
+from digest.grouping import Plan, plan_picks, short_name
 from digest.i18n import label
 from digest.models import (
     Brief,
@@ -24,8 +28,12 @@ from digest.models import (
     SourceItem,
     TextItem,
 )
-from digest.profile import example_profile
-from digest.summarize import Idea, MustRead, ReaderNotes, extractive_notes
+from digest.pipeline import _with_llm_groups, build_brief, hidden_counts, sample_candidates, select
+from digest.profile import Profile, example_profile
+from digest.ranking import rank
+from digest.settings import Settings
+from digest.store.base import Store
+from digest.summarize import Group, Idea, MustRead, ReaderNotes, matched_sentence
 
 DAY = dt.date(2026, 5, 8)
 NOW = dt.datetime(2026, 5, 8, 0, 5, tzinfo=dt.UTC)
@@ -123,13 +131,19 @@ def build(
     summaries: dict[str, PaperSummary] | None = None,
     usage: LLMUsage | None = None,
     language: Literal["zh", "en"] = "en",
+    picks: Sequence[Ranked] = PICKS,
+    others: Sequence[Ranked] = OTHERS,
+    plan: Plan | None = None,
+    facts: BriefFacts | None = None,
+    deltas: dict[str, tuple[int, int]] | None = None,
+    now: dt.datetime = NOW,
 ) -> Brief:
     return compose_brief(
         day=DAY,
         profile=example_profile(language),
         language=language,
-        picks=PICKS,
-        others=OTHERS,
+        picks=plan.picks if plan else picks,
+        others=plan.others if plan else others,
         summaries=SUMMARIES if summaries is None else summaries,
         notes=notes,
         repos=REPOS if repos is None else repos,
@@ -138,7 +152,10 @@ def build(
         window_end=DAY,
         mode=mode,
         usage=usage or LLMUsage(calls=9, prompt_tokens=900, completion_tokens=300),
-        generated_at=NOW,
+        generated_at=now,
+        plan=plan,
+        facts=facts,
+        deltas=deltas,
     )
 
 
@@ -190,6 +207,7 @@ def test_every_link_and_number_comes_from_paper_or_repo() -> None:
                     p.primary_category,
                 )
                 assert item.title == p.title and item.authors == p.authors
+                assert item.upvotes == p.upvotes
             elif isinstance(item, RepoItem):
                 info = infos[repo_key(item.url)]
                 assert (item.url, item.full_name, item.stars) == (
@@ -217,9 +235,10 @@ def test_llm_prose_is_kept_without_urls() -> None:
     assert first.contribution == f"Contribution {P[0]}, see."
     assert first.why == f"Why {P[0]} matters."
     assert brief.overview == "Agents everywhere today."
-    # A pick the notes said nothing about gets the matched-interests sentence.
+    # A pick the notes said nothing about gets a relation written from its interests.
     second = brief.find_paper(P[1])
-    assert second is not None and second.relation == "Matches your interests: LLM agents"
+    assert second is not None and "LLM agents" in second.relation
+    assert second.relation != matched_sentence(["LLM agents"], "en")
 
 
 def test_must_read_only_from_picks_and_completed() -> None:
@@ -229,7 +248,11 @@ def test_must_read_only_from_picks_and_completed() -> None:
     items = [i for i in must.items if isinstance(i, PaperItem)]
     assert [i.paper_id for i in items] == [P[2], P[0], P[1]]
     assert items[0].note == "Closest to your work."
-    assert items[1].note == "Matches your interests: LLM agents"
+    # Completed with reasons of their own: each different, none a relation.
+    notes = [i.note for i in items]
+    assert len(set(notes)) == 3
+    relations = {i.relation for i in brief.sections[1].items if isinstance(i, PaperItem)}
+    assert not set(notes) & relations
 
 
 def test_ideas_must_cite_papers_in_the_brief() -> None:
@@ -271,26 +294,37 @@ def test_repos_unverified_when_github_failed() -> None:
     assert failed in section(brief, "sources").items
 
 
-def test_extractive_mode_has_no_ideas_and_says_how_to_enable() -> None:
+def test_extractive_mode_has_no_ideas_section_and_no_configuration_hint() -> None:
     notes = extractive_notes(PICKS, OTHERS, SUMMARIES, example_profile("en"), "en")
     brief = build(mode="extractive", notes=notes, usage=LLMUsage())
-    assert not any(isinstance(i, IdeaItem) for s in brief.sections for i in s.items)
-    ideas = brief.section("ideas")
-    assert ideas is not None
-    assert ideas.items == [TextItem(text=label("ideas_disabled", "en"))]
-    assert "PAPERDROP_LLM_API_KEY" in label("ideas_disabled", "en")
-    assert section(brief, "top_picks").intro == label("extractive_note", "en")
+    assert brief.section("ideas") is None
+    assert section(brief, "top_picks").intro == label("extractive_note_not_configured", "en")
     (llm,) = llm_reports(brief)
-    assert llm.status == "skipped"
+    assert llm.status == "skipped" and llm.detail.startswith("LLM not configured")
+    # Configuration hints belong on the CLI's stderr, never in the brief.
+    assert "PAPERDROP_" not in brief.model_dump_json()
+    assert "LLM (not configured)" in brief.header
+
+
+def test_an_llm_switched_off_says_so() -> None:
+    notes = extractive_notes(PICKS, OTHERS, SUMMARIES, example_profile("en"), "en")
+    brief = build(mode="extractive", notes=notes, usage=LLMUsage(), facts=BriefFacts(llm_off=True))
+    (llm,) = llm_reports(brief)
+    assert llm.detail.startswith("LLM switched off")
+    assert "LLM (switched off)" in brief.header
+    assert "not configured" not in brief.model_dump_json()
 
 
 def test_extractive_after_failure_is_named_as_failure() -> None:
     notes = extractive_notes(PICKS, OTHERS, SUMMARIES, example_profile("zh"), "zh")
     brief = build(mode="extractive", notes=notes, usage=LLMUsage(calls=3), language="zh")
     intro = section(brief, "top_picks").intro
-    assert "失败" in intro and intro != label("extractive_note", "zh")
+    assert "失败" in intro and intro != label("extractive_note_not_configured", "zh")
     (llm,) = llm_reports(brief)
     assert llm.status == "failed"
+    # One line for the reader on why there are no ideas today.
+    ideas = section(brief, "ideas")
+    assert ideas.items == [TextItem(text=label("ideas_failed", "zh"))]
 
 
 def test_llm_source_counts_usage_and_fallbacks() -> None:
@@ -316,7 +350,7 @@ def test_missing_summary_uses_the_papers_own_words() -> None:
     brief = build(summaries=summaries)
     item = brief.find_paper(P[3])
     assert item is not None
-    assert item.contribution == "We propose method 4."
+    assert item.contribution == "“We propose method 4.”"  # quoted: the paper's own words
     assert item.links.project == "https://four.example.org"
 
 
@@ -342,3 +376,360 @@ def test_json_round_trip() -> None:
     ):
         again = Brief.model_validate_json(brief.model_dump_json())
         assert again == brief
+
+
+# --- the header -------------------------------------------------------------------------
+
+REPORTS = [
+    SourceItem(source="Hugging Face", status="ok", detail="Daily Papers: 44 papers."),
+    SourceItem(source="arXiv", status="partial", detail="one day failed"),
+    GITHUB_OK,
+]
+WIDENED = BriefFacts(
+    candidates=150,
+    counts={"Hugging Face": 44, "arXiv": 120},
+    widened="Hugging Face 2026-05-08 只列出 3 篇,放宽到最近 3 天,共 150 篇候选",
+    hidden_avoid=3,
+)
+STATUS_CODES = re.compile(r"\b(ok|partial|failed|skipped)\b")
+
+
+def test_header_says_when_over_which_window_and_which_sources_answered_in_chinese() -> None:
+    brief = build(language="zh", reports=REPORTS, facts=WIDENED)
+    # 00:05 UTC is 08:05 for the example reader in Asia/Shanghai.
+    assert brief.header.startswith("检索时间:2026-05-08 08:05(Asia/Shanghai)。")
+    assert "时间范围:2026-05-06 至 2026-05-08(Hugging Face 2026-05-08 只列出 3 篇" in brief.header
+    assert "Hugging Face(44 篇)" in brief.header and "arXiv(120 篇,部分失败)" in brief.header
+    assert "GitHub(正常)" in brief.header and "LLM(已使用)" in brief.header
+    assert "另有 3 篇因你的 avoid 列表未显示" in brief.header
+    assert not STATUS_CODES.search(brief.header)  # no English "(ok)" in a zh brief
+
+
+def test_header_in_english_and_in_another_time_zone() -> None:
+    brief = build(
+        reports=REPORTS, facts=WIDENED, now=dt.datetime(2026, 5, 7, 23, 30, tzinfo=dt.UTC)
+    )
+    assert brief.header.startswith("Retrieved 2026-05-08 07:30 (Asia/Shanghai).")
+    assert "Hugging Face (44 papers)" in brief.header
+    assert "3 papers hidden by your avoid list" in brief.header
+    zoned = example_profile("en").model_copy(update={"timezone": "America/New_York"})
+    again = compose_brief(
+        day=DAY,
+        profile=zoned,
+        language="en",
+        picks=PICKS,
+        others=OTHERS,
+        summaries=SUMMARIES,
+        notes=NOTES,
+        repos=REPOS,
+        reports=REPORTS,
+        window_start=DAY,
+        window_end=DAY,
+        mode="llm",
+        usage=LLMUsage(calls=1),
+        generated_at=NOW,
+    )
+    assert again.header.startswith(
+        "Retrieved 2026-05-07 20:05 (America/New_York). Window: 2026-05-08."
+    )
+
+
+def test_the_window_report_is_the_headers_not_a_source() -> None:
+    window = SourceItem(source="Window", status="ok", detail="widened")
+    brief = build(reports=[*REPORTS, window])
+    assert window not in section(brief, "sources").items
+
+
+# --- a day like the sample: groups, reasons, Chinese without an LLM -----------------------
+
+SAMPLE_PAPERS = {p.paper_id: p for p in sample_candidates("zh").papers}
+SAMPLE_DAY = dt.date(2026, 5, 8)
+
+
+def sample_day(language: Literal["zh", "en"]) -> tuple[Plan, ReaderNotes, Profile]:
+    profile = example_profile(language)
+    ranked = rank(list(SAMPLE_PAPERS.values()), profile, today=SAMPLE_DAY)
+    picks, others = select(ranked, profile.top_picks)
+    plan = plan_picks(picks, others, top_picks=profile.top_picks, corpus=SAMPLE_PAPERS.values())
+    notes = extractive_notes(
+        plan.picks, plan.others, {}, profile, language, plan=plan, candidates=len(SAMPLE_PAPERS)
+    )
+    return plan, notes, profile
+
+
+def sample_brief(language: Literal["zh", "en"]) -> Brief:
+    plan, notes, profile = sample_day(language)
+    return compose_brief(
+        day=SAMPLE_DAY,
+        profile=profile,
+        language=language,
+        picks=plan.picks,
+        others=plan.others,
+        summaries={},
+        notes=notes,
+        repos={},
+        reports=[
+            SourceItem(source="Hugging Face", status="ok", detail="sample"),
+            SourceItem(source="GitHub", status="skipped", detail="not asked"),
+        ],
+        window_start=SAMPLE_DAY,
+        window_end=SAMPLE_DAY,
+        mode="extractive",
+        usage=LLMUsage(),
+        generated_at=NOW,
+        plan=plan,
+        facts=BriefFacts(sample=True, candidates=len(SAMPLE_PAPERS)),
+    )
+
+
+_QUOTED = re.compile(r"“[^”]*”")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def written_texts(brief: Brief) -> list[str]:
+    """What the rules wrote: every text but titles and quoted source sentences."""
+    out = [brief.header, brief.overview]
+    for s in brief.sections:
+        if s.intro:
+            out.append(s.intro)
+        for item in s.items:
+            if isinstance(item, TextItem):
+                out.append(item.text)
+            elif isinstance(item, PaperItem) and s.kind in ("top_picks", "must_read"):
+                out += [item.relation, item.note]
+    return [t for t in out if t]
+
+
+def test_related_picks_share_one_heading() -> None:
+    brief = sample_brief("zh")
+    plan, _, _ = sample_day("zh")
+    items = section(brief, "top_picks").items
+    assert plan.groups, "the sample day has related picks"
+    for group in plan.groups:
+        first = next(
+            i
+            for i, it in enumerate(items)
+            if isinstance(it, PaperItem) and it.paper_id == group.paper_ids[0]
+        )
+        heading = items[first - 1]
+        assert isinstance(heading, TextItem)
+        members = items[first : first + len(group.paper_ids)]
+        assert [m.paper_id for m in members if isinstance(m, PaperItem)] == list(group.paper_ids)
+        assert " + " in heading.text and "——" in heading.text
+    # As many picks as the reader asked for, a group counting once.
+    singles = [
+        it for it in items if isinstance(it, PaperItem) and plan.group_of(it.paper_id) is None
+    ]
+    assert len(singles) + len(plan.groups) == example_profile().top_picks
+
+
+def test_every_pick_says_why_it_was_picked_in_its_own_words() -> None:
+    brief = sample_brief("zh")
+    picks = [i for i in section(brief, "top_picks").items if isinstance(i, PaperItem)]
+    notes = [p.note for p in picks]
+    assert len(set(notes)) == len(notes)
+    profile = example_profile("zh")
+    for p in picks:
+        assert profile.label(p.matched[0]) in p.note  # its strongest interest, by its label
+        paper = SAMPLE_PAPERS[p.paper_id]
+        if paper.github_repo:
+            assert "代码" in p.note
+        if paper.upvotes:
+            assert str(paper.upvotes) in p.note
+        # The relation: the interest and the paper's own terms, not a list of interests.
+        assert profile.label(p.matched[0]) in p.relation
+        assert not p.relation.startswith("匹配你的兴趣")
+    relations = [p.relation for p in picks]
+    assert len(set(relations)) == len(relations)
+
+
+def test_read_closely_gives_each_paper_a_reason_of_its_own() -> None:
+    brief = sample_brief("zh")
+    must = [i for i in section(brief, "must_read").items if isinstance(i, PaperItem)]
+    assert len(must) == 3
+    reasons = [m.note for m in must]
+    assert len(set(reasons)) == 3
+    picks = {i.paper_id: i for i in section(brief, "top_picks").items if isinstance(i, PaperItem)}
+    for m in must:
+        assert m.note not in (picks[m.paper_id].note, picks[m.paper_id].relation)
+    # One per pick: a group's papers are not all read closely.
+    plan, _, _ = sample_day("zh")
+    for group in plan.groups:
+        assert sum(m.paper_id in group.paper_ids for m in must) <= 1
+
+
+_FUNCTION_WORDS = re.compile(r"\b(?:the|of|is|are|and|for|with|this|that|from|your)\b", re.I)
+
+
+def test_a_chinese_brief_without_an_llm_reads_chinese_outside_quotes_and_titles() -> None:
+    brief = sample_brief("zh")
+    names = sorted(
+        {short_name(p.title) for p in SAMPLE_PAPERS.values()} | set(SAMPLE_PAPERS),
+        key=len,
+        reverse=True,
+    )
+    texts = written_texts(brief)
+    for text in texts:
+        assert _CJK.search(text), text
+        # Outside quotations and paper names, no English sentence: terms, labels and names
+        # stay Latin, the sentences around them are Chinese.
+        rest = _QUOTED.sub("", text)
+        for name in names:
+            rest = rest.replace(name, "")
+        assert not _FUNCTION_WORDS.search(rest), (rest, text)
+    unquoted = _QUOTED.sub("", " ".join(texts))
+    cjk, words = len(_CJK.findall(unquoted)), len(re.findall(r"[A-Za-z][\w\-^²]*", unquoted))
+    assert cjk > 2 * words, (cjk, words)
+    # Abstract sentences stay English, shortened, marked as quotations.
+    for item in section(brief, "top_picks").items:
+        if isinstance(item, PaperItem):
+            assert "“" in item.contribution and item.contribution.endswith("”")
+            assert len(item.contribution) <= 300
+    assert "今天的主题" in brief.overview and "篇关于" in brief.overview
+    conclusion = section(brief, "conclusion").items[0]
+    assert isinstance(conclusion, TextItem) and conclusion.text.startswith("建议先读")
+
+
+def test_an_english_brief_without_an_llm_has_no_chinese() -> None:
+    brief = sample_brief("en")
+    assert not _CJK.search(brief.model_dump_json())
+    assert "Today's themes:" in brief.overview
+
+
+def test_glance_rows_have_topical_categories_and_one_line_takeaways() -> None:
+    brief = sample_brief("zh")
+    others = [i for i in section(brief, "others").items if isinstance(i, PaperItem)]
+    assert others
+    categories = {o.category for o in others}
+    assert "AI" not in categories and len(categories) >= len(others) // 2
+    for o in others:
+        assert o.note and len(o.note) <= 125, o.note
+        assert o.note.startswith(("“", "综述"))
+
+
+def test_source_text_is_cleaned_of_latex() -> None:
+    paper = Paper(
+        paper_id="2605.00042",
+        title=r"A$^2$TGPO: Turn-level Credit",
+        abstract=(
+            r"In this paper, we show that compute follows $T \propto D^{\gamma}$. "
+            r"It reduces loss by $0.81\%$ on \textbf{all} tasks."
+        ),
+        listed=DAY,
+    )
+    r = Ranked(paper=paper, score=1.0, matched=["agentic reinforcement learning"])
+    brief = build(picks=[r], others=[], mode="extractive", summaries={}, usage=LLMUsage())
+    item = brief.find_paper("2605.00042")
+    assert item is not None
+    assert item.title == "A²TGPO: Turn-level Credit"
+    assert item.contribution == "“We show that compute follows T ∝ D^γ.”"
+    assert item.why == "“It reduces loss by 0.81% on all tasks.”"
+
+
+def test_an_llm_overview_gets_the_days_theme_counts() -> None:
+    plan, _, profile = sample_day("en")
+    summaries = {
+        r.paper.paper_id: PaperSummary(
+            contribution="It does X.", why="It matters.", category="LLM Agent", mode="llm"
+        )
+        for r in (*plan.picks, *plan.others)
+    }
+    brief = compose_brief(
+        day=SAMPLE_DAY,
+        profile=profile,
+        language="en",
+        picks=plan.picks,
+        others=plan.others,
+        summaries=summaries,
+        notes=ReaderNotes(overview="Agents learn skills.", conclusion="Read SkillOS."),
+        repos={},
+        reports=[],
+        window_start=SAMPLE_DAY,
+        window_end=SAMPLE_DAY,
+        mode="llm",
+        usage=LLMUsage(calls=2),
+        generated_at=NOW,
+        plan=plan,
+    )
+    assert brief.overview.startswith("Agents learn skills. Today's themes: ")
+    conclusion = section(brief, "conclusion").items[0]
+    assert isinstance(conclusion, TextItem) and conclusion.text == "Read SkillOS."
+    # Every pick still says why it was picked, written by code.
+    picks = [i for i in section(brief, "top_picks").items if isinstance(i, PaperItem)]
+    assert all(p.note for p in picks)
+
+
+# --- repos ------------------------------------------------------------------------------
+
+
+def test_repos_carry_velocity_and_archived_flags() -> None:
+    brief = build(deltas={"https://github.com/Org/Two": (120, 1)})
+    items = {i.full_name: i for i in section(brief, "repos").items if isinstance(i, RepoItem)}
+    assert (items["Org/Two"].stars_delta, items["Org/Two"].delta_days) == (120, 1)
+    assert items["org/three"].stars_delta is None
+    assert section(brief, "repos").intro == ""  # GitHub answered: nothing to explain
+    fewer = {k: v for k, v in REPOS.items() if not k.endswith("/six")}
+    archived = [i for i in section(build(repos=fewer), "repos").items if isinstance(i, RepoItem)][
+        -1
+    ]
+    assert archived.full_name == "org/one" and archived.archived
+
+
+def test_repos_not_checked_get_one_note_for_the_section() -> None:
+    skipped = SourceItem(source="GitHub", status="skipped", detail="offline")
+    brief = build(repos={}, reports=[skipped], language="zh")
+    repos = section(brief, "repos")
+    assert repos.intro.startswith("未查询 GitHub")
+    assert all(isinstance(i, RepoItem) and i.stars is None for i in repos.items)
+    failed = SourceItem(source="GitHub", status="failed", detail="timeout")
+    assert section(build(repos={}, reports=[failed]), "repos").intro.startswith("GitHub failed")
+
+
+# --- nothing hidden silently ------------------------------------------------------------
+
+
+AVOID = ["multimodal search"]
+
+
+def test_papers_hidden_by_the_avoid_list_are_counted() -> None:
+    papers = list(SAMPLE_PAPERS.values())
+
+    def hidden(profile: Profile) -> tuple[int, int]:
+        ranked = rank(papers, profile, today=SAMPLE_DAY)
+        picks, others = select(ranked, profile.top_picks)
+        shown = {r.paper.paper_id for r in (*picks, *others)}
+        return hidden_counts(
+            papers, profile, today=SAMPLE_DAY, seen=set(), shown=shown, ranked=ranked
+        )
+
+    reader = example_profile("en")
+    assert hidden(reader.model_copy(update={"avoid": []})) == (0, 0)
+    avoid, feedback = hidden(reader.model_copy(update={"avoid": AVOID}))
+    multimodal = sum(1 for p in papers if "multimodal search" in (p.title + p.abstract).lower())
+    assert 1 <= avoid <= multimodal and feedback == 0
+    # A 👎 that pushes papers out is counted too: every paper of an author voted down.
+    first = rank(papers, reader, today=SAMPLE_DAY)[0].paper
+    boosts = {f"a:{a}": -1.0 for a in first.authors[:5]}
+    _, feedback = hidden(reader.model_copy(update={"boosts": boosts}))
+    assert feedback >= 0  # counted only when the 👎 moved a paper out of the brief
+
+
+async def test_the_sample_brief_says_how_many_papers_the_avoid_list_hid(store: Store) -> None:
+    profile = example_profile("en").model_copy(update={"avoid": AVOID})
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    brief = await build_brief(
+        settings, profile, SAMPLE_DAY, store=store, use_llm=False, sample=True, now=lambda: NOW
+    )
+    assert re.search(r"\d+ papers? hidden by your avoid list", brief.header), brief.header
+    assert brief.header.startswith("Offline sample")
+
+
+def test_groups_the_llm_proposes_are_used() -> None:
+    plan, notes, _ = sample_day("en")
+    a, b = plan.picks[-1].paper.paper_id, plan.picks[-2].paper.paper_id
+    proposed = notes.model_copy(update={"groups": [Group(title="Same question", paper_ids=[a, b])]})
+    merged = _with_llm_groups(plan, proposed)
+    llm = [g for g in merged.groups if g.proposed_by_llm]
+    assert [set(g.paper_ids) for g in llm] == [{a, b}] and llm[0].title == "Same question"
+    assert _with_llm_groups(plan, notes) is plan  # none proposed: the lexical plan

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -18,11 +19,15 @@ from digest.sources.github import (
     CACHE_NS,
     CACHE_TTL,
     CONCURRENCY,
+    HISTORY_DAYS,
+    HISTORY_NS,
+    HISTORY_TTL,
     GitHubSource,
     find_github_repo,
     normalize_repo_url,
 )
 from digest.store.base import Store
+from tests.conftest import FakeClock
 
 NOW = dt.datetime(2026, 5, 8, 6, 0, tzinfo=dt.UTC)
 TOKEN = "ghp_test_token_never_shown"
@@ -331,3 +336,72 @@ async def test_answers_are_cached_in_the_store() -> None:
         assert await gh2.repo("https://github.com/Org/gone") is None
     assert again["https://github.com/org/tool"] == first["https://github.com/Org/Tool"]
     assert "https://github.com/Org/gone" not in again
+
+
+# --- star velocity: yesterday's count kept in the Store ---------------------------------
+
+
+def counting_source(store: Store, clock: FakeClock, stars: list[int]) -> GitHubSource:
+    answers = iter(stars)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=repo_json("shengshu-ai", "minWM", stars=next(answers)))
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+    return GitHubSource(settings(), client, store=store, now=clock.now)
+
+
+async def next_day(store: Store, clock: FakeClock, days: int = 1) -> None:
+    """Time passes: the 6-hour answer cache has expired (Redis expires by its own clock)."""
+    clock.advance(days * 24 * 3600)
+    await store.cache_delete(CACHE_NS, "shengshu-ai/minwm")
+
+
+async def test_star_velocity_since_the_previous_day(store: Store, fake_clock: FakeClock) -> None:
+    url = "https://github.com/shengshu-ai/minWM"
+    gh = counting_source(store, fake_clock, [100, 220, 250])
+    await gh.repos([url])
+    assert gh.deltas == {}  # the first count: nothing to compare with
+    await next_day(store, fake_clock)
+    found = await gh.repos([url])
+    assert found[url].stars == 220 and gh.deltas == {url: (120, 1)}
+    # Later the same day (a cached answer), still compared with yesterday's count.
+    fake_clock.advance(3600)
+    await gh.repos([url])
+    assert gh.deltas == {url: (120, 1)}
+    # Two days without a brief: the gain is over those two days.
+    await next_day(store, fake_clock, 2)
+    await gh.repos([url])
+    assert gh.deltas == {url: (30, 2)}
+    raw = await store.cache_get(HISTORY_NS, "shengshu-ai/minwm")
+    assert raw is not None and json.loads(raw) == {
+        "2026-06-01": 100,
+        "2026-06-02": 220,
+        "2026-06-04": 250,
+    }
+
+
+async def test_star_history_is_bounded_and_survives_a_corrupt_entry(
+    store: Store, fake_clock: FakeClock
+) -> None:
+    url = "https://github.com/shengshu-ai/minWM"
+    await store.cache_set(HISTORY_NS, "shengshu-ai/minwm", "not json", HISTORY_TTL)
+    gh = counting_source(store, fake_clock, list(range(100, 100 + HISTORY_DAYS + 5)))
+    await gh.repos([url])
+    assert gh.deltas == {}
+    for _ in range(HISTORY_DAYS + 4):
+        await next_day(store, fake_clock)
+        await gh.repos([url])
+        assert gh.deltas == {url: (1, 1)}
+    raw = await store.cache_get(HISTORY_NS, "shengshu-ai/minwm")
+    assert raw is not None and len(json.loads(raw)) == HISTORY_DAYS
+
+
+async def test_no_store_no_velocity() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=repo_json("a", "b", stars=5))
+
+    gh, client, _ = source(handler)
+    async with client:
+        await gh.repos(["https://github.com/a/b"])
+    assert gh.deltas == {}

@@ -1,7 +1,9 @@
 """Candidates for one reader and day: HF ∥ arXiv, widening the window when too few.
 
 A failed source never sinks the result: the other's papers are used, and one report
-per source says what answered, what failed and how, and what was used instead.
+per source says what answered, what failed and how, and what was used instead. Why the
+window widened is `Candidates.window_note` (the brief's header says it), and how many
+papers each source gave is `Candidates.counts`.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from digest.errors import SourceError
@@ -24,7 +26,6 @@ T = TypeVar("T")
 
 HF_NAME = HuggingFaceSource.name
 ARXIV_NAME = ArxivSource.name
-WINDOW_NAME: dict[Language, str] = {"zh": "时间窗口", "en": "Window"}
 
 
 @dataclass
@@ -34,6 +35,9 @@ class Candidates:
     window_end: dt.date
     reports: list[SourceItem]
     widened: bool
+    # Why the window widened, localised ("" when it did not), and papers per source name.
+    window_note: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def _span(start: dt.date, end: dt.date) -> str:
@@ -207,35 +211,47 @@ async def collect_candidates(
     )
     reports = [hf_report, ax_report]
     widened = back > 0
+    note = ""
     if widened:
-        span = _span(start, day)
-        enough = len(papers) >= need
+        days = back + 1
         if language == "zh":
-            detail = (
-                f"Hugging Face {day} 只列出 {first_count} 篇,窗口放宽到 {span}"
+            note = (
+                f"Hugging Face {day} 只列出 {first_count} 篇,放宽到最近 {days} 天"
                 if by_hf
-                else f"最近 24 小时只有 {first_count} 篇候选,窗口放宽到 {span}"
+                else f"最近 24 小时只有 {first_count} 篇候选,放宽到最近 {days} 天"
             )
-            detail += (
-                f",共 {len(papers)} 篇。"
-                if enough
-                else f"(已到 {lookback_days} 天上限),共 {len(papers)} 篇。"
+            note += (
+                f",共 {len(papers)} 篇候选"
+                if len(papers) >= need
+                else f"(已到回溯 {lookback_days} 天的上限),共 {len(papers)} 篇候选"
             )
         else:
-            detail = (
-                f"Hugging Face listed only {first_count} papers on {day}; widened to {span}"
+            note = (
+                f"Hugging Face listed only {first_count} papers on {day}; widened to the "
+                f"last {days} days"
                 if by_hf
-                else f"24 h had only {first_count} candidates; widened to {span}"
+                else f"the last 24 h had only {first_count} candidates; widened to the last "
+                f"{days} days"
             )
-            detail += (
-                f" ({len(papers)} candidates)."
-                if enough
-                else f" (the {lookback_days}-day limit; {len(papers)} candidates)."
+            note += (
+                f", {len(papers)} candidates"
+                if len(papers) >= need
+                else f", the {lookback_days}-day lookback limit, {len(papers)} candidates"
             )
-        reports.append(SourceItem(source=WINDOW_NAME[language], status="ok", detail=detail))
+    counts: dict[str, int] = {}
+    if hf_out is not None and hf_out.start is not None:
+        counts[HF_NAME] = len({p.paper_id for p in hf_out.papers})
+    if ax_out is not None and ax_out.start is not None:
+        counts[ARXIV_NAME] = len({p.paper_id for p in ax_out.papers})
     # The window covers every day the papers came from (arXiv's range starts a day early).
     if ax_out is not None and ax_out.start is not None:
         start = min(start, ax_out.start)
     return Candidates(
-        papers=papers, window_start=start, window_end=day, reports=reports, widened=widened
+        papers=papers,
+        window_start=start,
+        window_end=day,
+        reports=reports,
+        widened=widened,
+        window_note=note,
+        counts=counts,
     )

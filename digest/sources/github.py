@@ -2,19 +2,25 @@
 
 Without a token GitHub allows 60 requests an hour, so answers are cached in the Store
 and a rate limit stops the batch at once instead of waiting for the reset.
+
+Velocity is what people follow, so the Store also keeps each repo's star count per day
+(`HISTORY_NS`, the last `HISTORY_DAYS` days): after `repos()`, `deltas` holds, per repo
+URL, the stars gained since the latest earlier day's count and how many days back that
+was ("+120 stars since yesterday").
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable
 
 import httpx
 
-from digest.errors import SourceError
+from digest.errors import SourceError, StoreError
 from digest.models import RepoInfo
 from digest.settings import Settings
 from digest.sources.http import RateLimited, get_json
@@ -26,6 +32,9 @@ log = logging.getLogger(__name__)
 
 CACHE_NS = "github"
 CACHE_TTL = dt.timedelta(hours=6)
+HISTORY_NS = "repo_history"
+HISTORY_DAYS = 14  # daily star counts kept per repo
+HISTORY_TTL = dt.timedelta(days=30)  # a repo no brief mentions for a month is forgotten
 CONCURRENCY = 4
 API_VERSION = "2022-11-28"
 
@@ -86,6 +95,26 @@ def _parse_time(value: object) -> dt.datetime | None:
         return None
 
 
+def _parse_history(raw: str | None) -> dict[dt.date, int]:
+    """A stored `{"2026-05-07": 1234, ...}`; anything unreadable is an empty history."""
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {}
+    out: dict[dt.date, int] = {}
+    if isinstance(data, dict):
+        for day, stars in data.items():
+            try:
+                d = dt.date.fromisoformat(str(day))
+            except ValueError:
+                continue
+            if isinstance(stars, int) and not isinstance(stars, bool):
+                out[d] = stars
+    return out
+
+
 def parse_repo(data: object, fallback_url: str, fetched_at: dt.datetime) -> RepoInfo:
     """A `GET /repos/{owner}/{repo}` answer as RepoInfo; SourceError if it is not one."""
     if not isinstance(data, dict):
@@ -128,6 +157,9 @@ class GitHubSource:
         self._base = settings.github_api_url.rstrip("/")
         # Reasons of the last `repos` call's failures, by normalised URL (for reports).
         self.failures: dict[str, str] = {}
+        # Stars gained since the previous day's count and over how many days, by normalised
+        # URL, for the repos of the last `repos` call that have an earlier count.
+        self.deltas: dict[str, tuple[int, int]] = {}
 
     def __repr__(self) -> str:
         return f"GitHubSource(api={self._base!r}, token={'set' if self._token else 'none'})"
@@ -183,6 +215,31 @@ class GitHubSource:
             await self._store.cache_set(CACHE_NS, key, value, CACHE_TTL)
         return info
 
+    async def velocity(self, info: RepoInfo) -> tuple[int, int] | None:
+        """Record `info`'s star count for the day it was fetched; return the stars gained
+        since the latest earlier day's count and how many days that was (None: no count
+        before that day, or no Store)."""
+        if self._store is None:
+            return None
+        key = info.full_name.lower()
+        day = info.fetched_at.date()
+        try:
+            raw = await self._store.cache_get(HISTORY_NS, key)
+            history = _parse_history(raw)
+            earlier = [d for d in history if d < day]
+            delta = None
+            if earlier:
+                last = max(earlier)
+                delta = (info.stars - history[last], (day - last).days)
+            history[day] = info.stars
+            kept = dict(sorted(history.items())[-HISTORY_DAYS:])
+            value = json.dumps({d.isoformat(): n for d, n in kept.items()})
+            await self._store.cache_set(HISTORY_NS, key, value, HISTORY_TTL)
+        except StoreError as exc:
+            log.warning("GitHub: star history of %s not kept: %s", info.full_name, exc)
+            return None
+        return delta
+
     async def repos(self, urls: Iterable[str]) -> dict[str, RepoInfo]:
         """Facts of several repos, keyed by normalised URL; unknown repos are absent.
 
@@ -191,6 +248,7 @@ class GitHubSource:
         """
         wanted = list(dict.fromkeys(n for u in urls if (n := normalize_repo_url(u))))
         self.failures = {}
+        self.deltas = {}
         found: dict[str, RepoInfo] = {}
         answered = 0
         limited: RateLimited | None = None
@@ -214,6 +272,9 @@ class GitHubSource:
             answered += 1
             if info is not None:
                 found[norm] = info
+                delta = await self.velocity(info)
+                if delta is not None:
+                    self.deltas[norm] = delta
 
         await asyncio.gather(*(one(n) for n in wanted))
         if wanted and answered == 0:

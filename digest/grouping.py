@@ -1,0 +1,646 @@
+"""Which of the day's papers answer the same question: lexical, deterministic grouping.
+
+A `Lexicon` is built over the day's candidates. Each paper's *terms* are its words and
+two-word phrases (title, abstract, HF keywords and AI summary; stopwords and generic
+research verbs left out), weighted by where they occur (a title term counts most) and by
+how rare they are among the candidates (idf). Two papers are *related* when
+
+- they share a matched interest of the reader (both matched one),
+- the cosine of their term vectors is at least `RELATED_SIMILARITY`, and
+- they share at least `MIN_SHARED_TERMS` distinctive terms (each in at most
+  `DISTINCTIVE_DF` of the candidates), one of them a phrase or a word of both titles.
+
+`plan_picks` walks the shown papers best first: each paper not yet placed opens a pick and
+takes up to `MAX_GROUP - 1` later papers related to it (and to each other), until the
+reader's number of picks is reached; the rest are worth a glance. Only word statistics of
+the day decide: no paper id, no list of topics.
+
+`themes` names what several shown papers share (a phrase such as "world model" in at least
+`MIN_THEME_PAPERS` of them), for the overview and the conclusion.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from digest.cleaning import latex_to_text
+from digest.models import Paper, Ranked
+from digest.ranking import STOPWORDS, tokenize
+
+__all__ = [
+    "Group",
+    "Lexicon",
+    "Plan",
+    "Theme",
+    "merge_groups",
+    "plan_picks",
+    "short_name",
+    "themes",
+]
+
+MAX_GROUP: Final = 3  # papers under one pick (the reference groups two and three)
+RELATED_SIMILARITY: Final = 0.2
+MIN_SHARED_TERMS: Final = 2
+DISTINCTIVE_DF: Final = 0.25  # a term in more of the candidates says nothing specific
+GENERIC_DF: Final = 0.5  # ... and one in half of them is left out entirely
+MIN_THEME_PAPERS: Final = 3
+MAX_THEMES: Final = 3
+TITLE_WEIGHT: Final = 3.0
+KEYWORD_WEIGHT: Final = 2.0
+ABSTRACT_CAP: Final = 3  # occurrences of a term in the abstract that count
+PHRASE_BONUS: Final = 1.3  # a two-word phrase is more specific than either word
+THEME_PHRASE_BONUS: Final = 2.0  # ... and names a theme better
+# Endings of adjectives and adverbs ("agentic", "adaptive"): a phrase does not end with
+# one, and a lone one is not a term worth naming.
+_ADJECTIVE_TAIL = re.compile(r"(?:ic|ive|ous|ful|less|able|ible|ly)$")
+# ... nor, alone, with these endings ("self-evolving", "conditioned", "general"), except
+# the field's nouns that end so.
+_ADJECTIVE_LOOSE = re.compile(r"(?:al|ed|ing|ent|ant)$")
+_NOUN_TEXT: Final = """
+    retrieval signal terminal goal potential interval trial proposal removal survival
+    tutorial portal capital manual journal rival approval arrival animal material total
+    learning training reasoning planning scaling thinking modeling modelling ranking
+    embedding prompting tuning finetuning pretraining posttraining posttrain setting
+    understanding grounding routing sampling decoding caching indexing parsing editing
+    agent agents environment environments alignment judgment judgement assignment
+    experiment deployment component gradient content intent student patient talent
+    event percent element treatment statement assessment management improvement
+    constant variant tenant assistant
+"""
+_NOUNS: Final = frozenset(_NOUN_TEXT.split())
+
+
+def _adjective(word: str) -> bool:
+    """Whether a lone word (or hyphenated compound) reads as an adjective or adverb, not a
+    topic. A phrase of several words is not."""
+    if " " in word:
+        return False
+    low = word.lower()
+    if word.isupper() or low in _NOUNS or low.split("-")[-1] in _NOUNS:
+        return False
+    return bool(_ADJECTIVE_TAIL.search(low) or _ADJECTIVE_LOOSE.search(low))
+
+
+# Research prose that says nothing about the topic: never a term.
+_GENERIC_TEXT: Final = """
+    propose proposes proposed present presents presented introduce introduces introduced
+    show shows shown showing find finds found demonstrate demonstrates demonstrated achieve
+    achieves achieved achieving improve improves improved improving improvement improvements
+    outperform outperforms outperforming enable enables enabled enabling provide provides
+    provided yield yields lead leads make makes made require requires remain remains
+    paper work works study studies approach approaches method methods technique techniques
+    result results performance experiment experiments experimental extensive novel new
+    existing current prior previous recent recently simple effective effectively efficient
+    efficiently significant significantly substantial substantially consistent consistently
+    strong stronger strongly various diverse different multiple several many across wide
+    range key crucial important challenge challenges challenging problem problems issue
+    issues limitation limitations gap however often typically usually whether first second
+    third one two three four five based using use uses used via toward towards including
+    include includes large small high low better best good general specific particular
+    overall average given able ability abilities well even still much less like across
+    address addresses addressing propose designed design designs called named termed
+    framework frameworks state art sota baseline baselines fail fails remain thereby
+    respectively further furthermore moreover additionally also significantly notably
+    task tasks setting settings despite due whereas while remains aim aims goal goals
+    artificial intelligence paradigm paradigms way ways end
+"""
+GENERIC: Final = frozenset(_GENERIC_TEXT.split())
+
+# Field terms written several ways become one form (shown as the short form).
+_CANONICAL: Final = tuple(
+    (re.compile(pattern, re.IGNORECASE), replacement)
+    for pattern, replacement in [
+        (r"\breinforcement[\s-]+learning\b", "RL"),
+        (r"\blarge[\s-]+language[\s-]+models?\b", "LLMs"),
+        (r"\bvision[\s-]+language[\s-]+models?\b", "VLMs"),
+        (r"\bretrieval[\s-]+augmented[\s-]+generation\b", "RAG"),
+        (r"\bmixture[\s-]+of[\s-]+experts\b", "MoE"),
+        (r"\bchains?[\s-]+of[\s-]+thoughts?\b", "CoT"),
+    ]
+)
+_CHUNK = re.compile(r"[,.;:!?()\[\]{}\"“”‘’/|]+|\s[-–—]+\s")
+_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['’\-][A-Za-z0-9]+)*")
+_ACRONYM = re.compile(r"[A-Z0-9]*[A-Z][A-Z0-9]*[A-Z0-9]s?")
+
+
+def _word_key(word: str) -> str | None:
+    low = word.lower()
+    if low in STOPWORDS or low in GENERIC or len(word) < 2:
+        return None
+    if _ACRONYM.fullmatch(word) and sum(c.isupper() for c in word) >= 2:
+        return word.removesuffix("s").lower()
+    stems = tokenize(word)
+    if not stems or any(s in GENERIC for s in stems):
+        return None
+    return " ".join(stems)
+
+
+def _display(word: str, in_title: bool) -> str:
+    """How a word is shown: title case of a title is undone ("Skill Curation" -> "skill
+    curation"); acronyms and names ("RL", "SkillOS") stay as written."""
+    if in_title and word[:1].isupper() and word[1:].islower():
+        return word.lower()
+    return word
+
+
+@dataclass
+class _Doc:
+    weights: dict[str, float] = field(default_factory=dict)  # raw, before idf
+    title: set[str] = field(default_factory=set)
+    phrases: set[str] = field(default_factory=set)  # keys of multi-word terms
+    surfaces: dict[str, Counter[str]] = field(default_factory=dict)
+    strong: set[str] = field(default_factory=set)  # in the title or keywords, or repeated
+
+
+def _units(text: str, in_title: bool) -> Iterable[list[tuple[str, str]]]:
+    """Runs of consecutive topic words (key, shown form) in `text`, split at punctuation,
+    stopwords and generic words. A title's opening verb ("Learning Skill Curation …",
+    "Rethinking Retrieval …") is not a topic word."""
+    for pattern, replacement in _CANONICAL:
+        text = pattern.sub(replacement, text)
+    for chunk in _CHUNK.split(text):
+        run: list[tuple[str, str]] = []
+        for n, m in enumerate(_WORDS.finditer(chunk)):
+            word = m.group()
+            key = _word_key(word)
+            opening_verb = in_title and n == 0 and word.lower().endswith("ing")
+            if key is None or opening_verb:
+                if run:
+                    yield run
+                run = []
+                continue
+            run.append((key, _display(word, in_title)))
+        if run:
+            yield run
+
+
+def _grams(run: list[tuple[str, str]]) -> Iterable[tuple[str, str]]:
+    for i, (key, shown) in enumerate(run):
+        yield key, shown
+        if " " in key and "-" in shown:  # "skill-augmented": also "skill", "augment"
+            for part_key, part in zip(key.split(), shown.split("-"), strict=False):
+                if part_key not in GENERIC:
+                    yield part_key, part
+        if i + 1 < len(run):
+            nkey, nshown = run[i + 1]
+            # A noun phrase ends with a noun: "agentic RL", not "incentivizing agentic".
+            ends_as_noun = not _ADJECTIVE_TAIL.search(nshown.lower()) or nshown.isupper()
+            if len(key.split()) + len(nkey.split()) <= 3 and key != nkey and ends_as_noun:
+                yield f"{key} {nkey}", f"{shown} {nshown}"
+
+
+def _document(paper: Paper) -> _Doc:
+    doc = _Doc()
+    counts: Counter[str] = Counter()
+
+    def add(text: str, *, weight: float, in_title: bool, cap: bool) -> None:
+        seen_here: Counter[str] = Counter()
+        for run in _units(latex_to_text(text), in_title):
+            for key, shown in _grams(run):
+                seen_here[key] += 1
+                doc.surfaces.setdefault(key, Counter())[shown] += 1
+                if " " in key:
+                    doc.phrases.add(key)
+                if in_title:
+                    doc.title.add(key)
+        for key, n in seen_here.items():
+            counts[key] += n
+            doc.weights[key] = doc.weights.get(key, 0.0) + weight * (
+                min(n, ABSTRACT_CAP) if cap else 1.0
+            )
+
+    add(paper.title, weight=TITLE_WEIGHT, in_title=True, cap=False)
+    add(paper.abstract, weight=1.0, in_title=False, cap=True)
+    if paper.ai_summary:
+        add(paper.ai_summary, weight=0.5, in_title=False, cap=True)
+    for kw in paper.keywords:
+        add(kw, weight=KEYWORD_WEIGHT, in_title=False, cap=False)
+    keywords = {k for kw in paper.keywords for run in _units(kw, False) for k, _ in _grams(run)}
+    doc.strong = doc.title | keywords | {k for k, n in counts.items() if n >= 2}
+    return doc
+
+
+def _finish(docs: Mapping[str, _Doc], df: Counter[str]) -> None:
+    """A phrase said once, and by no other paper, is prose ("agent selects"), not a term:
+    it leaves the paper's strong terms."""
+    for doc in docs.values():
+        doc.strong = {
+            k
+            for k in doc.strong
+            if " " not in k or k in doc.title or df.get(k, 0) >= 2 or doc.weights[k] >= 2.0
+        }
+
+
+class Lexicon:
+    """Term statistics of the day's candidates, and each paper's weighted terms."""
+
+    def __init__(self, papers: Iterable[Paper]) -> None:
+        self._docs: dict[str, _Doc] = {}
+        for p in papers:
+            self._docs.setdefault(p.paper_id, _document(p))
+        self.size = len(self._docs)
+        df: Counter[str] = Counter()
+        for doc in self._docs.values():
+            df.update(doc.weights.keys())
+        self._df = df
+        _finish(self._docs, df)
+        self._vectors: dict[str, dict[str, float]] = {}
+
+    def _doc(self, paper: Paper) -> _Doc:
+        doc = self._docs.get(paper.paper_id)
+        if doc is None:  # a paper outside the corpus: counted as one more document
+            doc = self._docs[paper.paper_id] = _document(paper)
+            self._df.update(doc.weights.keys())
+            self.size += 1
+        return doc
+
+    def df(self, key: str) -> int:
+        return self._df.get(key, 0)
+
+    def idf(self, key: str) -> float:
+        return math.log(1.0 + self.size / (self.df(key) + 0.5))
+
+    def distinctive(self, key: str) -> bool:
+        return self.df(key) <= max(2.0, DISTINCTIVE_DF * self.size)
+
+    def common(self, key: str) -> bool:
+        """Whether at least a third of the candidates use the term."""
+        return self.size >= 6 and self.df(key) * 3 >= self.size
+
+    def _generic(self, key: str) -> bool:
+        return self.size >= 8 and self.df(key) > GENERIC_DF * self.size
+
+    def vector(self, paper: Paper) -> dict[str, float]:
+        cached = self._vectors.get(paper.paper_id)
+        if cached is not None:
+            return cached
+        doc = self._doc(paper)
+        vec = {
+            k: w * self.idf(k) * (PHRASE_BONUS if k in doc.phrases else 1.0)
+            for k, w in doc.weights.items()
+            if not self._generic(k)
+        }
+        self._vectors[paper.paper_id] = vec
+        return vec
+
+    def surface(self, paper: Paper, key: str) -> str:
+        counts = self._doc(paper).surfaces.get(key)
+        if not counts:
+            return key
+        # The most frequent form; among equals the lowercase one (the abstract's).
+        return max(counts.items(), key=lambda kv: (kv[1], kv[0].islower(), kv[0]))[0]
+
+    def similarity(self, a: Paper, b: Paper) -> float:
+        """Cosine of the two papers' vectors over the terms another candidate shares (a
+        paper's one-off words, its name among them, cannot be shared by anyone)."""
+        va, vb = self.vector(a), self.vector(b)
+        dot = sum(w * vb[k] for k, w in va.items() if k in vb)
+        if dot <= 0:
+            return 0.0
+        na = math.sqrt(sum(w * w for k, w in va.items() if self.df(k) >= 2))
+        nb = math.sqrt(sum(w * w for k, w in vb.items() if self.df(k) >= 2))
+        return dot / (na * nb)
+
+    def shared(self, a: Paper, b: Paper) -> list[str]:
+        """Distinctive term keys the two papers share, strongest first."""
+        va, vb = self.vector(a), self.vector(b)
+        keys = [k for k in va if k in vb and self.distinctive(k)]
+        return sorted(keys, key=lambda k: (-min(va[k], vb[k]), k))
+
+    def top_terms(
+        self,
+        paper: Paper,
+        n: int,
+        *,
+        exclude: Iterable[str] = (),
+        known: Iterable[str] = (),
+    ) -> list[str]:
+        """The paper's `n` most distinctive terms as shown in its text (phrases preferred
+        over the words inside them; no lone adjective); `exclude` are shown forms to leave
+        out (its name), `known` stems the reader's text already says (an interest's)."""
+        vec = self.vector(paper)
+        doc = self._doc(paper)
+        banned = {e.lower() for e in exclude}
+        said = set(known)
+        ranked = sorted(
+            (k for k in vec if k in doc.strong),
+            key=lambda k: (-vec[k], k),
+        )
+        out: list[str] = []
+        keys: list[str] = []
+        for k in ranked:
+            shown = self.surface(paper, k)
+            if shown.lower() in banned or any(b in shown.lower().split() for b in banned):
+                continue
+            words = set(k.split())
+            if said and words <= said:
+                continue
+            if _adjective(shown) or _ADJECTIVE_TAIL.search(shown.lower()):
+                continue  # "self-evolving", "incentivizing agentic": not a topic
+            # A word inside a chosen phrase, or a phrase around a chosen word, adds little.
+            if any(words <= set(c.split()) or set(c.split()) <= words for c in keys):
+                continue
+            keys.append(k)
+            out.append(shown)
+            if len(out) >= n:
+                break
+        return out
+
+    def in_title(self, paper: Paper, shown: str) -> bool:
+        """Whether a term (as `surface` shows it) is in the paper's title."""
+        doc = self._doc(paper)
+        return any(self.surface(paper, k) == shown for k in doc.title)
+
+    def phrases_with(self, paper: Paper, stems: Iterable[str], n: int = 2) -> list[str]:
+        """The paper's own phrases that contain any of `stems` (an interest's words), most
+        distinctive first: what in the abstract matched that interest."""
+        wanted = set(stems)
+        vec = self.vector(paper)
+        doc = self._doc(paper)
+        hits = [k for k in doc.strong if wanted & set(k.split())]
+        hits.sort(key=lambda k: (-(k in doc.phrases), -vec.get(k, 0.0), k))
+        out: list[str] = []
+        chosen: list[set[str]] = []
+        for k in hits:
+            words = set(k.split())
+            if any(words <= c or c <= words for c in chosen):
+                continue  # "agents" beside "agent memory" adds nothing
+            chosen.append(words)
+            out.append(self.surface(paper, k))
+            if len(out) >= n:
+                break
+        return out
+
+
+# --- groups ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Group:
+    """Papers under one pick, best first, with what they share."""
+
+    paper_ids: tuple[str, ...]
+    terms: tuple[str, ...] = ()  # shared distinctive terms, as shown in the texts
+    interest: str | None = None  # the matched interest they share (the profile's phrase)
+    title: str = ""  # a heading written by the LLM that proposed the group
+    proposed_by_llm: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    picks: list[Ranked]  # every pick, groups' members together, best group first
+    others: list[Ranked]
+    groups: list[Group]  # groups of two or more papers only
+    lexicon: Lexicon
+
+    def group_of(self, paper_id: str) -> Group | None:
+        return next((g for g in self.groups if paper_id in g.paper_ids), None)
+
+
+def _bare(paper_id: str) -> str:
+    return re.sub(r"v\d+$", "", paper_id.strip().lower().removeprefix("arxiv:"))
+
+
+def _shared_interest(a: Ranked, b: Ranked) -> str | None:
+    common = [m for m in a.matched if m in b.matched]
+    return common[0] if common else None
+
+
+def _related(lex: Lexicon, a: Ranked, b: Ranked) -> bool:
+    if _shared_interest(a, b) is None:
+        return False
+    if lex.similarity(a.paper, b.paper) < RELATED_SIMILARITY:
+        return False
+    shared = lex.shared(a.paper, b.paper)
+    if len(shared) < MIN_SHARED_TERMS:
+        return False
+    va, vb = lex._doc(a.paper), lex._doc(b.paper)
+    return any(" " in k or (k in va.title and k in vb.title) for k in shared)
+
+
+def _describe(lex: Lexicon, members: Sequence[Ranked]) -> Group:
+    first = members[0]
+    interest = first.matched[0] if first.matched else None
+    for m in first.matched:
+        if all(m in r.matched for r in members[1:]):
+            interest = m
+            break
+    said = set(tokenize(interest)) if interest else set()
+    common: list[str] | None = None
+    for other in members[1:]:
+        keys = lex.shared(first.paper, other.paper)
+        common = keys if common is None else [k for k in common if k in keys]
+    strong = [lex._doc(r.paper).strong for r in members]
+    # In the shared-weight order, terms a member states strongly (title, keywords, twice).
+    ranked = [k for k in common or [] if any(k in s for s in strong)]
+    shown: list[str] = []
+    for k in ranked:
+        if set(k.split()) <= said:
+            continue  # the interest's own words: the heading names the interest already
+        text = lex.surface(first.paper, k)
+        if " " not in k and _adjective(text):
+            continue
+        if all(text.lower() not in s.lower() and s.lower() not in text.lower() for s in shown):
+            shown.append(text)
+        if len(shown) >= 3:
+            break
+    return Group(
+        paper_ids=tuple(r.paper.paper_id for r in members), terms=tuple(shown), interest=interest
+    )
+
+
+def plan_picks(
+    picks: Sequence[Ranked],
+    others: Sequence[Ranked],
+    *,
+    top_picks: int,
+    corpus: Iterable[Paper] = (),
+) -> Plan:
+    """The picks as groups: related papers (among picks and others) under one pick, as
+    many picks as the reader asked for, the rest worth a glance (in their order)."""
+    pool = [*picks, *others]
+    papers = {p.paper_id: p for p in corpus}
+    for r in pool:
+        papers.setdefault(r.paper.paper_id, r.paper)
+    lex = Lexicon(papers.values())
+    placed: set[str] = set()
+    units: list[list[Ranked]] = []
+    for i, anchor in enumerate(pool):
+        if len(units) >= top_picks:
+            break
+        pid = anchor.paper.paper_id
+        if pid in placed:
+            continue
+        members = [anchor]
+        placed.add(pid)
+        # The most similar related papers join first, each related to every member.
+        later = [c for c in pool[i + 1 :] if c.paper.paper_id not in placed]
+        later.sort(key=lambda c: -lex.similarity(anchor.paper, c.paper))
+        for cand in later:
+            if len(members) >= MAX_GROUP:
+                break
+            if all(_related(lex, m, cand) for m in members):
+                members.append(cand)
+                placed.add(cand.paper.paper_id)
+        # Members keep the ranking's order under the pick.
+        rank_of = {r.paper.paper_id: n for n, r in enumerate(pool)}
+        members.sort(key=lambda r: rank_of[r.paper.paper_id])
+        units.append(members)
+    flat = [r for unit in units for r in unit]
+    rest = [r for r in pool if r.paper.paper_id not in placed]
+    groups = [_describe(lex, unit) for unit in units if len(unit) > 1]
+    return Plan(picks=flat, others=rest, groups=groups, lexicon=lex)
+
+
+def merge_groups(plan: Plan, proposed: Sequence[tuple[Sequence[str], str]]) -> Plan:
+    """The plan with groups an LLM proposed among the picks: (pick ids, heading) pairs,
+    each of 2-MAX_GROUP picks, disjoint from each other; lexical groups they overlap are
+    dissolved. Unknown ids and malformed groups are ignored."""
+    by_id = {r.paper.paper_id: r for r in plan.picks}
+    bare = {_bare(pid): pid for pid in by_id}
+    taken: set[str] = set()
+    llm_groups: list[tuple[tuple[str, ...], str]] = []
+    for ids, title in proposed:
+        known = (bare.get(_bare(i)) for i in ids)
+        clean = tuple(dict.fromkeys(i for i in known if i is not None))
+        if 2 <= len(clean) <= MAX_GROUP and not taken & set(clean):
+            llm_groups.append((clean, " ".join(title.split())))
+            taken |= set(clean)
+    if not llm_groups:
+        return plan
+    kept = [g for g in plan.groups if not taken & set(g.paper_ids)]
+    order = {r.paper.paper_id: i for i, r in enumerate(plan.picks)}
+    described: list[Group] = []
+    for ids, title in llm_groups:
+        members = sorted((by_id[i] for i in ids), key=lambda r: order[r.paper.paper_id])
+        g = _describe(plan.lexicon, members)
+        described.append(
+            Group(
+                g.paper_ids,
+                terms=g.terms,
+                interest=g.interest,
+                title=title,
+                proposed_by_llm=True,
+            )
+        )
+    groups = kept + described
+    # Re-order the picks: each unit at its best member's place, members together.
+    unit_of: dict[str, tuple[str, ...]] = {}
+    for g in groups:
+        for pid in g.paper_ids:
+            unit_of[pid] = g.paper_ids
+    seen: set[str] = set()
+    picks: list[Ranked] = []
+    for r in plan.picks:
+        pid = r.paper.paper_id
+        if pid in seen:
+            continue
+        unit = unit_of.get(pid, (pid,))
+        for member in sorted(unit, key=lambda x: order[x]):
+            picks.append(by_id[member])
+            seen.add(member)
+    groups.sort(key=lambda g: min(order[p] for p in g.paper_ids))
+    return Plan(picks=picks, others=plan.others, groups=groups, lexicon=plan.lexicon)
+
+
+# --- themes ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Theme:
+    """A term several shown papers share, and those papers (best first)."""
+
+    name: str
+    paper_ids: tuple[str, ...]
+
+
+def themes(
+    papers: Sequence[Ranked],
+    lexicon: Lexicon,
+    *,
+    min_papers: int = MIN_THEME_PAPERS,
+    limit: int = MAX_THEMES,
+) -> list[Theme]:
+    """What several of the shown papers are about, most papers first: terms in the title,
+    keywords or repeatedly in the abstract of at least `min_papers` of them, specific to
+    them (not in half the day's candidates). Themes do not repeat each other's words."""
+    holders: dict[str, list[Ranked]] = {}
+    for r in papers:
+        doc = lexicon._doc(r.paper)
+        vec = lexicon.vector(r.paper)
+        for k in doc.strong:
+            if k in vec and lexicon.distinctive(k):
+                holders.setdefault(k, []).append(r)
+    scored = []
+    for k, rs in holders.items():
+        if len(rs) < min_papers:
+            continue
+        phrase = " " in k
+        name = lexicon.surface(rs[0].paper, k)
+        if not phrase and _adjective(name):
+            continue
+        score = len(rs) * lexicon.idf(k) * (THEME_PHRASE_BONUS if phrase else 1.0)
+        weight = sum(lexicon.vector(r.paper)[k] for r in rs)  # how much they say it
+        scored.append((score, weight, k, rs))
+    scored.sort(key=lambda t: (-t[0], -t[1], t[2]))
+    out: list[Theme] = []
+    used_words: set[str] = set()
+    used_sets: list[set[str]] = []
+    for _, _, k, rs in scored:
+        words = set(k.split())
+        ids = {r.paper.paper_id for r in rs}
+        if words & used_words or any(ids <= s for s in used_sets):
+            continue
+        name = _theme_name(lexicon, k, rs)
+        out.append(Theme(name=name, paper_ids=tuple(r.paper.paper_id for r in rs)))
+        used_words |= words
+        used_sets.append(ids)
+        if len(out) >= limit:
+            break
+    return sorted(out, key=lambda t: -len(t.paper_ids))
+
+
+def _theme_name(lexicon: Lexicon, key: str, holders: Sequence[Ranked]) -> str:
+    """The theme's name: a word grows into the phrase around it most of its papers use
+    ("search" -> "agentic search", when three in four of them say it)."""
+    if " " not in key:
+        phrases: Counter[str] = Counter()
+        for r in holders:
+            for k in lexicon._doc(r.paper).strong:
+                if " " in k and key in k.split():
+                    phrases[k] += 1
+        if phrases:
+            best, n = max(phrases.items(), key=lambda kv: (kv[1], kv[0]))
+            if n * 4 >= len(holders) * 3:
+                key = best
+    forms = Counter(
+        lexicon.surface(r.paper, key) for r in holders if key in lexicon.vector(r.paper)
+    )
+    return forms.most_common(1)[0][0] if forms else key
+
+
+_NAME_HEAD = re.compile(r"^([^:]{2,40}):\s")
+
+
+def short_name(title: str, limit: int = 48) -> str:
+    """A paper's short name: the part before the colon ("SkillOS"), else its title's head."""
+    clean = latex_to_text(title)
+    m = _NAME_HEAD.match(clean)
+    if m is not None:
+        return m.group(1).strip()
+    if len(clean) <= limit:
+        return clean
+    cut = clean[: limit - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:") + "…"
+
+
+def interest_counts(papers: Sequence[Ranked]) -> Mapping[str, int]:
+    """How many papers have each interest as their strongest match, most first."""
+    counts = Counter(r.matched[0] for r in papers if r.matched)
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
