@@ -9,7 +9,14 @@ OpenAI-compatible server that answers every call after a fixed latency, then pri
 - 20 readers with different profiles on the same day, built concurrently over one shared
   Store; target: tokens ≤ 5 × one brief's (per-paper summaries are shared, only the short
   per-reader calls repeat);
-- the same 20 readers split between Chinese and English (summaries are per language).
+- the same 20 readers split 10 zh + 10 en, built as push builds them (every build told
+  the day's languages, so a paper's summary is written in both by one call); target: the
+  mixed-language ratio ≤ 5 × one brief's tokens;
+- one brief against an endpoint that refuses JSON-schema output (one refused call, then
+  JSON mode).
+
+Tokens are the fake's (``len(text) // 4``; a JSON schema counts as prompt tokens), so the
+ratios, not the absolute numbers, are what carries over to a real endpoint.
 
     uv run python bench/brief_cost.py [--latency 0.5]
 """
@@ -25,6 +32,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from collections.abc import Collection
 
 from digest.llm import OpenAILLM
 from digest.models import Brief, Language
@@ -64,11 +73,23 @@ def profile(n: int, language: Language) -> Profile:
     return Profile(name=f"reader{n}", language=language, interests=INTERESTS[n])
 
 
-async def one(settings: Settings, store: SQLiteStore, p: Profile) -> Brief:
+async def one(
+    settings: Settings,
+    store: SQLiteStore,
+    p: Profile,
+    languages: Collection[Language] | None = None,
+) -> Brief:
     llm = OpenAILLM(settings)
     try:
         return await build_brief(
-            settings, p, SAMPLE_DATE, store=store, sample=True, include_seen=True, llm=llm
+            settings,
+            p,
+            SAMPLE_DATE,
+            store=store,
+            sample=True,
+            include_seen=True,
+            llm=llm,
+            languages=languages,
         )
     finally:
         await llm.aclose()
@@ -83,6 +104,10 @@ def row(name: str, value: str) -> None:
 
 def breakdown(calls: list[tuple[str, int, int, float, float]]) -> str:
     return ", ".join(f"{t}: {sum(1 for c in calls if c[0] == t)}" for t in STAGES)
+
+
+def by_stage(calls: list[tuple[str, int, int, float, float]]) -> str:
+    return ", ".join(f"{t}: {sum(c[1] + c[2] for c in calls if c[0] == t):,}" for t in STAGES)
 
 
 def chain_depth(calls: list[tuple[str, int, int, float, float]]) -> int:
@@ -131,21 +156,27 @@ async def run(latency: float) -> None:
                 f"{tokens_one:,}  (prompt {usage.prompt_tokens:,}, "
                 f"completion {usage.completion_tokens:,})",
             )
+            row("tokens by stage", by_stage(calls))
             row("fake LLM latency", f"{latency:.2f} s per call")
             row("critical path", f"{critical:.2f} s  (rerank → summaries → reader notes)")
             row("observed call chain", f"{chain_depth(calls)} calls deep")
             row("wall time", f"{wall:.2f} s  (first brief of the process: {cold:.2f} s)")
             row("wall / critical path", f"{wall / critical:.2f}  (target ≤ 1.5)")
 
+            ratios: dict[str, float] = {}
             for title, langs in (
                 ("20 readers, English", ["en"] * 20),
                 ("20 readers, 10 zh + 10 en", ["zh", "en"] * 10),
             ):
                 srv.calls.clear()
                 store = await SQLiteStore.open(Path(tmp) / f"{len(title)}.sqlite3")
+                day_languages = set(langs)  # what push passes: the day's groups' languages
                 t0 = time.perf_counter()
                 briefs = await asyncio.gather(
-                    *(one(settings, store, profile(n, lang)) for n, lang in enumerate(langs))  # type: ignore[arg-type]
+                    *(
+                        one(settings, store, profile(n, lang), day_languages)  # type: ignore[arg-type]
+                        for n, lang in enumerate(langs)
+                    )
                 )
                 wall20 = time.perf_counter() - t0
                 await store.close()
@@ -158,7 +189,37 @@ async def run(latency: float) -> None:
                     "tokens",
                     f"{tokens20:,} = {tokens20 / tokens_one:.2f} × one brief  (target ≤ 5)",
                 )
+                row("tokens by stage", by_stage(srv.calls))
                 row("wall time", f"{wall20:.2f} s")
+                ratios[title] = tokens20 / tokens_one
+            print(
+                f"mixed-language ratio     {ratios['20 readers, 10 zh + 10 en']:.2f} × one "
+                f"brief  (English only: {ratios['20 readers, English']:.2f}; target ≤ 5)"
+            )
+
+    async with FakeLLMServer(api_key=KEY, latency=latency, refuse_json_schema=True) as srv:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = Settings(
+                _env_file=None,  # type: ignore[call-arg]
+                llm_base_url=srv.base_url,
+                llm_api_key=KEY,
+                sqlite_path=Path(tmp) / "s.sqlite3",
+            )
+            store = await SQLiteStore.open(Path(tmp) / "refusing.sqlite3")
+            t0 = time.perf_counter()
+            brief = await one(settings, store, profile(0, "en"))
+            wall = time.perf_counter() - t0
+            await store.close()
+            print(
+                "one brief, endpoint without JSON-schema output (auto: JSON mode after one refusal)"
+            )
+            row("LLM calls", f"{len(srv.calls)}  ({srv.refused} refused)")
+            row(
+                "tokens",
+                f"{brief.usage.total_tokens:,} = {brief.usage.total_tokens / tokens_one:.2f} "
+                "× the JSON-schema brief",
+            )
+            row("wall time", f"{wall:.2f} s")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (RSS)        {peak:.0f} MiB")
 

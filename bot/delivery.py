@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -36,7 +37,7 @@ from digest.chatstate import (
     thread_key,
 )
 from digest.errors import ChatGone, ConfigError, DeliveryError, PaperdropError, ProfileError
-from digest.models import Brief, PaperItem, Platform, Subscription
+from digest.models import Brief, Language, PaperItem, Platform, Subscription
 from digest.profile import Profile, example_profile, load_profile
 from digest.settings import Settings
 from digest.store.base import Store
@@ -72,6 +73,9 @@ PROFILE_NAME_MAX = 80
 
 
 class BriefBuilder(Protocol):
+    """Builds one group's brief (digest.pipeline.build_brief). `languages` are every
+    language the day's groups read, so shared work (summaries) is done once for all."""
+
     def __call__(
         self,
         settings: Settings,
@@ -80,7 +84,17 @@ class BriefBuilder(Protocol):
         *,
         store: Store,
         readers: Sequence[str] = ...,
+        languages: Collection[Language] | None = ...,
     ) -> Awaitable[Brief]: ...
+
+
+def _takes_languages(builder: BriefBuilder) -> bool:
+    """Whether `builder` accepts `languages` (builders written before it was added do not)."""
+    try:
+        params = inspect.signature(builder).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "languages" or p.kind is p.VAR_KEYWORD for p in params)
 
 
 Renderer = Callable[[Brief, Subscription], list[OutMessage]]
@@ -209,10 +223,18 @@ async def is_delivered(store: Store, sub: Subscription, day: dt.date) -> bool:
 
 
 def profile_for(sub: Subscription, settings: Settings) -> Profile:
-    """The reader profile of a subscription: its file, else its inline interests.
+    """The reader profile of a subscription: its file, else its inline interests, in the
+    subscription's time zone (the brief says when it was made in the reader's time).
 
     Raises ProfileError when the file cannot be used.
     """
+    profile = _profile_of(sub, settings)
+    if sub.tz != "UTC":  # a subscription left at UTC keeps the profile file's own zone
+        profile = profile.model_copy(update={"timezone": sub.tz})
+    return profile
+
+
+def _profile_of(sub: Subscription, settings: Settings) -> Profile:
     if sub.profile_path:
         return load_profile(sub.profile_path, sub.language)
     if sub.interests:
@@ -223,7 +245,8 @@ def profile_for(sub: Subscription, settings: Settings) -> Profile:
             return Profile.model_validate({**data, "interests": sub.interests})
         except ValidationError as exc:
             first = exc.errors()[0]
-            raise ProfileError(f"interests of {sub.key}: {first['msg']}") from None
+            reason = str(first["msg"]).removeprefix("Value error, ")
+            raise ProfileError(f"interests of {sub.key}: {reason}") from None
     if settings.profile_path is not None:
         return load_profile(settings.profile_path, sub.language)
     return example_profile(sub.language)
@@ -298,12 +321,18 @@ async def _group_brief(
     *,
     dry_run: bool,
     report: PushReport,
+    languages: Collection[Language],
 ) -> Brief:
     cached = await get_day_brief(store, profile.key, day)
     if cached is not None:
         report.briefs_reused += 1
         return cached
-    brief = await builder(settings, profile, day, store=store, readers=readers)
+    if _takes_languages(builder):
+        brief = await builder(
+            settings, profile, day, store=store, readers=readers, languages=languages
+        )
+    else:
+        brief = await builder(settings, profile, day, store=store, readers=readers)
     report.briefs_built += 1
     if not dry_run:
         await put_day_brief(store, profile.key, day, brief)
@@ -359,6 +388,8 @@ async def push(
             log.warning("no profile: platform=%s chat=%s reason=%s", sub.platform, sub.chat_id, exc)
             continue
         groups.setdefault(profile.key, (profile, []))[1].append(sub)
+    # Every language of the day: a summary the LLM writes is written in all of them at once.
+    languages = frozenset(profile.language for profile, _ in groups.values())
 
     owned: dict[Platform, Sender] = {}
     setup_errors: dict[Platform, str] = {}
@@ -440,6 +471,7 @@ async def push(
                     builder,
                     dry_run=dry_run,
                     report=report,
+                    languages=languages,
                 ),
                 stop,
             )

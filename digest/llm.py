@@ -1,14 +1,30 @@
 """The LLM seam. `LLM` is what ranking and summaries call; `OpenAILLM` implements it
-with the official `openai` SDK against any OpenAI-compatible endpoint."""
+with the official `openai` SDK against any OpenAI-compatible endpoint.
+
+Answers are constrained in one of two ways (`PAPERDROP_LLM_STRUCTURED`):
+
+- ``json_schema``: the SDK's structured output, the pydantic answer model as a strict
+  JSON schema (``response_format={"type": "json_schema", ...}``);
+- ``json_object``: JSON mode; the shape is the one the system prompt describes (every
+  prompt describes its fields, so both modes work with the same prompt).
+
+``auto`` (the default) asks for ``json_schema`` and, when an endpoint refuses it (HTTP 400
+or 422 naming response_format / json_schema), remembers that for the endpoint (base URL +
+model) for the rest of the process and uses ``json_object``. While an endpoint's answer is
+not known yet, one call asks and concurrent calls wait for it, so a refusing endpoint
+sees one refused call, not one per concurrent caller. Every answer is validated against
+the pydantic model whatever the mode.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,8 +35,17 @@ from digest.settings import Settings
 if TYPE_CHECKING:  # the SDK takes ~2 s to import: only clients that talk to an LLM load it
     import openai
     from openai.types.chat import ChatCompletionMessageParam
+    from openai.types.chat.completion_create_params import ResponseFormat
 
-__all__ = ["LLM", "LLMCallError", "OpenAILLM", "make_llm", "usage_of"]
+__all__ = [
+    "LLM",
+    "LLMCallError",
+    "OpenAILLM",
+    "forget_structured_support",
+    "make_llm",
+    "response_format_for",
+    "usage_of",
+]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -39,6 +64,114 @@ EMBED_BATCH = 256
 MAX_REASON_CHARS = 160
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL | re.IGNORECASE)
+
+Structured = Literal["json_schema", "json_object"]
+JSON_OBJECT: Final[dict[str, Any]] = {"type": "json_object"}
+# How OpenAI-compatible servers word "no structured output here": OpenAI's "Invalid
+# parameter: 'response_format' of type 'json_schema' is not supported with this model",
+# DeepSeek's "This response_format type is unavailable now", vLLM/llama.cpp 400/422s.
+_REFUSAL = re.compile(r"response[_ ]?format|json[_ ]?schema|structured output", re.IGNORECASE)
+_REFUSAL_STATUS = frozenset({400, 422})
+# Keywords kept in the schema sent: what strict mode accepts. Titles, defaults and string
+# lengths are dropped (pydantic still checks every constraint on the answer).
+_SCHEMA_KEYS = frozenset(
+    {
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "anyOf",
+        "$defs",
+        "$ref",
+        "enum",
+        "const",
+        "description",
+        "minItems",
+        "maxItems",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+    }
+)
+
+# Per endpoint ("base URL|model"), in this process: True once it answered a json_schema
+# request, False once it refused one.
+_SCHEMA_SUPPORT: dict[str, bool] = {}
+# The json_schema call an unknown endpoint is being asked right now (done when it answered).
+_PROBES: dict[str, asyncio.Future[None]] = {}
+
+
+def forget_structured_support() -> None:
+    """Forget what endpoints said about json_schema (tests start from a clean process)."""
+    _SCHEMA_SUPPORT.clear()
+    _PROBES.clear()
+
+
+def _prune(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_prune(x) for x in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key not in _SCHEMA_KEYS:
+            continue
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            out[key] = {name: _prune(sub) for name, sub in value.items()}
+        elif key in ("items", "anyOf", "additionalProperties"):
+            out[key] = _prune(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _is_strict(node: Any) -> bool:
+    """Whether strict mode accepts `node`: every object closed, every property required."""
+    if isinstance(node, list):
+        return all(_is_strict(x) for x in node)
+    if not isinstance(node, dict):
+        return True
+    props = node.get("properties")
+    if node.get("type") == "object" or props is not None:
+        if node.get("additionalProperties") is not False:
+            return False  # an open map (dict[str, X]) cannot be strict
+        if sorted(node.get("required") or []) != sorted(props or {}):
+            return False
+    children: list[Any] = []
+    for key in ("properties", "$defs"):
+        children.extend((node.get(key) or {}).values())
+    for key in ("items", "anyOf"):
+        if key in node:
+            children.append(node[key])
+    return all(_is_strict(c) for c in children)
+
+
+@functools.cache
+def response_format_for(schema: type[BaseModel]) -> dict[str, Any] | None:
+    """The ``response_format`` asking for `schema` as a JSON schema (None: not expressible).
+
+    Built with the SDK's own converter (the one ``chat.completions.parse`` uses), pruned
+    to the keywords strict mode accepts; ``strict`` only when every object is closed.
+    """
+    from openai.lib._pydantic import to_strict_json_schema
+
+    try:
+        tree = _prune(to_strict_json_schema(schema))
+    except (TypeError, ValueError) as exc:  # e.g. a type JSON schema cannot describe
+        log.warning("no JSON schema for %s (%s): JSON mode", schema.__name__, exc)
+        return None
+    name = re.sub(r"[^A-Za-z0-9_-]", "_", schema.__name__).strip("_")[:64] or "answer"
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": name, "schema": tree, "strict": _is_strict(tree)},
+    }
+
+
+class _Refused(Exception):
+    """The endpoint refused json_schema output (carries the refused call's reason)."""
 
 
 class LLM(Protocol):
@@ -69,9 +202,11 @@ def usage_of(exc: BaseException) -> LLMUsage:
 
 
 class OpenAILLM:
-    """`LLM` over the openai SDK: JSON mode, one corrective retry, bounded concurrency.
+    """`LLM` over the openai SDK: structured output (JSON schema, else JSON mode), one
+    corrective retry, bounded concurrency.
 
-    `usage` accumulates every call this client made (retries and failures included).
+    `usage` accumulates every call this client made (retries, refusals and failures
+    included).
     """
 
     def __init__(self, settings: Settings, *, api_key: str | None = None) -> None:
@@ -93,6 +228,8 @@ class OpenAILLM:
             max_retries=SDK_MAX_RETRIES,
         )
         self._sem = asyncio.Semaphore(settings.llm_concurrency)
+        self.structured = settings.llm_structured
+        self._endpoint = f"{self._client.base_url}|{self.model}"
         self.usage = LLMUsage()
 
     def __repr__(self) -> str:  # never show the key
@@ -108,7 +245,7 @@ class OpenAILLM:
         ]
         problem = ""
         for attempt in range(JSON_ATTEMPTS):
-            text = await self._chat(messages, max_tokens, usage)
+            text = await self._answer(messages, max_tokens, usage, schema)
             try:
                 return schema.model_validate_json(_unfence(text)), usage
             except ValidationError as exc:
@@ -167,8 +304,84 @@ class OpenAILLM:
 
     # --- internals -----------------------------------------------------------------
 
+    def structured_mode(self) -> Structured | None:
+        """The mode the next call uses (None: auto, and the endpoint was not asked yet)."""
+        if self.structured != "auto":
+            return self.structured
+        known = _SCHEMA_SUPPORT.get(self._endpoint)
+        if known is None:
+            return None
+        return "json_schema" if known else "json_object"
+
+    async def _answer(
+        self,
+        messages: list[ChatCompletionMessageParam],
+        max_tokens: int,
+        usage: LLMUsage,
+        schema: type[BaseModel],
+    ) -> str:
+        """One answer in the best mode the endpoint takes (see the module docstring)."""
+        loop = asyncio.get_running_loop()
+        waited = False
+        while True:
+            mode = self.structured_mode()
+            if mode == "json_object":
+                return await self._chat(messages, max_tokens, usage, JSON_OBJECT)
+            fmt = response_format_for(schema)
+            if fmt is None:
+                return await self._chat(messages, max_tokens, usage, JSON_OBJECT)
+            if mode == "json_schema" or waited:
+                try:
+                    text = await self._chat(messages, max_tokens, usage, fmt)
+                except _Refused as exc:
+                    if self.structured == "json_schema":
+                        raise LLMCallError(
+                            f"{exc}: set PAPERDROP_LLM_STRUCTURED=auto or json_object", usage
+                        ) from None
+                    self._refused(str(exc))
+                    continue
+                _SCHEMA_SUPPORT.setdefault(self._endpoint, True)
+                return text
+            probe = _PROBES.get(self._endpoint)
+            if probe is not None and probe.get_loop() is loop and not probe.done():
+                # Another call is asking this endpoint: its answer decides the mode.
+                await asyncio.shield(probe)
+                waited = True
+                continue
+            mine: asyncio.Future[None] = loop.create_future()
+            _PROBES[self._endpoint] = mine
+            try:
+                text = await self._chat(messages, max_tokens, usage, fmt)
+            except _Refused as exc:
+                self._refused(str(exc))
+                continue
+            finally:
+                if not mine.done():
+                    mine.set_result(None)
+                if _PROBES.get(self._endpoint) is mine:
+                    del _PROBES[self._endpoint]
+            _SCHEMA_SUPPORT[self._endpoint] = True
+            return text
+
+    def _refused(self, reason: str) -> None:
+        if _SCHEMA_SUPPORT.get(self._endpoint) is not False:
+            # A schema the endpoint calls invalid is our bug (worth a warning); an endpoint
+            # without structured output is normal (DeepSeek, older vLLM, llama.cpp…).
+            level = logging.WARNING if "invalid schema" in reason.lower() else logging.INFO
+            log.log(
+                level,
+                "LLM endpoint %s refused JSON-schema output (%s): using JSON mode for it",
+                self._client.base_url,
+                reason,
+            )
+        _SCHEMA_SUPPORT[self._endpoint] = False
+
     async def _chat(
-        self, messages: list[ChatCompletionMessageParam], max_tokens: int, usage: LLMUsage
+        self,
+        messages: list[ChatCompletionMessageParam],
+        max_tokens: int,
+        usage: LLMUsage,
+        response_format: dict[str, Any],
     ) -> str:
         import openai
 
@@ -179,9 +392,13 @@ class OpenAILLM:
                 resp = await self._client.chat.completions.create(
                     model=self.model,
                     messages=messages,
-                    response_format={"type": "json_object"},
+                    response_format=cast("ResponseFormat", response_format),
                     max_tokens=max_tokens,
                 )
+        except openai.APIStatusError as exc:
+            if response_format["type"] == "json_schema" and _is_refusal(exc):
+                raise _Refused(self._reason(exc)) from None
+            raise LLMCallError(self._reason(exc), usage) from None
         except openai.OpenAIError as exc:
             raise LLMCallError(self._reason(exc), usage) from None
         if resp.usage is not None:
@@ -220,6 +437,13 @@ class OpenAILLM:
 
     def _redact(self, text: str) -> str:
         return scrub(text, [self._key])[:MAX_REASON_CHARS]
+
+
+def _is_refusal(exc: openai.APIStatusError) -> bool:
+    """A 400/422 about the response format: the endpoint does not do JSON schemas."""
+    if exc.status_code not in _REFUSAL_STATUS:
+        return False
+    return exc.param == "response_format" or bool(_REFUSAL.search(str(exc.message or "")))
 
 
 def _unfence(text: str) -> str:

@@ -54,6 +54,12 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0)
     llm_concurrency: int = Field(32, ge=1, le=256, description="parallel LLM calls")
     llm_rerank: bool = True
+    llm_structured: Literal["auto", "json_schema", "json_object"] = Field(
+        "auto",
+        description="how answers are constrained: json_schema (the SDK's structured "
+        "output), json_object (JSON mode and the shape described in the prompt), or auto "
+        "(json_schema, falling back to json_object for an endpoint that refuses it)",
+    )
     embeddings_model: str | None = Field(
         None, description="set to join semantic similarity into the ranking blend"
     )
@@ -102,6 +108,16 @@ class Settings(BaseSettings):
     max_input_chars: int = Field(2000, ge=10, description="longer messages are refused")
     shutdown_grace: float = Field(
         5.0, ge=0, description="seconds in-flight replies get to finish on SIGTERM"
+    )
+
+    # Operations: logs (bot/observability.py); metrics and probes are served by `serve`.
+    log_format: Literal["text", "json"] = Field(
+        "text", description="json: one JSON object per log line (time, level, logger, …)"
+    )
+    log_salt: SecretStr | None = Field(
+        None,
+        description="salt of the hashed chat and user ids in logs; the same on every "
+        "replica; unset: a built-in constant",
     )
 
     # Defaults

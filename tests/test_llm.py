@@ -9,12 +9,19 @@ import traceback
 from collections.abc import AsyncIterator
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from digest.errors import LLMError
-from digest.llm import LLMCallError, OpenAILLM, make_llm, usage_of
+from digest.llm import (
+    LLMCallError,
+    OpenAILLM,
+    forget_structured_support,
+    make_llm,
+    response_format_for,
+    usage_of,
+)
 from digest.settings import Settings
-from tests.fakes.llm_server import FakeLLMServer, tokens
+from tests.fakes.llm_server import FakeLLMServer, schema_tokens, strict_problem, tokens
 
 KEY = "sk-test-0123456789abcdef"
 ECHO = "TASK: echo\nReturn the user's JSON object."
@@ -36,6 +43,13 @@ def settings_for(srv: FakeLLMServer, **extra: object) -> Settings:
     values.update(extra)
     # model_validate reads no environment or .env: the test sees only these values.
     return Settings.model_validate(values)
+
+
+@pytest.fixture(autouse=True)
+def fresh_process() -> None:
+    # What endpoints said about json_schema is process memory keyed by URL: a fake on a
+    # reused port must not inherit another test's answer.
+    forget_structured_support()
 
 
 @pytest.fixture
@@ -60,9 +74,9 @@ async def test_valid_answer_is_parsed_and_usage_counted(
     assert usage.calls == 1
     (call,) = server.calls
     assert (usage.prompt_tokens, usage.completion_tokens) == (call[1], call[2])
-    assert usage.prompt_tokens == tokens(ECHO + user)
     body = server.requests[0]
-    assert body["response_format"] == {"type": "json_object"}
+    assert body["response_format"] == response_format_for(Pair)
+    assert usage.prompt_tokens == tokens(ECHO + user) + schema_tokens(body["response_format"])
     assert body["model"] == "fake-model"
     assert body["max_tokens"] == 50
     assert llm.usage == usage
@@ -147,8 +161,11 @@ async def test_one_server_error_is_absorbed_by_the_sdk_retry(
 async def test_concurrency_is_bounded_by_the_semaphore() -> None:
     async with FakeLLMServer(api_key=KEY) as srv:
         client = OpenAILLM(settings_for(srv, llm_concurrency=2))
-        srv.gate = asyncio.Event()
         user = '{"word": "x", "count": 1}'
+        # The first call to an endpoint learns whether it takes json_schema (the others
+        # wait for that answer): settle it before holding every answer.
+        await client.complete_json(system=ECHO, user=user, schema=Pair)
+        srv.gate = asyncio.Event()
         tasks = [
             asyncio.ensure_future(client.complete_json(system=ECHO, user=user, schema=Pair))
             for _ in range(6)
@@ -208,3 +225,225 @@ def test_llm_call_error_is_an_llm_error() -> None:
     exc = LLMCallError("x", usage_of(ValueError()))
     assert isinstance(exc, LLMError)
     assert usage_of(exc).calls == 0
+
+
+# --- structured output: JSON schema where the endpoint takes it, JSON mode otherwise ------
+
+
+class Note(BaseModel):
+    id: str
+    text: str = Field(min_length=1)
+
+
+class Notes(BaseModel):
+    overview: str = Field(min_length=1)
+    items: list[Note] = Field(default_factory=list)
+
+
+class Loose(BaseModel):
+    by_id: dict[str, str]
+
+
+def test_the_schema_is_the_sdks_strict_schema_pruned() -> None:
+    fmt = response_format_for(Notes)
+    assert fmt["type"] == "json_schema"
+    spec = fmt["json_schema"]
+    assert spec["name"] == "Notes" and spec["strict"] is True
+    schema = spec["schema"]
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["overview", "items"]  # strict: every property required
+    note = schema["$defs"]["Note"]
+    assert note["additionalProperties"] is False and note["required"] == ["id", "text"]
+    text = json.dumps(schema)
+    # Keywords strict mode refuses are not sent (pydantic still checks them on the answer).
+    assert "minLength" not in text and "default" not in text and "title" not in text
+
+
+def test_an_open_map_cannot_be_strict() -> None:
+    spec = response_format_for(Loose)["json_schema"]
+    assert spec["strict"] is False  # dict[str, str]: additionalProperties is a schema
+
+
+async def test_json_schema_is_used_when_the_endpoint_accepts_it(
+    server: FakeLLMServer, llm: OpenAILLM
+) -> None:
+    user = json.dumps({"overview": "Busy day.", "items": [{"id": "a", "text": "b"}]})
+    for _ in range(3):
+        answer, usage = await llm.complete_json(system=ECHO, user=user, schema=Notes)
+        assert answer.items == [Note(id="a", text="b")]
+        assert usage.calls == 1
+    assert [r["response_format"]["type"] for r in server.requests] == ["json_schema"] * 3
+    assert server.requests[0]["response_format"] == response_format_for(Notes)
+    assert llm.structured_mode() == "json_schema"
+
+
+async def test_answers_are_still_validated_in_json_schema_mode(
+    server: FakeLLMServer, llm: OpenAILLM
+) -> None:
+    # The fake fills what the schema requires; an empty overview still breaks min_length.
+    user = json.dumps({"items": []})
+    with pytest.raises(LLMError, match="overview"):
+        await llm.complete_json(system=ECHO, user=user, schema=Notes)
+    assert len(server.calls) == 2  # the corrective retry, in the same mode
+    assert {r["response_format"]["type"] for r in server.requests} == {"json_schema"}
+
+
+async def test_one_refusal_then_json_mode_for_the_rest_of_the_run() -> None:
+    async with FakeLLMServer(api_key=KEY, refuse_json_schema=True) as srv:
+        client = OpenAILLM(settings_for(srv))
+        other = OpenAILLM(settings_for(srv))  # another brief of the same run
+        user = '{"word": "x", "count": 1}'
+        try:
+            first, usage = await client.complete_json(system=ECHO, user=user, schema=Pair)
+            assert first == Pair(word="x", count=1)
+            assert usage.calls == 2  # the refused call is a call (it costs no tokens)
+            for llm in (client, other, client):
+                answer, usage = await llm.complete_json(system=ECHO, user=user, schema=Pair)
+                assert answer.count == 1 and usage.calls == 1
+        finally:
+            await client.aclose()
+            await other.aclose()
+    assert srv.refused == 1
+    kinds = [r["response_format"]["type"] for r in srv.requests]
+    assert kinds == ["json_schema", "json_object", "json_object", "json_object", "json_object"]
+    assert client.structured_mode() == other.structured_mode() == "json_object"
+
+
+async def test_concurrent_first_calls_are_refused_once() -> None:
+    async with FakeLLMServer(api_key=KEY, refuse_json_schema=True) as srv:
+        clients = [OpenAILLM(settings_for(srv)) for _ in range(3)]
+        user = '{"word": "x", "count": 1}'
+        try:
+            results = await asyncio.gather(
+                *(
+                    c.complete_json(system=ECHO, user=user, schema=Pair)
+                    for c in clients
+                    for _ in range(4)
+                )
+            )
+        finally:
+            for c in clients:
+                await c.aclose()
+    assert [a for a, _ in results] == [Pair(word="x", count=1)] * 12
+    assert srv.refused == 1  # the others waited for the first answer instead of asking
+    assert sum(u.calls for _, u in results) == 13
+
+
+async def test_concurrent_first_calls_to_an_accepting_endpoint_all_use_json_schema(
+    server: FakeLLMServer,
+) -> None:
+    client = OpenAILLM(settings_for(server))
+    try:
+        user = '{"word": "x", "count": 1}'
+        await asyncio.gather(
+            *(client.complete_json(system=ECHO, user=user, schema=Pair) for _ in range(5))
+        )
+    finally:
+        await client.aclose()
+    assert [r["response_format"]["type"] for r in server.requests] == ["json_schema"] * 5
+
+
+async def test_a_failed_first_call_does_not_hold_the_others() -> None:
+    async with FakeLLMServer(api_key=KEY) as srv:
+        client = OpenAILLM(settings_for(srv))
+        srv.fail_next("500", 2)  # the first call and the SDK's retry of it
+        user = '{"word": "x", "count": 1}'
+        try:
+            results = await asyncio.gather(
+                *(client.complete_json(system=ECHO, user=user, schema=Pair) for _ in range(3)),
+                return_exceptions=True,
+            )
+        finally:
+            await client.aclose()
+    assert sum(isinstance(r, LLMError) for r in results) == 1
+    assert all(r["response_format"]["type"] == "json_schema" for r in srv.requests)
+    assert client.structured_mode() == "json_schema"
+
+
+async def test_json_object_setting_never_tries_json_schema() -> None:
+    async with FakeLLMServer(api_key=KEY, refuse_json_schema=True) as srv:
+        client = OpenAILLM(settings_for(srv, llm_structured="json_object"))
+        try:
+            for _ in range(2):
+                answer, usage = await client.complete_json(
+                    system=ECHO, user='{"word": "y", "count": 2}', schema=Pair
+                )
+                assert answer.word == "y" and usage.calls == 1
+        finally:
+            await client.aclose()
+    assert srv.refused == 0
+    assert [r["response_format"] for r in srv.requests] == [{"type": "json_object"}] * 2
+    assert usage.prompt_tokens == tokens(ECHO + '{"word": "y", "count": 2}')
+
+
+async def test_json_schema_setting_reports_a_refusal_instead_of_falling_back() -> None:
+    async with FakeLLMServer(api_key=KEY, refuse_json_schema=True) as srv:
+        client = OpenAILLM(settings_for(srv, llm_structured="json_schema"))
+        try:
+            with pytest.raises(LLMError) as info:
+                await client.complete_json(system=ECHO, user="{}", schema=Pair)
+        finally:
+            await client.aclose()
+    message = str(info.value)
+    assert "HTTP 400" in message and "PAPERDROP_LLM_STRUCTURED" in message
+    assert KEY not in message
+    assert srv.refused == 1 and len(srv.requests) == 1
+    assert usage_of(info.value).calls == 1
+
+
+async def test_json_mode_answers_are_validated_after_a_refusal() -> None:
+    async with FakeLLMServer(api_key=KEY, refuse_json_schema=True) as srv:
+        client = OpenAILLM(settings_for(srv))
+        srv.fail_next("invalid", 2)  # after the refusal: two answers of the wrong shape
+        try:
+            with pytest.raises(LLMError, match="word"):
+                await client.complete_json(system=ECHO, user='{"word": "x"}', schema=Pair)
+        finally:
+            await client.aclose()
+    assert [r["response_format"]["type"] for r in srv.requests] == [
+        "json_schema",
+        "json_object",
+        "json_object",
+    ]
+
+
+async def test_the_fake_refuses_a_schema_strict_mode_would_refuse(server: FakeLLMServer) -> None:
+    # The fake is as strict as the real thing, so the schemas above prove something.
+    import openai
+
+    client = openai.AsyncOpenAI(api_key=KEY, base_url=server.base_url, max_retries=0)
+    bad = {"type": "object", "properties": {"a": {"type": "string", "minLength": 1}}}
+    try:
+        with pytest.raises(openai.BadRequestError, match="Invalid schema"):
+            await client.chat.completions.create(
+                model="m",
+                messages=[{"role": "system", "content": ECHO}, {"role": "user", "content": "{}"}],
+                response_format={
+                    "type": "json_schema",
+                    "json_schema": {"name": "bad", "schema": bad, "strict": True},
+                },
+            )
+    finally:
+        await client.close()
+
+
+def answer_models() -> list[type[BaseModel]]:
+    from digest import deeper, ranking, summarize
+
+    return [
+        summarize._SummaryAnswer,
+        summarize._answers_model(("en", "zh")),
+        summarize._NotesAnswer,
+        ranking.RerankAnswer,
+        deeper._DetailsAnswer,
+        deeper._IdeasAnswer,
+        deeper._AskAnswer,
+    ]
+
+
+@pytest.mark.parametrize("model", answer_models(), ids=lambda m: m.__name__)
+def test_every_answer_model_of_the_project_is_a_strict_schema(model: type[BaseModel]) -> None:
+    fmt = response_format_for(model)
+    assert fmt["json_schema"]["strict"] is True
+    schema = fmt["json_schema"]["schema"]
+    assert strict_problem(schema, schema) is None  # the fake's own reading of the rules

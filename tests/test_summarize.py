@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -12,14 +13,15 @@ from typing import Any, TypeVar
 import pytest
 from pydantic import BaseModel
 
-from digest.errors import LLMError
-from digest.llm import LLMCallError, OpenAILLM
+from digest.errors import LLMError, StoreError
+from digest.llm import LLMCallError, OpenAILLM, forget_structured_support
 from digest.models import LLMUsage, Paper, PaperSummary, Ranked
 from digest.profile import example_profile
 from digest.settings import Settings
 from digest.store.sqlite import SQLiteStore
 from digest.summarize import (
     PROMPT_VERSION,
+    Group,
     Idea,
     MustRead,
     ReaderNotes,
@@ -58,6 +60,11 @@ def fixture_papers() -> list[Paper]:
 
 
 PAPERS = fixture_papers()
+
+
+@pytest.fixture(autouse=True)
+def fresh_process() -> None:
+    forget_structured_support()  # what endpoints said about json_schema is per process
 
 
 @pytest.fixture
@@ -275,6 +282,211 @@ async def test_urls_in_llm_summaries_are_removed(
     assert server.calls_for("summarize")
 
 
+# --- every language the day needs from one call ----------------------------------------
+
+
+def summary_calls(server: FakeLLMServer) -> list[dict[str, Any]]:
+    """The user messages of the summarize calls, in order."""
+    return [
+        json.loads(r["messages"][1]["content"])
+        for r in server.requests
+        if r["messages"][0]["content"].startswith("TASK: summarize")
+    ]
+
+
+async def test_a_single_language_run_asks_for_one_language(
+    server: FakeLLMServer, llm: OpenAILLM, store: SQLiteStore
+) -> None:
+    for languages in (None, {"en"}):
+        await summarize_papers(PAPERS[:2], "en", store=store, llm=llm, languages=languages)
+    sent = summary_calls(server)
+    assert len(sent) == 2  # the second run read the cache
+    assert all(x["language"] == "en" and "languages" not in x for x in sent)
+    assert await store.get_summary(PAPERS[0].paper_id, "zh", PROMPT_VERSION) is None
+
+
+async def test_both_languages_from_one_call_each_cached_under_its_key(
+    server: FakeLLMServer, llm: OpenAILLM, store: SQLiteStore
+) -> None:
+    papers = PAPERS[:3]
+    en, u_en = await summarize_papers(papers, "en", store=store, llm=llm, languages={"zh", "en"})
+    assert u_en.calls == 3
+    sent = summary_calls(server)
+    assert [x["languages"] for x in sent] == [["en", "zh"]] * 3
+    system = server.requests[0]["messages"][0]["content"]
+    assert "Simplified Chinese" in system and '"en" in English' in system
+    assert server.requests[0]["response_format"]["type"] == "json_schema"
+
+    # The Chinese reader of the same day finds every summary cached: no call at all.
+    zh, u_zh = await summarize_papers(papers, "zh", store=store, llm=llm, languages={"zh", "en"})
+    assert len(summary_calls(server)) == 3
+    assert u_zh == LLMUsage(cached_summaries=3)
+    for p in papers:
+        assert en[p.paper_id].mode == zh[p.paper_id].mode == "llm"
+        assert CJK.search(zh[p.paper_id].contribution)
+        assert not CJK.search(en[p.paper_id].contribution)
+        assert en[p.paper_id].category == zh[p.paper_id].category  # one English label
+        assert await store.get_summary(p.paper_id, "en", PROMPT_VERSION) == en[p.paper_id]
+        assert await store.get_summary(p.paper_id, "zh", PROMPT_VERSION) == zh[p.paper_id]
+
+
+async def test_only_the_missing_languages_are_asked_for(
+    server: FakeLLMServer, llm: OpenAILLM, store: SQLiteStore
+) -> None:
+    a, b = PAPERS[:2]
+    await summarize_papers([a], "zh", store=store, llm=llm)  # a: zh only
+    await summarize_papers([a, b], "en", store=store, llm=llm, languages={"en", "zh"})
+    sent = summary_calls(server)
+    assert [(x["paper"]["id"], x.get("language"), x.get("languages")) for x in sent] == [
+        (a.paper_id, "zh", None),
+        (a.paper_id, "en", None),  # zh was cached: only English is written
+        (b.paper_id, None, ["en", "zh"]),
+    ]
+
+
+async def test_a_cached_own_language_makes_no_call_for_the_others(
+    server: FakeLLMServer, llm: OpenAILLM, store: SQLiteStore
+) -> None:
+    paper = PAPERS[0]
+    await summarize_papers([paper], "en", store=store, llm=llm)
+    _, usage = await summarize_papers([paper], "en", store=store, llm=llm, languages={"zh"})
+    assert usage == LLMUsage(cached_summaries=1)  # no call made only for another reader
+    assert len(summary_calls(server)) == 1
+
+
+async def test_concurrent_readers_of_two_languages_share_one_call_per_paper(
+    server: FakeLLMServer, llm: OpenAILLM, store: SQLiteStore
+) -> None:
+    a, b, c, d = PAPERS[:4]
+    both = {"en", "zh"}
+    (en, u1), (zh, u2), (zh2, u3) = await asyncio.gather(
+        summarize_papers([a, b, c], "en", store=store, llm=llm, languages=both),
+        summarize_papers([b, c, d], "zh", store=store, llm=llm, languages=both),
+        summarize_papers([a, d], "zh", store=store, llm=llm, languages=both),
+    )
+    ids = sorted(x["paper"]["id"] for x in summary_calls(server))
+    assert ids == sorted(p.paper_id for p in (a, b, c, d))  # one call per paper
+    assert u1.calls + u2.calls + u3.calls == 4
+    assert u1.cached_summaries + u2.cached_summaries + u3.cached_summaries == 8 - 4
+    assert zh[b.paper_id] == await store.get_summary(b.paper_id, "zh", PROMPT_VERSION)
+    assert zh2[a.paper_id].mode == "llm" and CJK.search(zh2[a.paper_id].why)
+    assert not CJK.search(en[b.paper_id].why)
+
+
+async def test_a_failed_call_for_two_languages_leaves_both_extractive(
+    server: FakeLLMServer, llm: OpenAILLM, store: SQLiteStore
+) -> None:
+    paper = PAPERS[1]
+    server.fail_next("invalid", 2)
+    (en, _), (zh, u_zh) = await asyncio.gather(
+        summarize_papers([paper], "en", store=store, llm=llm, languages={"en", "zh"}),
+        summarize_papers([paper], "zh", store=store, llm=llm, languages={"en", "zh"}),
+    )
+    assert en[paper.paper_id] == extractive_summary(paper, "en")
+    assert zh[paper.paper_id] == extractive_summary(paper, "zh")
+    assert u_zh.cached_summaries == 0
+    assert len(server.calls) == 2  # one call and its retry, shared by both readers
+    for language in ("en", "zh"):
+        assert await store.get_summary(paper.paper_id, language, PROMPT_VERSION) is None  # type: ignore[arg-type]
+
+
+async def test_a_failing_llm_is_one_log_line_not_one_per_paper(
+    server: FakeLLMServer, llm: OpenAILLM, store: SQLiteStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.fail_next("401", 10)
+    caplog.set_level(logging.DEBUG, logger="digest.summarize")
+    out, _ = await summarize_papers(PAPERS[:5], "en", store=store, llm=llm)
+    assert all(s.mode == "extractive" for s in out.values())
+    mine = [r for r in caplog.records if r.name == "digest.summarize"]
+    # No warning per paper (the pipeline warns once for the run): one summary line with
+    # the reason, the per-paper detail below INFO.
+    assert [r.levelno for r in mine if r.levelno >= logging.INFO] == [logging.INFO]
+    (line,) = (r.getMessage() for r in mine if r.levelno == logging.INFO)
+    assert line.startswith("5 of 5 summaries fell back to extractive text")
+    assert "HTTP 401" in line and KEY not in line
+    assert sum(r.levelno == logging.DEBUG for r in mine) == 5
+
+
+class BrokenStore(SQLiteStore):
+    """A Store whose summary cache fails (reads and writes)."""
+
+    async def cache_get(self, namespace: str, key: str) -> str | None:
+        raise StoreError("cache down")
+
+    async def cache_set(self, *args: Any, **kwargs: Any) -> None:
+        raise StoreError("cache down")
+
+
+async def test_a_broken_cache_is_one_warning_and_the_summaries_still_come(
+    server: FakeLLMServer, llm: OpenAILLM, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = await BrokenStore.open(tmp_path / "broken.sqlite3")
+    try:
+        out, usage = await summarize_papers(PAPERS[:4], "en", store=broken, llm=llm)
+    finally:
+        await broken.close()
+    assert all(s.mode == "llm" for s in out.values()) and usage.calls == 4
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "cache down" in warnings[0].getMessage()
+
+
+async def test_push_tells_every_build_the_days_languages(
+    server: FakeLLMServer, store: SQLiteStore, tmp_path: Path
+) -> None:
+    """push → build_brief → summarize_papers: a zh and an en chat of one day cost one
+    summary call per paper shown to either, both briefs fully LLM-written."""
+    from bot.delivery import push
+    from digest.models import Subscription
+    from digest.pipeline import SAMPLE_DATE, build_brief
+
+    settings = Settings.model_validate(
+        {"llm_base_url": server.base_url, "llm_api_key": KEY, "embeddings_model": None}
+    )
+    seen: list[tuple[str, object]] = []
+    briefs = []
+
+    async def builder(
+        settings: Settings,
+        profile: Any,
+        day: Any,
+        *,
+        store: Any,
+        readers: Any = (),
+        languages: Any = None,
+    ) -> Any:
+        seen.append((profile.language, languages))
+        brief = await build_brief(
+            settings,
+            profile,
+            day,
+            store=store,
+            readers=readers,
+            sample=True,
+            include_seen=True,
+            languages=languages,
+        )
+        briefs.append(brief)
+        return brief
+
+    subs = [
+        Subscription(platform="telegram", chat_id="1", interests=["LLM agents"], language="zh"),
+        Subscription(platform="telegram", chat_id="2", interests=["LLM agents"], language="en"),
+        Subscription(platform="slack", chat_id="C3", interests=["world models"], language="en"),
+    ]
+    report = await push(
+        settings, store, SAMPLE_DATE, dry_run=True, builder=builder, subscriptions=subs
+    )
+    assert all(o.error is None for o in report.outcomes), report.outcomes
+    assert sorted(lang for lang, _ in seen) == ["en", "en", "zh"]
+    assert all(set(langs) == {"en", "zh"} for _, langs in seen)  # type: ignore[call-overload]
+    shown = {pid for b in briefs for pid in b.paper_ids()}
+    calls = summary_calls(server)
+    asked = [x["paper"]["id"] for x in calls]
+    assert len(asked) == len(set(asked)) == len(shown)  # one call per paper, either language
+    assert all(x.get("languages") == ["en", "zh"] for x in calls)
+    assert all(b.mode == "llm" for b in briefs)
+
+
 # --- reader notes ---------------------------------------------------------------------
 
 
@@ -293,27 +505,66 @@ OTHERS = ranked(PAPERS[5:9], [[], [], [], []])
 SUMMARIES = {r.paper.paper_id: extractive_summary(r.paper, "en") for r in (*PICKS, *OTHERS)}
 
 
-async def test_reader_notes_one_call_with_compact_input(
+async def test_reader_notes_one_call_with_what_it_needs(
     server: FakeLLMServer, llm: OpenAILLM
 ) -> None:
     notes, usage = await reader_notes(PICKS, OTHERS, SUMMARIES, PROFILE, "en", llm)
     assert usage.calls == 1
     (request,) = server.requests
-    assert request["messages"][0]["content"].startswith("TASK: reader_notes\n")
+    system = request["messages"][0]["content"]
+    assert system.startswith("TASK: reader_notes\n")
+    assert request["response_format"]["type"] == "json_schema"
     sent = json.loads(request["messages"][1]["content"])
     assert sent["interests"] == PROFILE.interests
     assert [p["id"] for p in sent["picks"]] == [r.paper.paper_id for r in PICKS]
-    assert sent["picks"][0]["contribution"] == SUMMARIES[PICKS[0].paper.paper_id].contribution
-    for other in sent["others"]:
-        assert set(other) <= {"id", "title", "repo"}  # no abstract, no summary
+    first = sent["picks"][0]
+    # Each pick: what its abstract claims and why it matters, not only its title ...
+    assert first["title"] == PICKS[0].paper.title
+    assert first["abstract"] and first["abstract"].rstrip("…") in " ".join(
+        PICKS[0].paper.abstract.split()
+    )
+    assert first["why"] and len(first["why"]) <= 100
+    # ... and the interests it matched, by number (1 = the first interest).
+    number = {x: n for n, x in enumerate(PROFILE.interests, 1)}
+    assert first["matched"] == [number[m] for m in PICKS[0].matched]
+    assert "matched" not in sent["picks"][2]  # matched nothing
+    # Others: "<id>: <gist>", the gist being their shared contribution, clipped.
+    for r, line in zip(OTHERS, sent["others"], strict=True):
+        pid, _, gist = line.partition(": ")
+        assert pid == r.paper.paper_id
+        assert gist.rstrip("…") in SUMMARIES[pid].contribution and len(gist) <= 60
     pick_ids = {r.paper.paper_id for r in PICKS}
     assert set(notes.relations) == pick_ids
     assert [m.paper_id for m in notes.must_read] == [r.paper.paper_id for r in PICKS[:3]]
     assert len(notes.ideas) == 3
     assert all(set(i.paper_ids) <= pick_ids for i in notes.ideas)
-    # Others are not commented per reader (their shared summary says it): no tokens spent.
-    assert "others_comments" not in request["messages"][0]["content"]
-    assert notes.others_comments == {}
+    # The glance list's one-line comments: one per other, short.
+    assert set(notes.others_comments) == {r.paper.paper_id for r in OTHERS}
+    assert all(0 < len(c) <= 120 for c in notes.others_comments.values())
+    # The fake groups picks sharing their first matched interest (p0 and p1 here).
+    assert [g.paper_ids for g in notes.groups] == [
+        [PICKS[0].paper.paper_id, PICKS[1].paper.paper_id]
+    ]
+    assert notes.groups[0].title
+
+
+async def test_reader_notes_in_json_mode_read_the_same() -> None:
+    forget_structured_support()
+    async with FakeLLMServer(api_key=KEY, refuse_json_schema=True) as srv:
+        client = OpenAILLM(
+            Settings.model_validate(
+                {"llm_base_url": srv.base_url, "llm_api_key": KEY, "embeddings_model": None}
+            )
+        )
+        try:
+            notes, usage = await reader_notes(PICKS, OTHERS, SUMMARIES, PROFILE, "zh", client)
+        finally:
+            await client.aclose()
+    assert [r["response_format"]["type"] for r in srv.requests] == ["json_schema", "json_object"]
+    assert usage.calls == 2 and srv.refused == 1
+    assert CJK.search(notes.overview)
+    assert set(notes.relations) == {r.paper.paper_id for r in PICKS}
+    assert set(notes.others_comments) == {r.paper.paper_id for r in OTHERS}
 
 
 class ScriptedLLM:
@@ -338,26 +589,36 @@ class ScriptedLLM:
 
 
 async def test_reader_notes_drop_unknown_ids_and_urls() -> None:
-    p0, p1, p2 = (r.paper.paper_id for r in PICKS[:3])
+    p0, p1, p2, p3 = (r.paper.paper_id for r in PICKS[:4])
     o0 = OTHERS[0].paper.paper_id
     answer = {
         "overview": "Big day, see https://spam.example/a for more.",
-        "relations": {
-            f"{p0}v2": "Useful for you [link](https://evil.example).",
-            "9999.99999": "made up",
-        },
+        "relations": [
+            {"id": f"{p0}v2", "text": "Useful for you [link](https://evil.example)."},
+            {"id": "9999.99999", "text": "made up"},
+        ],
         "must_read": [
-            {"paper_id": "9999.99999", "reason": "invented"},
-            {"paper_id": f"arXiv:{p1}", "reason": "Read it."},
-            {"paper_id": o0, "reason": "not a pick"},
+            {"id": "9999.99999", "text": "invented"},
+            {"id": f"arXiv:{p1}", "text": "Read it."},
+            {"id": o0, "text": "not a pick"},
+        ],
+        "groups": [
+            {"title": "Two on one question", "ids": [p1, "9999.99999", p0, p0]},
+            {"title": "Only one real pick", "ids": [p2, "1234.56789"]},
+            {"title": "Reuses a grouped pick", "ids": [p0, p3]},
+            {"title": "An other is not a pick", "ids": [p2, o0]},
+            {"title": "", "ids": [p2, p3]},
         ],
         "ideas": [
-            {"title": "Good", "body": "Grounded.", "paper_ids": [p0, "1234.56789"]},
-            {"title": "Bad", "body": "Ungrounded.", "paper_ids": ["1234.56789"]},
+            {"title": "Good", "body": "Grounded.", "ids": [p0, "1234.56789"]},
+            {"title": "Bad", "body": "Ungrounded.", "ids": ["1234.56789"]},
         ],
         "conclusion": "Read them.",
-        "repo_notes": {p2: "Watch the scripts.", "0000.00000": "x"},
-        "others_comments": {o0: "Skim.", p0: "a pick is not an other"},
+        "comments": [
+            {"id": o0, "text": "Skim. " + "x" * 200},
+            {"id": p0, "text": "a pick is not an other"},
+            {"id": "0000.00000", "text": "x"},
+        ],
     }
     notes, usage = await reader_notes(PICKS, OTHERS, SUMMARIES, PROFILE, "en", ScriptedLLM(answer))
     assert usage.calls == 1
@@ -369,9 +630,34 @@ async def test_reader_notes_drop_unknown_ids_and_urls() -> None:
     assert notes.relations[p2] == "Selected for its overall relevance to your profile."
     must = [m.paper_id for m in notes.must_read]
     assert must[0] == p1 and len(must) == 3 and set(must) <= {r.paper.paper_id for r in PICKS}
+    # Groups: ids of picks only, once each, in the picks' order, two at least, titled.
+    assert notes.groups == [Group(title="Two on one question", paper_ids=[p0, p1])]
     assert notes.ideas == [Idea(title="Good", body="Grounded.", paper_ids=[p0])]
-    assert notes.repo_notes == {p2: "Watch the scripts."}
+    assert set(notes.others_comments) == {o0}
+    assert notes.others_comments[o0].startswith("Skim. ")
+    assert len(notes.others_comments[o0]) <= 120 and notes.others_comments[o0].endswith("…")
+    assert notes.repo_notes == {}
+
+
+async def test_reader_notes_accept_the_older_answer_shapes() -> None:
+    # A JSON-mode model may answer maps and the old field names: read them all the same.
+    p0, p1 = PICKS[0].paper.paper_id, PICKS[1].paper.paper_id
+    o0 = OTHERS[0].paper.paper_id
+    answer = {
+        "overview": "O.",
+        "relations": {p0: "R0."},
+        "must_read": [{"paper_id": p1, "reason": "M1."}],
+        "ideas": [{"title": "I", "body": "B.", "paper_ids": [p0]}],
+        "conclusion": "C.",
+        "others_comments": {o0: "Skim."},
+        "groups": [{"title": "G", "paper_ids": [p0, p1]}],
+    }
+    notes, _ = await reader_notes(PICKS, OTHERS, SUMMARIES, PROFILE, "en", ScriptedLLM(answer))
+    assert notes.relations[p0] == "R0."
+    assert notes.must_read[0] == MustRead(paper_id=p1, reason="M1.")
+    assert notes.ideas == [Idea(title="I", body="B.", paper_ids=[p0])]
     assert notes.others_comments == {o0: "Skim."}
+    assert notes.groups == [Group(title="G", paper_ids=[p0, p1])]
 
 
 async def test_reader_notes_failure_raises_for_the_caller() -> None:

@@ -8,7 +8,10 @@ and answers by the marker line that starts the system prompt:
 
 - ``TASK: rerank``        -> ``{"papers": [{"id", "score", "matched"}]}`` (digest/ranking.py)
 - ``TASK: summarize``     -> ``{"contribution", "why", "category"}`` (digest/summarize.py)
-- ``TASK: reader_notes``  -> the ReaderNotes object (digest/summarize.py)
+- ``TASK: reader_notes``  -> the notes answer (digest/summarize.py): overview, conclusion,
+  relations / must_read / comments as ``[{"id", "text"}]`` (comments on the "others",
+  given as ``"<id>: <gist>"``), ideas and groups citing ids (the fake groups picks sharing
+  their first matched interest)
 - ``TASK: paper_details`` -> ``{"problem", "method", "results", "limits"}`` and the summary
   fields (digest/deeper.py);
   "results" quotes the abstract's sentences with numbers, and adds one invented figure
@@ -22,6 +25,19 @@ and answers by the marker line that starts the system prompt:
 Answers are built from the ids and titles in the user prompt, at a realistic length.
 Tokens are ``len(text) // 4`` (at least 1), as reported in ``usage``. Embeddings are
 hashed bag-of-words vectors (deterministic; texts sharing words are similar).
+
+``response_format`` is honoured like a real server: ``json_object`` as is; ``json_schema``
+is checked against strict mode's rules (every object closed and all its properties
+required, no unsupported keywords: HTTP 400 "Invalid schema for response_format" otherwise),
+the answer keeps exactly the schema's fields, and the schema counts as prompt tokens
+(`schema_tokens`: billed as input, rendered TypeScript-like, ``{id:string,ids:string[]}``,
+the way models read it). `refuse_json_schema=True` makes it an endpoint without structured
+output: every ``json_schema`` request gets OpenAI's HTTP 400 ("Invalid parameter:
+'response_format' of type 'json_schema' is not supported with this model", param
+``response_format``), counted in `refused`.
+
+A ``TASK: summarize`` request with ``"languages": ["en", "zh"]`` gets one summary per
+language: ``{"category", "en": {"contribution", "why"}, "zh": {...}}``.
 
 `fail_next(kind, count)` makes the next `count` chat requests fail: "malformed" (200 with
 broken JSON), "invalid" (200 with JSON missing every field), "500", "429" or "401"; or
@@ -45,7 +61,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-__all__ = ["FailKind", "FakeLLMServer", "tokens"]
+__all__ = ["FailKind", "FakeLLMServer", "schema_tokens", "strict_problem", "tokens"]
 
 FailKind = Literal["malformed", "invalid", "fenced", "500", "429", "401"]
 EMBED_DIM = 256
@@ -58,10 +74,27 @@ def tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
+def schema_tokens(response_format: dict[str, Any]) -> int:
+    """What a json_schema response_format adds to a request's prompt tokens (0 for others)."""
+    spec = response_format.get("json_schema")
+    if response_format.get("type") != "json_schema" or not isinstance(spec, dict):
+        return 0
+    schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else {}
+    return tokens(_render(schema, schema))
+
+
 class FakeLLMServer:
-    def __init__(self, *, api_key: str = "sk-test-key", latency: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str = "sk-test-key",
+        latency: float = 0.0,
+        refuse_json_schema: bool = False,
+    ) -> None:
         self.api_key = api_key
         self.latency = latency
+        self.refuse_json_schema = refuse_json_schema
+        self.refused = 0  # json_schema requests refused
         self.calls: list[tuple[str, int, int, float, float]] = []
         self.requests: list[dict[str, Any]] = []  # the JSON bodies received, in order
         self._fail: deque[FailKind] = deque()
@@ -129,10 +162,31 @@ class FakeLLMServer:
         first_line = system.split("\n", 1)[0].strip()
         task = first_line.removeprefix("TASK:").strip() if first_line.startswith("TASK:") else ""
         prompt_tokens = tokens("".join(str(m.get("content", "")) for m in messages))
+        fmt = body.get("response_format") or {}
+        spec = fmt.get("json_schema") if fmt.get("type") == "json_schema" else None
+        schema: dict[str, Any] | None = None
+        if isinstance(spec, dict):
+            schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else {}
+            prompt_tokens += schema_tokens(fmt)
 
         if not self._authorized(request):
             self.calls.append((task, prompt_tokens, 0, start, time.monotonic()))
             return _error(401, "Incorrect API key provided.", "invalid_api_key")
+        if spec is not None:
+            problem = None
+            if self.refuse_json_schema:
+                self.refused += 1
+                problem = (
+                    "Invalid parameter: 'response_format' of type 'json_schema' is not "
+                    "supported with this model."
+                )
+            elif not isinstance(spec, dict) or not spec.get("name") or schema is None:
+                problem = "Missing required parameter: 'response_format.json_schema.name'."
+            elif spec.get("strict") and (why := strict_problem(schema, schema)):
+                problem = f"Invalid schema for response_format '{spec.get('name')}': {why}"
+            if problem is not None:
+                self.calls.append((task, prompt_tokens, 0, start, time.monotonic()))
+                return _error(400, problem, "invalid_request_error", param="response_format")
         kind = self._fail.popleft() if self._fail else None
         if self.latency > 0:
             await asyncio.sleep(self.latency)
@@ -147,9 +201,13 @@ class FakeLLMServer:
             content = json.dumps({"unexpected": True})
         else:
             try:
-                answer = _answer(task, users[0] if users else "")
-                # Like a real model, answer only the fields the instructions ask for.
-                answer = {k: v for k, v in answer.items() if f'"{k}"' in system} or answer
+                answer = _answer(task, users[0] if users else "", system)
+                if schema is not None and isinstance(schema.get("properties"), dict):
+                    # Constrained decoding: exactly the schema's fields.
+                    answer = _fit(answer, schema, schema)
+                else:
+                    # Like a real model, answer only the fields the instructions ask for.
+                    answer = {k: v for k, v in answer.items() if f'"{k}"' in system} or answer
             except ValueError as exc:
                 self.calls.append((task, prompt_tokens, 0, start, time.monotonic()))
                 return _error(400, str(exc), "invalid_request")
@@ -206,25 +264,125 @@ class FakeLLMServer:
         )
 
 
-def _error(status: int, message: str, code: str, *, retry: bool = False) -> web.Response:
+def _error(
+    status: int, message: str, code: str, *, retry: bool = False, param: str | None = None
+) -> web.Response:
     headers = {"retry-after-ms": "1"} if retry else {}
     return web.json_response(
-        {"error": {"message": message, "type": "fake_error", "param": None, "code": code}},
+        {"error": {"message": message, "type": "fake_error", "param": param, "code": code}},
         status=status,
         headers=headers,
     )
 
 
+# What strict mode does not accept (OpenAI's structured-outputs rules).
+_UNSUPPORTED = frozenset(
+    {
+        "minLength",
+        "maxLength",
+        "patternProperties",
+        "unevaluatedProperties",
+        "propertyNames",
+        "minProperties",
+        "maxProperties",
+        "unevaluatedItems",
+        "contains",
+        "minContains",
+        "maxContains",
+        "uniqueItems",
+        "default",
+    }
+)
+
+
+def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        target = (root.get("$defs") or {}).get(ref.removeprefix("#/$defs/"))
+        return target if isinstance(target, dict) else {}
+    return node
+
+
+def strict_problem(node: Any, root: dict[str, Any], path: str = "()") -> str | None:
+    if not isinstance(node, dict):
+        return None
+    for key in node:
+        if key in _UNSUPPORTED:
+            return f"In context={path}, '{key}' is not permitted."
+    props = node.get("properties")
+    if node.get("type") == "object" or isinstance(props, dict):
+        if node.get("additionalProperties") is not False:
+            return (
+                f"In context={path}, 'additionalProperties' is required to be supplied "
+                "and to be false."
+            )
+        missing = [k for k in props or {} if k not in (node.get("required") or [])]
+        if missing:
+            return (
+                f"In context={path}, 'required' is required to be supplied and to be an array "
+                f"including every key in properties. Missing '{missing[0]}'."
+            )
+    children: list[tuple[str, Any]] = []
+    for key in ("properties", "$defs"):
+        children += [(f"{path}.{key}.{k}", v) for k, v in (node.get(key) or {}).items()]
+    if "items" in node:
+        children.append((f"{path}.items", node["items"]))
+    children += [(f"{path}.anyOf.{n}", v) for n, v in enumerate(node.get("anyOf") or [])]
+    for where, child in children:
+        if problem := strict_problem(child, root, where):
+            return problem
+    return None
+
+
+def _render(node: Any, root: dict[str, Any]) -> str:
+    """The schema as the model reads it, TypeScript-like (``{id:string,ids:string[]}``):
+    what a schema adds to the prompt, counted as prompt tokens."""
+    if not isinstance(node, dict):
+        return "any"
+    node = _resolve(node, root)
+    if isinstance(node.get("properties"), dict):
+        fields = ",".join(f"{k}:{_render(v, root)}" for k, v in node["properties"].items())
+        return "{" + fields + "}"
+    if node.get("type") == "array":
+        return _render(node.get("items"), root) + "[]"
+    if "anyOf" in node:
+        return "|".join(_render(v, root) for v in node["anyOf"])
+    if "enum" in node:
+        return "|".join(json.dumps(v) for v in node["enum"])
+    return str(node.get("type") or "any")
+
+
+def _fit(value: Any, node: dict[str, Any], root: dict[str, Any]) -> Any:
+    """`value` shaped to the schema the way constrained decoding would: the schema's object
+    fields only (missing ones empty), lists item by item."""
+    node = _resolve(node, root)
+    kind = node.get("type")
+    if kind == "object" or isinstance(node.get("properties"), dict):
+        given = value if isinstance(value, dict) else {}
+        props = node.get("properties") or {}
+        return {k: _fit(given.get(k), sub, root) for k, sub in props.items()}
+    if kind == "array":
+        items = node.get("items") or {}
+        return [_fit(v, items, root) for v in value] if isinstance(value, list) else []
+    if kind == "string":
+        return value if isinstance(value, str) else ""
+    if kind in ("number", "integer"):
+        return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
+    if kind == "boolean":
+        return bool(value)
+    return value
+
+
 # --- answers ---------------------------------------------------------------------------
 
 
-def _answer(task: str, user: str) -> dict[str, Any]:
+def _answer(task: str, user: str, system: str = "") -> dict[str, Any]:
     if task == "rerank":
         return _rerank(user)
     if task == "summarize":
         return _summarize(_json(user))
     if task == "reader_notes":
-        return _notes(_json(user))
+        return _notes(_json(user), system)
     if task == "paper_details":
         return _details(_json(user))
     if task == "ideas":
@@ -330,6 +488,14 @@ def _rerank(user: str) -> dict[str, Any]:
 
 
 def _summarize(req: dict[str, Any]) -> dict[str, Any]:
+    languages = req.get("languages")
+    if isinstance(languages, list) and languages:
+        out: dict[str, Any] = {}
+        for lang in languages:
+            one = _summarize({**req, "language": lang, "languages": None})
+            out["category"] = one.pop("category")
+            out[str(lang)] = one
+        return out
     paper = req.get("paper") or {}
     title = str(paper.get("title") or "this paper")
     abstract = str(paper.get("abstract") or "")
@@ -361,30 +527,56 @@ def _summarize(req: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _notes(req: dict[str, Any]) -> dict[str, Any]:
-    zh = req.get("language") == "zh"
+def _notes(req: dict[str, Any], system: str = "") -> dict[str, Any]:
+    zh = req.get("language") == "zh" or "Simplified Chinese" in system
     interests = [str(i) for i in req.get("interests") or []]
     picks = [p for p in req.get("picks") or [] if isinstance(p, dict)]
-    others = [p for p in req.get("others") or [] if isinstance(p, dict)]
+    others = []
+    for p in req.get("others") or []:
+        if isinstance(p, str):  # "<id>: <gist>"
+            pid, _, gist = p.partition(": ")
+            p = {"id": pid, "gist": gist}
+        if isinstance(p, dict):
+            others.append(p)
     focus = interests[0] if interests else ("your research" if not zh else "你的研究")
 
     def short(p: dict[str, Any]) -> str:
         return str(p.get("title") or p.get("id")).split(":")[0].strip()
 
+    def gist(p: dict[str, Any]) -> str:
+        # The first words of what the prompt said about the paper: answers stay grounded.
+        text = str(p.get("abstract") or p.get("gist") or p.get("contribution") or "")
+        return " ".join(text.split()[:6]).rstrip(".,;:")
+
+    def matched_of(p: dict[str, Any]) -> list[str]:
+        # Interest numbers (1 = first) or the interests themselves.
+        out = []
+        for m in p.get("matched") or []:
+            if isinstance(m, int) and 1 <= m <= len(interests):
+                out.append(interests[m - 1])
+            elif isinstance(m, str):
+                out.append(m)
+        return out
+
     names = ", ".join(short(p) for p in picks[:3])
-    relations = {}
+    relations = []
     for p in picks:
-        matched = ", ".join(p.get("matched") or []) or focus
-        relations[str(p["id"])] = (
-            f"与你关注的 {matched} 直接相关:{short(p)} 提供了可借鉴的训练与评测设置。"
-            if zh
-            else f"Relevant to your work on {matched}: {short(p)} offers a setup you "
-            "could reuse or compare against."
+        matched = ", ".join(matched_of(p)) or focus
+        relations.append(
+            {
+                "id": str(p["id"]),
+                "text": (
+                    f"与你关注的 {matched} 直接相关:{short(p)} 提供了可借鉴的训练与评测设置。"
+                    if zh
+                    else f"Relevant to your work on {matched}: {short(p)} offers a setup you "
+                    "could reuse or compare against."
+                ),
+            }
         )
     must = [
         {
-            "paper_id": str(p["id"]),
-            "reason": (
+            "id": str(p["id"]),
+            "text": (
                 f"最贴近你的 {focus} 方向,建议细读方法与实验部分。"
                 if zh
                 else f"Closest to your {focus} work; read the method and experiments."
@@ -392,6 +584,19 @@ def _notes(req: dict[str, Any]) -> dict[str, Any]:
         }
         for p in picks[:3]
     ]
+    # Picks matching the same first interest answer the same question here.
+    by_interest: dict[str, list[str]] = {}
+    for p in picks:
+        if found := matched_of(p):
+            by_interest.setdefault(found[0], []).append(str(p["id"]))
+    groups = [
+        {
+            "title": (f"{topic} 方向的 {len(ids)} 篇" if zh else f"{len(ids)} papers on {topic}"),
+            "ids": ids,
+        }
+        for topic, ids in by_interest.items()
+        if len(ids) >= 2
+    ][:1]
     ideas = []
     for n in range(min(3, len(picks))):
         a = picks[n]
@@ -412,26 +617,32 @@ def _notes(req: dict[str, Any]) -> dict[str, Any]:
                     f"{short(b)}, and test on {focus} whether the gain holds; ablate "
                     "to separate the two contributions."
                 ),
-                "paper_ids": ids,
+                "ids": ids,
             }
         )
-    repo_notes = {
-        str(p["id"]): (
-            "关注训练脚本、数据格式与评测代码。"
-            if zh
-            else "Watch the training scripts, data format and evaluation code."
-        )
-        for p in [*picks, *others]
+    repo_notes = [
+        {
+            "id": str(p["id"]),
+            "text": (
+                "关注训练脚本、数据格式与评测代码。"
+                if zh
+                else "Watch the training scripts, data format and evaluation code."
+            ),
+        }
+        for p in picks
         if p.get("repo")
-    }
-    others_comments = {
-        str(p["id"]): (
-            f"{short(p)}:与 {focus} 有间接关联,可快速浏览。"
-            if zh
-            else f"{short(p)}: loosely related to {focus}; worth a skim."
-        )
+    ]
+    comments = [
+        {
+            "id": str(p["id"]),
+            "text": (
+                f"{gist(p) or short(p)}:与 {focus} 间接相关,可扫一眼。"[:30]
+                if zh
+                else f"{gist(p) or short(p)}: a skim for your {focus} work."[:60]
+            ),
+        }
         for p in others
-    }
+    ]
     return {
         "overview": (
             f"今天 {len(picks)} 篇重点论文集中在 {focus} 等方向。最值得先看的是 {names}。"
@@ -441,6 +652,7 @@ def _notes(req: dict[str, Any]) -> dict[str, Any]:
         ),
         "relations": relations,
         "must_read": must,
+        "groups": groups,
         "ideas": ideas,
         "conclusion": (
             f"优先精读 {names},其余论文按需浏览。"
@@ -448,7 +660,7 @@ def _notes(req: dict[str, Any]) -> dict[str, Any]:
             else f"Read {names} closely; skim the rest as time allows."
         ),
         "repo_notes": repo_notes,
-        "others_comments": others_comments,
+        "comments": comments,
     }
 
 
