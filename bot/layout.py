@@ -4,17 +4,24 @@
 spans, no markup). Each platform module renders those lines natively and `bot.split`
 packs them, so the three platforms show the same content in the same order.
 
-A paper shown twice (a top pick that is also a must-read) gets its contribution, why and
-relation only the first time; later it shows its title, links and note.
+The brief reads top-down: the title with the retrieval note (`Brief.header`) and the
+overview, the picks as full cards, "worth a glance" as one line per paper (number, title
+link, category, a one-line takeaway), then read-closely, repos, ideas, conclusion, and the
+sources in small print, which never open a message on their own.
+
+A paper shown twice (a top pick that is also a must-read) gets its links, meta,
+contribution, why and relation only the first time; later it shows its title and note.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Final
 from urllib.parse import urlsplit
 
-from bot.split import DocSection, Line, Span
+from bot.split import DocSection, Line, Span, cut_point
 from digest.chatstate import feedback_buttons
 from digest.i18n import label
 from digest.models import (
@@ -29,21 +36,35 @@ from digest.models import (
     RepoItem,
     Section,
     SourceItem,
+    SourceStatus,
     TextItem,
     abs_url,
 )
 
 __all__ = [
     "SEP",
+    "TAKEAWAY_MAX",
     "Page",
     "continued_line",
     "document",
+    "first_sentence",
+    "glance_takeaway",
+    "one_line",
     "page_of",
+    "repo_facts",
     "safe_url",
+    "source_status",
+    "text_label",
     "thread_pages",
 ]
 
 SEP = " · "
+DASH = " — "
+
+
+def text_label(key: str, lang: Language, **fmt: str) -> str:
+    """A fixed string of the brief (digest.i18n), for the renderers."""
+    return label(key, lang, **fmt)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -75,6 +96,64 @@ def continued_line(title: str, lang: Language, kind: str = "heading") -> Line:
     )
 
 
+# --- one-line takeaways -------------------------------------------------------------------
+
+TAKEAWAY_MAX: Final = 120
+# A takeaway up to this long is kept whole ("about 120 characters"); a longer one is cut.
+_TAKEAWAY_SLACK: Final = 12
+_ABBREVIATIONS: Final = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "cf.", "Fig.", "Eq.", "No.")
+# A sentence ends at CJK end punctuation, or at ".!?" before a space and a capital, a digit,
+# a quote or a CJK character (not inside "0.81" or "e.g. the").
+_SENTENCE_END = re.compile(
+    r"[\u3002\uff01\uff1f]|[.!?](?=\s+[A-Z0-9\"\u201c(\[\u4e00-\u9fff]|\s*$)"
+)
+_TRAILING = " ,;:\u3001\uff0c\uff1b\uff1a-\u2013\u2014"
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of `text`, whitespace collapsed."""
+    text = " ".join(text.split())
+    for m in _SENTENCE_END.finditer(text):
+        head = text[: m.end()]
+        if m.group() == "." and (
+            head.endswith(_ABBREVIATIONS) or re.search(r"(?:^|\s)[A-Z]\.$", head)
+        ):
+            continue  # "e.g." or an initial ("J. Smith")
+        return head
+    return text
+
+
+def one_line(text: str, limit: int = TAKEAWAY_MAX) -> str:
+    """`text` on one line, cut at a word (or a grapheme) to about `limit` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit + _TAKEAWAY_SLACK:
+        return text
+    cut = cut_point(text, limit - 1)
+    return text[:cut].rstrip(_TRAILING) + "…"
+
+
+def glance_takeaway(item: PaperItem) -> str:
+    """The one-line takeaway of a "worth a glance" paper: its note (written for the
+    glance list), else the first sentence of its contribution."""
+    if item.note.strip():
+        return one_line(item.note)
+    return one_line(first_sentence(item.contribution))
+
+
+def _glance(item: PaperItem, n: int) -> Line:
+    """A "worth a glance" paper on one line: number, title link, category, takeaway."""
+    spans = [Span(f"{n}. ", bold=True), *_link(item.title, item.links.hf or item.links.abs)]
+    if item.category.strip():
+        spans.append(Span(SEP + " ".join(item.category.split())))
+    takeaway = glance_takeaway(item)
+    if takeaway:
+        spans.append(Span(DASH + takeaway))
+    return Line(tuple(spans))
+
+
+# --- items --------------------------------------------------------------------------------
+
+
 class _Seen:
     """Texts already shown per paper id, so repeats are not printed twice; and the one
     number of each paper in the whole document (`/paper 7` means the paper shown as 7)."""
@@ -95,63 +174,87 @@ class _Seen:
 
 def _paper(item: PaperItem, n: int, kind: str, lang: Language, seen: _Seen) -> list[Line]:
     lines = [Line((Span(f"{n}. ", bold=True), *_link(item.title, item.links.abs, bold=True)))]
-    links: list[Span] = []
-    for name, url in (
-        ("arXiv", item.links.abs),
-        ("PDF", item.links.pdf),
-        ("HF", item.links.hf),
-        ("Repo", item.links.repo),
-        ("Project", item.links.project),
-    ):
-        if url:
-            if links:
-                links.append(Span(SEP))
-            links.extend(_link(name, url))
-    if links:
-        lines.append(Line(tuple(links), "meta"))
-    meta = [
-        str(item.date) if item.date else "",
-        item.category,
-        item.arxiv_category if item.arxiv_category != item.category else "",
-        f"{label('upvotes', lang)} {item.upvotes}" if item.upvotes is not None else "",
-    ]
-    if any(meta):
-        lines.append(Line((Span(SEP.join(m for m in meta if m)),), "meta"))
     pid = item.paper_id
-    if kind == "others":
-        if seen.fresh(pid, "contribution", item.contribution):
-            lines.append(Line((Span(item.contribution),)))
-    elif seen.fresh(pid, "contribution", item.contribution):
+    # Links and meta once per paper: a must-read that was a pick is its title and reason.
+    if seen.fresh(pid, "links", "shown"):
+        links: list[Span] = []
+        for name, url in (
+            ("arXiv", item.links.abs),
+            ("PDF", item.links.pdf),
+            ("HF", item.links.hf),
+            ("Repo", item.links.repo),
+            ("Project", item.links.project),
+        ):
+            if url:
+                if links:
+                    links.append(Span(SEP))
+                links.extend(_link(name, url))
+        if links:
+            lines.append(Line(tuple(links), "meta"))
+        meta = [
+            str(item.date) if item.date else "",
+            item.category,
+            item.arxiv_category if item.arxiv_category != item.category else "",
+            f"{label('upvotes', lang)} {item.upvotes}" if item.upvotes is not None else "",
+        ]
+        if any(meta):
+            lines.append(Line((Span(SEP.join(m for m in meta if m)),), "meta"))
+    if seen.fresh(pid, "contribution", item.contribution):
         lines.append(_labelled("contribution", lang, item.contribution))
     for detail in item.details:
         lines.append(Line((Span(f"{detail.label}: ", bold=True), Span(detail.text))))
     for key, text in (("why", item.why), ("relation", item.relation)):
         if seen.fresh(pid, key, text):
             lines.append(_labelled(key, lang, text))
-    # Extractive relations are the matched interests already: say them once.
-    if item.matched and not all(m in item.relation for m in item.matched):
-        lines.append(_labelled("matched", lang, ", ".join(item.matched)))
+    # A pick's note says why it was picked (its interests among the reasons): then the
+    # bare list of matched interests says nothing more.
+    matched = ", ".join(item.matched)
+    if kind == "top_picks" and item.note:
+        seen.fresh(pid, "matched", matched)
+    elif all(m in item.relation for m in item.matched):
+        seen.fresh(pid, "matched", matched)  # the relation names them
+    elif seen.fresh(pid, "matched", matched):
+        lines.append(_labelled("matched", lang, matched))
     if item.note:
         if kind == "must_read":
             lines.append(_labelled("read_reason", lang, item.note))
+        elif kind == "top_picks":
+            lines.append(_labelled("why_picked", lang, item.note))
         else:
             lines.append(Line((Span(f"→ {item.note}"),)))
     return lines
 
 
+def _stars_delta(item: RepoItem, lang: Language) -> str:
+    if item.stars_delta is None:
+        return ""
+    delta = f"{item.stars_delta:+,}"
+    days = item.delta_days or 1
+    if days <= 1:
+        return label("stars_since_yesterday", lang, delta=delta)
+    return label("stars_delta", lang, delta=delta, days=str(days))
+
+
+def repo_facts(item: RepoItem, lang: Language) -> list[str]:
+    """What was fetched about a repo: stars and their change, last push, archived. A repo
+    GitHub did not answer for shows none of these (the section's intro says why)."""
+    facts: list[str] = []
+    if item.archived:
+        facts.append(label("archived", lang))
+    if item.stars is not None:
+        stars = f"\u2605 {item.stars:,}"
+        delta = _stars_delta(item, lang)
+        facts.append(f"{stars} ({delta})" if delta else stars)
+    if item.pushed_at is not None:
+        facts.append(f"{label('last_push', lang)} {item.pushed_at.date()}")
+    return facts
+
+
 def _repo(item: RepoItem, n: int, lang: Language) -> list[Line]:
     lines = [Line((Span(f"{n}. ", bold=True), *_link(item.full_name, item.url, bold=True)))]
-    stars = (
-        f"{label('stars', lang)} {item.stars}"
-        if item.stars is not None
-        else f"{label('stars', lang)}: {label('not_verified', lang)}"
-    )
-    meta = [stars]
-    if item.pushed_at is not None:
-        meta.append(f"{label('last_push', lang)} {item.pushed_at.date()}")
-    if item.archived:
-        meta.append(label("archived", lang))
-    lines.append(Line((Span(SEP.join(meta)),), "meta"))
+    facts = repo_facts(item, lang)
+    if facts:
+        lines.append(Line((Span(SEP.join(facts)),), "meta"))
     if item.description:
         lines.append(Line((Span(item.description),)))
     if item.paper_id:
@@ -185,20 +288,35 @@ def _idea(item: IdeaItem, n: int, lang: Language) -> list[Line]:
     return lines
 
 
-def _source(item: SourceItem) -> list[Line]:
-    return [Line((Span(f"{item.source} [{item.status}]", bold=True), Span(f": {item.detail}")))]
+def source_status(status: SourceStatus, lang: Language) -> str:
+    return label(f"status_{status}", lang)
+
+
+def _source(item: SourceItem, lang: Language) -> list[Line]:
+    # Small print: who answered, and what was used instead.
+    head = f"{item.source} [{source_status(item.status, lang)}]"
+    return [Line((Span(head, bold=True), Span(f": {item.detail}")), "meta")]
 
 
 def _items(section: Section, lang: Language, seen: _Seen) -> Iterator[list[Line]]:
     if section.intro:
-        yield [Line((Span(section.intro),))]
+        yield [Line((Span(section.intro),), "meta" if section.kind == "sources" else "text")]
     counters: dict[str, int] = {}
+    glance: list[Line] = []  # "worth a glance": one line per paper, no gaps between them
     for item in section.items:
         n = counters[item.type] = counters.get(item.type, 0) + 1
         if isinstance(item, PaperItem):
             # Papers are numbered across the document, in the order of Brief.paper_ids().
             n = seen.number(item.paper_id)
+            if section.kind == "others":
+                glance.append(_glance(item, n))
+                continue
+        if glance:
+            yield glance
+            glance = []
         yield _item(item, n, section.kind, lang, seen)
+    if glance:
+        yield glance
 
 
 def _item(item: Item, n: int, kind: str, lang: Language, seen: _Seen) -> list[Line]:
@@ -209,17 +327,30 @@ def _item(item: Item, n: int, kind: str, lang: Language, seen: _Seen) -> list[Li
     if isinstance(item, IdeaItem):
         return _idea(item, n, lang)
     if isinstance(item, SourceItem):
-        return _source(item)
+        return _source(item, lang)
     assert isinstance(item, TextItem)
-    return [Line((Span(item.text),))]
+    return [Line((Span(item.text),), "meta" if kind == "sources" else "text")]
+
+
+def _doc_section(sec: Section, lang: Language, seen: _Seen) -> DocSection:
+    return DocSection(
+        heading=Line((Span(sec.title),), "heading"),
+        continued=continued_line(sec.title, lang),
+        items=list(_items(sec, lang, seen)),
+        # The sources never arrive as a message of their own.
+        keep_with_previous=sec.kind == "sources",
+    )
 
 
 def document(brief: Brief, *, opening_alone: bool = False) -> list[DocSection]:
-    """The brief as sections: first the title with the overview, then each section."""
+    """The brief as sections: first the title with the retrieval note and the overview,
+    then each section."""
     lang = brief.language
     seen = _Seen()
     overview_section = brief.section("overview")
     opening_items: list[list[Line]] = []
+    if brief.header.strip():
+        opening_items.append([Line((Span(brief.header),), "meta")])
     overview_title = label("overview", lang) if overview_section is None else overview_section.title
     first = [Line((Span(overview_title),), "heading")]
     rest: list[list[Line]] = list(_items(overview_section, lang, seen)) if overview_section else []
@@ -243,16 +374,9 @@ def document(brief: Brief, *, opening_alone: bool = False) -> list[DocSection]:
             break_after=opening_alone,
         )
     ]
-    for sec in brief.sections:
-        if sec is overview_section:
-            continue
-        sections.append(
-            DocSection(
-                heading=Line((Span(sec.title),), "heading"),
-                continued=continued_line(sec.title, lang),
-                items=list(_items(sec, lang, seen)),
-            )
-        )
+    sections += [
+        _doc_section(sec, lang, seen) for sec in brief.sections if sec is not overview_section
+    ]
     return sections
 
 
@@ -380,7 +504,9 @@ def thread_pages(brief: Brief, *, buttons: bool = True) -> list[Page]:
     if pending:
         pages[-1].sections[0].items.extend(pending)
     rest = _rebuild(lang, after, seen)
-    if rest:
+    if rest and all(sec.keep_with_previous for sec in rest):
+        pages[-1].sections.extend(rest)  # the sources alone: with the last pick instead
+    elif rest:
         pages.append(
             Page(title=brief.title, subtitle=str(brief.date), language=lang, sections=rest)
         )
@@ -388,11 +514,4 @@ def thread_pages(brief: Brief, *, buttons: bool = True) -> list[Page]:
 
 
 def _rebuild(lang: Language, sections: list[Section], seen: _Seen) -> list[DocSection]:
-    return [
-        DocSection(
-            heading=Line((Span(sec.title),), "heading"),
-            continued=continued_line(sec.title, lang),
-            items=list(_items(sec, lang, seen)),
-        )
-        for sec in sections
-    ]
+    return [_doc_section(sec, lang, seen) for sec in sections]

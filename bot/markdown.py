@@ -1,9 +1,14 @@
-"""The Brief as Markdown, for the terminal and files (`paperdrop brief`)."""
+"""The Brief as Markdown, for the terminal and files (`paperdrop brief`).
+
+The same content as the chat layout (`bot.layout`): the retrieval note under the title,
+"worth a glance" as a table of one line per paper, repos with their fetched facts.
+"""
 
 from __future__ import annotations
 
 import re
 
+from bot.layout import glance_takeaway, repo_facts, source_status
 from digest.i18n import label
 from digest.models import (
     Document,
@@ -20,12 +25,15 @@ from digest.models import (
 
 __all__ = ["escape_md", "render_markdown"]
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")
+# "_" inside a word (snake_case, PAPERDROP_LLM_API_KEY) never emphasises in CommonMark:
+# it stays as it is, so it can be copied; every other syntax character (and "&", which
+# starts an entity) is escaped.
+_MD_SPECIAL = re.compile(r"[\\`*~&\[\]<>|#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
 
 
 def escape_md(text: str) -> str:
     """Text from papers and LLMs stays text: Markdown syntax in it is escaped."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), text)
 
 
 def _link(text: str, url: str) -> str:
@@ -66,10 +74,13 @@ def _paper(item: PaperItem, n: int, kind: str, lang: Language) -> list[str]:
         out.append(f"- **{label('contribution', lang)}**: {escape_md(item.contribution)}")
     for detail in item.details:
         out.append(f"- **{escape_md(detail.label)}**: {escape_md(detail.text)}")
-    if item.matched and not all(m in item.relation for m in item.matched):
+    picked_because = kind == "top_picks" and item.note
+    if item.matched and not picked_because and not all(m in item.relation for m in item.matched):
         out.append(f"- **{label('matched', lang)}**: {escape_md(', '.join(item.matched))}")
     if kind == "must_read" and item.note:
         out.append(f"- **{label('read_reason', lang)}**: {escape_md(item.note)}")
+    if picked_because:
+        out.append(f"- **{label('why_picked', lang)}**: {escape_md(item.note)}")
     out.append("")
     if item.why and kind == "top_picks":
         out += [f"**{label('why', lang)}**", "", escape_md(item.why), ""]
@@ -79,41 +90,26 @@ def _paper(item: PaperItem, n: int, kind: str, lang: Language) -> list[str]:
 
 
 def _others_table(items: list[Item], lang: Language, numbers: dict[str, int]) -> list[str]:
-    header = [
-        "#",
-        label("category", lang),
-        label("title", lang),
-        label("date", lang),
-        label("contribution", lang),
-        "💬",
-    ]
+    """One line per paper: number, category, title link, one-line takeaway."""
+    header = ["#", label("category", lang), label("title", lang), label("takeaway", lang)]
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for item in items:
         if not isinstance(item, PaperItem):
             continue
         cells = [
             str(numbers.get(item.paper_id, "")),
-            escape_md(item.category),
+            escape_md(" ".join(item.category.split())),
             _link(item.title, item.links.hf or item.links.abs),
-            item.date.isoformat() if item.date else "",
-            escape_md(item.contribution),
-            escape_md(item.note),
+            escape_md(glance_takeaway(item)),
         ]
         rows.append("| " + " | ".join(c.replace("\n", " ") for c in cells) + " |")
     return [*rows, ""]
 
 
 def _repo(item: RepoItem, n: int, lang: Language) -> list[str]:
-    facts = []
-    if item.stars is None:
-        facts.append(label("not_verified", lang))
-    else:
-        facts.append(f"★ {item.stars:,}")
-        if item.pushed_at:
-            facts.append(f"{label('last_push', lang)}: {item.pushed_at.date().isoformat()}")
-        if item.archived:
-            facts.append(label("archived", lang))
-    out = [f"{n}. {_link(item.full_name, item.url)} — {' · '.join(facts)}"]
+    facts = [escape_md(f) for f in repo_facts(item, lang)]
+    head = f"{n}. {_link(item.full_name, item.url)}"
+    out = [f"{head} — {' · '.join(facts)}" if facts else head]
     if item.description:
         out.append(f"   - {escape_md(item.description)}")
     if item.paper_id and item.paper_title:
@@ -162,7 +158,8 @@ def _section(section: Section, lang: Language, numbers: dict[str, int]) -> list[
         elif isinstance(item, TextItem):
             out += [escape_md(item.text), ""]
         elif isinstance(item, SourceItem):
-            out.append(f"- **{escape_md(item.source)}** ({item.status}): {escape_md(item.detail)}")
+            status = source_status(item.status, lang)
+            out.append(f"- **{escape_md(item.source)}** ({status}): {escape_md(item.detail)}")
     out.append("")
     return out
 
@@ -183,7 +180,9 @@ def render_markdown(doc: Document) -> str:
         else f"{brief.window_start.isoformat()} – {brief.window_end.isoformat()}"
     )
     stamp = brief.generated_at.strftime("%Y-%m-%d %H:%M %Z").strip()
-    lines = [f"# {escape_md(brief.title)}", "", f"*{window} · {stamp}*", ""]
+    # The retrieval note (time, window and why it widened, sources) when compose wrote one.
+    note = " ".join(brief.header.split()) if brief.header.strip() else f"{window} · {stamp}"
+    lines = [f"# {escape_md(brief.title)}", "", f"*{escape_md(note)}*", ""]
     numbers = _numbers(brief.sections)
     for section in brief.sections:
         lines += _section(section, lang, numbers)

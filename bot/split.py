@@ -12,6 +12,9 @@ per-message budget. `pack` then
    link) at a newline, then a space, then punctuation, then a grapheme-safe hard cut.
 
 A section that continues into the next message repeats its heading with "(continued)".
+A section marked `keep_with_previous` (a brief's sources) never opens a message on its own
+when it would not fit where it is: the end of what precedes it (the last unit, else the
+last line of it) moves along to the next message with it.
 """
 
 from __future__ import annotations
@@ -95,6 +98,8 @@ class DocSection:
     continued: Line | None  # repeated at the top of the next message when this continues
     items: list[list[Line]] = field(default_factory=list)
     break_after: bool = False  # end the message after this section (Slack thread parent)
+    # Never open a message alone: carry the end of the previous content along (sources).
+    keep_with_previous: bool = False
 
 
 @dataclass(frozen=True)
@@ -243,6 +248,23 @@ def _remaining(budget: Cost, used: Cost) -> Cost:
 _MIN_START_SHARE = 0.25
 
 
+_Role = Literal["open", "heading", "content", "continued"]
+
+
+@dataclass(frozen=True)
+class _Placed(Generic[F]):
+    """A unit in the message being filled, with what is needed to move it (or its last
+    line) to the next message: the lines it was rendered from, its role ("open": a whole
+    section; "heading": a section's heading; "content": items of a section in progress;
+    "continued": a repeated heading) and the heading to repeat in front of its content
+    when that starts the next message."""
+
+    unit: Unit[F]
+    lines: tuple[Line, ...]
+    role: _Role
+    cont: tuple[Unit[F], ...] = ()
+
+
 class _Packer(Generic[F]):
     """Fills messages unit by unit; one instance per `pack` call."""
 
@@ -253,33 +275,42 @@ class _Packer(Generic[F]):
         if not all(r > 0 for r in self.fresh):
             raise ValueError("the message wrapper alone exceeds the budget")
         self.messages: list[list[Unit[F]]] = []
-        self.current: list[Unit[F]] = []
+        self.placed: list[_Placed[F]] = []
         self.used = self.base
         self.continued: list[Unit[F]] = []
         self.heading: Unit[F] | None = None  # the section heading, until content follows it
 
+    @property
+    def current(self) -> list[Unit[F]]:
+        return [p.unit for p in self.placed]
+
     # -- message state
     def flush(self) -> None:
-        if self.current:
+        if self.placed:
             self.messages.append(self.current)
-        self.current, self.used = [], self.base
+        self.placed, self.used = [], self.base
 
     def new_message(self) -> None:
         """Start the next message, repeating the heading of the section in progress; a
         heading with nothing after it yet moves along instead of staying orphaned."""
         heading = self.heading
-        if heading is not None and self.current and self.current[-1] is heading:
-            self.current.pop()
+        if heading is not None and self.placed and self.placed[-1].unit is heading:
+            self.placed.pop()
             self.used = _total(self.current, self.base)
         else:
             heading = None
         self.flush()
-        self.add([heading] if heading is not None else self.continued)
+        if heading is not None:
+            self.add(heading, (), "heading")
+        else:
+            for unit in self.continued:
+                self.add(unit, (), "continued")
         self.heading = heading
 
-    def add(self, units: Sequence[Unit[F]]) -> None:
-        self.current.extend(units)
-        self.used = _total(units, self.used)
+    def add(self, unit: Unit[F], lines: Sequence[Line], role: _Role = "content") -> None:
+        cont = tuple(self.continued) if role == "content" else ()
+        self.placed.append(_Placed(unit, tuple(lines), role, cont))
+        self.used = _add(self.used, unit.cost)
         self.heading = None
 
     def fits(self, units: Sequence[Unit[F]], *, fresh: bool = False) -> bool:
@@ -302,12 +333,12 @@ class _Packer(Generic[F]):
         line too big for any message is split as text to fill the current one."""
         whole = self.unit(lines)
         if whole is not None:
-            self.add([whole])
+            self.add(whole, lines)
             return
         whole = self.unit(lines, fresh=True)
         if whole is not None:
             self.new_message()
-            self.add([whole])
+            self.add(whole, lines)
             return
         group: list[Line] = []
         group_unit: Unit[F] | None = None
@@ -318,7 +349,7 @@ class _Packer(Generic[F]):
                 group_unit = grown
                 continue
             if group_unit is not None:
-                self.add([group_unit])
+                self.add(group_unit, group)
             group, group_unit = [], None
             if self.unit([line], fresh=True) is not None:  # a whole line: move, don't cut
                 if (alone := self.unit([line])) is None:
@@ -334,10 +365,10 @@ class _Packer(Generic[F]):
                 head, rest = split_line(rest, lambda part: self.unit([part]) is not None)
                 head_unit = self.unit([head])
                 assert head_unit is not None
-                self.add([head_unit])
+                self.add(head_unit, [head])
             group, group_unit = [rest], alone
         if group_unit is not None:
-            self.add([group_unit])
+            self.add(group_unit, group)
 
     def place_heading(self, heading: Line, first_item: Sequence[Line]) -> None:
         """The heading, never left alone at the end of a message."""
@@ -349,8 +380,73 @@ class _Packer(Generic[F]):
         together = self.unit([heading, *first_item])
         if not (self.fits([unit]) and (together is not None or self.roomy())):
             self.flush()
-        self.add([unit])
+        self.add(unit, [heading], "heading")
         self.heading = unit  # `new_message` carries it along if nothing follows it here
+
+    def carry(
+        self, sec: DocSection, unit: Unit[F], lines: Sequence[Line], fallback: Line | None
+    ) -> bool:
+        """Start a new message with `unit` (a whole section that must not stand alone)
+        and the end of the current message: its last unit (with the heading just before
+        it), else that unit's last line. False if neither fits beside it."""
+        if not self.placed or not _within(_total([unit], self.base), self.budget):
+            return False
+        placed = self.placed
+        k = (
+            2
+            if len(placed) > 1 and placed[-1].role == "content" and placed[-2].role == "heading"
+            else 1
+        )
+        staying, moving = placed[:-k], placed[-k:]
+        if any(p.role != "continued" for p in staying):
+            prefix = moving[0].cont if moving[0].role == "content" else ()
+            if _within(_total([*prefix, *(p.unit for p in moving), unit], self.base), self.budget):
+                self._restart(staying, prefix, moving)
+                self.add_open(sec, unit, lines, fallback)
+                return True
+        return self._carry_last_line(sec, unit, lines, fallback)
+
+    def _carry_last_line(
+        self, sec: DocSection, unit: Unit[F], lines: Sequence[Line], fallback: Line | None
+    ) -> bool:
+        last = self.placed[-1]
+        if last.role not in ("open", "content"):
+            return False
+        head = list(last.lines[:-1])
+        while head and head[-1].kind == "break":
+            head.pop()
+        if not any(ln.kind not in ("title", "heading", "break") for ln in head):
+            return False  # what stays would be a heading alone
+        head_unit = make_unit(self.layout, head)
+        tail_unit = make_unit(self.layout, last.lines[-1:])
+        if head_unit is None or tail_unit is None:
+            return False
+        staying = [*self.placed[:-1], replace(last, unit=head_unit, lines=tuple(head))]
+        if not _within(_total([p.unit for p in staying], self.base), self.budget):
+            return False
+        # The section the line belongs to continues: its heading is repeated first.
+        if not _within(_total([*last.cont, tail_unit, unit], self.base), self.budget):
+            return False
+        self._restart(
+            staying, last.cont, [_Placed(tail_unit, last.lines[-1:], "content", last.cont)]
+        )
+        self.add_open(sec, unit, lines, fallback)
+        return True
+
+    def _restart(
+        self,
+        staying: Sequence[_Placed[F]],
+        prefix: Sequence[Unit[F]],
+        moving: Sequence[_Placed[F]],
+    ) -> None:
+        """End the message with `staying`; start the next with `prefix` and `moving`."""
+        self.placed = list(staying)
+        self.flush()
+        for u in prefix:
+            self.add(u, (), "continued")
+        for p in moving:
+            self.placed.append(p)
+            self.used = _add(self.used, p.unit.cost)
 
     def place_section(self, sec: DocSection, fallback: Line | None) -> None:
         self.continued = []
@@ -361,12 +457,16 @@ class _Packer(Generic[F]):
         whole = make_unit(self.layout, whole_lines) if whole_lines else None
         # Whole sections first: here, else on a new message.
         if whole is not None and self.fits([whole]):
-            self.add([whole])
+            self.add_open(sec, whole, whole_lines, fallback)
         elif (
-            whole is not None and self.current and _within(_total([whole], self.base), self.budget)
+            whole is not None
+            and sec.keep_with_previous
+            and self.carry(sec, whole, whole_lines, fallback)
         ):
+            pass
+        elif whole is not None and self.placed and _within(_total([whole], self.base), self.budget):
             self.flush()
-            self.add([whole])
+            self.add_open(sec, whole, whole_lines, fallback)
         else:
             if sec.heading is not None:
                 self.place_heading(sec.heading, items[0] if items else [])
@@ -376,6 +476,14 @@ class _Packer(Generic[F]):
         self.continued = []
         if sec.break_after:
             self.flush()
+
+    def add_open(
+        self, sec: DocSection, unit: Unit[F], lines: Sequence[Line], fallback: Line | None
+    ) -> None:
+        """A whole section; remembers its repeated heading in case its end moves on."""
+        self.add(unit, lines, "open")
+        cont = tuple(_continued_units(self.layout, sec, fallback, self.fresh))
+        self.placed[-1] = replace(self.placed[-1], cont=cont)
 
 
 def pack(

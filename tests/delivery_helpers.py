@@ -71,7 +71,7 @@ def max_in_window(instants: Sequence[float], period: float) -> int:
 
 
 def built_brief(papers: int = 12, language: str = "en") -> Brief:
-    """A brief with enough text that every platform splits it into several messages.
+    """A brief with enough text that platforms split it (more papers: more messages).
 
     The text holds what must stay data: markup characters, a mass mention, an emoji.
     """

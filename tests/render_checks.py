@@ -2,6 +2,8 @@
 
 `expected_texts` lists, from the Brief alone, every text a reader must find (titles,
 every text field, labels' values), in document order; `expected_urls` every link target.
+A paper's links and meta are shown once (a must-read that was a pick is its title and
+reason); a "worth a glance" paper is one line: title (linked), category, takeaway.
 `assert_in_order` compares them with the joined visible text of all parts after removing
 whitespace and invisible format characters (zero-width spaces/joiners that escaping may
 insert), and the "(continued)" heading a split repeats at the top of a part.
@@ -13,6 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from urllib.parse import unquote
 
+from bot.layout import glance_takeaway
 from digest.i18n import label
 from digest.models import (
     Brief,
@@ -49,7 +52,7 @@ def _ordered_sections(brief: Brief) -> tuple[Section | None, list[Section]]:
 
 
 def expected_texts(brief: Brief) -> list[str]:
-    out = [brief.title]
+    out = [brief.title, brief.header]
     overview, rest = _ordered_sections(brief)
     seen: dict[tuple[str, str], str] = {}
 
@@ -62,16 +65,26 @@ def expected_texts(brief: Brief) -> list[str]:
     def section_texts(sec: Section) -> Iterable[str]:
         yield sec.intro
         for item in sec.items:
-            if isinstance(item, PaperItem):
+            if isinstance(item, PaperItem) and sec.kind == "others":
                 yield item.title
                 yield item.category
+                yield glance_takeaway(item)
+            elif isinstance(item, PaperItem):
+                yield item.title
+                if fresh(item.paper_id, "links", "shown"):
+                    yield item.category
                 for key in ("contribution", "why", "relation"):
                     text = getattr(item, key)
                     if fresh(item.paper_id, key, text):
                         yield text
                 # The matched interests are said once: a relation that lists them all
                 # (extractive mode) already shows them.
-                if not all(m in item.relation for m in item.matched):
+                matched = ", ".join(item.matched)
+                if sec.kind == "top_picks" and item.note:
+                    fresh(item.paper_id, "matched", matched)  # the why-picked line says it
+                elif all(m in item.relation for m in item.matched):
+                    fresh(item.paper_id, "matched", matched)
+                elif fresh(item.paper_id, "matched", matched):
                     yield from item.matched
                 yield item.note
             elif isinstance(item, RepoItem):
@@ -108,12 +121,18 @@ def expected_texts(brief: Brief) -> list[str]:
 def expected_urls(brief: Brief) -> list[str]:
     out: list[str] = []
     overview, rest = _ordered_sections(brief)
+    linked: set[str] = set()  # papers whose links row was shown
     for sec in ([overview] if overview is not None else []) + rest:
         for item in sec.items:
-            if isinstance(item, PaperItem):
+            if isinstance(item, PaperItem) and sec.kind == "others":
+                out.append(item.links.hf or item.links.abs)
+            elif isinstance(item, PaperItem):
                 ln = item.links
-                out += [ln.abs, ln.abs, ln.pdf]
-                out += [u for u in (ln.hf, ln.repo, ln.project) if u]
+                out.append(ln.abs)
+                if item.paper_id not in linked:
+                    linked.add(item.paper_id)
+                    out += [ln.abs, ln.pdf]
+                    out += [u for u in (ln.hf, ln.repo, ln.project) if u]
             elif isinstance(item, RepoItem):
                 out.append(item.url)
                 if item.paper_id:

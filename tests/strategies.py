@@ -2,8 +2,9 @@
 
 Texts mix ordinary prose (Latin, Chinese, Arabic) with markup of every platform
 ("<b>", "&amp;", "*bold*", "<!channel>", "@everyone", '<at user_id="all">',
-"[x](http://evil)", backticks), emoji ZWJ sequences, flags, skin tones, combining marks,
-huge single words and huge items.
+"[x](http://evil)", backticks), words a reader copies (PAPERDROP_LLM_API_KEY, snake_case,
+arXiv ids, web addresses with "_" and "~" in them), emoji ZWJ sequences, flags, skin
+tones, combining marks, huge single words and huge items.
 """
 
 from __future__ import annotations
@@ -29,10 +30,13 @@ from digest.models import (
 )
 
 __all__ = [
+    "COPYABLE",
     "HOSTILE",
     "briefs",
     "huge_texts",
     "idea_items",
+    "identifiers",
+    "ordinary_briefs",
     "paper_items",
     "repo_items",
     "sections",
@@ -57,6 +61,18 @@ HOSTILE = [
     FAMILY, RAINBOW, FLAGS, THUMB, E_ACUTE, "नमस्ते", "مرحبا بالعالم", "سلام عليكم",
     "深度学习模型", "中文句子,带标点。", "这是什么?", "日本語", "한국어", "\n", "\n\n", " ", "。",
 ]  # fmt: skip
+# Words a reader copies out of a brief: they must reach every platform unchanged.
+COPYABLE = [
+    "PAPERDROP_LLM_API_KEY", "OPENAI_API_KEY", "snake_case_name", "2605.29559", "2*3*4", "x~y",
+    "https://github.com/JasonZhujp/Skill0_5", "https://www.cs.example.edu/~name/a_b.html",
+    "https://example.org/p?a=1&b=2", "https://x.io/_private_/~tilde~",
+]  # fmt: skip
+HOSTILE += COPYABLE
+# An identifier whose markers all sit between letters or digits (never at its edges).
+identifiers = st.one_of(
+    st.sampled_from(COPYABLE[:6]),
+    st.from_regex(r"[A-Za-z0-9]{1,8}([_*~.\-][A-Za-z0-9]{1,8}){1,4}", fullmatch=True),
+)
 
 _chars = st.characters(
     categories=("L", "N", "P", "S", "Zs", "Mn"),
@@ -146,6 +162,8 @@ repo_items = st.builds(
     paper_id=st.none() | _paper_ids,
     paper_title=st.none() | short_texts,
     note=texts,
+    stars_delta=st.none() | st.integers(min_value=-500, max_value=50_000),
+    delta_days=st.none() | st.integers(min_value=1, max_value=30),
 )
 idea_items = st.builds(
     IdeaItem, title=short_texts, body=long_texts, paper_ids=st.lists(_paper_ids, max_size=3)
@@ -195,4 +213,55 @@ def briefs(draw: st.DrawFn) -> Brief:
         window_start=day,
         window_end=day,
         sections=secs,
+        header=draw(st.one_of(st.just(""), texts)),
+    )
+
+
+@st.composite
+def ordinary_briefs(draw: st.DrawFn) -> Brief:
+    """Briefs of ordinary-sized items (no huge texts) ending with a short sources section,
+    as compose makes them: the sources must never be a message of their own."""
+    items: st.SearchStrategy[Item] = st.one_of(
+        paper_items(huge=False),
+        st.builds(TextItem, text=texts),
+        st.builds(IdeaItem, title=short_texts, body=texts),
+    )
+    kinds: list[SectionKind] = ["top_picks", "others", "must_read", "ideas", "conclusion"]
+    secs = draw(
+        st.lists(
+            st.builds(
+                Section,
+                kind=st.sampled_from(kinds),
+                title=short_texts,
+                items=st.lists(items, min_size=1, max_size=12),
+            ),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    sources = draw(
+        st.lists(
+            st.builds(
+                SourceItem,
+                source=st.sampled_from(["Hugging Face", "arXiv", "GitHub", "LLM"]),
+                status=st.sampled_from(["ok", "partial", "failed", "skipped"]),
+                detail=short_texts,
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    day = draw(_dates)
+    return Brief(
+        date=day,
+        language=draw(st.sampled_from(["zh", "en"])),
+        reader="r",
+        title=draw(short_texts),
+        overview=draw(texts),
+        mode="llm",
+        generated_at=dt.datetime.combine(day, dt.time(8)),
+        window_start=day,
+        window_end=day,
+        sections=[*secs, Section(kind="sources", title="Sources", items=list(sources))],
+        header=draw(texts),
     )

@@ -415,7 +415,7 @@ async def test_crash_then_resume_telegram_each_part_once_in_order(
 ) -> None:
     p = platforms
     sub = Subscription(platform="telegram", chat_id="-100777")
-    messages = render_telegram(reference_or_built_brief())
+    messages = render_telegram(built_brief(papers=40))
     assert len(messages) > 3
     with pytest.raises(SimulatedCrash):
         await deliver(sub, DAY, messages, store=store, sender=CrashAfter(p.senders["telegram"], k))
@@ -457,7 +457,7 @@ async def test_crash_after_accept_feishu_app_deduplicated_by_uuid(
     The resend carries the same uuid, so Feishu itself answers the first message."""
     p = platforms
     sub = Subscription(platform="feishu", chat_id="oc_lab")
-    messages = render_feishu(built_brief(papers=40), mode="app")
+    messages = render_feishu(built_brief(papers=120), mode="app")
     assert len(messages) >= 2
     crash = CrashAfter(p.senders["feishu"], 0, after_accept=True)
     with pytest.raises(SimulatedCrash):

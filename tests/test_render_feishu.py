@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from bot.platforms.base import OutMessage
 from bot.platforms.feishu.render import (
     APP_CONTENT_LIMIT,
+    ELEMENT_MAX_BYTES,
     MAX_ELEMENTS,
     WEBHOOK_BODY_LIMIT,
     escape,
@@ -74,6 +75,8 @@ def check_limits(messages: list[OutMessage], brief: Brief, mode: Mode) -> None:
         assert len(elements) <= MAX_ELEMENTS
         for element in elements:
             assert element["tag"] == "markdown" and element["content"]
+            # No element is huge: sections, items, then lines become elements of their own.
+            assert len(element["content"].encode()) <= ELEMENT_MAX_BYTES
             # Data never reaches the markdown as syntax: no raw tag, no at-mention.
             assert "<" not in element["content"]
 
@@ -127,7 +130,16 @@ def test_reference_brief_within_limits_and_complete(mode: Mode) -> None:
     assert_links_in_order(_hrefs(messages), brief)
     first = _card(messages[0])["body"]["elements"][0]["content"]
     assert first.startswith("#### 一句话总览")
-    assert len(messages) <= (3 if mode == "webhook" else 2)
+    assert len(messages) <= (2 if mode == "webhook" else 1)
+
+
+def test_a_section_bigger_than_an_element_is_split_into_small_elements() -> None:
+    brief = _brief("t", contribution="强化学习让智能体在环境中学习并不断改进。" * 300)
+    messages = render_feishu(brief, mode="app")
+    check_limits(messages, brief, "app")
+    sizes = [len(e["content"].encode()) for m in messages for e in _card(m)["body"]["elements"]]
+    assert len(sizes) > 3 and max(sizes) <= ELEMENT_MAX_BYTES
+    assert_in_order(_bodies(messages), brief)
 
 
 def _brief(title: str, contribution: str = "") -> Brief:

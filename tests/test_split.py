@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -188,3 +189,88 @@ def test_long_continued_heading_falls_back_to_the_short_one() -> None:
 def test_wrapper_larger_than_budget_is_an_error() -> None:
     with pytest.raises(ValueError, match="wrapper"):
         pack([section("A", "a")], CharLayout(10, base=10))
+
+
+# --- sections that must not stand alone ---------------------------------------------------
+
+
+def sticky(title: str, *items: str) -> DocSection:
+    return replace(section(title, *items), keep_with_previous=True)
+
+
+def test_a_sticky_section_that_fits_stays_where_it_is() -> None:
+    messages = pack([section("A", "a" * 20), sticky("S", "s")], CharLayout(100))
+    assert texts_of(messages) == [["A\n\n" + "a" * 20, "S\n\ns"]]
+
+
+def test_a_sticky_section_brings_the_previous_whole_section_along() -> None:
+    sections = [section("A", "a" * 40), section("B", "b" * 20), sticky("S", "s" * 20)]
+    messages = pack(sections, CharLayout(80))
+    assert texts_of(messages) == [["A\n\n" + "a" * 40], ["B\n\n" + "b" * 20, "S\n\n" + "s" * 20]]
+
+
+def test_a_sticky_section_brings_the_last_item_under_a_repeated_heading() -> None:
+    sections = [section("A", *(c * 25 for c in "abcd")), sticky("S", "s" * 20)]
+    messages = pack(sections, CharLayout(90))
+    flat = texts_of(messages)
+    assert flat[-1] == ["A (cont)", "d" * 25, "S\n\n" + "s" * 20]
+    assert [f for m in flat for f in m if f not in ("A", "A (cont)")][-2:] == [
+        "d" * 25,
+        flat[-1][-1],
+    ]
+
+
+def test_a_sticky_section_brings_the_last_line_of_a_big_item() -> None:
+    item = [line("x" * 30), line("y" * 30)]
+    sections = [
+        DocSection(line("A", "heading"), line("A (cont)", "heading"), [item]),
+        sticky("S", "s" * 20),
+    ]
+    messages = pack(sections, CharLayout(80))
+    flat = texts_of(messages)
+    assert flat == [["A\n\n" + "x" * 30], ["A (cont)", "y" * 30, "S\n\n" + "s" * 20]]
+
+
+def test_a_sticky_section_too_big_to_share_is_placed_as_usual() -> None:
+    sections = [section("A", "a" * 60), sticky("S", "s" * 60)]
+    messages = pack(sections, CharLayout(70))
+    assert texts_of(messages) == [["A\n\n" + "a" * 60], ["S\n\n" + "s" * 60]]
+
+
+def test_a_sticky_section_after_a_break_starts_the_next_message() -> None:
+    opening = DocSection(line("T", "title"), None, [[line("ov")]], break_after=True)
+    messages = pack([opening, sticky("S", "s")], CharLayout(100))
+    assert texts_of(messages) == [["T\n\nov"], ["S\n\ns"]]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.integers(min_value=1, max_value=35), min_size=1, max_size=5),
+        min_size=1,
+        max_size=6,
+    ),
+    st.lists(st.integers(min_value=1, max_value=15), min_size=1, max_size=2),
+)
+def test_a_small_sticky_section_never_opens_a_message(
+    sizes: list[list[int]], sticky_sizes: list[int]
+) -> None:
+    budget = 100
+    secs = [
+        section(f"H{i}", *(chr(97 + j) * n for j, n in enumerate(items)))
+        for i, items in enumerate(sizes)
+    ]
+    tail = sticky("S", *("s" * n for n in sticky_sizes))
+    messages = texts_of(pack([*secs, tail], CharLayout(budget)))
+    assert all(sum(len(f) + 1 for f in m) <= budget for m in messages)
+    # Nothing lost, nothing repeated but headings, in order.
+    body = [f for m in messages for f in m if not f.endswith("(cont)")]
+    expected: list[str] = []
+    for sec in [*secs, tail]:
+        assert sec.heading is not None
+        expected.append(sec.heading.text)
+        expected += [item[0].text for item in sec.items]
+    assert "".join(body).replace("\n", "") == "".join(expected)
+    # The sticky section shares its message with something before it.
+    last = [f for f in messages[-1] if not f.endswith("(cont)")]
+    assert not last[0].startswith("S"), messages

@@ -1,16 +1,22 @@
 """Slack rendering: the Brief as Block Kit messages (typed slack_sdk blocks).
 
 Paper and LLM text is data. In mrkdwn it gets `&`, `<`, `>` escaped (so `<!channel>` or
-`<url|x>` stay text), its formatting markers `* _ ~ \u0060` fenced by zero-width spaces
-(mrkdwn has no backslash escape; a marker with a non-space on both sides opens and closes
-nothing), and "@channel"/"@here"/"@everyone" broken by a zero-width joiner so nobody is
-notified. Only our own labels are bold; links are `<url|text>` with `|`, `<`, `>` and
-spaces percent-encoded in the URL, so the first `|` always ends it.
+`<url|x>` stay text) and "@channel"/"@here"/"@everyone" broken by a zero-width joiner so
+nobody is notified. mrkdwn has no backslash escape, and formats only at word edges: a
+`*`, `_` or `~` between two ASCII letters or digits (PAPERDROP_LLM_API_KEY, snake_case,
+2*3) can neither open nor close formatting and is left alone, so the word copies as it
+is; any other marker (and every backtick) is fenced by zero-width spaces, which are not
+word edges, so it opens and closes nothing. A web address in the text that has such a
+marker (`/~name/`) becomes a link `<url>` instead (Slack shows the address itself), so
+an address is never fenced either. Only our own labels are bold, and only where mrkdwn
+reads the markers as bold; links are `<url|text>` with `|`, `<`, `>` and spaces
+percent-encoded in the URL, so the first `|` always ends it.
 """
 
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Sequence
 from typing import Any, ClassVar, NamedTuple
 
@@ -61,13 +67,24 @@ FALLBACK_MAX = 1_000  # the notification text; the blocks carry the content
 
 _ZWSP = "\u200b"
 _ZWJ = "\u200d"
-_MARKERS = re.compile(r"[*_~`]")
+_MARKERS = frozenset("*_~`")
+_WORD = frozenset(string.ascii_letters + string.digits)
+# After a bold marker of ours: what ends it in mrkdwn (a space, punctuation, the end).
+_CLOSES = frozenset(string.whitespace + string.punctuation) - _MARKERS
+# A web address written in the text: it ends at a space, markup or CJK punctuation.
+_BARE_URL = re.compile(
+    r"(?<![A-Za-z0-9])https?://"
+    r"[^\s<>|\"'`\u00ab\u00bb\u2018-\u201f\u2026\u3000-\u303f\uff00-\uffef]+"
+)
+_URL_TRAILING = ".,;:!?*_~"
+_PAIRS = {")": "(", "]": "[", "}": "{"}
 _MASS_MENTION = re.compile(r"@(?=(?:channel|here|everyone)\b)", re.IGNORECASE)
 # "<!channel>", "<@U1>", "<#C1>" written literally in plain text (headers, not escaped).
 _SPECIAL = re.compile(r"<(?=[!@#])")
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
-_LINK = re.compile(r"<([^|>]*)\|([^>]*)>")
-_USER_STAR = _ZWSP + "*" + _ZWSP
+# What `visible_text` reads: a labelled link, an address shown as a link, a data asterisk
+# (fenced), any other asterisk (ours, or inside a word).
+_TOKEN = re.compile(r"<([^|>]*)\|([^>]*)>|<(https?://[^|>]*)>|\u200b\*\u200b|\*")
 
 
 def slack_len(text: str) -> int:
@@ -80,11 +97,53 @@ def neutralise_mentions(text: str) -> str:
     return _SPECIAL.sub("<" + _ZWJ, _MASS_MENTION.sub("@" + _ZWJ, text))
 
 
+def _inert(text: str, i: int) -> bool:
+    """The marker text[i] sits inside an ASCII word: mrkdwn cannot format with it."""
+    return (
+        text[i] != "`" and 0 < i < len(text) - 1 and text[i - 1] in _WORD and text[i + 1] in _WORD
+    )
+
+
 def escape(text: str) -> str:
-    """Plain text as inert mrkdwn."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MARKERS.sub(lambda m: _ZWSP + m.group(0) + _ZWSP, text)
-    return neutralise_mentions(text)
+    """Plain text as inert mrkdwn; zero-width spaces only around markers at word edges."""
+    fenced = "".join(
+        _ZWSP + ch + _ZWSP if ch in _MARKERS and not _inert(text, i) else ch
+        for i, ch in enumerate(text)
+    )
+    fenced = fenced.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return neutralise_mentions(fenced)
+
+
+def _url_end(url: str) -> str:
+    """A web address without the punctuation that ends the sentence around it."""
+    while url:
+        last = url[-1]
+        if last in _URL_TRAILING or (last in _PAIRS and url.count(_PAIRS[last]) < url.count(last)):
+            url = url[:-1]
+        else:
+            break
+    return url
+
+
+def escape_text(text: str) -> str:
+    """Data text as mrkdwn: `escape`, except that a web address with a marker at a word
+    edge in it (`/~name/`, `/_x`) becomes a link showing the address, instead of text
+    with zero-width spaces in it."""
+    out: list[str] = []
+    pos = 0
+    for m in _BARE_URL.finditer(text):
+        url = _url_end(m.group(0))
+        if (
+            url.rstrip("/").endswith("://")
+            or _MASS_MENTION.search(url)
+            or escape(url) == url  # nothing in it to fence: it stays text
+        ):
+            continue
+        out.append(escape(text[pos : m.start()]))
+        out.append(f"<{_safe_url(url)}>")
+        pos = m.start() + len(url)
+    out.append(escape(text[pos:]))
+    return "".join(out)
 
 
 def _safe_url(url: str) -> str:
@@ -99,38 +158,55 @@ def link(url: str, text: str) -> str:
 
 
 def _can_bold(text: str) -> bool:
-    # Bold only text that needs no escaping and has no edge spaces: our own labels.
-    return bool(text) and text == text.strip() and escape(text) == text
+    # Bold only our own labels: no markers, nothing to escape, no edge spaces.
+    return bool(text) and text == text.strip() and not _MARKERS & set(text) and escape(text) == text
 
 
-def _span(span: Span) -> str:
-    if span.url is not None:
-        return link(span.url, span.text)
-    if span.bold and _can_bold(span.text.rstrip(": ")):
-        core = span.text.rstrip(": ")
-        return f"*{core}*{span.text[len(core) :]}"
-    return escape(span.text)
+def _plain(span: Span) -> str:
+    return link(span.url, span.text) if span.url is not None else escape_text(span.text)
 
 
 def _mrkdwn(line: Line) -> str:
-    return "".join(_span(s) for s in line.spans if s.text)
+    """A line as mrkdwn. A bold label becomes `*label*` only where mrkdwn reads the
+    markers as bold: after a line start or a space, before a space or punctuation."""
+    spans = [s for s in line.spans if s.text]
+    plain = [_plain(s) for s in spans]
+    out: list[str] = []
+    for i, span in enumerate(spans):
+        core = span.text.rstrip(": ")
+        trail = span.text[len(core) :]
+        prev = out[-1][-1] if out and out[-1] else None
+        after = trail[:1] or (plain[i + 1][:1] if i + 1 < len(plain) else "")
+        if (
+            span.bold
+            and span.url is None
+            and _can_bold(core)
+            and (prev is None or prev.isspace())
+            and (not after or after in _CLOSES)
+        ):
+            out.append(f"*{core}*{trail}")
+        else:
+            out.append(plain[i])
+    return "".join(out)
 
 
 def visible_text(mrkdwn: str) -> str:
-    """What Slack shows for mrkdwn we produced: link labels, bold markers dropped."""
-    text = _LINK.sub(lambda m: m.group(2), mrkdwn)
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        if text.startswith(_USER_STAR, i):  # a data asterisk, fenced: keep it
-            out.append(_USER_STAR)
-            i += len(_USER_STAR)
-        elif text[i] == "*":  # one of our bold markers
-            i += 1
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    """What Slack shows for mrkdwn we produced: link labels and addresses, our bold
+    markers dropped, data asterisks (fenced, or inside a word) kept."""
+
+    def shown(m: re.Match[str]) -> str:
+        if m.group(2) is not None:
+            return m.group(2)
+        if m.group(3) is not None:
+            return m.group(3)
+        if m.group(0) == "*":
+            i = m.start()
+            inside = 0 < i < len(mrkdwn) - 1 and mrkdwn[i - 1] in _WORD and mrkdwn[i + 1] in _WORD
+            return "*" if inside else ""
+        return m.group(0)
+
+    text = _TOKEN.sub(shown, mrkdwn)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _block_text(block: Block) -> tuple[str, str]:
