@@ -168,8 +168,9 @@ def test_unsubscribe(invoke: Callable[..., Any], db: Path) -> None:
     )
     out = invoke("unsubscribe", "--platform", "slack", "--chat", "C9")
     assert out.exit_code == 0 and stored(db) == []
+    # An unknown chat is bad input: exit 2, like every usage error.
     again = invoke("unsubscribe", "--platform", "slack", "--chat", "C9")
-    assert again.exit_code == 1 and "no subscription for slack:C9" in again.output
+    assert again.exit_code == 2 and "no subscription for slack:C9" in again.output
 
 
 def test_render_reads_a_file_or_stdin(invoke: Callable[..., Any], tmp_path: Path) -> None:
@@ -239,6 +240,8 @@ def test_push_dry_run_then_real_then_nothing_twice(invoke: Callable[..., Any], d
         dry = invoke("push", "--date", day.isoformat(), "--dry-run", extra=extra)
         assert dry.exit_code == 0, dry.output
         assert "telegram:4242" in dry.output and "dry run" in dry.output
+        # The dry run shows the messages themselves, and sends none.
+        assert all(text in dry.stdout for text in expected[:1])
         assert tg.messages == []
 
         real = invoke("push", "--date", day.isoformat(), extra=extra)
@@ -272,7 +275,7 @@ def test_push_usage_errors(invoke: Callable[..., Any]) -> None:
     bad = invoke("push", "--date", "31/05/2026")
     assert bad.exit_code == 2 and "invalid date" in bad.output
     none = invoke("push", "--chat", "nobody", "--dry-run")
-    assert none.exit_code == 1 and "no active subscription for chat nobody" in none.output
+    assert none.exit_code == 2 and "no active subscription for chat nobody" in none.output
 
 
 def test_serve_once_takes_the_lock_and_reports(invoke: Callable[..., Any]) -> None:

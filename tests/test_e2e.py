@@ -94,7 +94,8 @@ def test_full_brief_from_live_sources_with_the_llm(world: World) -> None:
     brief = world.brief()
     assert brief.mode == "llm" and brief.language == "en"
     picks = papers(brief, "top_picks")
-    assert len(picks) == 4
+    # Four picks; a pick may group related papers, so there may be more papers than picks.
+    assert 4 <= len(picks) <= 12
     for item in picks:
         raw = fixture[item.paper_id]
         # Every link and title comes from the source data.
@@ -146,6 +147,9 @@ def test_every_source_down_is_a_clear_failure(world: World) -> None:
     code, out, err = world.run("brief", "--date", DAY, "--profile", str(world.profile), "--no-llm")
     assert code == 1 and out == ""
     assert "no papers could be collected" in err and "Traceback" not in err
+    # The last line says what still works, in the reader's language.
+    last = err.strip().splitlines()[-1]
+    assert last == "No source answered: try `paperdrop brief --sample` for the offline sample."
 
 
 def test_bad_llm_key_still_makes_an_honest_brief(world: World) -> None:
@@ -212,7 +216,7 @@ def test_sample_needs_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert result.exit_code == 0, result.stderr
     brief = Brief.model_validate_json(result.stdout)
     assert brief.mode == "extractive" and brief.language == "zh"
-    assert len(papers(brief, "top_picks")) == 5
+    assert len(papers(brief, "top_picks")) >= 5
     # The same sample every time: nothing is remembered as seen.
     again = CliRunner().invoke(app, ["brief", "--sample", "--format", "json"], env=env)
     assert json.loads(again.stdout)["sections"][1] == json.loads(result.stdout)["sections"][1]

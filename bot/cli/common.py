@@ -1,37 +1,61 @@
-"""What every `paperdrop` command shares: one-line errors, settings, the Store."""
+"""What every `paperdrop` command shares: one-line errors, settings, the Store, the
+help conventions (`-h`, `-v` after any command, flags without a type placeholder) and
+progress on stderr."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
+import sys
+import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
-from typing import NoReturn, TypeVar
+from types import TracebackType
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.status import Status
+from rich.text import Text
+from typer.core import TyperCommand, TyperGroup
 
-from digest.errors import PaperdropError
+from digest.errors import ConfigError, PaperdropError
 from digest.settings import Settings
 from digest.store.base import Store
 
 __all__ = [
+    "CONTEXT",
     "FAILED",
     "USAGE",
+    "Command",
+    "Group",
     "Lang",
+    "Progress",
+    "Verbose",
+    "clean_message",
+    "configure_logging",
     "err_console",
+    "error_line",
     "fail",
     "load_settings",
     "parse_day",
+    "tr",
     "with_store",
 ]
 
 T = TypeVar("T")
-USAGE = 2  # exit code of usage errors (click's own convention)
-FAILED = 1
+USAGE = 2  # exit code of usage errors and bad input (click's own convention)
+FAILED = 1  # a run that could not be done (sources, platforms, the Store)
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+# `-h` as well as `--help`, everywhere.
+CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"]}
+
+# pydantic puts these before the message of a validator's ValueError/AssertionError.
+_PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")
 
 
 class Lang(StrEnum):
@@ -39,11 +63,127 @@ class Lang(StrEnum):
     en = "en"
 
 
+def tr(language: str | None, en: str, zh: str) -> str:
+    return zh if language == "zh" else en
+
+
+def clean_message(message: str) -> str:
+    """One line, without pydantic's "Value error, " prefixes."""
+    for prefix in _PYDANTIC_PREFIXES:
+        message = message.replace(prefix, "")
+    return " ".join(message.split())
+
+
+def error_line(message: str) -> None:
+    """`error: …` on stderr, in one print (a spinner may be running). The message is
+    never read as markup: it may quote user input or paper text."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", clean_message(message)))
+
+
 def fail(message: str, code: int = FAILED) -> NoReturn:
-    # markup=False for the message: it may quote user input or paper text.
-    err_console.print("[bold red]error:[/]", end=" ")
-    err_console.print(message, markup=False)
+    error_line(message)
     raise typer.Exit(code)
+
+
+# --- help conventions ---------------------------------------------------------------------
+
+
+def _blank_flag_types(params: list[Any]) -> None:
+    """A flag takes no value: no `<bool>` placeholder after it in the help."""
+    for param in params:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+
+
+def _clean_bad_parameter(exc: typer.BadParameter) -> typer.BadParameter:
+    exc.message = clean_message(exc.message)
+    return exc
+
+
+class Command(TyperCommand):
+    """Every paperdrop subcommand: flags shown without a type placeholder, and typer's
+    own messages about bad values without pydantic's "Value error," in them."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except typer.BadParameter as exc:
+            raise _clean_bad_parameter(exc) from None
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _blank_flag_types(self.params)
+        super().format_help(ctx, formatter)
+
+
+class Group(TyperGroup):
+    """The `paperdrop` group, with the same help conventions as its commands."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except typer.BadParameter as exc:
+            raise _clean_bad_parameter(exc) from None
+
+    def get_help_option(self, ctx: Any) -> Any:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.metavar = ""
+        return option
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        _blank_flag_types(self.params)
+        super().format_help(ctx, formatter)
+
+
+class _StderrHandler(logging.Handler):
+    """Writes to whatever sys.stderr is when a record is logged (not when the handler
+    was made), so a replaced stderr (tests, redirections) gets the lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+        except Exception:
+            self.handleError(record)
+
+
+def configure_logging(verbose: bool) -> None:
+    """Log at INFO (`-v`) or WARNING to stderr, once per process however often called."""
+    root = logging.getLogger()
+    if not any(isinstance(h, _StderrHandler) for h in root.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
+    # httpx logs full URLs at INFO, and Telegram's URLs contain the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _verbose(value: bool) -> None:
+    if value:
+        configure_logging(True)
+
+
+# After the command (`paperdrop brief -v`); the group takes it before (`paperdrop -v brief`).
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose",
+        "-v",
+        help="Log details to stderr.",
+        callback=_verbose,
+        expose_value=False,
+        is_eager=True,
+    ),
+]
+
+
+# --- settings, the Store ------------------------------------------------------------------
 
 
 def load_settings() -> Settings:
@@ -56,8 +196,15 @@ def load_settings() -> Settings:
         fail(f"bad setting PAPERDROP_{field}: {first['msg']}", USAGE)
 
 
-def with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Open the Store, run `work`, close it; a PaperdropError becomes one line and exit 1."""
+def with_store(
+    settings: Settings,
+    work: Callable[[Store], Awaitable[T]],
+    *,
+    on_error: Callable[[PaperdropError], None] | None = None,
+) -> T:
+    """Open the Store, run `work`, close it. A PaperdropError becomes one line: exit 2
+    for settings or input that cannot be used (ConfigError), else 1. `on_error` may add
+    a line of its own after it."""
     from digest.store import open_store
 
     async def go() -> T:
@@ -70,7 +217,12 @@ def with_store(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
     try:
         return asyncio.run(go())
     except PaperdropError as exc:
-        fail(str(exc))
+        code = USAGE if isinstance(exc, ConfigError) else FAILED
+        if on_error is None:
+            fail(str(exc), code)
+        error_line(str(exc))
+        on_error(exc)
+        raise typer.Exit(code) from None
 
 
 def parse_day(value: str | None) -> dt.date:
@@ -85,3 +237,56 @@ def parse_day(value: str | None) -> dt.date:
     if day > today + dt.timedelta(days=1):
         fail(f"date {day} is in the future", USAGE)
     return day
+
+
+# --- progress -----------------------------------------------------------------------------
+
+
+class _Elapsed:
+    """The spinner's text: the step being waited for, and for how long."""
+
+    def __init__(self) -> None:
+        self.message = "working"
+        self.since = time.monotonic()
+
+    def set(self, message: str) -> None:
+        self.message = message
+        self.since = time.monotonic()
+
+    def __rich__(self) -> Text:
+        seconds = time.monotonic() - self.since
+        shown = f"{self.message}…" + (f" {seconds:.0f} s" if seconds >= 2 else "")
+        return Text(shown, style="dim")
+
+
+class Progress:
+    """Progress on stderr: each step one dim line; on a terminal a spinner, with the
+    seconds waited, shows the step still running. Use as a context manager and pass
+    the instance where a `progress(message)` callback is wanted."""
+
+    def __init__(self, console: Console = err_console) -> None:
+        self._console = console
+        self._text = _Elapsed()
+        self._status: Status | None = None
+
+    def __call__(self, message: str) -> None:
+        self._console.print(f"· {message}", style="dim", markup=False, highlight=False)
+        self._text.set(message)
+        if self._status is not None:
+            self._status.update(self._text)
+
+    def __enter__(self) -> Progress:
+        if self._console.is_terminal:
+            self._status = Status(self._text, console=self._console, spinner="dots")
+            self._status.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None

@@ -23,19 +23,25 @@ import typer
 from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from bot.cli.common import (
+    CONTEXT,
     FAILED,
     USAGE,
+    Command,
     Lang,
+    Progress,
+    Verbose,
+    clean_message,
     err_console,
     fail,
     load_settings,
     parse_day,
     with_store,
 )
-from bot.platforms import PLATFORMS, adapter
-from digest.errors import PaperdropError, ProfileError
+from bot.platforms import PLATFORMS, OutMessage, PlatformAdapter, adapter
+from digest.errors import ConfigError, PaperdropError, ProfileError
 from digest.models import Brief, Language, Subscription
 from digest.profile import load_profile
 from digest.store.base import Store
@@ -49,6 +55,7 @@ _MAX_INTERESTS = 50
 
 # The registry's platforms, as a CLI choice.
 PlatformOpt = StrEnum("PlatformOpt", {name: name for name in PLATFORMS})  # type: ignore[misc]
+PLATFORM_METAVAR = "|".join(PLATFORMS)
 
 
 class ModeOpt(StrEnum):
@@ -111,29 +118,53 @@ def mask(secret: SecretStr | None) -> str:
 
 
 def subscribe(
-    platform: Annotated[PlatformOpt, typer.Option("--platform", help="Where to deliver.")],
+    platform: Annotated[
+        PlatformOpt,
+        typer.Option("--platform", help="Where to deliver.", metavar=PLATFORM_METAVAR),
+    ],
     chat: Annotated[
         str,
         typer.Option(
             "--chat",
             help="Telegram chat id, Slack channel id, Feishu chat_id (app) or a name (webhook).",
+            metavar="ID",
         ),
     ],
     webhook: Annotated[
-        str | None, typer.Option("--webhook", help="Feishu custom-bot webhook URL.")
+        str | None,
+        typer.Option("--webhook", help="Feishu custom-bot webhook URL.", metavar="URL"),
     ] = None,
     secret: Annotated[
-        str | None, typer.Option("--secret", help="Feishu webhook signing secret.")
+        str | None,
+        typer.Option("--secret", help="Feishu webhook signing secret.", metavar="SECRET"),
     ] = None,
-    time: Annotated[str, typer.Option("--time", help="Local delivery time, HH:MM.")] = "08:00",
-    tz: Annotated[str, typer.Option("--tz", help="IANA time zone, e.g. Asia/Shanghai.")] = "UTC",
+    time: Annotated[
+        str, typer.Option("--time", help="Local delivery time.", metavar="HH:MM")
+    ] = "08:00",
+    tz: Annotated[
+        str, typer.Option("--tz", help="IANA time zone, e.g. Asia/Shanghai.", metavar="ZONE")
+    ] = "UTC",
     profile: Annotated[
-        Path | None, typer.Option("--profile", help="Reader profile (TOML).", dir_okay=False)
+        Path | None,
+        typer.Option("--profile", help="Reader profile (TOML).", dir_okay=False, metavar="FILE"),
     ] = None,
     interests: Annotated[
-        str | None, typer.Option("--interests", help='Inline interests, "a; b".')
+        str | None,
+        typer.Option(
+            "--interests",
+            help='Inline interests, "a; b" (instead of --profile).',
+            metavar="PHRASES",
+        ),
     ] = None,
-    lang: Annotated[Lang | None, typer.Option("--lang", help="Language of the brief.")] = None,
+    lang: Annotated[
+        Lang | None,
+        typer.Option(
+            "--lang",
+            help="Language of the brief.",
+            metavar="zh|en",
+            show_default="the profile's, else PAPERDROP_LANGUAGE, else en",
+        ),
+    ] = None,
     threads: Annotated[
         bool,
         typer.Option(
@@ -141,6 +172,7 @@ def subscribe(
             help="Each top pick its own message in the brief's thread, with 👍/👎.",
         ),
     ] = False,
+    _verbose: Verbose = False,
 ) -> None:
     """Subscribe a chat to the morning brief (re-subscribing replaces and reactivates)."""
     settings = load_settings()
@@ -184,10 +216,10 @@ def subscribe(
     if problem is not None:
         fail(problem, USAGE)
     if not target.configured(settings) and sub.webhook is None:
-        err_console.print(
-            f"[yellow]warning:[/] {target.title} credentials are not set: "
-            "nothing can be delivered to this chat until they are",
-            markup=True,
+        warn(
+            f"{missing_credentials(target, settings)}: nothing can be delivered to "
+            f"{sub.key} until it is set (`paperdrop push --dry-run --sample` shows what "
+            "it would get)"
         )
 
     async def save(store: Store) -> None:
@@ -198,8 +230,12 @@ def subscribe(
 
 
 def unsubscribe(
-    platform: Annotated[PlatformOpt, typer.Option("--platform", help="Platform of the chat.")],
-    chat: Annotated[str, typer.Option("--chat", help="Chat id as subscribed.")],
+    platform: Annotated[
+        PlatformOpt,
+        typer.Option("--platform", help="Platform of the chat.", metavar=PLATFORM_METAVAR),
+    ],
+    chat: Annotated[str, typer.Option("--chat", help="Chat id as subscribed.", metavar="ID")],
+    _verbose: Verbose = False,
 ) -> None:
     """Stop delivering to a chat."""
     settings = load_settings()
@@ -208,11 +244,15 @@ def unsubscribe(
         return await store.delete_subscription(adapter(platform.value).name, chat.strip())
 
     if not with_store(settings, delete):
-        fail(f"no subscription for {platform.value}:{chat.strip()}")
+        fail(
+            f"no subscription for {platform.value}:{chat.strip()} "
+            "(`paperdrop subscriptions` lists them)",
+            USAGE,
+        )
     _out.print(f"unsubscribed {platform.value}:{chat.strip()}")
 
 
-def subscriptions() -> None:
+def subscriptions(_verbose: Verbose = False) -> None:
     """List the subscriptions (webhook URLs and secrets are masked)."""
     settings = load_settings()
 
@@ -249,28 +289,182 @@ def subscriptions() -> None:
 def push_command(
     date: Annotated[
         str | None,
-        typer.Option("--date", help="Day of the brief, YYYY-MM-DD (default: today, UTC)."),
+        typer.Option(
+            "--date", help="Day of the brief.", metavar="YYYY-MM-DD", show_default="today, UTC"
+        ),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Render and report, send nothing.")
+        bool,
+        typer.Option("--dry-run", help="Show the messages each chat would get; send nothing."),
     ] = False,
     chat: Annotated[
-        str | None, typer.Option("--chat", help="Only this chat (id or platform:id).")
+        str | None,
+        typer.Option("--chat", help="Only this chat (id or platform:id).", metavar="ID"),
     ] = None,
+    sample: Annotated[
+        bool,
+        typer.Option(
+            "--sample",
+            help="With --dry-run: the offline sample brief (2026-05-08) instead of the day's; "
+            "with no subscription yet, as each platform would show it.",
+        ),
+    ] = False,
+    _verbose: Verbose = False,
 ) -> None:
     """Deliver a day's brief now to every active subscription (skips what already arrived)."""
-    from bot.delivery import push, report_rows
+    from bot.delivery import PushReport, push
 
     settings = load_settings()
-    day = parse_day(date)
+    if sample and not dry_run:
+        fail("--sample only previews: add --dry-run", USAGE)
+    if sample and date is not None:
+        fail("--sample is the fixed day 2026-05-08; drop --date", USAGE)
+    from digest.pipeline import SAMPLE_DATE
 
-    async def go(store: Store) -> Any:
-        stop = asyncio.Event()
-        _stop_on_signals(stop, "the push")
-        return await push(settings, store, day, chat=chat, dry_run=dry_run, stop=stop)
+    day = SAMPLE_DATE if sample else parse_day(date)
 
-    report = with_store(settings, go)
-    table = Table(title=f"push {day}" + (" (dry run)" if dry_run else ""))
+    with Progress() as progress:
+
+        async def go(store: Store) -> PushReport | list[Preview] | None:
+            active = [s for s in await store.list_subscriptions() if s.active]
+            if not active and chat is None:
+                return await platform_previews(settings, store, progress) if sample else None
+            stop = asyncio.Event()
+            _stop_on_signals(stop, "the push")
+            builder = sample_builder(progress) if sample else None
+            return await push(
+                settings, store, day, chat=chat, dry_run=dry_run, stop=stop, builder=builder
+            )
+
+        report = with_store(settings, go)
+    if report is None:
+        _out.print(
+            "no active subscription: add one with `paperdrop subscribe` "
+            "(`paperdrop push --dry-run --sample` shows what a chat would get)"
+        )
+        return
+    if isinstance(report, list):
+        print_previews(report)
+        _out.print(
+            f"dry run, sample of {day}: no subscription yet, so this is the brief as each "
+            "platform would show it; nothing was sent. Subscribe a chat with "
+            "`paperdrop subscribe`."
+        )
+        return
+    if report.dry_run:
+        print_previews(_outcome_previews(report))
+        _credential_warnings(report, settings)
+    _print_report(report, sample=sample)
+    if report.failed:
+        raise typer.Exit(FAILED)
+
+
+# --- what a dry run shows -----------------------------------------------------------------
+
+# Who would get these messages (subscription keys, or a platform's name), and the messages.
+Preview = tuple[list[str], list[OutMessage]]
+
+
+def sample_builder(progress: Progress) -> Any:
+    """A BriefBuilder that makes the offline sample for each reader profile."""
+    from digest.pipeline import SAMPLE_DATE, build_brief
+
+    async def build(
+        settings: Any, profile: Any, day: Any, *, store: Store, readers: Any = ()
+    ) -> Brief:
+        return await build_brief(
+            settings,
+            profile,
+            SAMPLE_DATE,
+            store=store,
+            readers=[],
+            include_seen=True,
+            sample=True,
+            progress=progress,
+        )
+
+    return build
+
+
+async def platform_previews(settings: Any, store: Store, progress: Progress) -> list[Preview]:
+    """With no subscription yet: the sample brief as each platform would show it, for the
+    default reader (PAPERDROP_PROFILE_PATH or the example profile, PAPERDROP_LANGUAGE)."""
+    from digest.profile import example_profile
+
+    language = settings.language if settings.language in ("zh", "en") else None
+    try:
+        if settings.profile_path is not None:
+            reader = load_profile(settings.profile_path, language)
+        else:
+            reader = example_profile(language)
+    except ProfileError as exc:
+        raise ConfigError(str(exc)) from None
+    brief = await sample_builder(progress)(settings, reader, None, store=store)
+    previews: list[Preview] = []
+    for name, target in PLATFORMS.items():
+        # A stand-in chat: Feishu as a custom bot (webhook), the setup that needs no app.
+        sub = Subscription(
+            platform=name,
+            chat_id="preview",
+            language=brief.language,
+            webhook=SecretStr("https://preview.invalid/") if name == "feishu" else None,
+        )
+        previews.append(([target.title], target.render(brief, sub)))
+    return previews
+
+
+def _credential_warnings(report: Any, settings: Any) -> None:
+    """A dry run to a platform without credentials: the real push would fail there."""
+    chats: dict[str, list[str]] = {}
+    for outcome in report.outcomes:
+        if outcome.error is None and outcome.sub.webhook is None:
+            chats.setdefault(outcome.sub.platform, []).append(outcome.sub.key)
+    for name, keys in chats.items():
+        target = adapter(name)
+        if not target.configured(settings):
+            warn(
+                f"{missing_credentials(target, settings)}: a real push to "
+                f"{', '.join(keys)} would fail"
+            )
+
+
+def _outcome_previews(report: Any) -> list[Preview]:
+    """The dry run's messages, once per distinct content (chats that share a brief and a
+    platform get the same messages)."""
+    seen: dict[tuple[str, tuple[str, ...]], Preview] = {}
+    for outcome in report.outcomes:
+        if not outcome.preview:
+            continue
+        key = (outcome.sub.platform, tuple(m.text for m in outcome.preview))
+        if key in seen:
+            seen[key][0].append(outcome.sub.key)
+        else:
+            seen[key] = ([outcome.sub.key], list(outcome.preview))
+    return list(seen.values())
+
+
+def print_previews(previews: list[Preview]) -> None:
+    for who, messages in previews:
+        _out.rule(Text(f"{', '.join(who)} · {len(messages)} message(s)"), align="left")
+        for msg in messages:
+            where = " · in the thread" if msg.in_thread else ""
+            _out.print(
+                Text(
+                    f"── {msg.part + 1}/{len(messages)}{where} · {len(msg.text):,} characters",
+                    style="dim",
+                )
+            )
+            _out.print(Text(msg.text))
+        _out.print()
+
+
+def _print_report(report: Any, *, sample: bool) -> None:
+    from bot.delivery import report_rows
+
+    title = f"push {report.day}" + (" (dry run)" if report.dry_run else "")
+    if sample:
+        title += ", offline sample"
+    table = Table(title=title)
     for column in ("chat", "parts", "sent", "already there", "status", "error"):
         table.add_column(column)
     for row in report_rows(report):
@@ -280,12 +474,26 @@ def push_command(
             str(row["sent"]),
             str(row["skipped"]),
             row["status"],
-            row["error"] or "",
+            clean_message(row["error"]) if row["error"] else "",
         )
     _out.print(table)
     _out.print(report.summary())
-    if report.failed:
-        raise typer.Exit(FAILED)
+
+
+def warn(message: str) -> None:
+    err_console.print(Text.assemble(("warning:", "yellow"), " ", clean_message(message)))
+
+
+def missing_credentials(target: PlatformAdapter, settings: Any) -> str:
+    """What the platform needs, in its adapter's words (e.g. "Telegram needs
+    PAPERDROP_TELEGRAM_TOKEN")."""
+    try:
+        sender = target.make_sender(settings, limiter=None, sleep=asyncio.sleep)
+    except ConfigError as exc:
+        return str(exc)
+    with contextlib.suppress(Exception):
+        asyncio.run(sender.aclose())
+    return f"{target.title} credentials are not set"
 
 
 def _stop_on_signals(stop: asyncio.Event, what: str) -> None:
@@ -309,14 +517,18 @@ def _stop_on_signals(stop: asyncio.Event, what: str) -> None:
 
 def serve(
     interval: Annotated[
-        float, typer.Option("--interval", help="Seconds between scheduler checks.", min=1.0)
+        float,
+        typer.Option(
+            "--interval", help="Seconds between scheduler checks.", min=1.0, metavar="SECONDS"
+        ),
     ] = 60.0,
     once: Annotated[
         bool, typer.Option("--once", help="Run the scheduler once and exit (for cron).")
     ] = False,
+    _verbose: Verbose = False,
 ) -> None:
-    """Run the bot: answer every platform whose credentials are set, and deliver each
-    chat's brief at its local time (one replica schedules)."""
+    """Run the bot: answer every platform whose credentials are set, and deliver each chat's
+    brief at its local time (one replica schedules)."""
     from bot.scheduler import Scheduler
     from bot.serve import Service, run_service
 
@@ -330,7 +542,7 @@ def serve(
             state = "leader" if tick.leader else "another replica leads"
             _out.print(f"{state}: {len(tick.due)} chat(s) due")
             for error in tick.errors:
-                err_console.print(f"warning: {error}")
+                warn(error)
             return
         stop = asyncio.Event()
         _stop_on_signals(stop, "paperdrop serve")
@@ -343,7 +555,7 @@ def serve(
                 f"scheduler checks every {interval:g}s[/]"
             )
             for error in service.errors:
-                err_console.print(f"[yellow]warning:[/] {error}", markup=True)
+                warn(error)
 
         try:
             await run_service(settings, store, interval=interval, stop=stop, on_started=started)
@@ -354,14 +566,26 @@ def serve(
 
 
 def render(
-    platform: Annotated[PlatformOpt, typer.Option("--platform", help="Render for this platform.")],
+    platform: Annotated[
+        PlatformOpt,
+        typer.Option("--platform", help="Render for this platform.", metavar=PLATFORM_METAVAR),
+    ],
     input_path: Annotated[
-        Path | None, typer.Option("--input", help="Brief JSON (default: stdin).", dir_okay=False)
+        Path | None,
+        typer.Option(
+            "--input",
+            help="Brief JSON, as `paperdrop brief --format json` prints it.",
+            dir_okay=False,
+            metavar="FILE",
+            show_default="stdin",
+        ),
     ] = None,
     threads: Annotated[bool, typer.Option("--threads", help="Slack: thread the parts.")] = False,
     mode: Annotated[
-        ModeOpt, typer.Option("--mode", help="Feishu: webhook or app payloads.")
+        ModeOpt,
+        typer.Option("--mode", help="Feishu: webhook or app payloads.", metavar="webhook|app"),
     ] = ModeOpt.webhook,
+    _verbose: Verbose = False,
 ) -> None:
     """Print the messages a brief becomes on a platform, as a JSON array of payloads."""
     try:
@@ -395,9 +619,12 @@ def render(
 
 def register(app: typer.Typer) -> None:
     """Add the delivery commands to the main `paperdrop` app."""
-    app.command("subscribe")(subscribe)
-    app.command("unsubscribe")(unsubscribe)
-    app.command("subscriptions")(subscriptions)
-    app.command("push")(push_command)
-    app.command("serve")(serve)
-    app.command("render")(render)
+    for name, command in (
+        ("subscribe", subscribe),
+        ("unsubscribe", unsubscribe),
+        ("subscriptions", subscriptions),
+        ("push", push_command),
+        ("serve", serve),
+        ("render", render),
+    ):
+        app.command(name, cls=Command, context_settings=CONTEXT)(command)

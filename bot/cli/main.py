@@ -1,17 +1,39 @@
-"""The `paperdrop` command line: `brief` and `paper` here, delivery in `bot.cli.delivery`."""
+"""The `paperdrop` command line: `brief` and `paper` here, delivery in `bot.cli.delivery`.
+
+Conventions: `-h`/`--help` and `-v`/`--verbose` everywhere (before or after the
+command), `--version`; usage errors and bad input exit 2, a run that failed exits 1;
+errors are one line on stderr, progress goes to stderr, the document to stdout (or
+`--output FILE`).
+"""
 
 from __future__ import annotations
 
-import logging
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from bot.cli.common import USAGE, Lang, err_console, fail, load_settings, parse_day, with_store
+from bot.cli.common import (
+    CONTEXT,
+    USAGE,
+    Command,
+    Group,
+    Lang,
+    Progress,
+    Verbose,
+    configure_logging,
+    err_console,
+    fail,
+    load_settings,
+    parse_day,
+    tr,
+    with_store,
+)
 from digest.errors import PaperdropError, ProfileError
+from digest.models import Document
 from digest.profile import Profile, example_profile, load_profile
 from digest.settings import Settings
 from digest.store.base import Store
@@ -24,12 +46,55 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=Group,
+    context_settings=CONTEXT,
 )
 
 
 class Format(StrEnum):
     markdown = "markdown"
     json = "json"
+    html = "html"
+
+
+# Option types shared by the commands.
+ProfileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--profile",
+        help="Reader profile (TOML).",
+        dir_okay=False,
+        metavar="FILE",
+        show_default="PAPERDROP_PROFILE_PATH, else the example profile",
+    ),
+]
+FormatOpt = Annotated[
+    Format,
+    typer.Option(
+        "--format",
+        help="markdown; json (the document model); html (one self-contained web page).",
+        metavar="markdown|json|html",
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Write to this file instead of stdout.",
+        dir_okay=False,
+        metavar="FILE",
+    ),
+]
+
+
+def lang_option(what: str) -> Any:
+    return typer.Option(
+        "--lang",
+        help=f"Language of the {what}.",
+        metavar="zh|en",
+        show_default="PAPERDROP_LANGUAGE, else the profile's",
+    )
 
 
 def resolve_profile(
@@ -49,20 +114,86 @@ def resolve_profile(
         fail(str(exc), USAGE)
 
 
-def _progress(message: str) -> None:
-    err_console.print(f"[dim]· {message}[/]")
+def render(doc: Document, fmt: Format) -> str:
+    if fmt is Format.json:
+        return doc.model_dump_json(indent=2)
+    if fmt is Format.html:
+        from bot.html import render_html
+
+        return render_html(doc)
+    from bot.markdown import render_markdown
+
+    return render_markdown(doc)
 
 
-@app.command()
+def write_out(text: str, output: Path | None) -> None:
+    text = text if text.endswith("\n") else text + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.expanduser().write_text(text, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror or exc.__class__.__name__}", USAGE)
+    err_console.print(f"[dim]wrote {output}[/]")
+
+
+def _collected_nothing(exc: PaperdropError) -> bool | None:
+    """For a NoBrief: True when every source failed, False when they answered with no
+    papers, None when it is another NoBrief (e.g. every candidate was shown before)."""
+    from digest.pipeline import NoBrief
+
+    if not isinstance(exc, NoBrief):
+        return None
+    reports = getattr(exc, "reports", None)
+    if reports:
+        papers = [r for r in reports if getattr(r, "source", "") in ("Hugging Face", "arXiv")]
+        return all(r.status == "failed" for r in papers or reports)
+    text = str(exc)
+    if not text.startswith("no papers could be collected"):
+        return None
+    return any(w in text for w in ("failed", "失败", "timed out", "connection", "HTTP"))
+
+
+def sample_hint(language: str) -> Callable[[PaperdropError], None]:
+    """The last line of a brief that no source could feed: the offline sample exists."""
+
+    def hint(exc: PaperdropError) -> None:
+        failed = _collected_nothing(exc)
+        if failed is None:
+            return
+        if failed:
+            line = tr(
+                language,
+                "No source answered: try `paperdrop brief --sample` for the offline sample.",
+                "没有数据源应答:可以先用 `paperdrop brief --sample` 看离线样例。",
+            )
+        else:
+            line = tr(
+                language,
+                "No papers from any source: try `paperdrop brief --sample` for the offline sample.",
+                "各数据源都没有论文:可以先用 `paperdrop brief --sample` 看离线样例。",
+            )
+        err_console.print(line, markup=False)
+
+    return hint
+
+
+@app.command(cls=Command)
 def brief(
     date: Annotated[
-        str | None, typer.Option("--date", help="Day of the brief, YYYY-MM-DD.")
+        str | None,
+        typer.Option(
+            "--date",
+            help="Day of the brief.",
+            metavar="YYYY-MM-DD",
+            show_default="today, UTC",
+        ),
     ] = None,
-    profile: Annotated[
-        Path | None, typer.Option("--profile", help="Reader profile (TOML).", dir_okay=False)
-    ] = None,
-    lang: Annotated[Lang | None, typer.Option("--lang", help="Language of the brief.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.markdown,
+    profile: ProfileOpt = None,
+    lang: Annotated[Lang | None, lang_option("brief")] = None,
+    fmt: FormatOpt = Format.markdown,
+    output: OutputOpt = None,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="Extractive brief, no LLM.")] = False,
     include_seen: Annotated[
         bool, typer.Option("--include-seen", help="Also pick papers shown before.")
@@ -71,11 +202,16 @@ def brief(
         bool, typer.Option("--no-mark-seen", help="Do not remember these papers as shown.")
     ] = False,
     sample: Annotated[
-        bool, typer.Option("--sample", help="Offline sample from data shipped in the package.")
+        bool,
+        typer.Option(
+            "--sample",
+            help="Offline sample (2026-05-08, data shipped in the package; Chinese unless "
+            "--lang en).",
+        ),
     ] = False,
+    _verbose: Verbose = False,
 ) -> None:
-    """Print the morning brief for one reader (Markdown, or JSON = the Brief model)."""
-    from bot.markdown import render_markdown
+    """Print the morning brief for one reader (Markdown, JSON or a web page)."""
     from digest.pipeline import SAMPLE_DATE, build_brief, mark_seen
 
     settings = load_settings()
@@ -87,27 +223,29 @@ def brief(
     # The sample neither reads nor writes the reader's history: it shows the same day each time.
     remember = not (no_mark_seen or sample)
 
-    async def go(store: Store) -> str:
-        made = await build_brief(
-            settings,
-            reader_profile,
-            day,
-            store=store,
-            readers=[] if sample else [reader],
-            include_seen=include_seen or sample,
-            use_llm=not no_llm,
-            sample=sample,
-            progress=_progress,
-        )
-        if remember:
-            from digest.chatstate import record_brief
+    with Progress() as progress:
 
-            await mark_seen(store, reader, made, settings)
-            await record_brief(store, reader, made)
-        return made.model_dump_json(indent=2) if fmt is Format.json else render_markdown(made)
+        async def go(store: Store) -> str:
+            made = await build_brief(
+                settings,
+                reader_profile,
+                day,
+                store=store,
+                readers=[] if sample else [reader],
+                include_seen=include_seen or sample,
+                use_llm=not no_llm,
+                sample=sample,
+                progress=progress,
+            )
+            if remember:
+                from digest.chatstate import record_brief
 
-    out = with_store(settings, go)
-    sys.stdout.write(out if out.endswith("\n") else out + "\n")
+                await mark_seen(store, reader, made, settings)
+                await record_brief(store, reader, made)
+            return render(made, fmt)
+
+        out = with_store(settings, go, on_error=sample_hint(reader_profile.language))
+    write_out(out, output)
 
 
 def _run_command(
@@ -117,12 +255,12 @@ def _run_command(
     profile: Path | None,
     lang: Lang | None,
     fmt: Format,
+    output: Path | None,
     no_llm: bool,
 ) -> None:
     """Run a chat command from the terminal, through the same registry as the chats."""
     import datetime as dt
 
-    from bot.markdown import render_markdown
     from digest.llm import llm_session
     from handlers import load_commands
     from handlers.context import Args, Chat, HandlerContext, UsageError, User
@@ -132,41 +270,48 @@ def _run_command(
     settings = load_settings()
     reader_profile = resolve_profile(settings, profile, lang, quiet=True)
 
-    async def go(store: Store) -> str:
-        async with llm_session(settings, use_llm=not no_llm) as llm:
-            ctx = HandlerContext(
-                settings=settings,
-                store=store,
-                chat=Chat(None, reader_profile.name),
-                user=User("cli"),
-                subscription=None,
-                profile=reader_profile,
-                language=reader_profile.language,
-                llm=llm,
-                now=lambda: dt.datetime.now(dt.UTC),
-                progress=_progress,
-            )
-            try:
-                doc = await COMMANDS[name].handler(ctx, Args(text))
-            except UsageError as exc:
-                fail(str(exc), USAGE)
-        return doc.model_dump_json(indent=2) if fmt is Format.json else render_markdown(doc)
+    with Progress() as progress:
 
-    out = with_store(settings, go)
-    sys.stdout.write(out if out.endswith("\n") else out + "\n")
+        async def go(store: Store) -> str:
+            async with llm_session(settings, use_llm=not no_llm) as llm:
+                ctx = HandlerContext(
+                    settings=settings,
+                    store=store,
+                    chat=Chat(None, reader_profile.name),
+                    user=User("cli"),
+                    subscription=None,
+                    profile=reader_profile,
+                    language=reader_profile.language,
+                    llm=llm,
+                    now=lambda: dt.datetime.now(dt.UTC),
+                    progress=progress,
+                )
+                try:
+                    doc = await COMMANDS[name].handler(ctx, Args(text))
+                except UsageError as exc:
+                    fail(str(exc), USAGE)
+            return render(doc, fmt)
+
+        out = with_store(settings, go)
+    write_out(out, output)
 
 
-@app.command()
+@app.command(cls=Command)
 def paper(
     paper_id: Annotated[
-        str, typer.Argument(help="arXiv id or link (2605.29559, hep-th/9901001, an HF URL).")
+        str,
+        typer.Argument(
+            help="arXiv id or link (2605.29559, hep-th/9901001, an HF URL).",
+            metavar="PAPER_ID",
+            show_default=False,
+        ),
     ],
-    profile: Annotated[
-        Path | None, typer.Option("--profile", help="Reader profile (TOML).", dir_okay=False)
-    ] = None,
-    lang: Annotated[Lang | None, typer.Option("--lang", help="Language of the card.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.markdown,
+    profile: ProfileOpt = None,
+    lang: Annotated[Lang | None, lang_option("card")] = None,
+    fmt: FormatOpt = Format.markdown,
+    output: OutputOpt = None,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="Extractive card, no LLM.")] = False,
+    _verbose: Verbose = False,
 ) -> None:
     """Print one paper's card: problem, method, key results, limits, relation, links.
 
@@ -177,22 +322,41 @@ def paper(
         parse_arxiv_id(paper_id)
     except PaperdropError as exc:
         fail(str(exc), USAGE)
-    _run_command("paper", paper_id, profile=profile, lang=lang, fmt=fmt, no_llm=no_llm)
+    _run_command(
+        "paper", paper_id, profile=profile, lang=lang, fmt=fmt, output=output, no_llm=no_llm
+    )
 
 
-@app.command()
+@app.command(cls=Command)
 def ideas(
-    topic: Annotated[str, typer.Argument(help="Optional topic, e.g. 'agent memory'.")] = "",
-    profile: Annotated[
-        Path | None, typer.Option("--profile", help="Reader profile (TOML).", dir_okay=False)
-    ] = None,
-    lang: Annotated[Lang | None, typer.Option("--lang", help="Language of the ideas.")] = None,
-    fmt: Annotated[Format, typer.Option("--format", help="Output format.")] = Format.markdown,
+    topic: Annotated[
+        str,
+        typer.Argument(
+            help="Optional topic, e.g. 'agent memory'.", metavar="TOPIC", show_default=False
+        ),
+    ] = "",
+    profile: ProfileOpt = None,
+    lang: Annotated[Lang | None, lang_option("ideas")] = None,
+    fmt: FormatOpt = Format.markdown,
+    output: OutputOpt = None,
+    _verbose: Verbose = False,
 ) -> None:
     """Print three research ideas grounded in your recent briefs (needs an LLM).
 
     The same code answers /ideas in the chats."""
-    _run_command("ideas", topic, profile=profile, lang=lang, fmt=fmt, no_llm=False)
+    _run_command("ideas", topic, profile=profile, lang=lang, fmt=fmt, output=output, no_llm=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            shown = version("paperdrop")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            shown = "unknown"
+        typer.echo(f"paperdrop {shown}")
+        raise typer.Exit()
 
 
 @app.callback()
@@ -200,14 +364,18 @@ def _main(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log details to stderr.")
     ] = False,
+    _show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print the version and exit.",
+            callback=_version,
+            expose_value=False,
+            is_eager=True,
+        ),
+    ] = False,
 ) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs full URLs at INFO, and Telegram's URLs contain the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(verbose)
 
 
 def _register_delivery() -> None:
