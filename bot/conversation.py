@@ -12,6 +12,11 @@ per-user and per-chat limits on LLM work, thread questions, feedback, clear answ
 input, and a polite "something went wrong" when a handler crashes (logged with its
 traceback, never stopping other chats). Graceful shutdown: `close()` stops new work and
 waits a bounded time for answers in flight.
+
+Metrics (bot/observability.py): every event (`paperdrop_events_total{platform,kind}`),
+every command with its outcome and its handler's time (`paperdrop_commands_total`,
+`paperdrop_command_seconds`), every answer message sent (`paperdrop_messages_sent_total`
+with kind="answer"). Log lines carry the chat and user ids hashed, never raw.
 """
 
 from __future__ import annotations
@@ -25,10 +30,12 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.observability import count_event, count_sent, hashed, record_command
 from bot.platforms import PLATFORMS
 from bot.sending import Sender
 from digest.chatstate import get_prefs, get_votes, learned_weights, thread_key
 from digest.errors import (
+    ChatGone,
     DeliveryError,
     InvalidPaperId,
     PaperNotFound,
@@ -254,16 +261,22 @@ class Conversation:
         """Handle `incoming` and send its answers; never raises (one chat's trouble never
         stops the others). `post` may take an answer over (e.g. a Slack response_url);
         it returns False to fall back to the sender."""
+        count_event(incoming.platform, "click" if incoming.button is not None else "message")
         try:
             answers = await self.handle(incoming, is_admin=is_admin)
             for answer in answers:
                 if post is not None and await post(answer):
+                    count_sent(incoming.platform, "ok")
                     continue
                 await self.deliver(incoming, answer, sender)
             return answers
         except Exception:
+            chat = hashed(incoming.chat_key)
             log.exception(
-                "answering failed: platform=%s chat=%s", incoming.platform, incoming.chat_id
+                "answering failed: platform=%s chat=%s",
+                incoming.platform,
+                chat,
+                extra={"platform": incoming.platform, "chat": chat},
             )
             return []
 
@@ -274,7 +287,12 @@ class Conversation:
                 EVENT_NS, f"{inc.platform}:{inc.event_id}", "1", EVENT_TTL
             )
             if not fresh:
-                log.info("duplicate event ignored: platform=%s", inc.platform)
+                count_event(inc.platform, "duplicate")
+                log.info(
+                    "duplicate event ignored: platform=%s",
+                    inc.platform,
+                    extra={"platform": inc.platform},
+                )
                 return []
         ctx = await self.context(inc, is_admin)
         # A click is answered by a toast (or an ephemeral note), whatever the outcome.
@@ -294,6 +312,7 @@ class Conversation:
                     log.info("click on an unknown button action ignored: %r", action[:20])
                     return []
                 if COMMANDS[name].admin and inc.is_group and not await ctx.is_admin():
+                    record_command(name, "forbidden")
                     return say(_admins_only(ctx.language, f"{inc.command_prefix}{name}"))
                 doc = await self._run(ctx, name, value)
                 return [Answer(doc, reply_to=None, notice=True)]
@@ -311,7 +330,7 @@ class Conversation:
                 )
             )
         except SourceError as exc:
-            log.warning("source failed for a command: %s", exc)
+            log.warning("source failed for a command: %s", exc, extra={"source": exc.source})
             return say(
                 tr(
                     ctx.language,
@@ -321,7 +340,13 @@ class Conversation:
                 )
             )
         except Exception:
-            log.exception("command failed: platform=%s chat=%s", inc.platform, inc.chat_id)
+            chat = hashed(inc.chat_key)
+            log.exception(
+                "command failed: platform=%s chat=%s",
+                inc.platform,
+                chat,
+                extra={"platform": inc.platform, "chat": chat},
+            )
             return say(
                 tr(ctx.language, "Something went wrong, try again.", "出了点问题,请再试一次。")
             )
@@ -337,6 +362,7 @@ class Conversation:
                 f"消息太长了({len(text)} 个字符,最多 {self.settings.max_input_chars}),"
                 "请精简后再发。",
             )
+            record_command("unknown", "too_long")
             return [Answer(Reply.text(lang, msg), reply_to=reply_to)]
         parsed = parse_command(text, inc.bot_name)
         if parsed == ("", ""):
@@ -353,9 +379,11 @@ class Conversation:
         name, args = parsed
         cmd = COMMANDS.get(name)
         if cmd is None or cmd.hidden:
+            record_command("unknown", "unknown")  # never the typed name: labels stay bounded
             msg = _unknown(lang, name, inc.command_prefix)
             return [Answer(Reply.text(lang, msg), reply_to=reply_to)]
         if cmd.admin and inc.is_group and not await ctx.is_admin():
+            record_command(name, "forbidden")
             msg = _admins_only(lang, f"{inc.command_prefix}{name}")
             return [Answer(Reply.text(lang, msg), reply_to=reply_to)]
         doc = await self._run(ctx, name, args, limited=cmd.llm)
@@ -364,14 +392,35 @@ class Conversation:
     async def _run(
         self, ctx: HandlerContext, name: str, args: str, *, limited: bool = False
     ) -> Document:
+        """Run the registered command `name`, counting its outcome and timing its handler."""
         if limited and not self.limiter.allow(ctx.user.user_id, ctx.chat.key):
+            record_command(name, "limited")
             raise UsageError(
                 ctx.t(
                     "Slow down a little: too many requests in a short time. Try again in a minute.",
                     "请稍等:短时间内请求太多了,一分钟后再试。",
                 )
             )
-        return await COMMANDS[name].handler(ctx, Args(args))
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            doc = await COMMANDS[name].handler(ctx, Args(args))
+            outcome = "ok"
+            return doc
+        except UsageError:
+            outcome = "usage"
+            raise
+        except (InvalidPaperId, PaperNotFound):
+            outcome = "bad_input"
+            raise
+        except SourceError:
+            outcome = "source_error"
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            record_command(name, outcome, time.perf_counter() - started)
 
     async def context(self, inc: Incoming, is_admin: AdminCheck | None) -> HandlerContext:
         sub = await self.store.get_subscription(inc.platform, inc.chat_id)
@@ -419,13 +468,20 @@ class Conversation:
             try:
                 refs.append(await sender.send(sub, msg, answer.reply_to))
             except DeliveryError as exc:
+                count_sent(inc.platform, "gone" if isinstance(exc, ChatGone) else "failed")
+                chat = hashed(inc.chat_key)
                 log.warning(
                     "answer not delivered: platform=%s chat=%s reason=%s",
                     inc.platform,
-                    inc.chat_id,
+                    chat,
                     exc.reason,
+                    extra={"platform": inc.platform, "chat": chat},
                 )
                 return refs
+            except Exception:
+                count_sent(inc.platform, "error")
+                raise
+            count_sent(inc.platform, "ok")
         await self.remember(inc, answer, refs)
         return refs
 
@@ -479,7 +535,7 @@ async def chat_profile(
             elif settings.profile_path is not None:
                 profile = load_profile(settings.profile_path)
     except ProfileError as exc:
-        log.warning("profile of %s unusable (%s): using the example profile", chat_key, exc)
+        log.warning("profile of %s unusable (%s): using the example profile", hashed(chat_key), exc)
     profile = profile or example_profile()
     votes = await get_votes(store, chat_key)
     update: dict[str, Any] = {"language": language}

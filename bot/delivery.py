@@ -23,6 +23,7 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
+from bot.observability import count_sent, hashed
 from bot.platforms import PLATFORMS
 from bot.platforms.base import OutMessage
 from bot.ratelimit import RateLimiter
@@ -158,26 +159,24 @@ async def deliver(
             await store.save_subscription(
                 sub.model_copy(update={"active": False, "inactive_reason": exc.reason})
             )
+            count_sent(sub.platform, "gone", kind="brief")
             log.warning(
-                "chat gone, subscription deactivated: platform=%s chat=%s reason=%s",
-                sub.platform,
-                sub.chat_id,
+                "chat gone, subscription deactivated: chat=%s reason=%s",
+                hashed(sub.key),
                 exc.reason,
             )
             break
         except DeliveryError as exc:
             result.failed = len(ordered) - index
             result.errors.append(str(exc))
+            count_sent(sub.platform, "failed", kind="brief")
             log.warning(
-                "delivery failed: platform=%s chat=%s part=%d reason=%s",
-                sub.platform,
-                sub.chat_id,
-                msg.part,
-                exc.reason,
+                "delivery failed: chat=%s part=%d reason=%s", hashed(sub.key), msg.part, exc.reason
             )
             break
         # Recorded before the next part goes out: a crash after this line never repeats it.
         await store.mark_delivered(sub.key, day, msg.part, ref)
+        count_sent(sub.platform, "ok", kind="brief")
         result.sent += 1
         result.refs[msg.part] = ref
         if msg.parent:
@@ -385,7 +384,7 @@ async def push(
                 profile = profile.model_copy(update={"boosts": learned_weights(votes)})
         except PaperdropError as exc:
             report.outcomes.append(ChatOutcome(sub, error=str(exc)))
-            log.warning("no profile: platform=%s chat=%s reason=%s", sub.platform, sub.chat_id, exc)
+            log.warning("no profile: chat=%s reason=%s", hashed(sub.key), exc)
             continue
         groups.setdefault(profile.key, (profile, []))[1].append(sub)
     # Every language of the day: a summary the LLM writes is written in all of them at once.
@@ -418,7 +417,7 @@ async def push(
             messages = render(brief, sub)
         except Exception as exc:  # a renderer bug must not stop the other chats
             outcome.error = f"rendering failed: {exc.__class__.__name__}: {exc}"
-            log.exception("render failed: platform=%s chat=%s", sub.platform, sub.chat_id)
+            log.exception("render failed: chat=%s", hashed(sub.key))
             return outcome
         outcome.parts = len(messages)
         if dry_run:
@@ -426,12 +425,7 @@ async def push(
             return outcome
         if sub.platform in setup_errors:
             outcome.error = setup_errors[sub.platform]
-            log.warning(
-                "cannot send: platform=%s chat=%s reason=%s",
-                sub.platform,
-                sub.chat_id,
-                outcome.error,
-            )
+            log.warning("cannot send: chat=%s reason=%s", hashed(sub.key), outcome.error)
             return outcome
         async with gate:
             try:
@@ -443,12 +437,7 @@ async def push(
                 )
             except Exception as exc:  # e.g. the Store failed mid-way: report, keep going
                 outcome.error = f"{exc.__class__.__name__}: {exc}"
-                log.warning(
-                    "delivery aborted: platform=%s chat=%s reason=%s",
-                    sub.platform,
-                    sub.chat_id,
-                    outcome.error,
-                )
+                log.warning("delivery aborted: chat=%s reason=%s", hashed(sub.key), outcome.error)
                 return outcome
         outcome.result = result
         if result.complete:
@@ -456,7 +445,9 @@ async def push(
                 await mark_seen(store, sub.key, brief, settings)
                 await remember_delivery(store, sub, brief, messages, result)
             except PaperdropError as exc:  # delivered all the same; only history is missing
-                log.warning("could not remember the delivery: chat=%s reason=%s", sub.key, exc)
+                log.warning(
+                    "could not remember the delivery: chat=%s reason=%s", hashed(sub.key), exc
+                )
         return outcome
 
     async def one_group(profile: Profile, members: list[Subscription]) -> list[ChatOutcome]:
@@ -482,7 +473,7 @@ async def push(
             log.warning(
                 "no brief for %d chat(s) (%s): %s",
                 len(members),
-                ", ".join(s.key for s in members),
+                ", ".join(hashed(s.key) for s in members),
                 reason,
             )
             return [ChatOutcome(s, error=f"no brief: {reason}") for s in members]

@@ -9,6 +9,10 @@ come yet, and yesterday's brief is not sent late.
 
 Only one replica schedules: the lock is a lease renewed every tick (and during a long
 push), so when the leader dies another replica takes over after the lease runs out.
+
+Metrics (bot/observability.py): ticks by role (leader, follower, error), whether this
+replica leads and when it last ticked, each push's chats, parts and briefs (read from its
+PushReport), and each brief build's time (`paperdrop_brief_build_seconds`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import inspect
 import logging
 import os
 import socket
@@ -25,7 +30,14 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.delivery import PushReport, is_delivered, push
+from bot.delivery import BriefBuilder, PushReport, is_delivered, push
+from bot.observability import (
+    count_push_error,
+    count_tick,
+    hashed,
+    record_push,
+    time_brief_build,
+)
 from bot.ratelimit import RateLimiter
 from bot.sending import Sender
 from digest.models import Platform, Subscription
@@ -90,6 +102,36 @@ class TickReport:
     errors: list[str] = field(default_factory=list)
 
 
+def timed_builder(inner: BriefBuilder | None = None) -> BriefBuilder:
+    """`inner` (default: digest.pipeline.build_brief), each call timed as a brief build.
+
+    Keyword arguments the inner builder does not take (`languages`, for builders written
+    before it existed) are not passed on.
+    """
+
+    async def build(*args: Any, **kwargs: Any) -> Any:
+        builder: Any = inner
+        if builder is None:
+            from digest.pipeline import build_brief
+
+            builder = build_brief
+        kwargs = _accepted(builder, kwargs)
+        with time_brief_build():
+            return await builder(*args, **kwargs)
+
+    return build
+
+
+def _accepted(func: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return kwargs
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return kwargs
+    return {k: v for k, v in kwargs.items() if k in params}
+
+
 def _default_owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -122,7 +164,8 @@ class Scheduler:
         self.lock_ttl = max(dt.timedelta(seconds=interval * LOCK_TTL_TICKS), MIN_LOCK_TTL)
         self._clock = clock
         self._sleep = sleep
-        self._builder = builder
+        # Every brief the pushes build is timed (paperdrop_brief_build_seconds).
+        self._builder = timed_builder(builder)
         self._senders = senders
         # One limiter for every tick, so back-to-back pushes share the platforms' windows.
         self._limiter = limiter or RateLimiter()
@@ -141,7 +184,13 @@ class Scheduler:
                 day = local_due(sub, now)
             except ValueError as exc:
                 report.errors.append(f"{sub.key}: {exc}")
-                log.warning("cannot schedule chat=%s: %s", sub.key, exc)
+                chat = hashed(sub.key)
+                log.warning(
+                    "cannot schedule chat=%s: %s",
+                    chat,
+                    exc,
+                    extra={"platform": sub.platform, "chat": chat},
+                )
                 continue
             if day is None or await is_delivered(self.store, sub, day):
                 continue
@@ -155,10 +204,12 @@ class Scheduler:
         """One tick: take or renew the lock, then push every due chat."""
         now = now or self._clock()
         if not await self.store.acquire_lock(LOCK_NAME, self.owner, self.lock_ttl):
+            count_tick("follower")
             return TickReport(leader=False)
         report = TickReport(leader=True)
         due = await self._due(now, report)
         if not due:
+            count_tick("leader")
             return report
         finished = asyncio.Event()
         renew = asyncio.create_task(self._keep_lock(finished))
@@ -172,16 +223,17 @@ class Scheduler:
                 }
                 if self._stop is not None:
                     kwargs["stop"] = self._stop
-                if self._builder is not None:
-                    kwargs["builder"] = self._builder
+                kwargs["builder"] = self._builder
                 try:
                     pushed = await self._push(self.settings, self.store, day, **kwargs)
                 except Exception as exc:  # the next tick tries again
+                    count_push_error()
                     report.errors.append(f"{day}: {exc.__class__.__name__}: {exc}")
                     log.exception("push for %s failed", day)
                     for sub in subs:
                         self._failed(sub.key, day, now)
                     continue
+                record_push(pushed)
                 report.pushes.append(pushed)
                 for outcome in pushed.outcomes:
                     if outcome.ok:
@@ -192,6 +244,7 @@ class Scheduler:
             finished.set()
             with contextlib.suppress(Exception):
                 await renew
+        count_tick("leader")
         return report
 
     def _failed(self, key: str, day: dt.date, now: dt.datetime) -> None:
@@ -247,6 +300,7 @@ class Scheduler:
                 try:
                     tick = await self.run_once()
                 except Exception:  # e.g. the Store is briefly unreachable: keep serving
+                    count_tick("error")
                     log.exception("scheduler tick failed")
                 else:
                     if tick.due:

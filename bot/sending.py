@@ -7,7 +7,10 @@ A 429 is raised inside an attempt as `RetryAfter(seconds)` and waited out by
 a rate-limited message is delayed, never dropped. Retry-After values are parsed by the
 one parser the sources use (`digest.sources.http.retry_after_seconds`). No token or
 webhook URL ever appears in an exception or a log line: reasons are scrubbed, and the HTTP
-libraries' own log lines pass through one redacting filter.
+libraries' own log lines pass through one redacting filter (also set on the log handler
+by `bot.observability.setup_logging`, so every logger's lines pass through it, and the
+formatters mask the same secrets in fields and tracebacks). Each 429 waited out is
+counted in `paperdrop_rate_limit_waits_total{platform}` (and the seconds waited).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol, TypeVar
 
+from bot.observability import count_rate_limit_giveup, count_rate_limit_wait, hashed
 from bot.platforms.base import OutMessage
 from digest.errors import DeliveryError, scrub
 from digest.models import Platform, Subscription
@@ -30,7 +34,9 @@ __all__ = [
     "RetryAfter",
     "Sender",
     "Sleep",
+    "known_secrets",
     "redact_in_logs",
+    "redacting_filter",
     "retry_after_header",
     "scrub_line",
     "with_rate_retries",
@@ -106,6 +112,16 @@ def redact_in_logs(secret: str | None) -> None:
         _REDACTOR.secrets.add(secret)
 
 
+def known_secrets() -> frozenset[str]:
+    """Every secret registered with `redact_in_logs` so far."""
+    return frozenset(_REDACTOR.secrets)
+
+
+def redacting_filter() -> logging.Filter:
+    """The one redacting filter, for a log handler (it then sees every logger's lines)."""
+    return _REDACTOR
+
+
 def retry_after_header(headers: Mapping[str, Any] | None, *names: str) -> float:
     """Seconds to wait from the first usable header of `names` (default Retry-After)."""
     lowered = {str(k).lower(): v for k, v in (headers or {}).items()}
@@ -142,9 +158,18 @@ async def with_rate_retries(
         except RetryAfter as exc:
             wait = min(max(exc.seconds, 0.0), MAX_RETRY_AFTER) or DEFAULT_RETRY_AFTER
             if n == max_retries or exc.seconds > MAX_RETRY_AFTER:
+                count_rate_limit_giveup(platform)
                 raise DeliveryError(
                     platform, chat, f"still rate limited after {n + 1} attempts"
                 ) from None
-            log.info("%s chat %s: rate limited, retrying in %.1fs", platform, chat, wait)
+            shown = hashed(chat)
+            log.info(
+                "%s chat %s: rate limited, retrying in %.1fs",
+                platform,
+                shown,
+                wait,
+                extra={"platform": platform, "chat": shown, "retry_after": wait},
+            )
+            count_rate_limit_wait(platform, wait)
             await sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover

@@ -2,11 +2,18 @@
 
     receivers (one per platform with credentials) ─┐
     the morning scheduler (one replica leads)      ├─ one event loop, one Store
-    one HTTP server: webhooks + GET /healthz       ┘
+    one HTTP server: webhooks + probes + metrics   ┘
 
 No public URL is needed by default: Telegram long-polls, Slack uses Socket Mode, Feishu
 the long connection. Webhook modes add their routes to the one HTTP server
-(`PAPERDROP_HTTP_HOST`:`PAPERDROP_HTTP_PORT`), which also answers `GET /healthz`.
+(`PAPERDROP_HTTP_HOST`:`PAPERDROP_HTTP_PORT`), which also answers:
+
+- `GET /healthz` (liveness): 200 while the event loop answers at all;
+- `GET /readyz` (readiness): 200 when the Store answers a cheap read within
+  `READY_TIMEOUT` and every receiver that started is still running (its `running`
+  property, for receivers that have one); 503 with `{"ok": false, "reasons": [...]}`
+  otherwise, and from the moment shutdown begins, so a load balancer stops sending;
+- `GET /metrics`: the Prometheus registry of `bot.observability`.
 
 Shutdown (SIGTERM, Ctrl-C) runs in order: stop taking updates, let the push part being
 sent finish and be recorded (no new part starts), give answers in flight
@@ -23,21 +30,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from prometheus_client.aiohttp import make_aiohttp_handler
 
 from bot.conversation import Conversation, ReceiverDeps
+from bot.observability import REGISTRY, configure_hashing, set_receiver_running
 from bot.platforms import PLATFORMS
 from bot.platforms.base import Receiver
 from bot.ratelimit import RateLimiter
 from bot.scheduler import Scheduler
-from bot.sending import Sender
+from bot.sending import Sender, known_secrets, scrub_line
 from digest.errors import ConfigError
 from digest.models import Platform
 from digest.settings import Settings
 from digest.store.base import Store
 
-__all__ = ["Service", "run_service"]
+__all__ = ["READY_TIMEOUT", "Service", "readiness", "run_service"]
 
 log = logging.getLogger(__name__)
+
+# Seconds the Store gets to answer a readiness probe (Kubernetes' default probe timeout
+# is 1 s, ours in deploy/k8s 3 s).
+READY_TIMEOUT = 2.0
+HEALTH_NS = "health"  # the Store namespace the readiness probe reads (never written)
 
 
 @dataclass
@@ -53,14 +67,67 @@ class Service:
     http: web.AppRunner | None = None
     address: tuple[str, int] | None = None  # where the HTTP server listens
     errors: list[str] = field(default_factory=list)  # receivers that could not start
+    stopping: bool = False  # shutdown began: not ready any more
 
     @property
     def platforms(self) -> list[str]:
         return [r.platform for r in self.receivers]
 
 
+SERVICE: web.AppKey[Service] = web.AppKey("service", Service)
+
+
+def receiver_running(receiver: Receiver) -> bool:
+    """Whether a started receiver still takes events: its `running` property when it has
+    one (connection up, not stopped); else True (started, and not stopped yet)."""
+    running = getattr(receiver, "running", None)
+    return running if isinstance(running, bool) else True
+
+
+async def readiness(service: Service) -> list[str]:
+    """Why this process should not get traffic now; [] when it is ready."""
+    reasons: list[str] = []
+    if service.stopping or not service.conversation.accepting:
+        reasons.append("shutting down")
+    try:
+        await asyncio.wait_for(service.store.cache_get(HEALTH_NS, "readyz"), READY_TIMEOUT)
+    except TimeoutError:
+        reasons.append(f"store: no answer within {READY_TIMEOUT:g}s")
+    except Exception as exc:
+        detail = f"{exc.__class__.__name__}: {exc}"
+        reasons.append("store: " + scrub_line(detail, known_secrets()))
+    for receiver in service.receivers:
+        running = receiver_running(receiver)
+        set_receiver_running(receiver.platform, running)
+        if not running:
+            reasons.append(f"{receiver.platform}: receiver not running")
+    return reasons
+
+
 async def _healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    reasons = await readiness(service)
+    body: dict[str, Any] = {"ok": not reasons, "platforms": service.platforms}
+    if reasons:
+        body["reasons"] = reasons
+    if service.errors:  # platforms that never started: reported, but not a reason
+        body["not_started"] = service.errors
+    return web.json_response(body, status=503 if reasons else 200)
+
+
+def _metrics_handler() -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    export = make_aiohttp_handler(REGISTRY)
+
+    async def metrics(request: web.Request) -> web.StreamResponse:
+        for receiver in request.app[SERVICE].receivers:
+            set_receiver_running(receiver.platform, receiver_running(receiver))
+        return await export(request)
+
+    return metrics
 
 
 async def start_service(
@@ -73,6 +140,7 @@ async def start_service(
     senders: Mapping[Platform, Sender] | None = None,
 ) -> tuple[Service, asyncio.Task[Any] | None]:
     """Start receivers, the HTTP server and the scheduler; return them running."""
+    configure_hashing(settings.log_salt.get_secret_value() if settings.log_salt else None)
     conversation = Conversation(settings, store)
     service = Service(settings, store, conversation)
     limiter = RateLimiter()
@@ -96,7 +164,10 @@ async def start_service(
             service.receivers.append(receiver)
 
     app = web.Application(client_max_size=1024 * 1024)  # events are small; refuse floods
+    app[SERVICE] = service
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics_handler())
     for receiver in service.receivers:
         for method, path, handler in receiver.routes():
             app.router.add_route(method, path, handler)
@@ -117,6 +188,7 @@ async def start_service(
             log.exception("receiver %s did not start", receiver.platform)
             continue
         started.append(receiver)
+        set_receiver_running(receiver.platform, True)
     service.receivers = started
 
     task: asyncio.Task[Any] | None = None
@@ -132,11 +204,13 @@ async def stop_service(
     service: Service, scheduler_task: asyncio.Task[Any] | None, *, grace: float
 ) -> None:
     """Shut down in order (see the module docstring); returns within about `grace` s."""
+    service.stopping = True  # /readyz answers 503 from now on
     for receiver in service.receivers:
         try:
             await asyncio.wait_for(receiver.stop(), timeout=max(grace, 1.0))
         except Exception:
             log.exception("receiver %s did not stop cleanly", receiver.platform)
+        set_receiver_running(receiver.platform, False)
     await service.conversation.close(grace)
     if scheduler_task is not None:
         # The push sees `stop` between parts: the part being sent is finished and recorded.

@@ -24,6 +24,7 @@ from bot.delivery import (
     push,
     render_for,
 )
+from bot.observability import hashed
 from bot.platforms.base import OutMessage
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.feishu.send import FeishuSender
@@ -282,7 +283,8 @@ async def test_403_deactivates_and_others_still_get_theirs(
             assert received(p, sub) == expected(brief, sub), sub.key
     # The blocked chats got no retries: one refused attempt each.
     assert len([r for r in p.tg.rejections if r.target == "1001"]) == 1
-    assert "platform=telegram chat=1001" in caplog.text
+    # Logged with the chat's hashed id, never the raw one.
+    assert f"chat={hashed('telegram:1001')}" in caplog.text and "chat=1001" not in caplog.text
     # A later push skips the inactive chats.
     again = await push(p.settings, store, DAY, builder=Builder(), senders=p.senders)
     assert {o.sub.key for o in again.outcomes}.isdisjoint(gone)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -141,27 +139,12 @@ class Group(TyperGroup):
         super().format_help(ctx, formatter)
 
 
-class _StderrHandler(logging.Handler):
-    """Writes to whatever sys.stderr is when a record is logged (not when the handler
-    was made), so a replaced stderr (tests, redirections) gets the lines."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            sys.stderr.write(self.format(record) + "\n")
-        except Exception:
-            self.handleError(record)
-
-
 def configure_logging(verbose: bool) -> None:
-    """Log at INFO (`-v`) or WARNING to stderr, once per process however often called."""
-    root = logging.getLogger()
-    if not any(isinstance(h, _StderrHandler) for h in root.handlers):
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(logging.INFO if verbose else logging.WARNING)
-    # httpx logs full URLs at INFO, and Telegram's URLs contain the bot token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    """Log at INFO (`-v`) or WARNING to stderr, as text or JSON (`PAPERDROP_LOG_FORMAT`),
+    with secrets masked and chat ids hashed; one handler however often it is called."""
+    from bot.observability import setup_logging
+
+    setup_logging(None, verbose)
 
 
 def _verbose(value: bool) -> None:

@@ -137,6 +137,14 @@ class FeishuReceiver:
 
     # --- Receiver ---------------------------------------------------------------------
 
+    @property
+    def running(self) -> bool:
+        """Taking events (for /readyz): started, not stopped, and in long-connection mode
+        the connection up (while it reconnects in the background, not running)."""
+        if not self._started or self._stopped:
+            return False
+        return self._mode != "ws" or (self._ws is not None and self._ws.connected)
+
     def routes(self) -> list[Route]:
         if self._mode != "http":
             return []

@@ -164,6 +164,11 @@ class SlackReceiver:
     def socket_mode(self) -> bool:
         return self._app_token is not None
 
+    @property
+    def running(self) -> bool:
+        """Taking events (for /readyz): not stopped, and the socket open in Socket Mode."""
+        return not self._stopped and (not self.socket_mode or self._socket is not None)
+
     # --- the Receiver protocol -------------------------------------------------------------
 
     def routes(self) -> list[Route]:

@@ -268,6 +268,14 @@ class TelegramReceiver:
         return self._webhook_url is not None
 
     @property
+    def running(self) -> bool:
+        """Taking updates (for /readyz): started, and polling unless in webhook mode."""
+        if not self._app.running:
+            return False
+        updater = self._app.updater
+        return self.webhook or (updater is not None and updater.running)
+
+    @property
     def bot_name(self) -> str | None:
         """The bot's @username (known once started)."""
         return self._bot_name
