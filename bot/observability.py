@@ -46,6 +46,7 @@ from prometheus_client import (
     ProcessCollector,
 )
 
+from digest import telemetry as _core_telemetry
 from digest.models import Platform
 
 if TYPE_CHECKING:
@@ -263,6 +264,9 @@ def setup_logging(settings: Settings | None = None, verbose: bool = False) -> No
 # --- metrics -------------------------------------------------------------------------------
 
 REGISTRY = CollectorRegistry(auto_describe=True)
+# The core's own counters (LLM calls and tokens by task, source failures): digest cannot
+# import bot/, so it keeps a registry that is served from here.
+REGISTRY.register(_core_telemetry.REGISTRY)
 ProcessCollector(registry=REGISTRY)
 PlatformCollector(registry=REGISTRY)
 GCCollector(registry=REGISTRY)

@@ -23,11 +23,13 @@ import contextlib
 import functools
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
+from digest import telemetry
 from digest.errors import LLMError, scrub
 from digest.models import LLMUsage
 from digest.settings import Settings
@@ -238,7 +240,24 @@ class OpenAILLM:
     async def complete_json(
         self, *, system: str, user: str, schema: type[T], max_tokens: int = 1024
     ) -> tuple[T, LLMUsage]:
+        started, outcome = time.perf_counter(), "error"
         usage = LLMUsage()
+        try:
+            answer = await self._complete_json(system, user, schema, max_tokens, usage)
+            outcome = "ok"
+            return answer, usage
+        finally:
+            telemetry.count_llm_call(
+                telemetry.task_of(system),
+                outcome,
+                time.perf_counter() - started,
+                usage.prompt_tokens,
+                usage.completion_tokens,
+            )
+
+    async def _complete_json(
+        self, system: str, user: str, schema: type[T], max_tokens: int, usage: LLMUsage
+    ) -> T:
         messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": system},
             {"role": "user", "content": user},
@@ -247,7 +266,7 @@ class OpenAILLM:
         for attempt in range(JSON_ATTEMPTS):
             text = await self._answer(messages, max_tokens, usage, schema)
             try:
-                return schema.model_validate_json(_unfence(text)), usage
+                return schema.model_validate_json(_unfence(text))
             except ValidationError as exc:
                 problem = _describe(exc)
             log.info("LLM answer rejected (attempt %d): %s", attempt + 1, problem)

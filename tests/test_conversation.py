@@ -426,3 +426,19 @@ async def test_a_subscription_s_profile_is_the_chats(world: World) -> None:
     ctx = await conv.context(Person(conv, chat_id="C1", platform="slack").incoming(), None)
     assert ctx.language == "zh" and ctx.profile.interests == ["world models"]
     assert await last_briefs(world.store, "slack:C1") == []
+
+
+async def test_llm_calls_and_tokens_are_counted_by_task(world: World) -> None:
+    from bot.observability import REGISTRY
+
+    def calls() -> float:
+        labels = {"task": "paper_details", "outcome": "ok"}
+        return REGISTRY.get_sample_value("paperdrop_llm_calls_total", labels) or 0.0
+
+    before = calls()
+    await Person(world.bot()).says(f"/paper {PAPER}")
+    assert calls() == before + 1
+    tokens = REGISTRY.get_sample_value(
+        "paperdrop_llm_tokens_total", {"task": "paper_details", "kind": "prompt"}
+    )
+    assert tokens is not None and tokens > 0

@@ -14,6 +14,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from digest import telemetry
 from digest.errors import SourceError
 from digest.models import Language, Paper, SourceItem, SourceStatus
 from digest.sources.arxiv_api import ArxivSource
@@ -48,6 +49,7 @@ async def _attempt(call: Awaitable[T]) -> T | SourceError:
     try:
         return await call
     except SourceError as exc:
+        telemetry.count_source_failure(exc.source)
         return exc
 
 
