@@ -23,7 +23,7 @@ import html
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -44,10 +44,10 @@ from digest.settings import Settings
 from digest.store.base import Store
 from handlers.context import Args, HandlerContext
 from handlers.registry import COMMANDS
+from tests.chat_helpers import WAIT, Signal
 from tests.fakes import feishu_events as fe
 from tests.fakes.feishu_server import FakeFeishu, FeishuMessage
 
-WAIT = 10.0  # seconds: the bound on every wait for the bot
 CLOSED = "http://127.0.0.1:9"  # sources point here: any network use fails at once
 
 TEAM = "oc_team"  # a group
@@ -59,27 +59,6 @@ BOB = ("@_user_2", "ou_bob", "Bob")  # someone else mentioned
 PICK = "2605.29559"
 
 Mode = Literal["http", "http-plain", "ws"]
-
-
-class Signal:
-    """Wakes waiters whenever the conversation did something."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def poke(self) -> None:
-        self._event.set()
-
-    async def until(self, condition: Callable[[], bool], what: str) -> None:
-        try:
-            async with asyncio.timeout(WAIT):
-                while True:
-                    self._event.clear()
-                    if condition():
-                        return
-                    await self._event.wait()
-        except TimeoutError:
-            raise AssertionError(f"the bot never got to: {what}") from None
 
 
 class WatchedConversation(Conversation):

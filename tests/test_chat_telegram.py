@@ -41,11 +41,11 @@ from digest.settings import Settings
 from digest.store.base import Store
 from handlers.context import Args, HandlerContext
 from handlers.registry import COMMANDS, Command
+from tests.chat_helpers import WAIT, Signal
 from tests.fakes.telegram_server import FakeTelegram, TelegramMessage
 
 T = TypeVar("T")
 
-WAIT = 10.0  # seconds: the bound on every wait for the bot
 SECRET = "hook-secret_0123"
 CLOSED = "http://127.0.0.1:9"  # sources point here: any network use fails at once
 
@@ -54,27 +54,6 @@ GROUP = -1001234567  # a supergroup
 ADA = 7  # a group member
 GRACE = 8  # a group admin (when a test says so)
 PICK = "2605.29559"
-
-
-class Signal:
-    """Wakes waiters whenever the bot did something (answered an update, made a call)."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def poke(self) -> None:
-        self._event.set()
-
-    async def until(self, condition: Callable[[], bool], what: str) -> None:
-        try:
-            async with asyncio.timeout(WAIT):
-                while True:
-                    self._event.clear()
-                    if condition():
-                        return
-                    await self._event.wait()
-        except TimeoutError:
-            raise AssertionError(f"the bot never got to: {what}") from None
 
 
 class WatchedConversation(Conversation):

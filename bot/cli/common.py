@@ -98,45 +98,36 @@ def _clean_bad_parameter(exc: typer.BadParameter) -> typer.BadParameter:
     return exc
 
 
-class Command(TyperCommand):
-    """Every paperdrop subcommand: flags shown without a type placeholder, and typer's
-    own messages about bad values without pydantic's "Value error," in them."""
+class _Conventions:
+    """Flags shown without a type placeholder, and typer's own messages about bad values
+    without pydantic's "Value error," in them (mixed into the command and the group)."""
+
+    params: list[Any]
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         try:
-            return super().parse_args(ctx, args)
+            parsed: list[str] = super().parse_args(ctx, args)  # type: ignore[misc]
+            return parsed
         except typer.BadParameter as exc:
             raise _clean_bad_parameter(exc) from None
 
     def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
+        option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             option.metavar = ""
         return option
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         _blank_flag_types(self.params)
-        super().format_help(ctx, formatter)
+        super().format_help(ctx, formatter)  # type: ignore[misc]
 
 
-class Group(TyperGroup):
+class Command(_Conventions, TyperCommand):
+    """Every paperdrop subcommand."""
+
+
+class Group(_Conventions, TyperGroup):
     """The `paperdrop` group, with the same help conventions as its commands."""
-
-    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except typer.BadParameter as exc:
-            raise _clean_bad_parameter(exc) from None
-
-    def get_help_option(self, ctx: Any) -> Any:
-        option = super().get_help_option(ctx)
-        if option is not None:
-            option.metavar = ""
-        return option
-
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        _blank_flag_types(self.params)
-        super().format_help(ctx, formatter)
 
 
 def configure_logging(verbose: bool) -> None:
