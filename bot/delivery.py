@@ -411,10 +411,22 @@ async def push(
 
     gate = asyncio.Semaphore(MAX_CONCURRENT_CHATS)
 
+    # Chats sharing a brief get the same payloads: render once per (brief, platform,
+    # options), not once per chat (the payloads carry no chat id; nothing mutates them).
+    rendered: dict[tuple[int, str, bool, bool], list[OutMessage]] = {}
+
+    def render_once(brief: Brief, sub: Subscription) -> list[OutMessage]:
+        if render is not render_for:
+            return render(brief, sub)
+        key = (id(brief), sub.platform, sub.threads, sub.webhook is not None)
+        if key not in rendered:
+            rendered[key] = render(brief, sub)
+        return rendered[key]
+
     async def one_chat(sub: Subscription, brief: Brief) -> ChatOutcome:
         outcome = ChatOutcome(sub)
         try:
-            messages = render(brief, sub)
+            messages = render_once(brief, sub)
         except Exception as exc:  # a renderer bug must not stop the other chats
             outcome.error = f"rendering failed: {exc.__class__.__name__}: {exc}"
             log.exception("render failed: chat=%s", hashed(sub.key))

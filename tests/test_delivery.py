@@ -647,3 +647,34 @@ async def test_shutdown_during_the_build_abandons_it_and_sends_nothing(
     )
     assert [o.error for o in report.outcomes] == ["stopped: shutting down"]
     assert platforms.tg.by_chat(1001) == []
+
+
+async def test_chats_sharing_a_brief_share_one_render(
+    platforms: Platforms, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.platforms import PLATFORMS
+
+    adapter = PLATFORMS["telegram"]
+    calls: list[str] = []
+    real = adapter.render
+
+    def counting(doc: Any, sub: Subscription) -> Any:
+        calls.append(sub.chat_id)
+        return real(doc, sub)
+
+    monkeypatch.setattr(adapter, "render", counting)
+    same = ["LLM agents"]
+    for chat in ("11", "12", "13", "-100900"):
+        await store.save_subscription(
+            Subscription(platform="telegram", chat_id=chat, interests=same)
+        )
+    await store.save_subscription(
+        Subscription(platform="telegram", chat_id="14", interests=same, threads=True)
+    )
+    report = await push(
+        platforms.settings, store, DAY, builder=Builder(), senders=platforms.senders
+    )
+    assert report.delivered == 5
+    assert len(calls) == 2  # one plain render for four chats, one threaded
+    first = [m.text for m in platforms.tg.by_chat(11)]
+    assert first and first == [m.text for m in platforms.tg.by_chat(-100900)]
