@@ -82,7 +82,15 @@ log = logging.getLogger(__name__)
 
 
 class NoBrief(PaperdropError):
-    """No brief could be made at all (every source failed or returned nothing)."""
+    """No brief could be made at all (every source failed or returned nothing).
+
+    `reports` are the sources' reports when nothing could be collected (empty when the
+    candidates were all shown before): callers tell "failed" from "answered with none".
+    """
+
+    def __init__(self, message: str, reports: Sequence[SourceItem] = ()) -> None:
+        super().__init__(message)
+        self.reports = list(reports)
 
 
 def http_client(settings: Settings) -> httpx.AsyncClient:
@@ -282,8 +290,12 @@ async def build_brief(
             )
             github = GitHubSource(settings, client, store=store)
         if not candidates.papers:
+            # The sources' details are in the reader's language: so is the sentence.
+            if language == "zh":
+                reasons = ";".join(f"{r.source}:{r.detail}" for r in candidates.reports)
+                raise NoBrief(f"{day} 没有收集到任何论文({reasons})", candidates.reports)
             reasons = "; ".join(f"{r.source}: {r.detail}" for r in candidates.reports)
-            raise NoBrief(f"no papers could be collected for {day} ({reasons})")
+            raise NoBrief(f"no papers could be collected for {day} ({reasons})", candidates.reports)
 
         seen: set[str] = set()
         if readers and not include_seen:

@@ -229,7 +229,11 @@ def test_offline_brief_ends_with_the_sample_hint(run: Callable[..., Any]) -> Non
         assert out.stdout == ""
         lines = out.stderr.strip().splitlines()
         assert lines[-1] == hint
-        assert lines[-2].startswith("error: no papers could be collected")
+        assert lines[-2].startswith(
+            "error: no papers could be collected" if lang == "en" else "error: "
+        )
+        if lang == "zh":
+            assert "没有收集到任何论文" in lines[-2]  # one language in the line
 
 
 def test_progress_shows_a_spinner_only_on_a_terminal() -> None:
@@ -247,12 +251,15 @@ def test_the_sample_hint_follows_only_an_empty_collection(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     from bot.cli.main import sample_hint
+    from digest.models import SourceItem
     from digest.pipeline import NoBrief
 
-    failed = NoBrief("no papers could be collected for 2026-05-08 (arXiv: HTTP 503 …)")
+    down = SourceItem(source="arXiv", status="failed", detail="HTTP 503 …")
+    failed = NoBrief("no papers could be collected for 2026-05-08 (arXiv: HTTP 503 …)", [down])
     sample_hint("zh")(failed)
     assert "没有数据源应答" in capsys.readouterr().err
-    empty = NoBrief("no papers could be collected for 2026-05-08 (arXiv: 0 papers)")
+    none = SourceItem(source="arXiv", status="ok", detail="0 papers")
+    empty = NoBrief("no papers could be collected for 2026-05-08 (arXiv: 0 papers)", [none])
     sample_hint("en")(empty)
     assert capsys.readouterr().err.startswith("No papers from any source: try `paperdrop")
     sample_hint("en")(NoBrief("all 40 candidates were already shown to this reader"))

@@ -207,7 +207,9 @@ async def test_connection_refused_is_reported() -> None:
     with pytest.raises(SourceError) as info:
         await source.lookup(["2605.06651"])
     assert info.value.reason == "connection failed after 2 attempts (ConnectionError)"
-    assert t.sleeps == [2.0]
+    # Not a 429/503: retried after 1 s (never sooner than arxiv_delay after the last
+    # request), not after the long backoff, so an offline run fails in seconds.
+    assert t.sleeps == [1.0]
 
 
 def test_query_validates_categories() -> None:

@@ -143,16 +143,10 @@ def _collected_nothing(exc: PaperdropError) -> bool | None:
     papers, None when it is another NoBrief (e.g. every candidate was shown before)."""
     from digest.pipeline import NoBrief
 
-    if not isinstance(exc, NoBrief):
+    if not isinstance(exc, NoBrief) or not exc.reports:
         return None
-    reports = getattr(exc, "reports", None)
-    if reports:
-        papers = [r for r in reports if getattr(r, "source", "") in ("Hugging Face", "arXiv")]
-        return all(r.status == "failed" for r in papers or reports)
-    text = str(exc)
-    if not text.startswith("no papers could be collected"):
-        return None
-    return any(w in text for w in ("failed", "失败", "timed out", "connection", "HTTP"))
+    papers = [r for r in exc.reports if r.source in ("Hugging Face", "arXiv")]
+    return all(r.status == "failed" for r in papers or exc.reports)
 
 
 def sample_hint(language: str) -> Callable[[PaperdropError], None]:

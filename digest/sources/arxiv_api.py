@@ -217,6 +217,9 @@ class ArxivSource:
         first_backoff = 2 * self._settings.arxiv_delay
         async with self._lock:
             for attempt in range(attempts):
+                # A refused or timed-out connection is not arXiv asking us to slow down:
+                # retry it after the usual spacing, not the long 429/503 backoff.
+                network = False
                 await self._wait_turn()
                 try:
                     return await in_daemon_thread(self._fetch, search, page_size)
@@ -229,15 +232,18 @@ class ArxivSource:
                     reason = after_attempts(f"HTTP {exc.status}{limited}", attempts)
                 except requests.Timeout:
                     reason = after_attempts("timed out", attempts)
+                    network = True
                 except requests.ConnectionError as exc:
                     reason = after_attempts("connection failed", attempts)
                     reason += f" ({type(exc).__name__})"
+                    network = True
                 except requests.RequestException as exc:
                     raise SourceError(self.name, f"request failed ({type(exc).__name__})") from None
                 finally:
                     self._last = self._clock()
                 if attempt < attempts - 1:
-                    wait = backoff(attempt, first=first_backoff, cap=MAX_BACKOFF)
+                    first = 1.0 if network else first_backoff
+                    wait = backoff(attempt, first=first, cap=MAX_BACKOFF)
                     log.info(
                         "arXiv: attempt %d failed (%s); retrying in %.0f s",
                         attempt + 1,
