@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import inspect
+import json
 import logging
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ __all__ = [
     "PushReport",
     "deliver",
     "is_delivered",
+    "last_outcome",
     "profile_for",
     "push",
     "render_for",
@@ -64,6 +66,8 @@ T = TypeVar("T")
 
 # Store namespace of "this chat got all of today's parts" (the day's brief: chatstate).
 DONE_NS = "delivered"
+# The last push outcome of (chat, day), for `paperdrop status`.
+PUSHLOG_NS = "pushlog"
 DONE_TTL = dt.timedelta(days=10)
 # How long a pick's message can be discussed in its thread.
 THREAD_TTL = dt.timedelta(days=14)
@@ -500,7 +504,32 @@ async def push(
         report.outcomes.extend(outcomes)
     report.outcomes.sort(key=lambda o: o.sub.key)
     report.finished_at = now()
+    if not dry_run:
+        await _record_outcomes(store, report)
     return report
+
+
+async def _record_outcomes(store: Store, report: PushReport) -> None:
+    """Each chat's last outcome of the day, for `paperdrop status` (no secrets in it)."""
+    at = (report.finished_at or report.started_at).isoformat()
+    for row, outcome in zip(report_rows(report), report.outcomes, strict=True):
+        key = f"{outcome.sub.key}|{report.day.isoformat()}"
+        try:
+            await store.cache_set(PUSHLOG_NS, key, json.dumps({**row, "at": at}), DONE_TTL)
+        except PaperdropError as exc:  # the delivery happened; only the status line is lost
+            log.warning("push outcome not recorded: chat=%s reason=%s", hashed(row["chat"]), exc)
+
+
+async def last_outcome(store: Store, sub: Subscription, day: dt.date) -> dict[str, Any] | None:
+    """What the last push of `day` reported for this chat (see `report_rows`), if any."""
+    raw = await store.cache_get(PUSHLOG_NS, f"{sub.key}|{day.isoformat()}")
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 class _Stopped(Exception):

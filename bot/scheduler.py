@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.delivery import BriefBuilder, PushReport, is_delivered, push
+from bot.delivery import BriefBuilder, PushReport, is_delivered, last_outcome, push
 from bot.observability import (
     count_push_error,
     count_tick,
@@ -51,6 +51,7 @@ __all__ = [
     "TickReport",
     "local_due",
     "parse_hhmm",
+    "push_status",
 ]
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,33 @@ def local_due(sub: Subscription, now: dt.datetime) -> dt.date | None:
     local = now.astimezone(zone)
     at = dt.datetime.combine(local.date(), parse_hhmm(sub.time), tzinfo=zone)
     return local.date() if local >= at else None
+
+
+async def push_status(store: Store, now: dt.datetime) -> list[dict[str, Any]]:
+    """Every subscription's state for its own local day: delivered, failed (with the
+    reason the last push recorded), due (its time has passed, not delivered yet),
+    scheduled (later today) or inactive. Rows hold no secrets."""
+    rows: list[dict[str, Any]] = []
+    for sub in await store.list_subscriptions():
+        row: dict[str, Any] = {"chat": sub.key, "when": f"{sub.time} {sub.tz}", "error": None}
+        try:
+            day = now.astimezone(ZoneInfo(sub.tz)).date()
+            due = local_due(sub, now) is not None
+        except (ValueError, ZoneInfoNotFoundError) as exc:
+            rows.append({**row, "day": None, "state": "failed", "error": str(exc)})
+            continue
+        row["day"] = day.isoformat()
+        last = await last_outcome(store, sub, day)
+        if not sub.active:
+            row.update(state="inactive", error=sub.inactive_reason)
+        elif await is_delivered(store, sub, day):
+            row["state"] = "delivered"
+        elif last is not None and last.get("status") in ("failed", "gone"):
+            row.update(state="failed", error=last.get("error"))
+        else:
+            row["state"] = "due" if due else "scheduled"
+        rows.append(row)
+    return rows
 
 
 @dataclass

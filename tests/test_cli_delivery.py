@@ -284,3 +284,22 @@ def test_serve_once_takes_the_lock_and_reports(invoke: Callable[..., Any]) -> No
     assert "leader: 0 chat(s) due" in out.output
     # The lock was released on the way out: a second run leads again.
     assert "leader: 0" in invoke("serve", "--once").output
+
+
+def test_status_lists_chats_and_their_state_as_a_table_or_json(
+    invoke: Callable[..., Any], db: Path
+) -> None:
+    assert (
+        invoke("subscribe", "--platform", "slack", "--chat", "C1", "--time", "00:00").exit_code == 0
+    )
+    assert (
+        invoke("subscribe", "--platform", "slack", "--chat", "C2", "--time", "23:59").exit_code == 0
+    )
+    table = invoke("status")
+    assert table.exit_code == 0, table.output
+    assert "slack:C1" in table.output and "queue: none" in table.output
+    out = invoke("status", "--format", "json")
+    data = json.loads(out.stdout)
+    states = {row["chat"]: row["state"] for row in data["chats"]}
+    assert set(states) == {"slack:C1", "slack:C2"}
+    assert states["slack:C1"] in ("due", "scheduled") and data["summary"]["chats"] == 2

@@ -678,3 +678,31 @@ async def test_chats_sharing_a_brief_share_one_render(
     assert len(calls) == 2  # one plain render for four chats, one threaded
     first = [m.text for m in platforms.tg.by_chat(11)]
     assert first and first == [m.text for m in platforms.tg.by_chat(-100900)]
+
+
+async def test_status_shows_each_chats_day_at_a_glance(platforms: Platforms, store: Store) -> None:
+    from bot.scheduler import push_status
+
+    team = ["LLM agents"]
+    ok = Subscription(platform="telegram", chat_id="1001", interests=team)
+    blocked = Subscription(platform="telegram", chat_id="1002", interests=team)
+    refusing = Subscription(platform="telegram", chat_id="1003", interests=team)
+    later = Subscription(platform="slack", chat_id="C9", interests=team, time="23:59")
+    for sub in (ok, blocked, refusing, later):
+        await store.save_subscription(sub)
+    platforms.tg.block_chat("1002")
+    platforms.tg.fail_next(400, chat="1003", description="Bad Request: something odd")
+    now = dt.datetime.combine(DAY, dt.time(9, 0), tzinfo=dt.UTC)
+    subs = [ok, blocked, refusing]
+    await push(
+        platforms.settings, store, DAY, builder=Builder(), senders=platforms.senders,
+        subscriptions=subs,
+    )  # fmt: skip
+    rows = {r["chat"]: r for r in await push_status(store, now)}
+    assert rows["telegram:1001"]["state"] == "delivered"
+    assert rows["telegram:1002"]["state"] == "inactive"
+    assert "blocked" in (rows["telegram:1002"]["error"] or "")
+    assert rows["telegram:1003"]["state"] == "failed"
+    assert "something odd" in (rows["telegram:1003"]["error"] or "").lower()
+    assert rows["slack:C9"]["state"] == "scheduled" and rows["slack:C9"]["day"] == str(DAY)
+    assert platforms.tg.token not in str(rows)

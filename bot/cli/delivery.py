@@ -286,6 +286,50 @@ def subscriptions(_verbose: Verbose = False) -> None:
     _out.print(table)
 
 
+class StatusFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def status(
+    fmt: Annotated[
+        StatusFormat, typer.Option("--format", help="A table, or JSON for programs.")
+    ] = StatusFormat.table,
+    _verbose: Verbose = False,
+) -> None:
+    """Today's push at a glance: each chat delivered, failed (why), due, scheduled or
+    inactive, on its own local day."""
+    import datetime as dt
+
+    from bot.scheduler import push_status
+
+    settings = load_settings()
+
+    async def fetch(store: Store) -> list[dict[str, Any]]:
+        return await push_status(store, dt.datetime.now(dt.UTC))
+
+    rows = with_store(settings, fetch)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    # One process delivers by itself; a job queue (several workers) is not there yet.
+    summary = {"chats": len(rows), **counts, "queue": None}
+    if fmt is StatusFormat.json:
+        sys.stdout.write(json.dumps({"summary": summary, "chats": rows}, indent=2) + "\n")
+        return
+    if not rows:
+        _out.print("no subscriptions yet: add one with `paperdrop subscribe`")
+        return
+    table = Table(title="Push status (each chat's local day)")
+    for column in ("chat", "when", "day", "state", "reason"):
+        table.add_column(column, no_wrap=column != "reason")
+    for row in rows:
+        table.add_row(row["chat"], row["when"], row["day"] or "—", row["state"], row["error"] or "")
+    _out.print(table)
+    parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+    _out.print(f"{len(rows)} chat(s): {parts}; queue: none (one process delivers)")
+
+
 def push_command(
     date: Annotated[
         str | None,
@@ -624,6 +668,7 @@ def register(app: typer.Typer) -> None:
         ("unsubscribe", unsubscribe),
         ("subscriptions", subscriptions),
         ("push", push_command),
+        ("status", status),
         ("serve", serve),
         ("render", render),
     ):
