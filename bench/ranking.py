@@ -44,17 +44,14 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from digest.models import Paper  # noqa: E402
-from digest.pipeline import SAMPLE_DATE, sample_candidates  # noqa: E402
+from digest.pipeline import SAMPLE_DATE, papers_of_day, sample_candidates  # noqa: E402
 from digest.profile import Profile, load_profile  # noqa: E402
 from digest.ranking import interest_scores, rank  # noqa: E402
-from digest.sources.hf import parse_daily  # noqa: E402
-from digest.sources.merge import merge_papers  # noqa: E402
 
 DEFAULT_LABELS = ROOT / "tests" / "fixtures" / "labels-2026-05-08.json"
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -88,21 +85,6 @@ def _find(name: str, beside: Path) -> Path:
     raise SystemExit(f"{name}: not found beside {beside} nor in {ROOT}")
 
 
-def _papers_of_day(items: Any, cats: dict[str, Any], day: dt.date) -> list[Paper]:
-    papers = []
-    for paper in parse_daily(items, day):
-        known = cats.get(paper.paper_id)
-        if isinstance(known, dict):
-            paper = paper.model_copy(
-                update={
-                    "primary_category": known.get("primary"),
-                    "categories": list(known.get("categories") or [known.get("primary")]),
-                }
-            )
-        papers.append(paper)
-    return merge_papers(papers)
-
-
 def load_day(path: Path) -> LabelledDay:
     """A labels file and the candidates and profile it refers to."""
     data = json.loads(path.read_text(encoding="utf-8"))
@@ -119,7 +101,7 @@ def load_day(path: Path) -> LabelledDay:
         cats_name = data.get("categories", f"arxiv-categories-{day}.json")
         cats_path = here / cats_name if "categories" not in data else _find(cats_name, here)
         cats = json.loads(cats_path.read_text("utf-8")) if cats_path.is_file() else {}
-        papers = _papers_of_day(json.loads(source.read_text(encoding="utf-8")), cats, day)
+        papers = papers_of_day(json.loads(source.read_text(encoding="utf-8")), cats, day)
     elif day == SAMPLE_DATE:
         papers = sample_candidates(profile.language).papers
     else:

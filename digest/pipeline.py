@@ -19,7 +19,7 @@ import json
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from importlib import resources
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -60,6 +60,7 @@ __all__ = [
     "http_client",
     "llm_failed_note",
     "mark_seen",
+    "papers_of_day",
     "sample_candidates",
     "select",
     "write_notes",
@@ -145,13 +146,11 @@ def hidden_counts(
     return avoid, feedback
 
 
-def sample_candidates(language: Language) -> Candidates:
-    """The offline sample day shipped with the package (real HF data of 2026-05-08)."""
-    data = resources.files("digest.data")
-    items = json.loads(data.joinpath("hf-daily-2026-05-08.json").read_text("utf-8"))
-    cats = json.loads(data.joinpath("arxiv-categories-2026-05-08.json").read_text("utf-8"))
+def papers_of_day(items: object, cats: Mapping[str, Any], day: dt.date) -> list[Paper]:
+    """A Daily Papers listing (HF's JSON) with the arXiv categories known for its papers
+    (`{"id": {"primary", "categories"}}`), merged by bare id: a shipped or labelled day."""
     papers = []
-    for paper in parse_daily(items, SAMPLE_DATE):
+    for paper in parse_daily(items, day):
         known = cats.get(paper.paper_id)
         if isinstance(known, dict):
             paper = paper.model_copy(
@@ -161,7 +160,15 @@ def sample_candidates(language: Language) -> Candidates:
                 }
             )
         papers.append(paper)
-    papers = merge_papers(papers)
+    return merge_papers(papers)
+
+
+def sample_candidates(language: Language) -> Candidates:
+    """The offline sample day shipped with the package (real HF data of 2026-05-08)."""
+    data = resources.files("digest.data")
+    items = json.loads(data.joinpath("hf-daily-2026-05-08.json").read_text("utf-8"))
+    cats = json.loads(data.joinpath("arxiv-categories-2026-05-08.json").read_text("utf-8"))
+    papers = papers_of_day(items, cats, SAMPLE_DATE)
     days = [p.day for p in papers if p.day]
     start = min(days, default=SAMPLE_DATE)
     span = str(SAMPLE_DATE) if start == SAMPLE_DATE else f"{start} – {SAMPLE_DATE}"
