@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from bot.observability import count_sent, hashed
 from bot.platforms import PLATFORMS
 from bot.platforms.base import OutMessage
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import Limiter, RateLimiter
 from bot.sending import Sender
 from digest.chatstate import (
     BRIEF_NS,
@@ -354,7 +354,7 @@ async def push(
     now: Callable[[], dt.datetime] = _utc_now,
     render: Renderer = render_for,
     subscriptions: Sequence[Subscription] | None = None,
-    limiter: RateLimiter | None = None,
+    limiter: Limiter | None = None,
     stop: asyncio.Event | None = None,
 ) -> PushReport:
     """Deliver `day`'s brief to every active subscription (or to `chat` only).

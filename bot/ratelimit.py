@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 __all__ = [
     "FEISHU_APP_PER_CHAT",
@@ -30,6 +30,7 @@ __all__ = [
     "TELEGRAM_PER_GROUP",
     "Clock",
     "Limit",
+    "Limiter",
     "RateLimiter",
     "Sleep",
     "limits_for",
@@ -84,6 +85,19 @@ def limits_for(
         chat_id, webhook=feishu_mode == "webhook"
     )
     return keys
+
+
+class Limiter(Protocol):
+    """What senders need of a limiter: this process's RateLimiter, or the fleet's
+    RedisRateLimiter (bot/ratelimit_redis.py) shared by every worker."""
+
+    waited: float
+
+    async def acquire_keys(self, keys: Sequence[tuple[str, tuple[Limit, ...]]]) -> float: ...
+
+    async def acquire(
+        self, platform: str, chat_id: str, *, feishu_mode: FeishuMode = "app"
+    ) -> float: ...
 
 
 @dataclass

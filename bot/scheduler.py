@@ -38,7 +38,7 @@ from bot.observability import (
     record_push,
     time_brief_build,
 )
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import Limiter, RateLimiter
 from bot.sending import Sender
 from digest.models import Platform, Subscription
 from digest.settings import Settings
@@ -180,7 +180,7 @@ class Scheduler:
         sleep: Sleep = asyncio.sleep,
         builder: Any = None,
         senders: Mapping[Platform, Sender] | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         push_fn: Callable[..., Awaitable[PushReport]] = push,
     ) -> None:
         if interval <= 0:

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_prefix: str = "paperdrop:"
     sqlite_path: Path = Path("~/.local/share/paperdrop/paperdrop.sqlite3")
+    # A fleet (paperdrop worker): jobs and rate limits shared through Redis.
+    queue: bool = Field(
+        False,
+        description="send the morning fan-out and LLM-heavy answers through the Redis job "
+        "queue to `paperdrop worker` processes (needs redis_url); off: serve does it all",
+    )
+    worker_jobs: int = Field(10, ge=1, le=1000, description="jobs one worker runs at once")
     seen_ttl_days: int = Field(90, ge=1)
 
     # Delivery platforms

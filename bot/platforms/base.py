@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from bot.conversation import ReceiverDeps
     from bot.layout import Page
-    from bot.ratelimit import Limit, RateLimiter
+    from bot.ratelimit import Limit, Limiter
     from bot.sending import Sender, Sleep
 
 __all__ = ["OutMessage", "PlatformAdapter", "RateKeys", "Receiver", "Route", "threaded"]
@@ -77,9 +77,7 @@ class PlatformAdapter(abc.ABC):
         """The document as this platform's requests, for this subscription's options."""
 
     @abc.abstractmethod
-    def make_sender(
-        self, settings: Settings, *, limiter: RateLimiter | None, sleep: Sleep
-    ) -> Sender:
+    def make_sender(self, settings: Settings, *, limiter: Limiter | None, sleep: Sleep) -> Sender:
         """A sender; ConfigError when the platform's credentials are missing."""
 
     @abc.abstractmethod

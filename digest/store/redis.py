@@ -16,10 +16,11 @@ ttls and locks expire on the server's clock.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import datetime as dt
 import logging
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Iterable, Iterator
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
@@ -41,6 +42,8 @@ from digest.store.base import Store
 __all__ = ["RedisStore", "make_client", "redact_url"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # Fail fast when Redis is down rather than hang a command or the scheduler.
 CONNECT_TIMEOUT = 5.0  # seconds
@@ -224,11 +227,11 @@ class RedisStore(Store):
 
     async def save_subscription(self, sub: Subscription) -> None:
         with self._op() as r:
-            await r.hset(self._key("subscriptions"), sub.key, sub.model_dump_json())
+            await _awaited(r.hset(self._key("subscriptions"), sub.key, sub.model_dump_json()))
 
     async def get_subscription(self, platform: Platform, chat_id: str) -> Subscription | None:
         with self._op() as r:
-            raw = await r.hget(self._key("subscriptions"), f"{platform}:{chat_id}")
+            raw = await _awaited(r.hget(self._key("subscriptions"), f"{platform}:{chat_id}"))
         if raw is None:
             return None
         try:
@@ -238,12 +241,12 @@ class RedisStore(Store):
 
     async def delete_subscription(self, platform: Platform, chat_id: str) -> bool:
         with self._op() as r:
-            removed = await r.hdel(self._key("subscriptions"), f"{platform}:{chat_id}")
+            removed = await _awaited(r.hdel(self._key("subscriptions"), f"{platform}:{chat_id}"))
         return int(removed) > 0
 
     async def list_subscriptions(self) -> list[Subscription]:
         with self._op() as r:
-            raw: dict[Any, Any] = await r.hgetall(self._key("subscriptions"))
+            raw: dict[Any, Any] = await _awaited(r.hgetall(self._key("subscriptions")))
         subs: list[Subscription] = []
         for field, data in raw.items():
             try:
@@ -261,7 +264,7 @@ class RedisStore(Store):
 
     async def delivered_parts(self, chat_key: str, day: dt.date) -> dict[int, str]:
         with self._op() as r:
-            raw: dict[Any, Any] = await r.hgetall(self._delivery_key(chat_key, day))
+            raw: dict[Any, Any] = await _awaited(r.hgetall(self._delivery_key(chat_key, day)))
         return {int(part): _text(ref) for part, ref in raw.items()}
 
     async def mark_delivered(self, chat_key: str, day: dt.date, part: int, ref: str) -> None:
@@ -336,3 +339,11 @@ def redact_url(url: str) -> str:
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
     except ValueError:
         return "<unparsable URL>"
+
+
+async def _awaited(value: Awaitable[T] | T) -> T:
+    """redis-py types hash commands as `Awaitable[T] | T` (one signature for its sync and
+    async clients); on the asyncio client it is always awaitable."""
+    if inspect.isawaitable(value):
+        return await value
+    return value

@@ -13,7 +13,7 @@ from digest.settings import Settings
 
 if TYPE_CHECKING:
     from bot.conversation import ReceiverDeps
-    from bot.ratelimit import RateLimiter
+    from bot.ratelimit import Limiter
     from bot.sending import Sender, Sleep
 
 __all__ = ["FeishuAdapter"]
@@ -33,9 +33,7 @@ class FeishuAdapter(PlatformAdapter):
             return render_feishu(doc, mode="webhook")
         return render_feishu(doc, mode="app", threads=sub.threads)
 
-    def make_sender(
-        self, settings: Settings, *, limiter: RateLimiter | None, sleep: Sleep
-    ) -> Sender:
+    def make_sender(self, settings: Settings, *, limiter: Limiter | None, sleep: Sleep) -> Sender:
         from bot.platforms.feishu.send import FeishuSender
 
         return FeishuSender(settings, limiter=limiter, sleep=sleep)

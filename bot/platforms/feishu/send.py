@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from bot.platforms.base import OutMessage
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import Limiter
 from bot.sending import (
     DEFAULT_RATE_RETRIES,
     Clock,
@@ -85,7 +85,7 @@ class FeishuSender:
         self,
         settings: Settings,
         *,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         sleep: Sleep = asyncio.sleep,
         clock: Clock = time.time,
         max_rate_retries: int = DEFAULT_RATE_RETRIES,

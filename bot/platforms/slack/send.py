@@ -23,7 +23,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.platforms.base import OutMessage
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import Limiter
 from bot.sending import (
     DEFAULT_RATE_RETRIES,
     RetryAfter,
@@ -86,7 +86,7 @@ class SlackSender:
         self,
         settings: Settings,
         *,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         sleep: Sleep = asyncio.sleep,
         max_rate_retries: int = DEFAULT_RATE_RETRIES,
     ) -> None:

@@ -11,7 +11,7 @@ from digest.settings import Settings
 
 if TYPE_CHECKING:
     from bot.conversation import ReceiverDeps
-    from bot.ratelimit import RateLimiter
+    from bot.ratelimit import Limiter
     from bot.sending import Sender, Sleep
 
 __all__ = ["TelegramAdapter"]
@@ -29,9 +29,7 @@ class TelegramAdapter(PlatformAdapter):
 
         return render_telegram(doc, threads=sub.threads)
 
-    def make_sender(
-        self, settings: Settings, *, limiter: RateLimiter | None, sleep: Sleep
-    ) -> Sender:
+    def make_sender(self, settings: Settings, *, limiter: Limiter | None, sleep: Sleep) -> Sender:
         from bot.platforms.telegram.send import TelegramSender
 
         return TelegramSender(settings, limiter=limiter, sleep=sleep)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from bot.platforms.base import OutMessage
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import Limiter
 from bot.sending import (
     DEFAULT_RATE_RETRIES,
     RetryAfter,
@@ -62,7 +62,7 @@ class TelegramSender:
         self,
         settings: Settings,
         *,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         sleep: Sleep = asyncio.sleep,
         max_rate_retries: int = DEFAULT_RATE_RETRIES,
         pool_size: int = 16,
