@@ -14,10 +14,12 @@ and one chat's failure never stops the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import inspect
 import json
 import logging
+import uuid
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
@@ -31,6 +33,7 @@ from bot.ratelimit import Limiter, RateLimiter
 from bot.sending import Sender
 from digest.chatstate import (
     BRIEF_NS,
+    day_brief_key,
     get_day_brief,
     get_votes,
     learned_weights,
@@ -75,6 +78,14 @@ THREAD_TTL = dt.timedelta(days=14)
 MAX_CONCURRENT_CHATS = 256
 # A profile's name is at most this long (digest.profile.Profile.name).
 PROFILE_NAME_MAX = 80
+# One build of a (profile, language, day) brief across every process: the builder holds
+# this lease (renewed while it builds); the others poll the day's brief cache.
+BUILD_LEASE = dt.timedelta(minutes=5)
+BUILD_POLL = 1.0  # seconds between looks while another process builds
+# One process delivers a chat at a time: a lease per (chat, day) around `deliver`, so two
+# workers given the same chat (a re-enqueued job, a takeover) never both send its parts.
+CHAT_LEASE = dt.timedelta(minutes=10)
+BUSY = "busy: another worker is delivering this chat"
 
 
 class BriefBuilder(Protocol):
@@ -267,10 +278,11 @@ class ChatOutcome:
     result: DeliveryResult | None = None
     error: str | None = None  # before delivery: profile, brief or sender setup failed
     preview: list[OutMessage] = field(default_factory=list)  # dry run: what would be sent
+    busy: bool = False  # another process holds the chat's lease: not a failure of this one
 
     @property
     def ok(self) -> bool:
-        return self.error is None and (self.result is None or self.result.complete)
+        return self.busy or (self.error is None and (self.result is None or self.result.complete))
 
 
 @dataclass
@@ -325,11 +337,54 @@ async def _group_brief(
     dry_run: bool,
     report: PushReport,
     languages: Collection[Language],
+    owner: str,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Brief:
-    cached = await get_day_brief(store, profile.key, day)
-    if cached is not None:
-        report.briefs_reused += 1
-        return cached
+    """The day's brief of `profile`: the cached one, else built here under the build lease,
+    else (another process is building it) the one it caches, waited for."""
+    if dry_run:  # the day's brief if there is one; else built here and never cached
+        cached = await get_day_brief(store, profile.key, day)
+        if cached is not None:
+            report.briefs_reused += 1
+            return cached
+        return await _build(settings, store, day, profile, readers, builder, report, languages)
+    lock = f"build:{day_brief_key(profile.key, day)}"
+    while True:
+        cached = await get_day_brief(store, profile.key, day)
+        if cached is not None:
+            report.briefs_reused += 1
+            return cached
+        if await store.acquire_lock(lock, owner, BUILD_LEASE):
+            break
+        await sleep(BUILD_POLL)
+    done = asyncio.Event()
+    renew = asyncio.ensure_future(_renew(store, lock, owner, BUILD_LEASE, done, sleep))
+    try:
+        # Built and cached by another process between our look and our lock?
+        cached = await get_day_brief(store, profile.key, day)
+        if cached is not None:
+            report.briefs_reused += 1
+            return cached
+        brief = await _build(settings, store, day, profile, readers, builder, report, languages)
+        await put_day_brief(store, profile.key, day, brief)
+        return brief
+    finally:
+        done.set()
+        await asyncio.gather(renew, return_exceptions=True)
+        with contextlib.suppress(PaperdropError):
+            await store.release_lock(lock, owner)
+
+
+async def _build(
+    settings: Settings,
+    store: Store,
+    day: dt.date,
+    profile: Profile,
+    readers: list[str],
+    builder: BriefBuilder,
+    report: PushReport,
+    languages: Collection[Language],
+) -> Brief:
     if _takes_languages(builder):
         brief = await builder(
             settings, profile, day, store=store, readers=readers, languages=languages
@@ -337,9 +392,29 @@ async def _group_brief(
     else:
         brief = await builder(settings, profile, day, store=store, readers=readers)
     report.briefs_built += 1
-    if not dry_run:
-        await put_day_brief(store, profile.key, day, brief)
     return brief
+
+
+async def _renew(
+    store: Store,
+    lock: str,
+    owner: str,
+    ttl: dt.timedelta,
+    done: asyncio.Event,
+    sleep: Callable[[float], Awaitable[None]],
+) -> None:
+    """Keep `lock` while `done` is unset (a build can outlast one lease)."""
+    while not done.is_set():
+        nap = asyncio.ensure_future(sleep(ttl.total_seconds() / 3))
+        woken = asyncio.ensure_future(done.wait())
+        try:
+            await asyncio.wait({nap, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in (nap, woken):
+                waiter.cancel()
+            await asyncio.gather(nap, woken, return_exceptions=True)
+        if done.is_set() or not await store.acquire_lock(lock, owner, ttl):
+            return
 
 
 async def push(
@@ -356,13 +431,20 @@ async def push(
     subscriptions: Sequence[Subscription] | None = None,
     limiter: Limiter | None = None,
     stop: asyncio.Event | None = None,
+    languages: Collection[Language] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> PushReport:
     """Deliver `day`'s brief to every active subscription (or to `chat` only).
 
     `chat` is a chat id or a subscription key ("slack:C123"). `subscriptions` restricts
-    the run to these (the scheduler passes the due ones). Senders not given are made from
-    the settings, share one RateLimiter, and are closed at the end.
+    the run to these (the scheduler passes the due ones; a worker its job's chunk).
+    `languages` are every language the day's readers read, when this run is one part of
+    the day's fan-out (default: those of these chats). Senders not given are made from
+    the settings, share one RateLimiter, and are closed at the end. Several pushes may
+    run at once in several processes on one Store: each brief is built once, and each
+    chat is delivered by one of them at a time.
     """
+    owner = f"push:{uuid.uuid4().hex}"
     if builder is None:
         from digest.pipeline import build_brief
 
@@ -392,7 +474,9 @@ async def push(
             continue
         groups.setdefault(profile.key, (profile, []))[1].append(sub)
     # Every language of the day: a summary the LLM writes is written in all of them at once.
-    languages = frozenset(profile.language for profile, _ in groups.values())
+    day_languages = frozenset(profile.language for profile, _ in groups.values()) | frozenset(
+        languages or ()
+    )
 
     owned: dict[Platform, Sender] = {}
     setup_errors: dict[Platform, str] = {}
@@ -443,14 +527,23 @@ async def push(
             outcome.error = setup_errors[sub.platform]
             log.warning("cannot send: chat=%s reason=%s", hashed(sub.key), outcome.error)
             return outcome
+        lease = f"deliver:{sub.key}|{day.isoformat()}"
         async with gate:
             try:
                 if stop is not None and stop.is_set():
                     outcome.error = "stopped: shutting down"
                     return outcome
-                result = await deliver(
-                    sub, day, messages, store=store, sender=available[sub.platform], stop=stop
-                )
+                if not await store.acquire_lock(lease, owner, CHAT_LEASE):
+                    outcome.busy = True
+                    outcome.error = BUSY
+                    return outcome
+                try:
+                    result = await deliver(
+                        sub, day, messages, store=store, sender=available[sub.platform], stop=stop
+                    )
+                finally:
+                    with contextlib.suppress(PaperdropError):
+                        await store.release_lock(lease, owner)
             except Exception as exc:  # e.g. the Store failed mid-way: report, keep going
                 outcome.error = f"{exc.__class__.__name__}: {exc}"
                 log.warning("delivery aborted: chat=%s reason=%s", hashed(sub.key), outcome.error)
@@ -478,7 +571,9 @@ async def push(
                     builder,
                     dry_run=dry_run,
                     report=report,
-                    languages=languages,
+                    languages=day_languages,
+                    owner=owner,
+                    sleep=sleep,
                 ),
                 stop,
             )
@@ -513,6 +608,8 @@ async def _record_outcomes(store: Store, report: PushReport) -> None:
     """Each chat's last outcome of the day, for `paperdrop status` (no secrets in it)."""
     at = (report.finished_at or report.started_at).isoformat()
     for row, outcome in zip(report_rows(report), report.outcomes, strict=True):
+        if outcome.busy:  # the process delivering it records its own outcome
+            continue
         key = f"{outcome.sub.key}|{report.day.isoformat()}"
         try:
             await store.cache_set(PUSHLOG_NS, key, json.dumps({**row, "at": at}), DONE_TTL)
@@ -567,7 +664,9 @@ def report_rows(report: PushReport) -> list[dict[str, Any]]:
                 "skipped": r.skipped if r else 0,
                 "failed": r.failed if r else (o.parts if o.error else 0),
                 "status": (
-                    "dry run"
+                    "busy"
+                    if o.busy
+                    else "dry run"
                     if report.dry_run and o.error is None
                     else "gone"
                     if r is not None and r.gone
