@@ -22,13 +22,14 @@ with kind="answer"). Log lines carry the chat and user ids hashed, never raw.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.observability import count_event, count_sent, hashed, record_command
 from bot.platforms import PLATFORMS
@@ -51,6 +52,9 @@ from digest.store.base import Store
 from handlers import load_commands
 from handlers.context import Args, Chat, HandlerContext, ThreadContext, UsageError, User, tr
 from handlers.registry import COMMANDS
+
+if TYPE_CHECKING:
+    from bot.queue import JobQueue
 
 __all__ = [
     "Answer",
@@ -192,8 +196,11 @@ class Conversation:
         llm: LLM | None = None,
         now: Callable[[], dt.datetime] = _utc_now,
         clock: Callable[[], float] = time.monotonic,
+        jobs: JobQueue | None = None,
     ) -> None:
         load_commands()
+        # Set (serve in a fleet): LLM-heavy answers are enqueued for the workers.
+        self.jobs = jobs
         self.settings = settings
         self.store = store
         self._llm = llm
@@ -257,11 +264,19 @@ class Conversation:
         *,
         is_admin: AdminCheck | None = None,
         post: Callable[[Answer], Awaitable[bool]] | None = None,
+        queue: bool = True,
     ) -> list[Answer]:
         """Handle `incoming` and send its answers; never raises (one chat's trouble never
         stops the others). `post` may take an answer over (e.g. a Slack response_url);
-        it returns False to fall back to the sender."""
+        it returns False to fall back to the sender. With a job queue, an LLM-heavy
+        message is answered by a worker instead (unless `queue` is False: a worker's own
+        call, or an answer that must go where only this receiver can post it)."""
         count_event(incoming.platform, "click" if incoming.button is not None else "message")
+        if queue and self.jobs is not None and self.heavy(incoming):
+            handed = await self._hand_over(incoming)
+            if handed is None:
+                return []
+            incoming = handed  # the queue is unreachable: answer here
         try:
             answers = await self.handle(incoming, is_admin=is_admin)
             for answer in answers:
@@ -280,20 +295,52 @@ class Conversation:
             )
             return []
 
+    def heavy(self, inc: Incoming) -> bool:
+        """Whether answering `inc` costs LLM calls (/paper, /ideas, a question in a
+        thread, a bare arXiv id in a DM): what a fleet's workers answer."""
+        if inc.button is not None:
+            return False
+        text = inc.text.strip()
+        if not text or len(text) > self.settings.max_input_chars:
+            return False
+        parsed = parse_command(text, inc.bot_name)
+        if parsed is None:
+            return bool(inc.thread_refs) or (not inc.is_group and is_arxiv_id(text))
+        cmd = COMMANDS.get(parsed[0])
+        return cmd is not None and cmd.llm and not cmd.hidden
+
+    async def _hand_over(self, inc: Incoming) -> Incoming | None:
+        """Enqueue the answer to `inc` (once, whichever replica got the event); None when
+        a worker will answer, else `inc` to answer here (its event already claimed)."""
+        assert self.jobs is not None
+        if not await self._fresh(inc):
+            return None
+        unclaimed = dataclasses.replace(inc, event_id=None)
+        try:
+            await self.jobs.enqueue_answer(unclaimed, key=_event_key(inc))
+        except Exception as exc:
+            log.warning("queue unreachable, answering here: %s", exc.__class__.__name__)
+            return unclaimed
+        return None
+
+    async def _fresh(self, inc: Incoming) -> bool:
+        """False for an event already handled (a platform's retry, another replica)."""
+        if inc.event_id is None:
+            return True
+        fresh = await self.store.cache_add(EVENT_NS, _event_key(inc) or "", "1", EVENT_TTL)
+        if not fresh:
+            count_event(inc.platform, "duplicate")
+            log.info(
+                "duplicate event ignored: platform=%s",
+                inc.platform,
+                extra={"platform": inc.platform},
+            )
+        return fresh
+
     async def handle(self, inc: Incoming, *, is_admin: AdminCheck | None = None) -> list[Answer]:
         """The answers to one message or click (no sending)."""
-        if inc.event_id is not None:
-            fresh = await self.store.cache_add(
-                EVENT_NS, f"{inc.platform}:{inc.event_id}", "1", EVENT_TTL
-            )
-            if not fresh:
-                count_event(inc.platform, "duplicate")
-                log.info(
-                    "duplicate event ignored: platform=%s",
-                    inc.platform,
-                    extra={"platform": inc.platform},
-                )
-                return []
+        if not await self._fresh(inc):
+            return []
         ctx = await self.context(inc, is_admin)
         # A click is answered by a toast (or an ephemeral note), whatever the outcome.
         notice = inc.button is not None
@@ -505,6 +552,10 @@ class Conversation:
                 keys.append(root)
         for key in keys:
             await self.store.save_thread(key, {"paper_id": paper_id}, THREAD_TTL)
+
+
+def _event_key(inc: Incoming) -> str | None:
+    return None if inc.event_id is None else f"{inc.platform}:{inc.event_id}"
 
 
 async def _no() -> bool:

@@ -60,6 +60,7 @@ __all__ = [
     "TextFormatter",
     "configure_hashing",
     "count_event",
+    "count_job",
     "count_push_error",
     "count_rate_limit_giveup",
     "count_rate_limit_wait",
@@ -68,6 +69,8 @@ __all__ = [
     "hashed",
     "record_command",
     "record_push",
+    "set_jobs_running",
+    "set_queue_depth",
     "set_receiver_running",
     "setup_logging",
     "time_brief_build",
@@ -390,6 +393,23 @@ RECEIVER_RUNNING = Gauge(
     registry=REGISTRY,
 )
 
+JOBS = Counter(
+    "paperdrop_jobs",
+    "Queue jobs by kind (push, answer) and event: queued (by serve), started, done, "
+    "retried (handed back on shutdown) and failed (by a worker).",
+    ["kind", "event"],
+    registry=REGISTRY,
+)
+JOBS_RUNNING = Gauge(
+    "paperdrop_jobs_running", "Jobs this worker is running now.", registry=REGISTRY
+)
+QUEUE_DEPTH = Gauge(
+    "paperdrop_queue_jobs",
+    "Jobs in the Redis queue by state (queued, running), read when /metrics is scraped.",
+    ["state"],
+    registry=REGISTRY,
+)
+
 
 def _platform(name: str) -> str:
     return name if name in _PLATFORM_NAMES else "other"
@@ -445,6 +465,8 @@ def record_push(report: PushReport) -> None:
     for outcome in report.outcomes:
         platform = _platform(outcome.sub.platform)
         result = outcome.result
+        if outcome.busy:  # another process is delivering it and counts it
+            continue
         if result is None:  # nothing was sent: no profile, no brief, no sender, stopping
             stopped = (outcome.error or "").startswith("stopped")
             PUSH_CHATS.labels(platform, "stopped" if stopped else "error").inc()
@@ -478,6 +500,19 @@ def time_brief_build() -> Iterator[None]:
         raise
     finally:
         BRIEF_BUILD_SECONDS.labels(outcome).observe(time.perf_counter() - started)
+
+
+def count_job(kind: str, event: str) -> None:
+    JOBS.labels(kind, event).inc()
+
+
+def set_jobs_running(n: int) -> None:
+    JOBS_RUNNING.set(n)
+
+
+def set_queue_depth(depth: dict[str, int]) -> None:
+    for state, n in depth.items():
+        QUEUE_DEPTH.labels(state).set(n)
 
 
 def set_receiver_running(platform: str, running: bool) -> None:

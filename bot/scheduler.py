@@ -21,16 +21,24 @@ import asyncio
 import contextlib
 import datetime as dt
 import inspect
+import json
 import logging
 import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.delivery import BriefBuilder, PushReport, is_delivered, last_outcome, push
+from bot.delivery import (
+    BriefBuilder,
+    ChatOutcome,
+    PushReport,
+    is_delivered,
+    last_outcome,
+    push,
+)
 from bot.observability import (
     count_push_error,
     count_tick,
@@ -47,12 +55,17 @@ from digest.store.base import Store
 __all__ = [
     "DEFAULT_INTERVAL",
     "LOCK_NAME",
+    "RETRY_NS",
     "Scheduler",
     "TickReport",
     "local_due",
     "parse_hhmm",
     "push_status",
+    "record_outcomes",
 ]
+
+if TYPE_CHECKING:
+    from bot.queue import JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +78,10 @@ MIN_LOCK_TTL = dt.timedelta(seconds=60)
 # After a failed attempt a chat is retried after this long, doubling, up to the cap.
 RETRY_BASE = dt.timedelta(minutes=2)
 RETRY_CAP = dt.timedelta(minutes=30)
+# (chat, day) -> {"failures": n, "not_before": iso}: in the Store, so a new leader (or the
+# worker that ran the push) paces retries the same way.
+RETRY_NS = "retry"
+RETRY_TTL = dt.timedelta(days=2)
 
 Now = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
@@ -120,6 +137,35 @@ async def push_status(store: Store, now: dt.datetime) -> list[dict[str, Any]]:
             row["state"] = "due" if due else "scheduled"
         rows.append(row)
     return rows
+
+
+async def record_outcomes(store: Store, report: PushReport, now: dt.datetime) -> None:
+    """Pace the next attempt of each chat that failed (doubling, capped); forget the
+    failures of those now delivered. A chat stopped by a shutdown or busy elsewhere was
+    not a failure."""
+    for outcome in report.outcomes:
+        key = f"{outcome.sub.key}|{report.day.isoformat()}"
+        stopped = (outcome.error or "").startswith("stopped")
+        if outcome.busy or (stopped and outcome.result is None):
+            continue
+        if outcome.ok:
+            await store.cache_delete(RETRY_NS, key)
+            continue
+        failures = (await _retry_state(store, key))[0] + 1
+        delay = min(RETRY_BASE * 2 ** (failures - 1), RETRY_CAP)
+        value = {"failures": failures, "not_before": (now + delay).isoformat()}
+        await store.cache_set(RETRY_NS, key, json.dumps(value), RETRY_TTL)
+
+
+async def _retry_state(store: Store, key: str) -> tuple[int, dt.datetime | None]:
+    raw = await store.cache_get(RETRY_NS, key)
+    if raw is None:
+        return 0, None
+    try:
+        data = json.loads(raw)
+        return int(data["failures"]), dt.datetime.fromisoformat(data["not_before"])
+    except (ValueError, KeyError, TypeError):
+        return 0, None
 
 
 @dataclass
@@ -182,6 +228,7 @@ class Scheduler:
         senders: Mapping[Platform, Sender] | None = None,
         limiter: Limiter | None = None,
         push_fn: Callable[..., Awaitable[PushReport]] = push,
+        queue: JobQueue | None = None,
     ) -> None:
         if interval <= 0:
             raise ValueError("interval must be positive")
@@ -198,9 +245,8 @@ class Scheduler:
         # One limiter for every tick, so back-to-back pushes share the platforms' windows.
         self._limiter = limiter or RateLimiter()
         self._push = push_fn
-        # (chat key, day) -> (failures so far, not before): in memory only, it only paces
-        # retries; what was delivered is always read from the Store.
-        self._backoff: dict[tuple[str, dt.date], tuple[int, dt.datetime]] = {}
+        # Set: due chats are enqueued for `paperdrop worker`s instead of pushed here.
+        self._queue = queue
         self._stop: asyncio.Event | None = None  # set by serve(stop=...): shutting down
 
     async def _due(self, now: dt.datetime, report: TickReport) -> dict[dt.date, list[Subscription]]:
@@ -222,8 +268,8 @@ class Scheduler:
                 continue
             if day is None or await is_delivered(self.store, sub, day):
                 continue
-            waiting = self._backoff.get((sub.key, day))
-            if waiting is not None and now < waiting[1]:
+            not_before = (await _retry_state(self.store, f"{sub.key}|{day.isoformat()}"))[1]
+            if not_before is not None and now < not_before:
                 continue
             by_day.setdefault(day, []).append(sub)
         return by_day
@@ -237,6 +283,10 @@ class Scheduler:
         report = TickReport(leader=True)
         due = await self._due(now, report)
         if not due:
+            count_tick("leader")
+            return report
+        if self._queue is not None:
+            await self._enqueue(due, report)
             count_tick("leader")
             return report
         finished = asyncio.Event()
@@ -258,16 +308,13 @@ class Scheduler:
                     count_push_error()
                     report.errors.append(f"{day}: {exc.__class__.__name__}: {exc}")
                     log.exception("push for %s failed", day)
-                    for sub in subs:
-                        self._failed(sub.key, day, now)
+                    failed = PushReport(day=day, dry_run=False, started_at=now)
+                    failed.outcomes = [ChatOutcome(sub, error=str(exc)) for sub in subs]
+                    await record_outcomes(self.store, failed, now)
                     continue
                 record_push(pushed)
                 report.pushes.append(pushed)
-                for outcome in pushed.outcomes:
-                    if outcome.ok:
-                        self._backoff.pop((outcome.sub.key, day), None)
-                    else:
-                        self._failed(outcome.sub.key, day, now)
+                await record_outcomes(self.store, pushed, now)
         finally:
             finished.set()
             with contextlib.suppress(Exception):
@@ -275,13 +322,19 @@ class Scheduler:
         count_tick("leader")
         return report
 
-    def _failed(self, key: str, day: dt.date, now: dt.datetime) -> None:
-        failures = self._backoff.get((key, day), (0, now))[0] + 1
-        delay = min(RETRY_BASE * 2 ** (failures - 1), RETRY_CAP)
-        self._backoff[(key, day)] = (failures, now + delay)
-        # Forget other days' entries: they can never be due again.
-        for old in [k for k in self._backoff if k[1] < day - dt.timedelta(days=1)]:
-            del self._backoff[old]
+    async def _enqueue(self, due: dict[dt.date, list[Subscription]], report: TickReport) -> None:
+        """Hand the due chats to the workers; each is claimed so it is enqueued once."""
+        assert self._queue is not None
+        for day, subs in sorted(due.items()):
+            languages = {s.language for s in subs}
+            try:
+                enqueued = await self._queue.enqueue_push(self.store, day, subs, languages)
+            except Exception as exc:  # the next tick tries again
+                count_push_error()
+                report.errors.append(f"{day}: {exc.__class__.__name__}: {exc}")
+                log.warning("enqueueing the push of %s failed: %s", day, exc)
+                continue
+            report.due.extend(enqueued)
 
     async def _keep_lock(self, done: asyncio.Event) -> None:
         """Renew the lease while a push runs, until `done` is set.

@@ -330,8 +330,14 @@ class SlackReceiver:
             async def post(answer: Answer) -> bool:
                 return await self._post(inc, answer, response_url, sender)
 
+            # A slash command's answer goes to its response_url, which only this
+            # receiver holds: answered here, not by a worker.
             await self._deps.conversation.respond(
-                inc, sender, is_admin=self._admin_check(inc), post=post
+                inc,
+                sender,
+                is_admin=self._admin_check(inc),
+                post=post,
+                queue=response_url is None,
             )
         finally:
             if own:
