@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, cast
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 from arq.worker import Function, Retry, Worker, func
+from redis.asyncio import ConnectionPool
 
 from bot.observability import count_job, record_push, set_jobs_running
 from digest.errors import ConfigError, PaperdropError, StoreError
@@ -50,6 +51,7 @@ __all__ = [
     "QUEUED_NS",
     "JobQueue",
     "WorkerState",
+    "fleet_limiter",
     "incoming_from_json",
     "incoming_to_json",
     "make_worker",
@@ -67,11 +69,14 @@ ANSWER_TIMEOUT = dt.timedelta(minutes=5)
 # (chat, day) claimed by an enqueued push; outlives a queue backlog, dropped by the job.
 QUEUED_NS = "queued"
 QUEUED_TTL = dt.timedelta(hours=1)
+# Periods widened by 3%: sends granted one window apart may arrive a little closer.
+FLEET_MARGIN = 0.03
 POLL_DELAY = 0.25  # seconds between a worker's looks at an empty queue
 
 
 def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+    # default=repr: a failed job's result is its exception, which arq serializes too.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=repr).encode()
 
 
 def _loads(raw: bytes) -> Any:
@@ -102,18 +107,15 @@ class JobQueue:
         self.name = f"{prefix}queue"
 
     @classmethod
-    def from_client(cls, client: Any, *, prefix: str) -> JobQueue:
-        """A queue on the connection pool of an existing redis.asyncio client."""
-        return cls(ArqRedis(connection_pool=client.connection_pool), prefix=prefix)
-
-    @classmethod
     def from_settings(cls, settings: Settings) -> JobQueue:
         if not settings.redis_url:
             raise ConfigError("the job queue needs Redis: set PAPERDROP_REDIS_URL")
-        return cls(ArqRedis.from_url(settings.redis_url), prefix=settings.redis_prefix)
+        pool = ConnectionPool.from_url(settings.redis_url)  # bytes, as arq expects
+        redis = ArqRedis(connection_pool=pool, job_serializer=_dumps, job_deserializer=_loads)
+        return cls(redis, prefix=settings.redis_prefix)
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        await self.redis.aclose(close_connection_pool=True)  # the pool is ours
 
     # --- enqueue --------------------------------------------------------------------------
 
@@ -123,6 +125,8 @@ class JobQueue:
         day: dt.date,
         subs: Sequence[Subscription],
         languages: Collection[Language],
+        *,
+        chunk: int = CHUNK,
     ) -> list[str]:
         """Enqueue the chats of `subs` not already claimed for `day`, in chunks; the keys
         enqueued. A chat's claim is dropped if its job could not be enqueued."""
@@ -132,26 +136,26 @@ class JobQueue:
                 claimed.append(sub.key)
         langs = sorted(set(languages))
         enqueued: list[str] = []
-        for start in range(0, len(claimed), CHUNK):
-            chunk = claimed[start : start + CHUNK]
-            digest = hashlib.sha1("\n".join(chunk).encode()).hexdigest()[:16]
+        for start in range(0, len(claimed), chunk):
+            keys = claimed[start : start + chunk]
+            digest = hashlib.sha1("\n".join(keys).encode()).hexdigest()[:16]
             job_id = f"{self.prefix}push:{day.isoformat()}:{digest}"
             try:
                 job = await self.redis.enqueue_job(
                     "push_chats",
                     day.isoformat(),
-                    chunk,
+                    keys,
                     langs,
                     _job_id=job_id,
                     _queue_name=self.name,
                 )
             except Exception as exc:
-                await release_claims(store, chunk, day)
+                await release_claims(store, keys, day)
                 raise StoreError(f"could not enqueue a push: {exc.__class__.__name__}") from None
             if job is None:  # the same chunk is still queued or running
                 log.info("push job %s already queued", job_id.rsplit(":", 1)[-1])
             count_job("push", "queued")
-            enqueued.extend(chunk)
+            enqueued.extend(keys)
         return enqueued
 
     async def enqueue_answer(self, inc: Incoming, *, key: str | None = None) -> bool:
@@ -182,6 +186,13 @@ class JobQueue:
             return bool(await self.redis.ping())
         except Exception:
             return False
+
+
+def fleet_limiter(settings: Settings, queue: JobQueue) -> Limiter:
+    """The send limiter every process of a fleet shares, on the queue's Redis."""
+    from bot.ratelimit_redis import RedisRateLimiter
+
+    return RedisRateLimiter(queue.redis, prefix=settings.redis_prefix, margin=FLEET_MARGIN)
 
 
 def _text(value: bytes | str) -> str:

@@ -33,10 +33,16 @@ from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
 from bot.conversation import Conversation, ReceiverDeps
-from bot.observability import REGISTRY, configure_hashing, set_receiver_running
+from bot.observability import (
+    REGISTRY,
+    configure_hashing,
+    set_queue_depth,
+    set_receiver_running,
+)
 from bot.platforms import PLATFORMS
 from bot.platforms.base import Receiver
-from bot.ratelimit import RateLimiter
+from bot.queue import JobQueue, fleet_limiter
+from bot.ratelimit import Limiter, RateLimiter
 from bot.scheduler import Scheduler
 from bot.sending import Sender, known_secrets, scrub_line
 from digest.errors import ConfigError
@@ -68,6 +74,7 @@ class Service:
     address: tuple[str, int] | None = None  # where the HTTP server listens
     errors: list[str] = field(default_factory=list)  # receivers that could not start
     stopping: bool = False  # shutdown began: not ready any more
+    jobs: JobQueue | None = None  # PAPERDROP_QUEUE: heavy work goes to the workers
 
     @property
     def platforms(self) -> list[str]:
@@ -123,8 +130,12 @@ def _metrics_handler() -> Callable[[web.Request], Awaitable[web.StreamResponse]]
     export = make_aiohttp_handler(REGISTRY)
 
     async def metrics(request: web.Request) -> web.StreamResponse:
-        for receiver in request.app[SERVICE].receivers:
+        service = request.app[SERVICE]
+        for receiver in service.receivers:
             set_receiver_running(receiver.platform, receiver_running(receiver))
+        if service.jobs is not None:
+            with contextlib.suppress(Exception):  # a scrape must answer even without Redis
+                set_queue_depth(await asyncio.wait_for(service.jobs.depth(), READY_TIMEOUT))
         return await export(request)
 
     return metrics
@@ -141,9 +152,12 @@ async def start_service(
 ) -> tuple[Service, asyncio.Task[Any] | None]:
     """Start receivers, the HTTP server and the scheduler; return them running."""
     configure_hashing(settings.log_salt.get_secret_value() if settings.log_salt else None)
-    conversation = Conversation(settings, store)
-    service = Service(settings, store, conversation)
-    limiter = RateLimiter()
+    jobs = JobQueue.from_settings(settings) if settings.queue else None
+    conversation = Conversation(settings, store, jobs=jobs)
+    service = Service(settings, store, conversation, jobs=jobs)
+    # In a fleet, serve's own sends (short answers) count against the platforms' limits
+    # together with the workers'.
+    limiter: Limiter = fleet_limiter(settings, jobs) if jobs is not None else RateLimiter()
     for name, adapter in PLATFORMS.items():
         if not adapter.configured(settings):
             continue
@@ -194,7 +208,12 @@ async def start_service(
     task: asyncio.Task[Any] | None = None
     if schedule:
         service.scheduler = Scheduler(
-            settings, store, interval=interval, senders=service.senders, limiter=limiter
+            settings,
+            store,
+            interval=interval,
+            senders=service.senders,
+            limiter=limiter,
+            queue=jobs,
         )
         task = asyncio.create_task(service.scheduler.serve(stop=stop))
     return service, task
@@ -225,6 +244,9 @@ async def stop_service(
     for sender in service.senders.values():
         with contextlib.suppress(Exception):
             await sender.aclose()
+    if service.jobs is not None:
+        with contextlib.suppress(Exception):
+            await service.jobs.close()
 
 
 async def run_service(

@@ -41,7 +41,7 @@ from bot.cli.common import (
     with_store,
 )
 from bot.platforms import PLATFORMS, OutMessage, PlatformAdapter, adapter
-from digest.errors import ConfigError, PaperdropError, ProfileError
+from digest.errors import ConfigError, PaperdropError, ProfileError, StoreError
 from digest.models import Brief, Language, Subscription
 from digest.profile import load_profile
 from digest.store.base import Store
@@ -305,15 +305,26 @@ def status(
 
     settings = load_settings()
 
-    async def fetch(store: Store) -> list[dict[str, Any]]:
-        return await push_status(store, dt.datetime.now(dt.UTC))
+    async def fetch(store: Store) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
+        rows = await push_status(store, dt.datetime.now(dt.UTC))
+        if not settings.queue:
+            return rows, None
+        from bot.queue import JobQueue
 
-    rows = with_store(settings, fetch)
+        jobs = JobQueue.from_settings(settings)
+        try:
+            return rows, await jobs.depth()
+        except Exception as exc:
+            raise StoreError(f"the job queue cannot be read: {exc.__class__.__name__}") from None
+        finally:
+            await jobs.close()
+
+    rows, depth = with_store(settings, fetch)
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["state"]] = counts.get(row["state"], 0) + 1
-    # One process delivers by itself; a job queue (several workers) is not there yet.
-    summary = {"chats": len(rows), **counts, "queue": None}
+    # Without PAPERDROP_QUEUE one process delivers by itself: there is no queue.
+    summary = {"chats": len(rows), **counts, "queue": depth}
     if fmt is StatusFormat.json:
         sys.stdout.write(json.dumps({"summary": summary, "chats": rows}, indent=2) + "\n")
         return
@@ -327,7 +338,12 @@ def status(
         table.add_row(row["chat"], row["when"], row["day"] or "—", row["state"], row["error"] or "")
     _out.print(table)
     parts = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-    _out.print(f"{len(rows)} chat(s): {parts}; queue: none (one process delivers)")
+    queue = (
+        f"{depth['queued']} job(s) queued, {depth['running']} running"
+        if depth is not None
+        else "none (one process delivers)"
+    )
+    _out.print(f"{len(rows)} chat(s): {parts}; queue: {queue}")
 
 
 def push_command(
@@ -609,6 +625,39 @@ def serve(
     with_store(settings, go)
 
 
+def worker(_verbose: Verbose = False) -> None:
+    """Run queue jobs (the morning fan-out, LLM-heavy answers) for a fleet of `serve`
+    replicas with PAPERDROP_QUEUE=true; needs PAPERDROP_REDIS_URL. Run as many as you like."""
+    from bot.worker import start_worker, stop_worker
+
+    settings = load_settings()
+    if not settings.redis_url:
+        fail("paperdrop worker needs Redis: set PAPERDROP_REDIS_URL", USAGE)
+
+    async def go(store: Store) -> None:
+        stop = asyncio.Event()
+        _stop_on_signals(stop, "paperdrop worker")
+        running = await start_worker(settings, store)
+        where = f"{running.address[0]}:{running.address[1]}" if running.address else "-"
+        sending = ", ".join(running.platforms) or "no platform (set a bot token)"
+        err_console.print(
+            f"[dim]worker on {where} (GET /healthz); {settings.worker_jobs} job(s) at once; "
+            f"sending to: {sending}[/]"
+        )
+        for error in running.errors:
+            warn(error)
+        try:
+            waiter = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, running.task}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+        finally:
+            await stop_worker(running, grace=settings.shutdown_grace)
+        if running.task.done() and not stop.is_set():
+            fail("the job loop ended unexpectedly (see the log)", FAILED)
+
+    with_store(settings, go)
+
+
 def render(
     platform: Annotated[
         PlatformOpt,
@@ -670,6 +719,7 @@ def register(app: typer.Typer) -> None:
         ("push", push_command),
         ("status", status),
         ("serve", serve),
+        ("worker", worker),
         ("render", render),
     ):
         app.command(name, cls=Command, context_settings=CONTEXT)(command)

@@ -16,8 +16,8 @@ ttls and locks expire on the server's clock.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import datetime as dt
+import inspect
 import logging
 from collections.abc import Awaitable, Iterable, Iterator
 from typing import Any, TypeVar

@@ -582,6 +582,10 @@ class FakeTelegram(FakeServer):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._webhook_max_connections = 40
         self._webhook_error: tuple[int, str] | None = None
+        self._hold_after: int | None = None
+        self._release = asyncio.Event()
+        self.holding = asyncio.Event()  # set once a send is being held (see hold_sends_after)
+        self.held = 0
 
     def __repr__(self) -> str:  # never show the token
         return f"FakeTelegram(origin={self._origin!r}, messages={len(self.messages)})"
@@ -599,10 +603,24 @@ class FakeTelegram(FakeServer):
         # aiohttp's cleanup waits for running handlers: release a waiting poll first.
         self._closing = True
         self._wake_poller()
+        self._release.set()
         await super().close()
 
     def _base_path(self) -> str:
         return "/bot"
+
+    def hold_sends_after(self, accepted: int) -> None:
+        """Once `accepted` messages were sent, hold every further sendMessage unanswered
+        (a client killed meanwhile never hears back) until `drop_held()`."""
+        self._hold_after = accepted
+        self._release.clear()
+        self.holding.clear()
+
+    def drop_held(self) -> None:
+        """Answer the held sends 500 without recording them (never accepted), and stop
+        holding."""
+        self._hold_after = None
+        self._release.set()
 
     def _add_routes(self, app: web.Application) -> None:
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
@@ -893,6 +911,15 @@ class FakeTelegram(FakeServer):
             return self._error(method, None, 400, "Bad Request: invalid JSON body")
         self.requests.append((method, params))
         target = str(params["chat_id"]).strip() if "chat_id" in params else None
+        if (
+            method == "sendMessage"
+            and self._hold_after is not None
+            and len(self.messages) >= self._hold_after
+        ):
+            self.held += 1
+            self.holding.set()
+            await self._release.wait()
+            return self._error(method, target, 500, "Internal Server Error: held, dropped")
         injection = self._take_injection(method, target)
         if injection is not None:
             if injection.status == 429:
