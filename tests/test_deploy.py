@@ -221,15 +221,20 @@ def compose_schema() -> dict[str, Any]:
     return schema
 
 
-def test_compose_file_is_valid_and_has_redis_and_serve() -> None:
+def compose() -> tuple[str, dict[str, Any]]:
     text = (DEPLOY / "compose.yaml").read_text("utf-8")
-    doc = yaml.safe_load(text)
+    doc: dict[str, Any] = yaml.safe_load(text)  # resolves the shared anchor (<<: *paperdrop)
+    return text, doc
+
+
+def test_compose_file_is_valid_and_has_redis_serve_and_workers() -> None:
+    text, doc = compose()
     schema = compose_schema()
     errors = list(jsonschema.validators.validator_for(schema)(schema).iter_errors(doc))
     assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors]
 
     services = doc["services"]
-    assert sorted(services) == ["redis", "serve"]  # the workers do not exist yet
+    assert sorted(services) == ["redis", "serve", "worker"]
     redis = services["redis"]
     command = " ".join(redis["command"])
     assert "--appendonly yes" in command
@@ -241,15 +246,45 @@ def test_compose_file_is_valid_and_has_redis_and_serve() -> None:
     assert serve["build"] == {"context": "..", "dockerfile": "deploy/Dockerfile"}
     assert (DEPLOY / serve["build"]["context"] / serve["build"]["dockerfile"]).exists()
     assert serve["command"] == ["serve"]
-    assert serve["environment"]["PAPERDROP_REDIS_URL"].startswith("redis://redis:6379")
-    assert serve["environment"]["PAPERDROP_HTTP_HOST"] == "0.0.0.0"
-    assert serve["depends_on"]["redis"]["condition"] == "service_healthy"
-    assert serve["env_file"] == ".env"
+    assert serve["environment"]["PAPERDROP_QUEUE"] == "true"
+    # The commented-out worker of before is gone: the worker is a real service now.
+    assert not re.search(r"^\s*#\s*worker:", text, re.MULTILINE)
+
+
+@pytest.mark.parametrize("name", ["serve", "worker"])
+def test_compose_serve_and_worker_share_redis_the_queue_and_the_hardening(name: str) -> None:
+    _, doc = compose()
+    service = doc["services"][name]
+    assert service["command"] == [name]
+    assert service["image"] == doc["services"]["serve"]["image"], "one image"
+    environment = service["environment"]
+    assert environment["PAPERDROP_REDIS_URL"].startswith("redis://redis:6379")
+    # A string: compose passes environment values through as they are written.
+    assert environment["PAPERDROP_QUEUE"] == "true"
+    assert environment["PAPERDROP_HTTP_HOST"] == "0.0.0.0"
+    assert environment["PAPERDROP_LOG_FORMAT"] == "json"
+    assert service["env_file"] == ".env"
     # Secrets only through the env file.
-    assert not [k for k in serve["environment"] if SECRET_NAME.search(k)]
-    # The future worker is left, commented out, where it goes.
-    assert re.search(r"^\s*#\s*worker:", text, re.MULTILINE)
-    assert re.search(r'^\s*#\s*command: \["worker"\]', text, re.MULTILINE)
+    assert not [k for k in environment if SECRET_NAME.search(k)]
+    assert service["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert service["read_only"] is True and service["tmpfs"] == ["/tmp"]
+    assert service["cap_drop"] == ["ALL"]
+    assert "no-new-privileges:true" in service["security_opt"]
+    assert service["restart"] == "unless-stopped"
+    assert service["stop_grace_period"] == "30s"
+    # No healthcheck of its own: the image's HEALTHCHECK probes /healthz on the port both
+    # commands listen on.
+    assert "healthcheck" not in service
+    assert environment.get("PAPERDROP_HTTP_PORT", "8080") == "8080"
+
+
+def test_compose_workers_scale() -> None:
+    text, doc = compose()
+    worker = doc["services"]["worker"]
+    assert worker["deploy"]["replicas"] == 2
+    # `--scale worker=N` needs no fixed container name and no published host port.
+    assert "container_name" not in worker and "ports" not in worker
+    assert "--scale worker=" in text
 
 
 # --- Kubernetes ------------------------------------------------------------------------------
@@ -276,35 +311,70 @@ def test_k8s_manifests_match_the_api_schemas(version: str) -> None:
             pytest.fail(f"{doc['kind']}/{doc['metadata']['name']} (k8s {version}): {exc.message}")
 
 
-def test_k8s_serve_has_probes_resources_and_secret_references() -> None:
-    deployment = find("Deployment", "paperdrop-serve")
+def container_env(container: dict[str, Any]) -> dict[str, str]:
+    """The variables a container gets from its ConfigMaps and its own `env` (not Secrets)."""
+    env: dict[str, str] = {}
+    for ref in container.get("envFrom", []):
+        if "configMapRef" in ref:
+            env.update(find("ConfigMap", ref["configMapRef"]["name"])["data"])
+    env.update({e["name"]: e["value"] for e in container.get("env", []) if "value" in e})
+    return env
+
+
+@pytest.mark.parametrize("component", ["serve", "worker"])
+def test_k8s_deployments_have_probes_resources_and_secret_references(component: str) -> None:
+    deployment = find("Deployment", f"paperdrop-{component}")
     pod = deployment["spec"]["template"]
     assert (
         deployment["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
     )
+    assert pod["metadata"]["labels"]["app.kubernetes.io/component"] == component
     [container] = pod["spec"]["containers"]
-    assert container["args"] == ["serve"]
+    assert container["args"] == [component]
+    assert container["image"] == "paperdrop:latest"
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports == {"http": 8080}
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert {"cpu", "memory"} <= container["resources"]["requests"].keys()
+    assert "memory" in container["resources"]["limits"]
     refs = container["envFrom"]
     [secret] = [r["secretRef"]["name"] for r in refs if "secretRef" in r]
     [config_name] = [r["configMapRef"]["name"] for r in refs if "configMapRef" in r]
     assert secret == "paperdrop-secrets"
+    assert config_name == "paperdrop-config"
     # No secret value is written in the manifests: no Secret object, no token in a ConfigMap.
     assert not [m for m in manifests() if m["kind"] == "Secret"]
     config = find("ConfigMap", config_name)["data"]
     assert not [k for k in config if SECRET_NAME.search(k)]
-    assert config["PAPERDROP_HTTP_HOST"] == "0.0.0.0"
-    assert config["PAPERDROP_REDIS_URL"] == "redis://redis:6379/0"
+    env = container_env(container)
+    assert env["PAPERDROP_HTTP_HOST"] == "0.0.0.0"
+    assert env["PAPERDROP_REDIS_URL"] == "redis://redis:6379/0"
+    assert env["PAPERDROP_QUEUE"] == "true"
     security = pod["spec"]["securityContext"]
     assert security["runAsNonRoot"] is True and security["runAsUser"] != 0
-    # The Service reaches these pods on the named port.
+    hardening = container["securityContext"]
+    assert hardening["readOnlyRootFilesystem"] is True
+    assert hardening["allowPrivilegeEscalation"] is False
+    assert hardening["capabilities"]["drop"] == ["ALL"]
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+    # SIGTERM: the message being sent is finished; ~30 s is enough.
+    assert pod["spec"]["terminationGracePeriodSeconds"] >= 30
+
+
+def test_k8s_the_service_reaches_serve_only_and_workers_scale() -> None:
+    serve = find("Deployment", "paperdrop-serve")["spec"]["template"]["metadata"]["labels"]
+    worker = find("Deployment", "paperdrop-worker")
     service = find("Service", "paperdrop")
-    assert service["spec"]["selector"].items() <= pod["metadata"]["labels"].items()
+    assert service["spec"]["selector"].items() <= serve.items()
+    assert (
+        not service["spec"]["selector"].items()
+        <= worker["spec"]["template"]["metadata"]["labels"].items()
+    ), "webhooks go to serve, not to the workers"
     assert service["spec"]["ports"][0]["targetPort"] == "http"
+    assert worker["spec"]["replicas"] == 2
+    # Workers may overlap during a rollout (unlike a Telegram long poller).
+    assert worker["spec"].get("strategy", {}).get("type", "RollingUpdate") == "RollingUpdate"
 
 
 def test_k8s_redis_keeps_its_data() -> None:
