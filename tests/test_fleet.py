@@ -369,3 +369,36 @@ async def chat_about_a_paper(settings: Settings, store: Store, tg: FakeTelegram)
     card = tg.by_chat(42)[1].text
     assert PAPER in card and "EMO" in card
     assert running[0].worker.jobs_complete == 1
+
+
+# --- operating a worker ------------------------------------------------------------------------
+
+
+async def test_a_worker_answers_its_probes_and_shows_the_queue_in_metrics(
+    redis_store: RedisStore, redis_url: str, redis_prefix: str, tg: FakeTelegram
+) -> None:
+    import aiohttp
+
+    settings = fleet_settings(redis_url, redis_prefix, tg)
+    subs = await subscribe(redis_store, ["600", "601", "602"])
+    queue = JobQueue.from_settings(settings)
+    await queue.enqueue_push(redis_store, DAY, subs, {"en"}, chunk=1)  # 3 jobs, no worker yet
+    running = await start_worker(settings, redis_store, poll_delay=0.02)
+    running.worker.allow_pick_jobs = False  # hold the jobs, so the depth is known
+    assert running.address is not None
+    base = f"http://{running.address[0]}:{running.address[1]}"
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{base}/healthz") as r:
+                assert r.status == 200
+            async with http.get(f"{base}/readyz") as r:
+                assert r.status == 200 and (await r.json())["platforms"] == ["telegram"]
+            async with http.get(f"{base}/metrics") as r:
+                text = await r.text()
+            assert 'paperdrop_queue_jobs{state="queued"} 3.0' in text
+            running.stopping = True  # as on SIGTERM: not ready any more
+            async with http.get(f"{base}/readyz") as r:
+                assert r.status == 503 and "shutting down" in (await r.json())["reasons"]
+    finally:
+        await stop_worker(running, grace=1.0)
+        await queue.close()
