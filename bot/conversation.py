@@ -29,7 +29,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.observability import count_event, count_sent, hashed, record_command
 from bot.platforms import PLATFORMS
@@ -151,6 +151,14 @@ class CommandLimiter:
             self._hits = {k: v for k, v in self._hits.items() if v}
         return True
 
+    async def check(self, user_key: str, chat_key: str) -> bool:
+        """`allow`, as the fleet's RedisCommandLimiter is called."""
+        return self.allow(user_key, chat_key)
+
+
+class CommandCheck(Protocol):
+    async def check(self, user_key: str, chat_key: str) -> bool: ...
+
 
 def parse_command(text: str, bot_name: str | None = None) -> tuple[str, str] | None:
     """("paper", "2605.29559") from "/paper@bot 2605.29559" or "paper 2605.29559";
@@ -197,6 +205,7 @@ class Conversation:
         now: Callable[[], dt.datetime] = _utc_now,
         clock: Callable[[], float] = time.monotonic,
         jobs: JobQueue | None = None,
+        command_limiter: CommandCheck | None = None,
     ) -> None:
         load_commands()
         # Set (serve in a fleet): LLM-heavy answers are enqueued for the workers.
@@ -206,7 +215,8 @@ class Conversation:
         self._llm = llm
         self._own_llm = llm is None
         self._now = now
-        self.limiter = CommandLimiter(
+        # A fleet passes the Redis one: every replica and worker counts the same windows.
+        self.limiter: CommandCheck = command_limiter or CommandLimiter(
             settings.command_rate_user,
             settings.command_rate_chat,
             settings.command_rate_window,
@@ -440,7 +450,7 @@ class Conversation:
         self, ctx: HandlerContext, name: str, args: str, *, limited: bool = False
     ) -> Document:
         """Run the registered command `name`, counting its outcome and timing its handler."""
-        if limited and not self.limiter.allow(ctx.user.user_id, ctx.chat.key):
+        if limited and not await self.limiter.check(ctx.user.user_id, ctx.chat.key):
             record_command(name, "limited")
             raise UsageError(
                 ctx.t(

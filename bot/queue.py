@@ -43,6 +43,7 @@ from digest.store.base import Store
 if TYPE_CHECKING:
     from bot.conversation import Conversation, Incoming
     from bot.ratelimit import Limiter
+    from bot.ratelimit_redis import RedisCommandLimiter
     from bot.sending import Sender
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "QUEUED_NS",
     "JobQueue",
     "WorkerState",
+    "fleet_command_limiter",
     "fleet_limiter",
     "incoming_from_json",
     "incoming_to_json",
@@ -193,6 +195,19 @@ def fleet_limiter(settings: Settings, queue: JobQueue) -> Limiter:
     from bot.ratelimit_redis import RedisRateLimiter
 
     return RedisRateLimiter(queue.redis, prefix=settings.redis_prefix, margin=FLEET_MARGIN)
+
+
+def fleet_command_limiter(settings: Settings, queue: JobQueue) -> RedisCommandLimiter:
+    """The per-user and per-chat command windows every process of a fleet shares."""
+    from bot.ratelimit_redis import RedisCommandLimiter
+
+    return RedisCommandLimiter(
+        queue.redis,
+        prefix=settings.redis_prefix,
+        per_user=settings.command_rate_user,
+        per_chat=settings.command_rate_chat,
+        window=settings.command_rate_window,
+    )
 
 
 def _text(value: bytes | str) -> str:

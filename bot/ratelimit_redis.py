@@ -155,3 +155,60 @@ class RedisRateLimiter:
         return scrub(str(exc), [password if isinstance(password, str) else None]) or (
             type(exc).__name__
         )
+
+
+# Sliding windows of LLM-backed commands (per user, per chat) shared by the fleet: drop
+# what left the window, refuse when either is full, else record the command in both.
+_COMMAND = """
+local now = ARGV[1] ~= '' and tonumber(ARGV[1]) or nil
+if not now then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1e6
+end
+local window = tonumber(ARGV[2])
+for i = 1, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
+  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[3 + i]) then return 0 end
+end
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[i], math.ceil(window * 1000) + 1000)
+end
+return 1
+"""
+
+
+class RedisCommandLimiter:
+    """bot.conversation.CommandLimiter's windows in Redis, so a user's `/paper` count is
+    the same whichever replica or worker answers (one round trip per command)."""
+
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        *,
+        prefix: str,
+        per_user: int,
+        per_chat: int,
+        window: float,
+        clock: Clock | None = None,
+    ) -> None:
+        self._prefix = prefix
+        self._limits = (per_user, per_chat)
+        self._window = window
+        self._clock = clock
+        self._script = client.register_script(_COMMAND)
+        self._origin = uuid.uuid4().hex
+        self._serial = itertools.count()
+
+    async def check(self, user_key: str, chat_key: str) -> bool:
+        keys = [f"{self._prefix}cmd:user:{user_key}", f"{self._prefix}cmd:chat:{chat_key}"]
+        args = [
+            "" if self._clock is None else repr(self._clock()),
+            repr(self._window),
+            f"{self._origin}:{next(self._serial)}",
+            *(str(n) for n in self._limits),
+        ]
+        try:
+            return bool(int(await self._script(keys=keys, args=args)))
+        except (RedisError, OSError) as exc:
+            raise StoreError(f"command limiter on Redis: {type(exc).__name__}") from exc

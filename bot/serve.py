@@ -41,7 +41,7 @@ from bot.observability import (
 )
 from bot.platforms import PLATFORMS
 from bot.platforms.base import Receiver
-from bot.queue import JobQueue, fleet_limiter
+from bot.queue import JobQueue, fleet_command_limiter, fleet_limiter
 from bot.ratelimit import Limiter, RateLimiter
 from bot.scheduler import Scheduler
 from bot.sending import Sender, known_secrets, scrub_line
@@ -153,7 +153,12 @@ async def start_service(
     """Start receivers, the HTTP server and the scheduler; return them running."""
     configure_hashing(settings.log_salt.get_secret_value() if settings.log_salt else None)
     jobs = JobQueue.from_settings(settings) if settings.queue else None
-    conversation = Conversation(settings, store, jobs=jobs)
+    conversation = Conversation(
+        settings,
+        store,
+        jobs=jobs,
+        command_limiter=fleet_command_limiter(settings, jobs) if jobs is not None else None,
+    )
     service = Service(settings, store, conversation, jobs=jobs)
     # In a fleet, serve's own sends (short answers) count against the platforms' limits
     # together with the workers'.

@@ -27,7 +27,14 @@ from prometheus_client.aiohttp import make_aiohttp_handler
 from bot.conversation import Conversation
 from bot.observability import REGISTRY, configure_hashing, set_queue_depth
 from bot.platforms import PLATFORMS
-from bot.queue import POLL_DELAY, JobQueue, WorkerState, fleet_limiter, make_worker
+from bot.queue import (
+    POLL_DELAY,
+    JobQueue,
+    WorkerState,
+    fleet_command_limiter,
+    fleet_limiter,
+    make_worker,
+)
 from bot.scheduler import timed_builder
 from bot.sending import Sender
 from digest.errors import ConfigError
@@ -131,7 +138,9 @@ async def start_worker(
         queue=queue,
         senders=available,
         limiter=limiter,
-        conversation=Conversation(settings, store),
+        conversation=Conversation(
+            settings, store, command_limiter=fleet_command_limiter(settings, queue)
+        ),
         builder=timed_builder(builder),
     )
     worker = make_worker(state, poll_delay=poll_delay)

@@ -402,3 +402,35 @@ async def test_a_worker_answers_its_probes_and_shows_the_queue_in_metrics(
     finally:
         await stop_worker(running, grace=1.0)
         await queue.close()
+
+
+async def test_command_limits_are_the_same_whichever_process_answers(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    from bot.ratelimit_redis import RedisCommandLimiter
+
+    now = [1000.0]
+
+    def limiter() -> RedisCommandLimiter:  # one per process: a serve replica, a worker
+        return RedisCommandLimiter(
+            redis_client,
+            prefix=redis_prefix,
+            per_user=2,
+            per_chat=3,
+            window=60.0,
+            clock=lambda: now[0],
+        )
+
+    serve, worker = limiter(), limiter()
+    assert await serve.check("ada", "telegram:42")
+    assert await worker.check("ada", "telegram:42")
+    assert not await serve.check("ada", "telegram:42")  # her third in a minute, anywhere
+    assert await worker.check("bob", "telegram:42")  # the chat's third
+    assert not await serve.check("eve", "telegram:42")  # the chat is full, whoever asks
+    assert await serve.check("eve", "telegram:7")  # another chat is not
+    now[0] += 60.0  # the window passes
+    assert await worker.check("ada", "telegram:42")
+    ttls = [
+        await redis_client.pttl(k) async for k in redis_client.scan_iter(f"{redis_prefix}cmd:*")
+    ]
+    assert ttls and all(0 < t <= 61_000 for t in ttls)  # idle windows expire
