@@ -54,9 +54,12 @@ __all__ = [
     "ChatOutcome",
     "DeliveryResult",
     "PushReport",
+    "day_key",
     "deliver",
     "is_delivered",
+    "keep_lock",
     "last_outcome",
+    "nap",
     "profile_for",
     "push",
     "render_for",
@@ -197,7 +200,7 @@ async def deliver(
         if msg.parent:
             parent_ref = ref
     if result.complete:
-        await store.cache_set(DONE_NS, _done_key(sub, day), str(result.total), DONE_TTL)
+        await store.cache_set(DONE_NS, day_key(sub.key, day), str(result.total), DONE_TTL)
     return result
 
 
@@ -224,13 +227,14 @@ async def remember_delivery(
             await store.save_thread(key, {"papers": pick_ids}, THREAD_TTL)
 
 
-def _done_key(sub: Subscription, day: dt.date) -> str:
-    return f"{sub.key}|{day.isoformat()}"
+def day_key(chat_key: str, day: dt.date) -> str:
+    """The Store key of what concerns one chat on one day (delivered, outcome, lease…)."""
+    return f"{chat_key}|{day.isoformat()}"
 
 
 async def is_delivered(store: Store, sub: Subscription, day: dt.date) -> bool:
     """True when every part of `day`'s brief reached `sub`."""
-    return await store.cache_get(DONE_NS, _done_key(sub, day)) is not None
+    return await store.cache_get(DONE_NS, day_key(sub.key, day)) is not None
 
 
 # --- push --------------------------------------------------------------------------------
@@ -279,6 +283,11 @@ class ChatOutcome:
     error: str | None = None  # before delivery: profile, brief or sender setup failed
     preview: list[OutMessage] = field(default_factory=list)  # dry run: what would be sent
     busy: bool = False  # another process holds the chat's lease: not a failure of this one
+
+    @property
+    def stopped(self) -> bool:
+        """Stopped by a shutdown before anything was sent: not a failure of the chat."""
+        return self.result is None and (self.error or "").startswith("stopped")
 
     @property
     def ok(self) -> bool:
@@ -358,7 +367,7 @@ async def _group_brief(
             break
         await sleep(BUILD_POLL)
     done = asyncio.Event()
-    renew = asyncio.ensure_future(_renew(store, lock, owner, BUILD_LEASE, done, sleep))
+    renew = asyncio.ensure_future(keep_lock(store, lock, owner, BUILD_LEASE, done, sleep))
     try:
         # Built and cached by another process between our look and our lock?
         cached = await get_day_brief(store, profile.key, day)
@@ -395,26 +404,40 @@ async def _build(
     return brief
 
 
-async def _renew(
+async def nap(
+    sleep: Callable[[float], Awaitable[None]], seconds: float, wake: asyncio.Event
+) -> None:
+    """Sleep `seconds`, waking at once when `wake` is set."""
+    napping = asyncio.ensure_future(sleep(seconds))
+    woken = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({napping, woken}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in (napping, woken):
+            waiter.cancel()
+        await asyncio.gather(napping, woken, return_exceptions=True)
+
+
+async def keep_lock(
     store: Store,
     lock: str,
     owner: str,
     ttl: dt.timedelta,
     done: asyncio.Event,
     sleep: Callable[[float], Awaitable[None]],
-) -> None:
-    """Keep `lock` while `done` is unset (a build can outlast one lease)."""
+) -> bool:
+    """Renew `lock` every third of its lease until `done` is set; False when it was lost.
+
+    Never cancelled mid-renewal: a Store call cut off half-way could leave a transaction
+    open, so the caller sets `done` and the loop finishes its current call.
+    """
     while not done.is_set():
-        nap = asyncio.ensure_future(sleep(ttl.total_seconds() / 3))
-        woken = asyncio.ensure_future(done.wait())
-        try:
-            await asyncio.wait({nap, woken}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in (nap, woken):
-                waiter.cancel()
-            await asyncio.gather(nap, woken, return_exceptions=True)
-        if done.is_set() or not await store.acquire_lock(lock, owner, ttl):
-            return
+        await nap(sleep, ttl.total_seconds() / 3, done)
+        if done.is_set():
+            return True
+        if not await store.acquire_lock(lock, owner, ttl):
+            return False
+    return True
 
 
 async def push(
@@ -527,7 +550,7 @@ async def push(
             outcome.error = setup_errors[sub.platform]
             log.warning("cannot send: chat=%s reason=%s", hashed(sub.key), outcome.error)
             return outcome
-        lease = f"deliver:{sub.key}|{day.isoformat()}"
+        lease = f"deliver:{day_key(sub.key, day)}"
         async with gate:
             try:
                 if stop is not None and stop.is_set():
@@ -610,7 +633,7 @@ async def _record_outcomes(store: Store, report: PushReport) -> None:
     for row, outcome in zip(report_rows(report), report.outcomes, strict=True):
         if outcome.busy:  # the process delivering it records its own outcome
             continue
-        key = f"{outcome.sub.key}|{report.day.isoformat()}"
+        key = day_key(outcome.sub.key, report.day)
         try:
             await store.cache_set(PUSHLOG_NS, key, json.dumps({**row, "at": at}), DONE_TTL)
         except PaperdropError as exc:  # the delivery happened; only the status line is lost
@@ -619,7 +642,7 @@ async def _record_outcomes(store: Store, report: PushReport) -> None:
 
 async def last_outcome(store: Store, sub: Subscription, day: dt.date) -> dict[str, Any] | None:
     """What the last push of `day` reported for this chat (see `report_rows`), if any."""
-    raw = await store.cache_get(PUSHLOG_NS, f"{sub.key}|{day.isoformat()}")
+    raw = await store.cache_get(PUSHLOG_NS, day_key(sub.key, day))
     if raw is None:
         return None
     try:

@@ -468,8 +468,7 @@ def record_push(report: PushReport) -> None:
         if outcome.busy:  # another process is delivering it and counts it
             continue
         if result is None:  # nothing was sent: no profile, no brief, no sender, stopping
-            stopped = (outcome.error or "").startswith("stopped")
-            PUSH_CHATS.labels(platform, "stopped" if stopped else "error").inc()
+            PUSH_CHATS.labels(platform, "stopped" if outcome.stopped else "error").inc()
             continue
         if result.gone:
             state = "gone"

@@ -34,7 +34,9 @@ from arq.constants import in_progress_key_prefix
 from arq.worker import Function, Retry, Worker, func
 from redis.asyncio import ConnectionPool
 
+from bot.delivery import day_key, nap, push
 from bot.observability import count_job, record_push, set_jobs_running
+from bot.scheduler import record_outcomes
 from digest.errors import ConfigError, PaperdropError, StoreError
 from digest.models import Language, Platform, Subscription
 from digest.settings import Settings
@@ -134,7 +136,7 @@ class JobQueue:
         enqueued. A chat's claim is dropped if its job could not be enqueued."""
         claimed: list[str] = []
         for sub in subs:
-            if await store.cache_add(QUEUED_NS, _claim(sub.key, day), "1", QUEUED_TTL):
+            if await store.cache_add(QUEUED_NS, day_key(sub.key, day), "1", QUEUED_TTL):
                 claimed.append(sub.key)
         langs = sorted(set(languages))
         enqueued: list[str] = []
@@ -214,14 +216,10 @@ def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _claim(chat_key: str, day: dt.date) -> str:
-    return f"{chat_key}|{day.isoformat()}"
-
-
 async def release_claims(store: Store, chats: Sequence[str], day: dt.date) -> None:
     for key in chats:
         with contextlib.suppress(PaperdropError):
-            await store.cache_delete(QUEUED_NS, _claim(key, day))
+            await store.cache_delete(QUEUED_NS, day_key(key, day))
 
 
 # --- the worker ---------------------------------------------------------------------------
@@ -255,8 +253,7 @@ async def _heartbeat(ctx: dict[str, Any], done: asyncio.Event) -> None:
     while not done.is_set():
         with contextlib.suppress(Exception):  # a missed renewal only risks an early takeover
             await redis.pexpire(key, lease_ms)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(done.wait(), JOB_LEASE.total_seconds() / 3)
+        await nap(asyncio.sleep, JOB_LEASE.total_seconds() / 3, done)
 
 
 class _Running:
@@ -277,9 +274,6 @@ async def push_chats(
     ctx: dict[str, Any], day_iso: str, chats: list[str], languages: list[str]
 ) -> dict[str, int]:
     """One chunk of the morning: push `day`'s brief to these chats (what is missing)."""
-    from bot.delivery import push
-    from bot.scheduler import record_outcomes
-
     state = _state(ctx)
     day = dt.date.fromisoformat(day_iso)
     done = asyncio.Event()

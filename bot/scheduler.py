@@ -35,8 +35,11 @@ from bot.delivery import (
     BriefBuilder,
     ChatOutcome,
     PushReport,
+    day_key,
     is_delivered,
+    keep_lock,
     last_outcome,
+    nap,
     push,
 )
 from bot.observability import (
@@ -144,9 +147,8 @@ async def record_outcomes(store: Store, report: PushReport, now: dt.datetime) ->
     failures of those now delivered. A chat stopped by a shutdown or busy elsewhere was
     not a failure."""
     for outcome in report.outcomes:
-        key = f"{outcome.sub.key}|{report.day.isoformat()}"
-        stopped = (outcome.error or "").startswith("stopped")
-        if outcome.busy or (stopped and outcome.result is None):
+        key = day_key(outcome.sub.key, report.day)
+        if outcome.busy or outcome.stopped:
             continue
         if outcome.ok:
             await store.cache_delete(RETRY_NS, key)
@@ -268,7 +270,7 @@ class Scheduler:
                 continue
             if day is None or await is_delivered(self.store, sub, day):
                 continue
-            not_before = (await _retry_state(self.store, f"{sub.key}|{day.isoformat()}"))[1]
+            not_before = (await _retry_state(self.store, day_key(sub.key, day)))[1]
             if not_before is not None and now < not_before:
                 continue
             by_day.setdefault(day, []).append(sub)
@@ -337,40 +339,16 @@ class Scheduler:
             report.due.extend(enqueued)
 
     async def _keep_lock(self, done: asyncio.Event) -> None:
-        """Renew the lease while a push runs, until `done` is set.
-
-        Never cancelled mid-renewal: a Store call cut off half-way could leave a
-        transaction open, so the loop is told to stop and finishes its current call.
-        """
-        period = self.lock_ttl.total_seconds() / 3
-        while not done.is_set():
-            nap = asyncio.ensure_future(self._sleep(period))
-            stop = asyncio.ensure_future(done.wait())
-            try:
-                await asyncio.wait({nap, stop}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in (nap, stop):
-                    waiter.cancel()
-                await asyncio.gather(nap, stop, return_exceptions=True)
-            if done.is_set():
-                return
-            if not await self.store.acquire_lock(LOCK_NAME, self.owner, self.lock_ttl):
-                log.error("scheduler lock lost to another replica during a push")
-                return
+        """Renew the lease while a push runs, until `done` is set."""
+        if not await keep_lock(self.store, LOCK_NAME, self.owner, self.lock_ttl, done, self._sleep):
+            log.error("scheduler lock lost to another replica during a push")
 
     async def _nap(self, stop: asyncio.Event | None) -> None:
         """Sleep one interval, waking at once when `stop` is set."""
         if stop is None:
             await self._sleep(self.interval)
-            return
-        nap = asyncio.ensure_future(self._sleep(self.interval))
-        woken = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({nap, woken}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in (nap, woken):
-                waiter.cancel()
-            await asyncio.gather(nap, woken, return_exceptions=True)
+        else:
+            await nap(self._sleep, self.interval, stop)
 
     async def serve(self, *, stop: asyncio.Event | None = None, ticks: int | None = None) -> None:
         """Tick every `interval` seconds until `stop` is set (or `ticks` ticks ran)."""
