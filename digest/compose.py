@@ -8,9 +8,11 @@ sentences, LLM prose) goes through `digest.cleaning` (LaTeX to plain text).
 What no model wrote comes from `digest.extractive.Writer`: the why-picked line of every
 pick (both modes), and in an extractive brief the relations, the reasons to read closely,
 the overview and the conclusion; related picks share one group heading
-(`digest.grouping`). The header under the title says when the brief was retrieved (in
-the reader's time zone), over which window and why it widened, which sources answered,
-and how many papers the reader's avoid list or 👎 kept out.
+(`digest.grouping`; the LLM's title when it gave one). An LLM's overview is its own, with
+any count of papers the papers do not bear out dropped (`digest.counts`). The header
+under the title says when the brief was retrieved (in the reader's time zone), over which
+window and why it widened, which sources answered, and how many papers the reader's
+avoid list or 👎 kept out.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 from digest.cleaning import clean_title, latex_to_text, shorten
+from digest.counts import Topics, check_counts
 from digest.errors import InvalidPaperId
 from digest.extractive import TAKEAWAY_CHARS, Writer, extractive_summary, takeaway
 from digest.grouping import Group, Plan
@@ -459,10 +462,17 @@ def compose_brief(
     if extractive:
         overview = writer.overview()
     else:
-        overview = _prose(notes.overview)
-        themes = writer.theme_sentence()
-        if themes and themes not in overview:
-            overview = f"{overview}{'' if language == 'zh' else ' '}{themes}"
+        # The LLM's own overview, without a sentence of ours; a count it states that the
+        # papers do not bear out is dropped.
+        topics = Topics.of(
+            picks=picks,
+            others=others,
+            profile=profile,
+            phrases=writer.lexicon.phrases,
+            units=len(_units(picks, plan)),
+            candidates=facts.candidates,
+        )
+        overview = check_counts(_prose(notes.overview), topics)
     sections: list[Section] = [
         Section(kind="overview", title=label("overview", language), items=[TextItem(text=overview)])
     ]

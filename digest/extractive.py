@@ -14,7 +14,9 @@ Two kinds of text, never mixed up:
   Chinese reader gets Chinese sentences wherever no model is needed.
 
 The same `Writer` fills the gaps of an LLM brief (a missing relation or reason, the
-why-picked line every pick gets, the theme counts).
+why-picked line every pick gets, a group the LLM did not title). Themes and group
+headings name topics by the day's key phrases (`digest.keyphrases`) and the reader's
+interest labels, never by a loose word.
 """
 
 from __future__ import annotations
@@ -528,7 +530,7 @@ class Writer:
 
     def themes(self) -> list[Theme]:
         if self._themes is None:
-            self._themes = themes(self._shown, self.lexicon)
+            self._themes = themes(self._shown, self.lexicon, interests=self.profile.interests)
         return self._themes
 
     # why picked ------------------------------------------------------------------------
@@ -776,30 +778,42 @@ class Writer:
     # groups and themes -----------------------------------------------------------------
 
     def group_heading(self, group: Group, members: Sequence[Ranked]) -> str:
-        """The heading of a pick holding several papers: their names and what they share."""
+        """The heading of a pick holding several papers: their names, then what they all
+        share (the day's key phrases they use), else the interest they share."""
         names = [self.name(m.paper) for m in members]
         joined = " + ".join(names)
-        terms = list(group.terms[:2])
+        terms = list(group.terms)
         lab = self.quoted_label(group.interest) if group.interest else ""
         n = len(members)
         if self.zh:
             count = {2: "两", 3: "三"}.get(n, str(n))
-            about = f"{count}篇都围绕 {'、'.join(terms)}" if terms else f"{count}篇回答同一个问题"
-            return f"{joined} —— {about}" + (f"(同属你关注的{lab})" if lab else "")
-        count = {2: "two", 3: "three"}.get(n, str(n))
-        about = f"{count} papers on {_join(terms, 'en')}" if terms else f"{count} related papers"
-        under = "both" if n == 2 else "all"
-        return f"{joined} — {about}" + (f" ({under} under your interest in {lab})" if lab else "")
+            if terms:
+                under = f"(同属你关注的{lab})" if lab else ""
+                return f"{joined} —— {count}篇都涉及 {'、'.join(terms)}{under}"
+            if lab:
+                return f"{joined} —— {count}篇同属你关注的{lab}"
+            return f"{joined} —— {count}篇回答同一个问题"
+        every = "both" if n == 2 else f"all {({3: 'three'}).get(n, str(n))}"
+        if terms:
+            under = f" (under your interest in {lab})" if lab else ""
+            return f"{joined} — {every} on {_join(terms, 'en')}{under}"
+        if lab:
+            return f"{joined} — {every} under your interest in {lab}"
+        return f"{joined} — {every} answer one question"
 
     def theme_sentence(self) -> str:
-        """The day's themes, counted and named: "Themes: 4 papers on world models, …"."""
+        """The day's themes, counted and named: "Today's themes: 8 papers on RL, 3 on
+        world models." (zh: "今天的主题:RL(8 篇)、world models(3 篇)。")."""
         found = self.themes()
         if not found:
             return ""
         if self.zh:
-            parts = [f"{len(t.paper_ids)} 篇关于 {t.name} 的论文" for t in found]
+            parts = [f"{t.name}({len(t.paper_ids)} 篇)" for t in found]
             return f"今天的主题:{'、'.join(parts)}。"
-        parts = [f"{len(t.paper_ids)} papers on {t.name}" for t in found]
+        parts = [
+            f"{len(t.paper_ids)} {'papers ' if i == 0 else ''}on {t.name}"
+            for i, t in enumerate(found)
+        ]
         return f"Today's themes: {_join(parts, 'en')}."
 
     def _units(self) -> list[list[Ranked]]:
@@ -900,7 +914,8 @@ class Writer:
                 out.append(f"今天的主线是 {'与 '.join(parts)}。")
             else:
                 parts = [f"{t.name} ({len(t.paper_ids)} papers)" for t in found]
-                out.append(f"The day's main lines are {_join(parts, 'en')}.")
+                lines = "main lines are" if len(parts) > 1 else "main line is"
+                out.append(f"The day's {lines} {_join(parts, 'en')}.")
         if self._with_code:
             out.append(
                 f"{len(self.picks)} 篇重点论文中有 {self._with_code} 篇附代码,可以直接上手复现。"

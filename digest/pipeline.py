@@ -27,7 +27,7 @@ from digest.chatstate import put_papers
 from digest.compose import BriefFacts, compose_brief
 from digest.errors import PaperdropError, SourceError, StoreError
 from digest.extractive import reader_notes as extractive_reader_notes
-from digest.grouping import Plan, merge_groups, plan_picks
+from digest.grouping import Plan, merge_groups, plan_picks, themes
 from digest.llm import LLM, llm_session, usage_of
 from digest.models import (
     Brief,
@@ -49,7 +49,7 @@ from digest.sources.github import GitHubSource
 from digest.sources.hf import HuggingFaceSource, parse_daily
 from digest.sources.merge import merge_papers
 from digest.store.base import Store
-from digest.summarize import ReaderNotes, reader_notes, summarize_papers
+from digest.summarize import NoteHints, ReaderNotes, reader_notes, summarize_papers
 
 __all__ = [
     "SAMPLE_DATE",
@@ -451,8 +451,15 @@ async def write_notes(
 
     if llm is None:
         return fallback(), llm_used, None
+    hints = None
+    if plan is not None:  # the themes and groups the code found, for the LLM to name
+        found = themes([*picks, *others], plan.lexicon, interests=profile.interests)
+        hints = NoteHints(
+            themes=[(t.name, len(t.paper_ids)) for t in found],
+            groups=[(g.paper_ids, g.terms) for g in plan.groups],
+        )
     try:
-        notes, u = await reader_notes(picks, others, summaries, profile, language, llm)
+        notes, u = await reader_notes(picks, others, summaries, profile, language, llm, hints)
     except PaperdropError as exc:
         usage.add(usage_of(exc))
         return fallback(), llm_used, llm_failed_note(language, str(exc), partial=llm_used)

@@ -586,7 +586,8 @@ def test_a_chinese_brief_without_an_llm_reads_chinese_outside_quotes_and_titles(
         if isinstance(item, PaperItem):
             assert "“" in item.contribution and item.contribution.endswith("”")
             assert len(item.contribution) <= 300
-    assert "今天的主题" in brief.overview and "篇关于" in brief.overview
+    # Themes are named by key phrases or acronyms and counted: "RL(8 篇)".
+    assert re.search(r"今天的主题:[^。]*\(\d+ 篇\)", brief.overview), brief.overview
     conclusion = section(brief, "conclusion").items[0]
     assert isinstance(conclusion, TextItem) and conclusion.text.startswith("建议先读")
 
@@ -627,22 +628,22 @@ def test_source_text_is_cleaned_of_latex() -> None:
     assert item.why == "“It reduces loss by 0.81% on all tasks.”"
 
 
-def test_an_llm_overview_gets_the_days_theme_counts() -> None:
-    plan, _, profile = sample_day("en")
+def llm_brief(overview: str, language: Literal["zh", "en"] = "en") -> Brief:
+    plan, _, profile = sample_day(language)
     summaries = {
         r.paper.paper_id: PaperSummary(
             contribution="It does X.", why="It matters.", category="LLM Agent", mode="llm"
         )
         for r in (*plan.picks, *plan.others)
     }
-    brief = compose_brief(
+    return compose_brief(
         day=SAMPLE_DAY,
         profile=profile,
-        language="en",
+        language=language,
         picks=plan.picks,
         others=plan.others,
         summaries=summaries,
-        notes=ReaderNotes(overview="Agents learn skills.", conclusion="Read SkillOS."),
+        notes=ReaderNotes(overview=overview, conclusion="Read SkillOS."),
         repos={},
         reports=[],
         window_start=SAMPLE_DAY,
@@ -652,12 +653,39 @@ def test_an_llm_overview_gets_the_days_theme_counts() -> None:
         generated_at=NOW,
         plan=plan,
     )
-    assert brief.overview.startswith("Agents learn skills. Today's themes: ")
+
+
+def test_an_llm_overview_is_the_llms_own() -> None:
+    brief = llm_brief("Agents learn skills.")
+    # No theme sentence of the code's appended to what the LLM wrote.
+    assert brief.overview == "Agents learn skills."
     conclusion = section(brief, "conclusion").items[0]
     assert isinstance(conclusion, TextItem) and conclusion.text == "Read SkillOS."
     # Every pick still says why it was picked, written by code.
     picks = [i for i in section(brief, "top_picks").items if isinstance(i, PaperItem)]
     assert all(p.note for p in picks)
+
+
+def test_the_llms_counts_are_checked_against_the_papers() -> None:
+    plan, _, _ = sample_day("en")
+    shown = [*plan.picks, *plan.others]
+    rl = sum(1 for r in shown if "rl" in plan.lexicon.phrases.keys_of(r.paper.paper_id))
+    agents = sum(1 for r in shown if "LLM agents" in r.matched)
+    assert rl >= 3 and agents >= 3
+    brief = llm_brief(
+        f"Today {len(plan.picks)} top picks: {rl} papers on RL, {rl + 2} papers on LLM agents "
+        f"and world models ({agents + 5} papers). {len(plan.others)} more are worth a glance; "
+        f"{agents} papers match LLM agents."
+    )
+    assert brief.overview == (
+        f"Today {len(plan.picks)} top picks: {rl} papers on RL, papers on LLM agents "
+        f"and world models. {len(plan.others)} more are worth a glance; "
+        f"{agents} papers match LLM agents."
+    )
+    zh = llm_brief(
+        f"今天的主题:RL({rl} 篇)、「LLM Agent」({agents + 1} 篇)。另有 99 篇值得一看。", "zh"
+    )
+    assert zh.overview == f"今天的主题:RL({rl} 篇)、「LLM Agent」。另有值得一看。"
 
 
 # --- repos ------------------------------------------------------------------------------

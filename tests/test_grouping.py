@@ -140,8 +140,9 @@ def test_papers_answering_the_same_question_share_one_pick() -> None:
     assert {r.paper.paper_id for r in (*plan.picks, *plan.others)} == {r.paper.paper_id for r in rs}
     world, rewards = plan.groups
     assert world.interest == "model-based RL and world models"
-    assert "video" in world.terms  # "world models" is the interest, named already
-    assert "process rewards" in rewards.terms or "rewards" in rewards.terms
+    # Named by the key phrases both papers use, whole: not "video" and "world".
+    assert world.terms[0] == "video world models"
+    assert "process rewards" in rewards.terms, rewards.terms
 
 
 def test_grouping_does_not_depend_on_ids_or_input_order_of_the_corpus() -> None:
@@ -195,14 +196,19 @@ def test_llm_groups_replace_the_lexical_ones_they_overlap() -> None:
 def test_themes_are_counted_and_named() -> None:
     rs = ranked(ORDER)
     lex = Lexicon([*DAY_PAPERS, *(r.paper for r in rs)])
-    assert [(t.name, len(t.paper_ids)) for t in themes(rs, lex)] == [("world", 3)]
+    # A key phrase, whole ("RL post-training"), never a word cut out of it ("world").
+    assert [(t.name, len(t.paper_ids)) for t in themes(rs, lex)] == [("RL post-training", 3)]
     found = themes(rs, lex, min_papers=2)
-    by_name = {t.name: len(t.paper_ids) for t in found}
-    assert by_name["world models"] == 2
-    assert [len(t.paper_ids) for t in found] == sorted(by_name.values(), reverse=True)
+    assert [(t.name, len(t.paper_ids)) for t in found] == [
+        ("RL post-training", 3),
+        ("video world models", 2),
+    ]
     # Themes do not repeat each other's words.
     words = [w for t in found for w in t.name.lower().split()]
     assert len(words) == len(set(words))
+    # A phrase that is one of the reader's interests is left to the interest counts.
+    named = themes(rs, lex, min_papers=2, interests=["video world models"])
+    assert [t.name for t in named] == ["RL post-training"]
 
 
 def test_on_the_sample_day_the_two_skill_papers_are_one_pick() -> None:
