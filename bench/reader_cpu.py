@@ -9,8 +9,8 @@ offline sample day, one after another in one process with no LLM, then prints:
   runs once per paper per reader grows with N; one built once per day does not).
 
 The counts come from the same readers built under cProfile in a fresh process (the timed
-run is not profiled, and its warm caches do not hide the per-day work). This measures the per-reader CPU of digest only; `bench/brief_cost.py`
-measures LLM calls and tokens.
+run is not profiled, and its warm caches do not hide the per-day work). This measures the
+per-reader CPU of digest only; `bench/brief_cost.py` measures LLM calls and tokens.
 
     uv run python bench/reader_cpu.py [--readers 100]
 """

@@ -129,7 +129,10 @@ def check_counts(text: str, topics: Topics) -> str:
         if true is None or n not in true:
             out = out[: m.start()] + out[m.end() :]
     for pattern in (_EN_COUNT, _ZH_COUNT):
+        checked = [k.span() for k in _PAREN.finditer(out)]  # the parentheses kept above
         for m in reversed(list(pattern.finditer(out))):
+            if any(a <= m.start(1) < b for a, b in checked):
+                continue
             n = int(m.group(1))
             noun = m.group(2).lower() if pattern is _EN_COUNT else ""
             picks = noun.startswith("pick") or bool(_PICK_WORDS.match(out[m.end() :]))

@@ -58,6 +58,7 @@ KEYWORD_WEIGHT: Final = 2.0
 ABSTRACT_CAP: Final = 3  # occurrences of a term in the abstract that count
 PHRASE_BONUS: Final = 1.3  # a two-word phrase is more specific than either word
 THEME_WORD_BONUS: Final = 0.25  # each word beyond the first: a longer phrase says more
+THEME_TITLE_BONUS: Final = 1.0  # ... and titles name what a paper is about
 GROUP_TERMS: Final = 2  # phrases a group heading names
 # Endings of adjectives and adverbs ("agentic", "adaptive"): a phrase does not end with
 # one, and a lone one is not a term worth naming.
@@ -551,7 +552,8 @@ def themes(
 ) -> list[Theme]:
     """What several of the shown papers are about, most papers first: the day's key
     phrases and established acronyms (`digest.keyphrases`) at least `min_papers` of them
-    use, the rarer over the day and the longer first among equals. A phrase that is one of
+    use, the rarer over the day, the longer and the more often in their titles first. A
+    phrase that is one of
     the reader's `interests` is left to the interest counts; themes do not repeat each
     other's words, nor the same papers."""
     day = lexicon.phrases
@@ -568,6 +570,8 @@ def themes(
         if len(ids) < min_papers or words in said:
             continue
         bonus = 1.0 + THEME_WORD_BONUS * (len(key.split()) - 1)
+        titled = sum(key in day.in_title.get(pid, ()) for pid in ids) / len(ids)
+        bonus *= 1.0 + THEME_TITLE_BONUS * titled
         scored.append((-len(ids) * day.idf(key) * bonus, key, ids))
     scored.sort()
     out: list[Theme] = []

@@ -136,6 +136,7 @@ _GENERIC_TEXT: Final = """
     manner fashion scenario scenarios application applications domain domains area areas
     field fields line lines direction directions version versions time times order
     gain gains score scores ratio percent fact every six seven eight nine ten promising
+    help helps helped allow allows allowed let lets
 """
 GENERIC: Final = frozenset(_GENERIC_TEXT.split())
 
@@ -152,6 +153,8 @@ _NOUN_TEXT: Final = """
 _NOUNS: Final = frozenset(_NOUN_TEXT.split())
 
 _BREAK: Final = "|"  # a token no phrase may span
+# Generic words that end a topic's name ("tool use", "computer use"), never start one.
+_LAST_ONLY: Final = frozenset({"use"})
 _CLAUSE = re.compile(r"[,.;:!?()\[\]{}\"“”‘’/|+=<>]+|\s[-–—]+\s|[–—]")
 _URL = re.compile(r"(?:https?://|www\.)\S+|\b\S+\.(?:com|org|io|ai|net)/\S*", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:['’-][A-Za-z0-9]+)*")
@@ -186,6 +189,8 @@ def _normal(word: str) -> str | None:
     if _ACRONYM.fullmatch(word) and sum(c.isupper() for c in word) >= 2:
         return word.removesuffix("s").lower()  # RL, LLMs -> llm; never stemmed
     low = word.lower().replace("’", "'")
+    if low in _LAST_ONLY:
+        return low
     if len(low) < 2 or low in STOPWORDS or low in GENERIC or low.endswith("'s"):
         return None
     head, _, last = low.rpartition("-")
@@ -264,8 +269,33 @@ def _kept(key: str) -> bool:
     last = words[-1]
     if last not in ESTABLISHED and (_ADJECTIVE_TAIL.search(last) and last not in _NOUNS):
         return False
+    if any(w in _LAST_ONLY for w in words[:-1]):
+        return False
     # "agentic RL" ends with a noun; "RL agentic" does not; no phrase of one word twice.
     return not words[0].endswith("ly") and len(set(words)) == len(words)
+
+
+def _drop_fragments(holders: dict[str, frozenset[str]], docs: Sequence[Sequence[str]]) -> None:
+    """Leave out of `holders` the phrases that only ever occur as part of a longer one:
+    one always followed by the same word is the head of a longer phrase ("long-term
+    credit" of "long-term credit assignment"), and one every occurrence of which sits
+    inside a kept longer phrase is its fragment ("video world" of "video world models")."""
+    following: dict[str, set[str]] = {}
+    seen: Counter[str] = Counter()
+    for norms in docs:
+        for n in range(1, MAX_WORDS + 1):
+            for i, gram in enumerate(_windows(norms, n)):
+                if gram in holders:
+                    seen[gram] += 1
+                    nxt = norms[i + n] if i + n < len(norms) else _BREAK
+                    following.setdefault(gram, set()).add(nxt)
+    for key, nexts in following.items():
+        if len(nexts) == 1 and _BREAK not in nexts:
+            del holders[key]
+    for key in sorted(holders, key=lambda k: -len(k.split())):
+        for shorter in {key.rsplit(" ", 1)[0], key.split(" ", 1)[-1]} - {key}:
+            if key in holders and shorter in holders and seen[shorter] == seen[key]:
+                del holders[shorter]
 
 
 def _display(word: str) -> str:
@@ -357,12 +387,7 @@ def _fit(rows: tuple[Row, ...]) -> DayPhrases:
         if _kept(key):
             rows_of = matrix.indices[matrix.indptr[column] : matrix.indptr[column + 1]]
             holders[key] = frozenset(ids[int(r)] for r in rows_of)
-    # A fragment of a longer phrase that every one of its papers writes out ("video world"
-    # of "video world models") is not a phrase of its own.
-    for key in sorted(holders, key=lambda k: -len(k.split())):
-        for shorter in {key.rsplit(" ", 1)[0], key.split(" ", 1)[-1]} - {key}:
-            if key in holders and holders.get(shorter) == holders[key]:
-                del holders[shorter]
+    _drop_fragments(holders, [[n for n, _ in words[pid]] for pid in ids])
     by_paper: dict[str, set[str]] = {pid: set() for pid in ids}
     for key, who in holders.items():
         for pid in who:
