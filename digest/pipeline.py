@@ -45,7 +45,7 @@ from digest.ranking import llm_rerank, rank, semantic_blend
 from digest.settings import Settings
 from digest.sources.arxiv_api import ArxivSource
 from digest.sources.collect import Candidates, collect_candidates
-from digest.sources.github import GitHubSource
+from digest.sources.github import GitHubSource, normalize_repo_url
 from digest.sources.hf import HuggingFaceSource, parse_daily
 from digest.sources.merge import merge_papers
 from digest.store.base import Store
@@ -201,9 +201,15 @@ def sample_candidates(language: Language) -> Candidates:
 
 async def fetch_repos(
     github: GitHubSource | None, papers: Sequence[Paper], language: Language
-) -> tuple[dict[str, RepoInfo], SourceItem]:
-    """The papers' repos as GitHub reports them, and the source note saying how that went."""
-    urls = list(dict.fromkeys(p.github_repo for p in papers if p.github_repo))
+) -> tuple[dict[str, RepoInfo | None], SourceItem]:
+    """What GitHub says of the papers' repos, picks first (the ones HF names, and the ones
+    only their text names), and the source note saying how that went.
+
+    By normalised URL: the repo's facts; None when GitHub answered that there is no such
+    repo (404), or only an archived, empty one; absent when it was not asked (offline, a
+    rate limit, an error). Answers are cached in the Store (`GitHubSource`).
+    """
+    urls = list(dict.fromkeys(u for p in papers for u in (p.github_repo, p.repo_in_text) if u))
     if github is None:
         return {}, SourceItem(
             source="GitHub",
@@ -233,19 +239,34 @@ async def fetch_repos(
                 "en": f"GitHub failed ({exc.reason}): repos are listed without stars and activity.",
             }[language],
         )
-    status: SourceStatus = "ok" if len(found) == len(urls) else "partial"
+    answers: dict[str, RepoInfo | None] = {}
+    for url in urls:
+        norm = normalize_repo_url(url)
+        if norm is None or norm in github.failures:
+            continue  # not asked: unverified
+        info = found.get(norm)
+        answers[norm] = None if info is None or (info.archived and info.empty) else info
+    missing = sum(1 for v in answers.values() if v is None)
+    checked = len(answers)
+    status: SourceStatus = "ok" if checked == len(urls) else "partial"
     detail = {
-        "zh": f"已通过 GitHub API 验证 {len(found)}/{len(urls)} 个仓库的 star 数与最近更新。",
-        "en": f"Verified stars and last push of {len(found)}/{len(urls)} repos with the "
-        "GitHub API.",
+        "zh": f"已通过 GitHub API 验证 {checked}/{len(urls)} 个仓库",
+        "en": f"Checked {checked}/{len(urls)} repos with the GitHub API",
     }[language]
+    if missing:
+        detail += (
+            f",其中 {missing} 个不存在(或已归档且为空),不显示链接"
+            if language == "zh"
+            else f"; {missing} do not exist (or are archived and empty) and are not linked"
+        )
+    detail += "。" if language == "zh" else "."
     if github.deltas:
         detail += (
             f"{len(github.deltas)} 个仓库与此前记录的 star 数比较。"
             if language == "zh"
             else f" {len(github.deltas)} compared with the star counts kept from earlier days."
         )
-    return found, SourceItem(source="GitHub", status=status, detail=detail)
+    return answers, SourceItem(source="GitHub", status=status, detail=detail)
 
 
 async def build_brief(

@@ -140,6 +140,7 @@ def paper_items(draw: st.DrawFn, *, huge: bool = True) -> PaperItem:
             pdf=pdf_url(pid),
             hf=draw(st.sampled_from([hf_url(pid), None])),
             repo=draw(st.none() | urls),
+            announced=draw(st.none() | urls),
             project=draw(st.none() | urls),
         ),
         date=draw(st.none() | _dates),

@@ -94,10 +94,12 @@ def repo_info(name: str, stars: int, *, archived: bool = False) -> RepoInfo:
     )
 
 
-REPOS = {
+# What GitHub answered: facts, or None (404: no such repo).
+REPOS: dict[str, RepoInfo | None] = {
     "https://github.com/org/one": repo_info("org/one", 10, archived=True),
     "https://github.com/org/two": repo_info("Org/Two", 500),
     "https://github.com/org/three": repo_info("org/three", 50),
+    "https://github.com/org/five": None,
     "https://github.com/org/six": repo_info("org/six", 9000),
 }
 P = [r.paper.paper_id for r in PICKS]
@@ -126,7 +128,7 @@ def build(
     *,
     mode: Literal["llm", "extractive"] = "llm",
     notes: ReaderNotes = NOTES,
-    repos: dict[str, RepoInfo] | None = None,
+    repos: dict[str, RepoInfo | None] | None = None,
     reports: Sequence[SourceItem] = (GITHUB_OK,),
     summaries: dict[str, PaperSummary] | None = None,
     usage: LLMUsage | None = None,
@@ -199,8 +201,11 @@ def test_every_link_and_number_comes_from_paper_or_repo() -> None:
         for item in section.items:
             if isinstance(item, PaperItem):
                 p = papers[item.paper_id]
-                info = infos.get(repo_key(p.github_repo)) if p.github_repo else None
-                assert item.links == p.links(repo=info.url if info else None)
+                key = repo_key(p.github_repo) if p.github_repo else ""
+                info = infos.get(key)
+                # HF's repo, as GitHub spells it when it answered; none when it said 404.
+                repo = info.url if info else None if key in infos else p.github_repo
+                assert item.links == p.links().model_copy(update={"repo": repo})
                 assert (item.date, item.upvotes, item.arxiv_category) == (
                     p.day,
                     p.upvotes,
@@ -210,6 +215,7 @@ def test_every_link_and_number_comes_from_paper_or_repo() -> None:
                 assert item.upvotes == p.upvotes
             elif isinstance(item, RepoItem):
                 info = infos[repo_key(item.url)]
+                assert info is not None
                 assert (item.url, item.full_name, item.stars) == (
                     info.url,
                     info.full_name,
@@ -218,7 +224,7 @@ def test_every_link_and_number_comes_from_paper_or_repo() -> None:
                 assert item.pushed_at == info.pushed_at
     # The only URLs anywhere are in link fields, and each is a source URL.
     allowed = {u for r in ALL for u in r.paper.links().model_dump().values() if u is not None} | {
-        i.url for i in REPOS.values()
+        i.url for i in REPOS.values() if i is not None
     }
     for path, text in strings(brief.model_dump(mode="json")):
         if path.endswith((".abs", ".pdf", ".hf", ".repo", ".project", ".url")):
@@ -267,12 +273,12 @@ def test_ideas_must_cite_papers_in_the_brief() -> None:
 def test_repos_verified_best_first_archived_last() -> None:
     items = [i for i in section(build(), "repos").items if isinstance(i, RepoItem)]
     # Two (pick 2), three (pick 3), six (an other); the archived one (pick 1) ranks last
-    # and falls off; five is not verified while GitHub answered, so it is left out.
+    # and falls off; five does not exist (GitHub said 404), so it is left out.
     assert [i.full_name for i in items] == ["Org/Two", "org/three", "org/six"]
     assert items[0].note == "Follow the trainer."
     assert items[0].paper_id == P[1] and items[0].paper_title == PICK_PAPERS[1].title
 
-    fewer = {k: v for k, v in REPOS.items() if not k.endswith("/six")}
+    fewer = {**REPOS, "https://github.com/org/six": None}
     items = [i for i in section(build(repos=fewer), "repos").items if isinstance(i, RepoItem)]
     assert [i.full_name for i in items] == ["Org/Two", "org/three", "org/one"]
     assert [i.archived for i in items] == [False, False, True]
@@ -697,7 +703,7 @@ def test_repos_carry_velocity_and_archived_flags() -> None:
     assert (items["Org/Two"].stars_delta, items["Org/Two"].delta_days) == (120, 1)
     assert items["org/three"].stars_delta is None
     assert section(brief, "repos").intro == ""  # GitHub answered: nothing to explain
-    fewer = {k: v for k, v in REPOS.items() if not k.endswith("/six")}
+    fewer = {**REPOS, "https://github.com/org/six": None}
     archived = [i for i in section(build(repos=fewer), "repos").items if isinstance(i, RepoItem)][
         -1
     ]
