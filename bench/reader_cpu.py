@@ -48,18 +48,22 @@ POOL = [
     "skill learning", "interpretability", "representation learning", "tool use",
     "verifiable rewards", "latent reasoning", "policy optimization",
 ]  # fmt: skip
-# (module path suffix, function name): the per-paper work a brief does.
+# (module path suffix, function name, what it computes): the work per paper or per day.
+# Where a function is cached, its inner worker is counted (what actually ran).
 HOT = [
-    ("digest/grouping.py", "_document"),
-    ("digest/grouping.py", "_units"),
-    ("digest/grouping.py", "_word_key"),
-    ("digest/grouping.py", "__init__"),  # Lexicon
-    ("digest/ranking.py", "tokenize"),
-    ("digest/extractive.py", "paper_text"),
-    ("digest/extractive.py", "topic_category"),
-    ("digest/cleaning.py", "latex_to_text"),
-    ("digest/keyphrases.py", "paper_phrases"),
-    ("digest/keyphrases.py", "day_phrases"),
+    ("digest/grouping.py", "__init__", "grouping Lexicon (per day)"),
+    ("digest/grouping.py", "_document", "grouping _document"),
+    ("digest/grouping.py", "_units", "grouping _units"),
+    ("digest/grouping.py", "_word_key", "grouping _word_key"),
+    ("digest/ranking.py", "build", "BM25 index (per day)"),
+    ("digest/ranking.py", "tokenize", "ranking tokenize"),
+    ("digest/keyphrases.py", "_fit", "key phrases (per day)"),
+    ("digest/extractive.py", "paper_text", "paper_text"),
+    ("digest/extractive.py", "_paper_text", "  its worker"),
+    ("digest/extractive.py", "topic_category", "topic_category"),
+    ("digest/extractive.py", "_topic_category", "  its worker"),
+    ("digest/cleaning.py", "latex_to_text", "latex_to_text"),
+    ("digest/sources/hf.py", "parse_paper", "sample parse_paper"),
 ]
 
 
@@ -98,10 +102,9 @@ def counts(stats: pstats.Stats) -> dict[str, int]:
     table: dict[str, int] = {}
     raw = stats.stats  # type: ignore[attr-defined]
     for (path, _line, name), (_cc, ncalls, *_rest) in raw.items():
-        for suffix, fn in HOT:
+        for suffix, fn, shown in HOT:
             if path.endswith(suffix) and name == fn:
-                key = f"{suffix.removeprefix('digest/').removesuffix('.py')}.{fn}"
-                table[key] = table.get(key, 0) + ncalls
+                table[shown] = table.get(shown, 0) + ncalls
     return table
 
 
@@ -117,8 +120,10 @@ def main() -> None:
         asyncio.run(build_all(n))
         profiler.disable()
         print(f"  calls over {n} readers (profiled run):")
-        for name, ncalls in sorted(counts(pstats.Stats(profiler)).items()):
-            print(f"    {name:<26}{ncalls:>10,}")
+        table = counts(pstats.Stats(profiler))
+        for _, _, shown in HOT:
+            if shown in table:
+                print(f"    {shown:<28}{table[shown]:>10,}")
         return
     t0 = time.perf_counter()
     first, rest = asyncio.run(build_all(n))

@@ -21,13 +21,14 @@ interest labels, never by a loose word.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from digest.cleaning import clean_sentence, clean_title, latex_to_text, quote, shorten, survey_topic
-from digest.grouping import Group, Lexicon, Plan, Theme, interest_counts, short_name, themes
+from digest.grouping import Group, Plan, Theme, interest_counts, lexicon_of, short_name, themes
 from digest.models import Language, Paper, PaperSummary, Ranked
 from digest.profile import Profile
 from digest.ranking import tokenize
@@ -48,6 +49,8 @@ KEY_CHARS: Final = 240
 TAKEAWAY_CHARS: Final = 120
 MUST_READ: Final = 3
 STRONG_MATCH: Final = 0.75  # a best-interest score this high is a close match
+# Papers whose cleaned texts and category are kept (a day has ~50, a week of days fits).
+TEXT_CACHE: Final = 4096
 
 PaperKind = Literal["survey", "benchmark", "dataset", "analysis", "method"]
 
@@ -106,8 +109,8 @@ def _score(sentence: str) -> float:
     return score
 
 
-def _kind(paper: Paper, contribution: str, survey: str | None) -> PaperKind:
-    title = clean_title(paper.title)
+def _kind(raw_title: str, contribution: str, survey: str | None) -> PaperKind:
+    title = clean_title(raw_title)
     if survey is not None:
         return "survey"
     head = title.split(":", 1)[-1] if ":" in title else title
@@ -124,11 +127,17 @@ def _kind(paper: Paper, contribution: str, survey: str | None) -> PaperKind:
 
 def paper_text(paper: Paper) -> PaperText:
     """The contribution (HF AI summary, else the sentence saying what the paper proposes,
-    else its first sentence) and the strongest other sentence (a result, preferably)."""
-    sentences = [clean_sentence(s) for s in split_sentences(latex_to_text(paper.abstract))]
+    else its first sentence) and the strongest other sentence (a result, preferably).
+    Computed once per paper's text in a process: every reader of the day shares it."""
+    return _paper_text(paper.title, paper.abstract, paper.ai_summary or "")
+
+
+@functools.lru_cache(maxsize=TEXT_CACHE)
+def _paper_text(title: str, abstract: str, ai_summary: str) -> PaperText:
+    sentences = [clean_sentence(s) for s in split_sentences(latex_to_text(abstract))]
     sentences = [s for s in sentences if s]
-    survey = survey_topic(paper.title, paper.abstract)
-    ai = clean_sentence(paper.ai_summary or "")
+    survey = survey_topic(title, abstract)
+    ai = clean_sentence(ai_summary)
     cue = next((s for s in sentences if _CONTRIBUTION_CUE.search(s)), None)
     if survey is not None and cue is not None:
         contribution = cue  # what the survey does, in its own words
@@ -139,7 +148,7 @@ def paper_text(paper: Paper) -> PaperText:
     elif sentences:
         contribution = sentences[0]
     else:
-        contribution = clean_title(paper.title)
+        contribution = clean_title(title)
     # Results come after what the paper proposes; what comes before is background.
     at = sentences.index(contribution) if contribution in sentences else 0
     pool = [(i, s) for i, s in enumerate(sentences) if i > at and s != contribution]
@@ -150,7 +159,7 @@ def paper_text(paper: Paper) -> PaperText:
         contribution=contribution,
         key=key,
         figures=figures[:3],
-        kind=_kind(paper, contribution, survey),
+        kind=_kind(title, contribution, survey),
         survey=survey,
     )
 
@@ -384,10 +393,28 @@ _ARXIV_NAMES: Final = {
 
 def topic_category(paper: Paper, *, parts: int = 2) -> str:
     """A short topical label ("Agentic RL / Tool Use") from the paper's title, keywords and
-    abstract; the arXiv category's name when no topic is clear."""
-    title = clean_title(paper.title)
-    keywords = " ; ".join(paper.keywords)
-    abstract = latex_to_text(paper.abstract)
+    abstract; the arXiv category's name when no topic is clear. Computed once per paper
+    in a process."""
+    return _topic_category(
+        paper.title,
+        tuple(paper.keywords),
+        paper.abstract,
+        (paper.primary_category, *paper.categories),
+        parts,
+    )
+
+
+@functools.lru_cache(maxsize=TEXT_CACHE)
+def _topic_category(
+    raw_title: str,
+    raw_keywords: tuple[str, ...],
+    raw_abstract: str,
+    categories: tuple[str | None, ...],
+    parts: int,
+) -> str:
+    title = clean_title(raw_title)
+    keywords = " ; ".join(raw_keywords)
+    abstract = latex_to_text(raw_abstract)
     scores: list[tuple[float, int, str, frozenset[str]]] = []
     for order, (label, patterns, excludes) in enumerate(_TOPICS):
         score = 0.0
@@ -409,10 +436,10 @@ def topic_category(paper: Paper, *, parts: int = 2) -> str:
             break
     if chosen:
         return " / ".join(chosen)
-    for cat in (paper.primary_category, *paper.categories):
+    for cat in categories:
         if cat and cat in _ARXIV_NAMES:
             return _ARXIV_NAMES[cat]
-    return paper.primary_category or "AI"
+    return categories[0] or "AI"
 
 
 def extractive_summary(paper: Paper, language: Language) -> PaperSummary:
@@ -469,7 +496,7 @@ class Writer:
         self.picks = list(picks)
         self.others = list(others)
         self.plan = plan
-        self.lexicon = plan.lexicon if plan is not None else Lexicon(self._papers())
+        self.lexicon = plan.lexicon if plan is not None else lexicon_of(self._papers())
         self.candidates = candidates
         self._texts: dict[str, PaperText] = {}
         shown = [*self.picks, *self.others]

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -40,6 +40,7 @@ __all__ = [
     "Lexicon",
     "Plan",
     "Theme",
+    "lexicon_of",
     "merge_groups",
     "plan_picks",
     "short_name",
@@ -217,7 +218,12 @@ def _finish(docs: Mapping[str, _Doc], df: Counter[str]) -> None:
 
 
 class Lexicon:
-    """Term statistics of the day's candidates, and each paper's weighted terms."""
+    """Term statistics of the day's candidates, and each paper's weighted terms.
+
+    Build it with `lexicon_of`: one Lexicon per set of papers in a process, shared by
+    every reader of the day. Its statistics never change once built; the vectors it
+    computes on demand are cached in it.
+    """
 
     def __init__(self, papers: Iterable[Paper]) -> None:
         self._docs: dict[str, _Doc] = {}
@@ -232,13 +238,15 @@ class Lexicon:
         self._df = df
         _finish(self._docs, df)
         self._vectors: dict[str, dict[str, float]] = {}
+        self._norms: dict[str, float] = {}
+        self._outside: dict[str, _Doc] = {}
 
     def _doc(self, paper: Paper) -> _Doc:
         doc = self._docs.get(paper.paper_id)
-        if doc is None:  # a paper outside the corpus: counted as one more document
-            doc = self._docs[paper.paper_id] = _document(paper)
-            self._df.update(doc.weights.keys())
-            self.size += 1
+        if doc is None:  # a paper outside the corpus: its terms, the day's statistics
+            doc = self._outside.get(paper.paper_id)
+            if doc is None:
+                doc = self._outside[paper.paper_id] = _document(paper)
         return doc
 
     def df(self, key: str) -> int:
@@ -262,13 +270,17 @@ class Lexicon:
         if cached is not None:
             return cached
         doc = self._doc(paper)
-        vec = {
+        if paper.paper_id not in self._docs:  # outside the corpus: not kept
+            return self._vector(doc)
+        vec = self._vectors[paper.paper_id] = self._vector(doc)
+        return vec
+
+    def _vector(self, doc: _Doc) -> dict[str, float]:
+        return {
             k: w * self.idf(k) * (PHRASE_BONUS if k in doc.phrases else 1.0)
             for k, w in doc.weights.items()
             if not self._generic(k)
         }
-        self._vectors[paper.paper_id] = vec
-        return vec
 
     def surface(self, paper: Paper, key: str) -> str:
         counts = self._doc(paper).surfaces.get(key)
@@ -284,9 +296,16 @@ class Lexicon:
         dot = sum(w * vb[k] for k, w in va.items() if k in vb)
         if dot <= 0:
             return 0.0
-        na = math.sqrt(sum(w * w for k, w in va.items() if self.df(k) >= 2))
-        nb = math.sqrt(sum(w * w for k, w in vb.items() if self.df(k) >= 2))
-        return dot / (na * nb)
+        return dot / (self._norm(a, va) * self._norm(b, vb))
+
+    def _norm(self, paper: Paper, vec: Mapping[str, float]) -> float:
+        """The length of the paper's vector over the terms another candidate shares."""
+        found = self._norms.get(paper.paper_id)
+        if found is None:
+            found = math.sqrt(sum(w * w for k, w in vec.items() if self.df(k) >= 2))
+            if paper.paper_id in self._docs:
+                self._norms[paper.paper_id] = found
+        return found
 
     def shared(self, a: Paper, b: Paper) -> list[str]:
         """Distinctive term keys the two papers share, strongest first."""
@@ -357,6 +376,34 @@ class Lexicon:
             if len(out) >= n:
                 break
         return out
+
+
+# Days whose Lexicon is kept (a brief's day, its neighbours, /paper cards' days).
+LEXICON_CACHE: Final = 8
+_Key = tuple[tuple[str, str, str, str, tuple[str, ...]], ...]
+_lexicons: OrderedDict[_Key, Lexicon] = OrderedDict()
+
+
+def lexicon_of(papers: Iterable[Paper]) -> Lexicon:
+    """The Lexicon of `papers` (one per id, the first wins): built once per set of papers
+    in this process and shared by every reader of that day (the most recent
+    `LEXICON_CACHE` sets are kept)."""
+    unique: dict[str, Paper] = {}
+    for p in papers:
+        unique.setdefault(p.paper_id, p)
+    key = tuple(
+        sorted(
+            (p.paper_id, p.title, p.abstract, p.ai_summary or "", tuple(p.keywords))
+            for p in unique.values()
+        )
+    )
+    found = _lexicons.get(key)
+    if found is None:
+        found = _lexicons[key] = Lexicon(unique.values())
+        while len(_lexicons) > LEXICON_CACHE:
+            _lexicons.popitem(last=False)
+    _lexicons.move_to_end(key)
+    return found
 
 
 # --- groups ----------------------------------------------------------------------------
@@ -450,7 +497,7 @@ def plan_picks(
     papers = {p.paper_id: p for p in corpus}
     for r in pool:
         papers.setdefault(r.paper.paper_id, r.paper)
-    lex = Lexicon(papers.values())
+    lex = lexicon_of(papers.values())
     placed: set[str] = set()
     units: list[list[Ranked]] = []
     for i, anchor in enumerate(pool):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -163,12 +164,18 @@ def papers_of_day(items: object, cats: Mapping[str, Any], day: dt.date) -> list[
     return merge_papers(papers)
 
 
-def sample_candidates(language: Language) -> Candidates:
-    """The offline sample day shipped with the package (real HF data of 2026-05-08)."""
+@functools.cache
+def _sample_papers() -> tuple[Paper, ...]:
+    # Read and parsed once per process: every reader of the sample shares the papers.
     data = resources.files("digest.data")
     items = json.loads(data.joinpath("hf-daily-2026-05-08.json").read_text("utf-8"))
     cats = json.loads(data.joinpath("arxiv-categories-2026-05-08.json").read_text("utf-8"))
-    papers = papers_of_day(items, cats, SAMPLE_DATE)
+    return tuple(papers_of_day(items, cats, SAMPLE_DATE))
+
+
+def sample_candidates(language: Language) -> Candidates:
+    """The offline sample day shipped with the package (real HF data of 2026-05-08)."""
+    papers = list(_sample_papers())
     days = [p.day for p in papers if p.day]
     start = min(days, default=SAMPLE_DATE)
     span = str(SAMPLE_DATE) if start == SAMPLE_DATE else f"{start} – {SAMPLE_DATE}"

@@ -7,6 +7,7 @@ import datetime as dt
 from digest.grouping import (
     MAX_GROUP,
     Lexicon,
+    lexicon_of,
     merge_groups,
     plan_picks,
     short_name,
@@ -230,3 +231,18 @@ def test_short_names() -> None:
         "Continuous Latent Diffusion Language Model"
     )
     assert short_name("A" * 80).endswith("…")
+
+
+def test_the_days_lexicon_is_built_once_and_shared_by_every_reader() -> None:
+    papers = list(sample_candidates("en").papers)
+    first = lexicon_of(papers)
+    # Another reader of the same day, the papers in another order: the same Lexicon.
+    assert lexicon_of(reversed(papers)) is first
+    rs = [Ranked(paper=p, score=1.0, matched=["LLM agents"]) for p in papers[:6]]
+    plan = plan_picks(rs[:3], rs[3:], top_picks=3, corpus=papers)
+    assert plan.lexicon is first
+    # A paper outside the day is described with the day's statistics; they do not change.
+    size, df = first.size, first.df("agent")
+    outsider = Paper(paper_id="2605.99999", title="Agent Memory", abstract="Agents remember.")
+    assert first.vector(outsider)
+    assert (first.size, first.df("agent")) == (size, df)
