@@ -841,7 +841,7 @@ class Writer:
             f"{len(t.paper_ids)} {'papers ' if i == 0 else ''}on {t.name}"
             for i, t in enumerate(found)
         ]
-        return f"Today's themes: {_join(parts, 'en')}."
+        return f"Today's {'themes' if len(parts) > 1 else 'theme'}: {_join(parts, 'en')}."
 
     def _units(self) -> list[list[Ranked]]:
         """The picks as the brief shows them: each group together, singles alone."""
