@@ -16,7 +16,7 @@ import datetime as dt
 import html
 from urllib.parse import urlsplit
 
-from bot.layout import glance_takeaway, repo_facts, source_status, text_label
+from bot.layout import announced, glance_takeaway, repo_facts, source_status, text_label
 from digest.i18n import label
 from digest.models import (
     Brief,
@@ -243,7 +243,7 @@ class _Page:
 # --- items --------------------------------------------------------------------------------
 
 
-def _paper_links(item: PaperItem) -> str:
+def _paper_links(item: PaperItem, lang: Language) -> str:
     links = [
         ("arXiv", item.links.abs),
         ("PDF", item.links.pdf),
@@ -252,6 +252,8 @@ def _paper_links(item: PaperItem) -> str:
         ("Project", item.links.project),
     ]
     shown = [f"<li>{_a(name, url)}</li>" for name, url in links if url]
+    if item.links.announced:  # named by the text, not verified: plain text, not a link
+        shown.append(f'<li class="announced">{esc(announced(item.links, lang))}</li>')
     return f'<ul class="links">{"".join(shown)}</ul>' if shown else ""
 
 
@@ -311,7 +313,7 @@ def _paper_card(item: PaperItem, kind: str, page: _Page) -> str:
     out.append(f'<h3><span class="num">{n}</span>{_a(item.title, item.links.abs)}</h3>')
     # Links and meta once per paper: a must-read that was a pick is its title and reason.
     if page.fresh(pid, "links", "shown"):
-        out += [_authors(item, lang), _paper_links(item), _paper_meta(item, lang)]
+        out += [_authors(item, lang), _paper_links(item, lang), _paper_meta(item, lang)]
     out.append(_fresh_texts(item, page))
     if item.note:
         if kind == "must_read":

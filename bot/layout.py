@@ -32,6 +32,7 @@ from digest.models import (
     Item,
     Language,
     PaperItem,
+    PaperLinks,
     Reply,
     RepoItem,
     Section,
@@ -45,6 +46,7 @@ __all__ = [
     "SEP",
     "TAKEAWAY_MAX",
     "Page",
+    "announced",
     "continued_line",
     "document",
     "first_sentence",
@@ -84,6 +86,15 @@ def _link(text: str, url: str | None, *, bold: bool = False) -> list[Span]:
         return [Span(text, bold=bold, url=safe)]
     # Not a web link: keep both the label and the raw value visible, as plain text.
     return [Span(text, bold=bold)] + ([Span(f" ({url})")] if url else [])
+
+
+def announced(links: PaperLinks, lang: Language) -> str:
+    """A repository the paper's text names but nobody verified, as plain text ("code
+    announced: github.com/owner/name"): never a "Repo" link. Empty when there is none."""
+    if not links.announced:
+        return ""
+    shown = re.sub(r"^https?://(?:www\.)?", "", links.announced)
+    return label("code_announced", lang) + (":" if lang == "zh" else ": ") + shown
 
 
 def _labelled(key: str, lang: Language, text: str) -> Line:
@@ -189,6 +200,8 @@ def _paper(item: PaperItem, n: int, kind: str, lang: Language, seen: _Seen) -> l
                 if links:
                     links.append(Span(SEP))
                 links.extend(_link(name, url))
+        if item.links.announced:
+            links.append(Span(SEP + announced(item.links, lang)))
         if links:
             lines.append(Line(tuple(links), "meta"))
         meta = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.layout import glance_takeaway, repo_facts, source_status
+from bot.layout import announced, glance_takeaway, repo_facts, source_status
 from digest.i18n import label
 from digest.models import (
     Document,
@@ -40,7 +40,7 @@ def _link(text: str, url: str) -> str:
     return f"[{escape_md(text)}](<{url}>)"
 
 
-def _paper_links(item: PaperItem) -> str:
+def _paper_links(item: PaperItem, lang: Language) -> str:
     links = [("arXiv", item.links.abs), ("PDF", item.links.pdf)]
     if item.links.hf:
         links.append(("HF", item.links.hf))
@@ -48,7 +48,10 @@ def _paper_links(item: PaperItem) -> str:
         links.append(("Repo", item.links.repo))
     if item.links.project:
         links.append(("Project", item.links.project))
-    return " · ".join(_link(name, url) for name, url in links)
+    shown = [_link(name, url) for name, url in links]
+    if item.links.announced:  # named by the text, not verified: plain text, not a link
+        shown.append(escape_md(announced(item.links, lang)))
+    return " · ".join(shown)
 
 
 def _meta(item: PaperItem, lang: Language) -> str:
@@ -66,7 +69,7 @@ def _meta(item: PaperItem, lang: Language) -> str:
 
 def _paper(item: PaperItem, n: int, kind: str, lang: Language) -> list[str]:
     out = [f"### {n}. {_link(item.title, item.links.abs)}", ""]
-    out.append(f"- {_paper_links(item)}")
+    out.append(f"- {_paper_links(item, lang)}")
     meta = _meta(item, lang)
     if meta:
         out.append(f"- {meta}")

@@ -8,9 +8,11 @@ sentences, LLM prose) goes through `digest.cleaning` (LaTeX to plain text).
 What no model wrote comes from `digest.extractive.Writer`: the why-picked line of every
 pick (both modes), and in an extractive brief the relations, the reasons to read closely,
 the overview and the conclusion; related picks share one group heading
-(`digest.grouping`). The header under the title says when the brief was retrieved (in
-the reader's time zone), over which window and why it widened, which sources answered,
-and how many papers the reader's avoid list or 👎 kept out.
+(`digest.grouping`; the LLM's title when it gave one). An LLM's overview is its own, with
+any count of papers the papers do not bear out dropped (`digest.counts`). The header
+under the title says when the brief was retrieved (in the reader's time zone), over which
+window and why it widened, which sources answered, and how many papers the reader's
+avoid list or 👎 kept out.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
 from digest.cleaning import clean_title, latex_to_text, shorten
+from digest.counts import Topics, check_counts
 from digest.errors import InvalidPaperId
 from digest.extractive import TAKEAWAY_CHARS, Writer, extractive_summary, takeaway
 from digest.grouping import Group, Plan
@@ -34,6 +37,7 @@ from digest.models import (
     Item,
     Language,
     LLMUsage,
+    Paper,
     PaperItem,
     PaperSummary,
     Ranked,
@@ -106,7 +110,8 @@ def _prose(text: str) -> str:
 class _Context:
     language: Language
     summaries: Mapping[str, PaperSummary]
-    verified: Mapping[str, RepoInfo]  # by repo_key
+    # GitHub's answers by repo_key: the facts, or None when there is no such repo.
+    verified: Mapping[str, RepoInfo | None]
     writer: Writer
 
     def summary(self, r: Ranked) -> PaperSummary:
@@ -116,12 +121,26 @@ class _Context:
             return extractive_summary(r.paper, self.language)
         return s
 
-    def repo_url(self, r: Ranked) -> str | None:
-        url = r.paper.github_repo
-        if not url:
-            return None
-        info = self.verified.get(repo_key(url))
-        return info.url if info is not None else url
+    def repo_links(self, p: Paper) -> tuple[str | None, str | None]:
+        """(a repo known to exist, a repo announced but not verified) of the paper.
+
+        HF's githubRepo names a repo that exists, and so does a GitHub answer (this run's
+        or the Store's cache). A repo only the text names is announced until GitHub
+        answers; one it answered holds nothing yet ("coming soon" and empty) stays
+        announced; a 404 (or an archived, empty repo) is no link at all."""
+        for url, named_by_hf in ((p.github_repo, True), (p.repo_in_text, False)):
+            if not url:
+                continue
+            key = repo_key(url)
+            if key in self.verified:
+                info = self.verified[key]
+                if info is None:
+                    continue
+                if not named_by_hf and p.repo_promised and info.empty:
+                    return None, url
+                return info.url, None
+            return (url, None) if named_by_hf else (None, url)
+        return None, None
 
     def paper_item(
         self, r: Ranked, *, contribution: bool = True, why: bool = False, note: str = ""
@@ -132,7 +151,9 @@ class _Context:
             paper_id=p.paper_id,
             title=clean_title(p.title),
             authors=list(p.authors),
-            links=p.links(repo=self.repo_url(r)),
+            links=p.links().model_copy(
+                update=dict(zip(("repo", "announced"), self.repo_links(p), strict=True))
+            ),
             date=p.day,
             category=_prose(s.category),
             arxiv_category=p.primary_category,
@@ -330,16 +351,14 @@ def _repo_items(
     ctx: _Context,
     shown: Sequence[Ranked],
     notes: ReaderNotes,
-    reports: Sequence[SourceItem],
     deltas: Mapping[str, tuple[int, int]],
 ) -> list[RepoItem]:
-    # When GitHub answered for every repo, a missing one does not exist: leave it out.
-    # Otherwise (failed, partial, not queried) list it without stars.
-    github_ok = _github_status(reports) == "ok"
+    # Repos known to exist: with GitHub's facts, or (HF names it, GitHub not asked) without
+    # stars. One GitHub says does not exist, or only the text announces, is not listed.
     ranked: list[tuple[tuple[bool, bool, float, int, int], RepoItem]] = []
     seen: set[str] = set()
     for order, r in enumerate(shown):
-        url = r.paper.github_repo
+        url, _ = ctx.repo_links(r.paper)
         if not url:
             continue
         key = repo_key(url)
@@ -363,7 +382,7 @@ def _repo_items(
                 stars_delta=delta[0] if delta else None,
                 delta_days=delta[1] if delta else None,
             )
-        elif not github_ok:
+        else:
             item = RepoItem(
                 url=url,
                 full_name=_full_name(url),
@@ -371,8 +390,6 @@ def _repo_items(
                 paper_title=title,
                 note=note,
             )
-        else:
-            continue
         seen.add(key)
         rank_key = (item.archived, item.stars is None, -r.score, -(item.stars or 0), order)
         ranked.append((rank_key, item))
@@ -411,7 +428,7 @@ def compose_brief(
     others: Sequence[Ranked],
     summaries: Mapping[str, PaperSummary],
     notes: ReaderNotes,
-    repos: Mapping[str, RepoInfo],
+    repos: Mapping[str, RepoInfo | None],
     reports: Sequence[SourceItem],
     window_start: dt.date,
     window_end: dt.date,
@@ -431,10 +448,11 @@ def compose_brief(
     the LLM failed).
     """
     facts = facts or BriefFacts()
-    verified: dict[str, RepoInfo] = {}
+    verified: dict[str, RepoInfo | None] = {}
     for url, info in repos.items():
         verified.setdefault(repo_key(url), info)
-        verified.setdefault(repo_key(info.url), info)
+        if info is not None:  # GitHub's own spelling of the name (a renamed repo)
+            verified.setdefault(repo_key(info.url), info)
     writer = Writer(
         profile=profile,
         language=language,
@@ -459,10 +477,17 @@ def compose_brief(
     if extractive:
         overview = writer.overview()
     else:
-        overview = _prose(notes.overview)
-        themes = writer.theme_sentence()
-        if themes and themes not in overview:
-            overview = f"{overview}{'' if language == 'zh' else ' '}{themes}"
+        # The LLM's own overview, without a sentence of ours; a count it states that the
+        # papers do not bear out is dropped.
+        topics = Topics.of(
+            picks=picks,
+            others=others,
+            profile=profile,
+            phrases=writer.lexicon.phrases,
+            units=len(_units(picks, plan)),
+            candidates=facts.candidates,
+        )
+        overview = check_counts(_prose(notes.overview), topics)
     sections: list[Section] = [
         Section(kind="overview", title=label("overview", language), items=[TextItem(text=overview)])
     ]
@@ -496,7 +521,7 @@ def compose_brief(
 
     deltas = deltas or {}
     keyed_deltas = {repo_key(k): v for k, v in deltas.items()}
-    repo_list = _repo_items(ctx, [*picks, *others], notes, reports, keyed_deltas)
+    repo_list = _repo_items(ctx, [*picks, *others], notes, keyed_deltas)
     if repo_list:
         status = _github_status(reports)
         repo_intro = ""

@@ -14,18 +14,21 @@ Two kinds of text, never mixed up:
   Chinese reader gets Chinese sentences wherever no model is needed.
 
 The same `Writer` fills the gaps of an LLM brief (a missing relation or reason, the
-why-picked line every pick gets, the theme counts).
+why-picked line every pick gets, a group the LLM did not title). Themes and group
+headings name topics by the day's key phrases (`digest.keyphrases`) and the reader's
+interest labels, never by a loose word.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
 from digest.cleaning import clean_sentence, clean_title, latex_to_text, quote, shorten, survey_topic
-from digest.grouping import Group, Lexicon, Plan, Theme, interest_counts, short_name, themes
+from digest.grouping import Group, Plan, Theme, interest_counts, lexicon_of, short_name, themes
 from digest.models import Language, Paper, PaperSummary, Ranked
 from digest.profile import Profile
 from digest.ranking import tokenize
@@ -46,6 +49,8 @@ KEY_CHARS: Final = 240
 TAKEAWAY_CHARS: Final = 120
 MUST_READ: Final = 3
 STRONG_MATCH: Final = 0.75  # a best-interest score this high is a close match
+# Papers whose cleaned texts and category are kept (a day has ~50, a week of days fits).
+TEXT_CACHE: Final = 4096
 
 PaperKind = Literal["survey", "benchmark", "dataset", "analysis", "method"]
 
@@ -104,8 +109,8 @@ def _score(sentence: str) -> float:
     return score
 
 
-def _kind(paper: Paper, contribution: str, survey: str | None) -> PaperKind:
-    title = clean_title(paper.title)
+def _kind(raw_title: str, contribution: str, survey: str | None) -> PaperKind:
+    title = clean_title(raw_title)
     if survey is not None:
         return "survey"
     head = title.split(":", 1)[-1] if ":" in title else title
@@ -122,11 +127,17 @@ def _kind(paper: Paper, contribution: str, survey: str | None) -> PaperKind:
 
 def paper_text(paper: Paper) -> PaperText:
     """The contribution (HF AI summary, else the sentence saying what the paper proposes,
-    else its first sentence) and the strongest other sentence (a result, preferably)."""
-    sentences = [clean_sentence(s) for s in split_sentences(latex_to_text(paper.abstract))]
+    else its first sentence) and the strongest other sentence (a result, preferably).
+    Computed once per paper's text in a process: every reader of the day shares it."""
+    return _paper_text(paper.title, paper.abstract, paper.ai_summary or "")
+
+
+@functools.lru_cache(maxsize=TEXT_CACHE)
+def _paper_text(title: str, abstract: str, ai_summary: str) -> PaperText:
+    sentences = [clean_sentence(s) for s in split_sentences(latex_to_text(abstract))]
     sentences = [s for s in sentences if s]
-    survey = survey_topic(paper.title, paper.abstract)
-    ai = clean_sentence(paper.ai_summary or "")
+    survey = survey_topic(title, abstract)
+    ai = clean_sentence(ai_summary)
     cue = next((s for s in sentences if _CONTRIBUTION_CUE.search(s)), None)
     if survey is not None and cue is not None:
         contribution = cue  # what the survey does, in its own words
@@ -137,7 +148,7 @@ def paper_text(paper: Paper) -> PaperText:
     elif sentences:
         contribution = sentences[0]
     else:
-        contribution = clean_title(paper.title)
+        contribution = clean_title(title)
     # Results come after what the paper proposes; what comes before is background.
     at = sentences.index(contribution) if contribution in sentences else 0
     pool = [(i, s) for i, s in enumerate(sentences) if i > at and s != contribution]
@@ -148,7 +159,7 @@ def paper_text(paper: Paper) -> PaperText:
         contribution=contribution,
         key=key,
         figures=figures[:3],
-        kind=_kind(paper, contribution, survey),
+        kind=_kind(title, contribution, survey),
         survey=survey,
     )
 
@@ -382,10 +393,28 @@ _ARXIV_NAMES: Final = {
 
 def topic_category(paper: Paper, *, parts: int = 2) -> str:
     """A short topical label ("Agentic RL / Tool Use") from the paper's title, keywords and
-    abstract; the arXiv category's name when no topic is clear."""
-    title = clean_title(paper.title)
-    keywords = " ; ".join(paper.keywords)
-    abstract = latex_to_text(paper.abstract)
+    abstract; the arXiv category's name when no topic is clear. Computed once per paper
+    in a process."""
+    return _topic_category(
+        paper.title,
+        tuple(paper.keywords),
+        paper.abstract,
+        (paper.primary_category, *paper.categories),
+        parts,
+    )
+
+
+@functools.lru_cache(maxsize=TEXT_CACHE)
+def _topic_category(
+    raw_title: str,
+    raw_keywords: tuple[str, ...],
+    raw_abstract: str,
+    categories: tuple[str | None, ...],
+    parts: int,
+) -> str:
+    title = clean_title(raw_title)
+    keywords = " ; ".join(raw_keywords)
+    abstract = latex_to_text(raw_abstract)
     scores: list[tuple[float, int, str, frozenset[str]]] = []
     for order, (label, patterns, excludes) in enumerate(_TOPICS):
         score = 0.0
@@ -407,10 +436,10 @@ def topic_category(paper: Paper, *, parts: int = 2) -> str:
             break
     if chosen:
         return " / ".join(chosen)
-    for cat in (paper.primary_category, *paper.categories):
+    for cat in categories:
         if cat and cat in _ARXIV_NAMES:
             return _ARXIV_NAMES[cat]
-    return paper.primary_category or "AI"
+    return categories[0] or "AI"
 
 
 def extractive_summary(paper: Paper, language: Language) -> PaperSummary:
@@ -467,7 +496,7 @@ class Writer:
         self.picks = list(picks)
         self.others = list(others)
         self.plan = plan
-        self.lexicon = plan.lexicon if plan is not None else Lexicon(self._papers())
+        self.lexicon = plan.lexicon if plan is not None else lexicon_of(self._papers())
         self.candidates = candidates
         self._texts: dict[str, PaperText] = {}
         shown = [*self.picks, *self.others]
@@ -528,7 +557,7 @@ class Writer:
 
     def themes(self) -> list[Theme]:
         if self._themes is None:
-            self._themes = themes(self._shown, self.lexicon)
+            self._themes = themes(self._shown, self.lexicon, interests=self.profile.interests)
         return self._themes
 
     # why picked ------------------------------------------------------------------------
@@ -776,31 +805,43 @@ class Writer:
     # groups and themes -----------------------------------------------------------------
 
     def group_heading(self, group: Group, members: Sequence[Ranked]) -> str:
-        """The heading of a pick holding several papers: their names and what they share."""
+        """The heading of a pick holding several papers: their names, then what they all
+        share (the day's key phrases they use), else the interest they share."""
         names = [self.name(m.paper) for m in members]
         joined = " + ".join(names)
-        terms = list(group.terms[:2])
+        terms = list(group.terms)
         lab = self.quoted_label(group.interest) if group.interest else ""
         n = len(members)
         if self.zh:
             count = {2: "两", 3: "三"}.get(n, str(n))
-            about = f"{count}篇都围绕 {'、'.join(terms)}" if terms else f"{count}篇回答同一个问题"
-            return f"{joined} —— {about}" + (f"(同属你关注的{lab})" if lab else "")
-        count = {2: "two", 3: "three"}.get(n, str(n))
-        about = f"{count} papers on {_join(terms, 'en')}" if terms else f"{count} related papers"
-        under = "both" if n == 2 else "all"
-        return f"{joined} — {about}" + (f" ({under} under your interest in {lab})" if lab else "")
+            if terms:
+                under = f"(同属你关注的{lab})" if lab else ""
+                return f"{joined} —— {count}篇都涉及 {'、'.join(terms)}{under}"
+            if lab:
+                return f"{joined} —— {count}篇同属你关注的{lab}"
+            return f"{joined} —— {count}篇回答同一个问题"
+        every = "both" if n == 2 else f"all {({3: 'three'}).get(n, str(n))}"
+        if terms:
+            under = f" (under your interest in {lab})" if lab else ""
+            return f"{joined} — {every} on {_join(terms, 'en')}{under}"
+        if lab:
+            return f"{joined} — {every} under your interest in {lab}"
+        return f"{joined} — {every} answer one question"
 
     def theme_sentence(self) -> str:
-        """The day's themes, counted and named: "Themes: 4 papers on world models, …"."""
+        """The day's themes, counted and named: "Today's themes: 8 papers on RL, 3 on
+        world models." (zh: "今天的主题:RL(8 篇)、world models(3 篇)。")."""
         found = self.themes()
         if not found:
             return ""
         if self.zh:
-            parts = [f"{len(t.paper_ids)} 篇关于 {t.name} 的论文" for t in found]
+            parts = [f"{t.name}({len(t.paper_ids)} 篇)" for t in found]
             return f"今天的主题:{'、'.join(parts)}。"
-        parts = [f"{len(t.paper_ids)} papers on {t.name}" for t in found]
-        return f"Today's themes: {_join(parts, 'en')}."
+        parts = [
+            f"{len(t.paper_ids)} {'papers ' if i == 0 else ''}on {t.name}"
+            for i, t in enumerate(found)
+        ]
+        return f"Today's {'themes' if len(parts) > 1 else 'theme'}: {_join(parts, 'en')}."
 
     def _units(self) -> list[list[Ranked]]:
         """The picks as the brief shows them: each group together, singles alone."""
@@ -900,7 +941,8 @@ class Writer:
                 out.append(f"今天的主线是 {'与 '.join(parts)}。")
             else:
                 parts = [f"{t.name} ({len(t.paper_ids)} papers)" for t in found]
-                out.append(f"The day's main lines are {_join(parts, 'en')}.")
+                lines = "main lines are" if len(parts) > 1 else "main line is"
+                out.append(f"The day's {lines} {_join(parts, 'en')}.")
         if self._with_code:
             out.append(
                 f"{len(self.picks)} 篇重点论文中有 {self._with_code} 篇附代码,可以直接上手复现。"

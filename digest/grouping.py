@@ -15,20 +15,23 @@ takes up to `MAX_GROUP - 1` later papers related to it (and to each other), unti
 reader's number of picks is reached; the rest are worth a glance. Only word statistics of
 the day decide: no paper id, no list of topics.
 
-`themes` names what several shown papers share (a phrase such as "world model" in at least
-`MIN_THEME_PAPERS` of them), for the overview and the conclusion.
+Groups and themes are *named* by the day's key phrases (`digest.keyphrases`): a group by
+the phrases all its papers use ("skill library", "RL"), `themes` by a phrase or an
+established acronym at least `MIN_THEME_PAPERS` shown papers use ("world models", "RL"),
+for the overview and the conclusion. Never a loose word cut out of a compound.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 from digest.cleaning import latex_to_text
+from digest.keyphrases import GENERIC, DayPhrases, day_phrases, normal_words
 from digest.models import Paper, Ranked
 from digest.ranking import STOPWORDS, tokenize
 
@@ -37,6 +40,7 @@ __all__ = [
     "Lexicon",
     "Plan",
     "Theme",
+    "lexicon_of",
     "merge_groups",
     "plan_picks",
     "short_name",
@@ -54,7 +58,9 @@ TITLE_WEIGHT: Final = 3.0
 KEYWORD_WEIGHT: Final = 2.0
 ABSTRACT_CAP: Final = 3  # occurrences of a term in the abstract that count
 PHRASE_BONUS: Final = 1.3  # a two-word phrase is more specific than either word
-THEME_PHRASE_BONUS: Final = 2.0  # ... and names a theme better
+THEME_WORD_BONUS: Final = 0.25  # each word beyond the first: a longer phrase says more
+THEME_TITLE_BONUS: Final = 1.0  # ... and titles name what a paper is about
+GROUP_TERMS: Final = 2  # phrases a group heading names
 # Endings of adjectives and adverbs ("agentic", "adaptive"): a phrase does not end with
 # one, and a lone one is not a term worth naming.
 _ADJECTIVE_TAIL = re.compile(r"(?:ic|ive|ous|ful|less|able|ible|ly)$")
@@ -85,31 +91,6 @@ def _adjective(word: str) -> bool:
         return False
     return bool(_ADJECTIVE_TAIL.search(low) or _ADJECTIVE_LOOSE.search(low))
 
-
-# Research prose that says nothing about the topic: never a term.
-_GENERIC_TEXT: Final = """
-    propose proposes proposed present presents presented introduce introduces introduced
-    show shows shown showing find finds found demonstrate demonstrates demonstrated achieve
-    achieves achieved achieving improve improves improved improving improvement improvements
-    outperform outperforms outperforming enable enables enabled enabling provide provides
-    provided yield yields lead leads make makes made require requires remain remains
-    paper work works study studies approach approaches method methods technique techniques
-    result results performance experiment experiments experimental extensive novel new
-    existing current prior previous recent recently simple effective effectively efficient
-    efficiently significant significantly substantial substantially consistent consistently
-    strong stronger strongly various diverse different multiple several many across wide
-    range key crucial important challenge challenges challenging problem problems issue
-    issues limitation limitations gap however often typically usually whether first second
-    third one two three four five based using use uses used via toward towards including
-    include includes large small high low better best good general specific particular
-    overall average given able ability abilities well even still much less like across
-    address addresses addressing propose designed design designs called named termed
-    framework frameworks state art sota baseline baselines fail fails remain thereby
-    respectively further furthermore moreover additionally also significantly notably
-    task tasks setting settings despite due whereas while remains aim aims goal goals
-    artificial intelligence paradigm paradigms way ways end
-"""
-GENERIC: Final = frozenset(_GENERIC_TEXT.split())
 
 # Field terms written several ways become one form (shown as the short form).
 _CANONICAL: Final = tuple(
@@ -237,12 +218,19 @@ def _finish(docs: Mapping[str, _Doc], df: Counter[str]) -> None:
 
 
 class Lexicon:
-    """Term statistics of the day's candidates, and each paper's weighted terms."""
+    """Term statistics of the day's candidates, and each paper's weighted terms.
+
+    Build it with `lexicon_of`: one Lexicon per set of papers in a process, shared by
+    every reader of the day. Its statistics never change once built; the vectors it
+    computes on demand are cached in it.
+    """
 
     def __init__(self, papers: Iterable[Paper]) -> None:
         self._docs: dict[str, _Doc] = {}
-        for p in papers:
+        corpus = list(papers)
+        for p in corpus:
             self._docs.setdefault(p.paper_id, _document(p))
+        self.phrases: DayPhrases = day_phrases(corpus)
         self.size = len(self._docs)
         df: Counter[str] = Counter()
         for doc in self._docs.values():
@@ -250,13 +238,15 @@ class Lexicon:
         self._df = df
         _finish(self._docs, df)
         self._vectors: dict[str, dict[str, float]] = {}
+        self._norms: dict[str, float] = {}
+        self._outside: dict[str, _Doc] = {}
 
     def _doc(self, paper: Paper) -> _Doc:
         doc = self._docs.get(paper.paper_id)
-        if doc is None:  # a paper outside the corpus: counted as one more document
-            doc = self._docs[paper.paper_id] = _document(paper)
-            self._df.update(doc.weights.keys())
-            self.size += 1
+        if doc is None:  # a paper outside the corpus: its terms, the day's statistics
+            doc = self._outside.get(paper.paper_id)
+            if doc is None:
+                doc = self._outside[paper.paper_id] = _document(paper)
         return doc
 
     def df(self, key: str) -> int:
@@ -280,13 +270,17 @@ class Lexicon:
         if cached is not None:
             return cached
         doc = self._doc(paper)
-        vec = {
+        if paper.paper_id not in self._docs:  # outside the corpus: not kept
+            return self._vector(doc)
+        vec = self._vectors[paper.paper_id] = self._vector(doc)
+        return vec
+
+    def _vector(self, doc: _Doc) -> dict[str, float]:
+        return {
             k: w * self.idf(k) * (PHRASE_BONUS if k in doc.phrases else 1.0)
             for k, w in doc.weights.items()
             if not self._generic(k)
         }
-        self._vectors[paper.paper_id] = vec
-        return vec
 
     def surface(self, paper: Paper, key: str) -> str:
         counts = self._doc(paper).surfaces.get(key)
@@ -302,9 +296,16 @@ class Lexicon:
         dot = sum(w * vb[k] for k, w in va.items() if k in vb)
         if dot <= 0:
             return 0.0
-        na = math.sqrt(sum(w * w for k, w in va.items() if self.df(k) >= 2))
-        nb = math.sqrt(sum(w * w for k, w in vb.items() if self.df(k) >= 2))
-        return dot / (na * nb)
+        return dot / (self._norm(a, va) * self._norm(b, vb))
+
+    def _norm(self, paper: Paper, vec: Mapping[str, float]) -> float:
+        """The length of the paper's vector over the terms another candidate shares."""
+        found = self._norms.get(paper.paper_id)
+        if found is None:
+            found = math.sqrt(sum(w * w for k, w in vec.items() if self.df(k) >= 2))
+            if paper.paper_id in self._docs:
+                self._norms[paper.paper_id] = found
+        return found
 
     def shared(self, a: Paper, b: Paper) -> list[str]:
         """Distinctive term keys the two papers share, strongest first."""
@@ -377,6 +378,34 @@ class Lexicon:
         return out
 
 
+# Days whose Lexicon is kept (a brief's day, its neighbours, /paper cards' days).
+LEXICON_CACHE: Final = 8
+_Key = tuple[tuple[str, str, str, str, tuple[str, ...]], ...]
+_lexicons: OrderedDict[_Key, Lexicon] = OrderedDict()
+
+
+def lexicon_of(papers: Iterable[Paper]) -> Lexicon:
+    """The Lexicon of `papers` (one per id, the first wins): built once per set of papers
+    in this process and shared by every reader of that day (the most recent
+    `LEXICON_CACHE` sets are kept)."""
+    unique: dict[str, Paper] = {}
+    for p in papers:
+        unique.setdefault(p.paper_id, p)
+    key = tuple(
+        sorted(
+            (p.paper_id, p.title, p.abstract, p.ai_summary or "", tuple(p.keywords))
+            for p in unique.values()
+        )
+    )
+    found = _lexicons.get(key)
+    if found is None:
+        found = _lexicons[key] = Lexicon(unique.values())
+        while len(_lexicons) > LEXICON_CACHE:
+            _lexicons.popitem(last=False)
+    _lexicons.move_to_end(key)
+    return found
+
+
 # --- groups ----------------------------------------------------------------------------
 
 
@@ -424,34 +453,35 @@ def _related(lex: Lexicon, a: Ranked, b: Ranked) -> bool:
 
 
 def _describe(lex: Lexicon, members: Sequence[Ranked]) -> Group:
+    """The group with what all its papers share: the day's key phrases each of them uses
+    (said in a title first, then the most specific), not the words of the interest they
+    share (the heading names that interest already)."""
     first = members[0]
     interest = first.matched[0] if first.matched else None
     for m in first.matched:
         if all(m in r.matched for r in members[1:]):
             interest = m
             break
-    said = set(tokenize(interest)) if interest else set()
-    common: list[str] | None = None
-    for other in members[1:]:
-        keys = lex.shared(first.paper, other.paper)
-        common = keys if common is None else [k for k in common if k in keys]
-    strong = [lex._doc(r.paper).strong for r in members]
-    # In the shared-weight order, terms a member states strongly (title, keywords, twice).
-    ranked = [k for k in common or [] if any(k in s for s in strong)]
-    shown: list[str] = []
-    for k in ranked:
-        if set(k.split()) <= said:
-            continue  # the interest's own words: the heading names the interest already
-        text = lex.surface(first.paper, k)
-        if " " not in k and _adjective(text):
-            continue
-        if all(text.lower() not in s.lower() and s.lower() not in text.lower() for s in shown):
-            shown.append(text)
-        if len(shown) >= 3:
+    day = lex.phrases
+    ids = [r.paper.paper_id for r in members]
+    shared = set.intersection(*(set(day.keys_of(pid)) for pid in ids))
+    said = set(normal_words(interest)) if interest else set()
+
+    def order(key: str) -> tuple[int, int, int, str]:
+        titled = sum(key in day.in_title.get(pid, ()) for pid in ids)
+        return (-titled, day.df(key), -len(key.split()), key)
+
+    terms: list[str] = []
+    used: list[set[str]] = []
+    for key in sorted(shared, key=order):
+        words = set(key.split())
+        if words <= said or any(words & u for u in used):
+            continue  # the interest's own words; or a word a chosen phrase already says
+        terms.append(day.name(key))
+        used.append(words)
+        if len(terms) >= GROUP_TERMS:
             break
-    return Group(
-        paper_ids=tuple(r.paper.paper_id for r in members), terms=tuple(shown), interest=interest
-    )
+    return Group(paper_ids=tuple(ids), terms=tuple(terms), interest=interest)
 
 
 def plan_picks(
@@ -467,7 +497,7 @@ def plan_picks(
     papers = {p.paper_id: p for p in corpus}
     for r in pool:
         papers.setdefault(r.paper.paper_id, r.paper)
-    lex = Lexicon(papers.values())
+    lex = lexicon_of(papers.values())
     placed: set[str] = set()
     units: list[list[Ranked]] = []
     for i, anchor in enumerate(pool):
@@ -563,65 +593,47 @@ def themes(
     papers: Sequence[Ranked],
     lexicon: Lexicon,
     *,
+    interests: Sequence[str] = (),
     min_papers: int = MIN_THEME_PAPERS,
     limit: int = MAX_THEMES,
 ) -> list[Theme]:
-    """What several of the shown papers are about, most papers first: terms in the title,
-    keywords or repeatedly in the abstract of at least `min_papers` of them, specific to
-    them (not in half the day's candidates). Themes do not repeat each other's words."""
-    holders: dict[str, list[Ranked]] = {}
+    """What several of the shown papers are about, most papers first: the day's key
+    phrases and established acronyms (`digest.keyphrases`) at least `min_papers` of them
+    use, the rarer over the day, the longer and the more often in their titles first. A
+    phrase that is one of
+    the reader's `interests` is left to the interest counts; themes do not repeat each
+    other's words, nor the same papers."""
+    day = lexicon.phrases
+    holders: dict[str, list[str]] = {}
     for r in papers:
-        doc = lexicon._doc(r.paper)
-        vec = lexicon.vector(r.paper)
-        for k in doc.strong:
-            if k in vec and lexicon.distinctive(k):
-                holders.setdefault(k, []).append(r)
-    scored = []
-    for k, rs in holders.items():
-        if len(rs) < min_papers:
+        pid = r.paper.paper_id
+        for key in day.keys_of(pid):
+            if pid not in holders.setdefault(key, []):
+                holders[key].append(pid)
+    said = [set(normal_words(i)) for i in interests]
+    scored: list[tuple[float, str, list[str]]] = []
+    for key, ids in holders.items():
+        words = set(key.split())
+        if len(ids) < min_papers or words in said:
             continue
-        phrase = " " in k
-        name = lexicon.surface(rs[0].paper, k)
-        if not phrase and _adjective(name):
-            continue
-        score = len(rs) * lexicon.idf(k) * (THEME_PHRASE_BONUS if phrase else 1.0)
-        weight = sum(lexicon.vector(r.paper)[k] for r in rs)  # how much they say it
-        scored.append((score, weight, k, rs))
-    scored.sort(key=lambda t: (-t[0], -t[1], t[2]))
+        bonus = 1.0 + THEME_WORD_BONUS * (len(key.split()) - 1)
+        titled = sum(key in day.in_title.get(pid, ()) for pid in ids) / len(ids)
+        bonus *= 1.0 + THEME_TITLE_BONUS * titled
+        scored.append((-len(ids) * day.idf(key) * bonus, key, ids))
+    scored.sort()
     out: list[Theme] = []
     used_words: set[str] = set()
     used_sets: list[set[str]] = []
-    for _, _, k, rs in scored:
-        words = set(k.split())
-        ids = {r.paper.paper_id for r in rs}
-        if words & used_words or any(ids <= s for s in used_sets):
+    for _, key, ids in scored:
+        words = set(key.split())
+        if words & used_words or any(set(ids) <= s for s in used_sets):
             continue
-        name = _theme_name(lexicon, k, rs)
-        out.append(Theme(name=name, paper_ids=tuple(r.paper.paper_id for r in rs)))
+        out.append(Theme(name=day.name(key), paper_ids=tuple(ids)))
         used_words |= words
-        used_sets.append(ids)
+        used_sets.append(set(ids))
         if len(out) >= limit:
             break
     return sorted(out, key=lambda t: -len(t.paper_ids))
-
-
-def _theme_name(lexicon: Lexicon, key: str, holders: Sequence[Ranked]) -> str:
-    """The theme's name: a word grows into the phrase around it most of its papers use
-    ("search" -> "agentic search", when three in four of them say it)."""
-    if " " not in key:
-        phrases: Counter[str] = Counter()
-        for r in holders:
-            for k in lexicon._doc(r.paper).strong:
-                if " " in k and key in k.split():
-                    phrases[k] += 1
-        if phrases:
-            best, n = max(phrases.items(), key=lambda kv: (kv[1], kv[0]))
-            if n * 4 >= len(holders) * 3:
-                key = best
-    forms = Counter(
-        lexicon.surface(r.paper, key) for r in holders if key in lexicon.vector(r.paper)
-    )
-    return forms.most_common(1)[0][0] if forms else key
 
 
 _NAME_HEAD = re.compile(r"^([^:]{2,40}):\s")

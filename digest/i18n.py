@@ -36,6 +36,8 @@ _LABELS: Final[dict[str, dict[Language, str]]] = {
     "archived": {"zh": "已归档", "en": "archived"},
     # Why (GitHub failed, or not asked offline) is the repos section's intro.
     "not_verified": {"zh": "未验证", "en": "not verified"},
+    # A repository a paper's text names that GitHub has not confirmed: plain text.
+    "code_announced": {"zh": "代码(尚未验证)", "en": "code announced"},
     "based_on": {"zh": "依据", "en": "Builds on"},
     "first_experiment": {"zh": "第一个实验", "en": "First experiment"},
     "problem": {"zh": "问题", "en": "Problem"},

@@ -78,7 +78,10 @@ class Paper(BaseModel):
     num_comments: int | None = None
     ai_summary: str | None = None
     keywords: list[str] = Field(default_factory=list)
-    github_repo: str | None = None  # https://github.com/owner/name
+    github_repo: str | None = None  # https://github.com/owner/name, as HF's githubRepo names it
+    # A repo only the abstract or the arXiv comment names: unverified until GitHub answers.
+    repo_in_text: str | None = None
+    repo_promised: bool = False  # the text says the code is coming ("coming soon")
     project_page: str | None = None
     primary_category: str | None = None
     categories: list[str] = Field(default_factory=list)
@@ -91,12 +94,14 @@ class Paper(BaseModel):
     def day(self) -> dt.date | None:
         return self.listed or self.published
 
-    def links(self, repo: str | None = None) -> PaperLinks:
+    def links(self) -> PaperLinks:
+        """The paper's links, with the repository HF's githubRepo names (compose replaces
+        it by what GitHub answered)."""
         return PaperLinks(
             abs=abs_url(self.paper_id),
             pdf=pdf_url(self.paper_id),
             hf=hf_url(self.paper_id) if self.on_hf else None,
-            repo=repo if repo is not None else self.github_repo,
+            repo=self.github_repo,
             project=self.project_page,
         )
 
@@ -111,6 +116,11 @@ class RepoInfo(BaseModel):
     description: str | None = None
     archived: bool = False
     fetched_at: dt.datetime
+    size: int | None = None  # KB as GitHub reports it; 0: nothing pushed yet
+
+    @property
+    def empty(self) -> bool:
+        return self.size == 0
 
 
 class PaperSummary(BaseModel):
@@ -146,7 +156,10 @@ class PaperLinks(BaseModel):
     abs: str
     pdf: str
     hf: str | None = None
-    repo: str | None = None
+    repo: str | None = None  # a repository known to exist: HF names it, or GitHub answered
+    # A repository the paper's text names that is not verified (GitHub not asked, rate
+    # limited, or the code is "coming soon"): shown as announced, never as "Repo".
+    announced: str | None = None
     project: str | None = None
 
 

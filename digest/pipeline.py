@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -27,7 +28,7 @@ from digest.chatstate import put_papers
 from digest.compose import BriefFacts, compose_brief
 from digest.errors import PaperdropError, SourceError, StoreError
 from digest.extractive import reader_notes as extractive_reader_notes
-from digest.grouping import Plan, merge_groups, plan_picks
+from digest.grouping import Plan, merge_groups, plan_picks, themes
 from digest.llm import LLM, llm_session, usage_of
 from digest.models import (
     Brief,
@@ -45,11 +46,11 @@ from digest.ranking import llm_rerank, rank, semantic_blend
 from digest.settings import Settings
 from digest.sources.arxiv_api import ArxivSource
 from digest.sources.collect import Candidates, collect_candidates
-from digest.sources.github import GitHubSource
+from digest.sources.github import GitHubSource, normalize_repo_url
 from digest.sources.hf import HuggingFaceSource, parse_daily
 from digest.sources.merge import merge_papers
 from digest.store.base import Store
-from digest.summarize import ReaderNotes, reader_notes, summarize_papers
+from digest.summarize import NoteHints, ReaderNotes, reader_notes, summarize_papers
 
 __all__ = [
     "SAMPLE_DATE",
@@ -163,12 +164,18 @@ def papers_of_day(items: object, cats: Mapping[str, Any], day: dt.date) -> list[
     return merge_papers(papers)
 
 
-def sample_candidates(language: Language) -> Candidates:
-    """The offline sample day shipped with the package (real HF data of 2026-05-08)."""
+@functools.cache
+def _sample_papers() -> tuple[Paper, ...]:
+    # Read and parsed once per process: every reader of the sample shares the papers.
     data = resources.files("digest.data")
     items = json.loads(data.joinpath("hf-daily-2026-05-08.json").read_text("utf-8"))
     cats = json.loads(data.joinpath("arxiv-categories-2026-05-08.json").read_text("utf-8"))
-    papers = papers_of_day(items, cats, SAMPLE_DATE)
+    return tuple(papers_of_day(items, cats, SAMPLE_DATE))
+
+
+def sample_candidates(language: Language) -> Candidates:
+    """The offline sample day shipped with the package (real HF data of 2026-05-08)."""
+    papers = list(_sample_papers())
     days = [p.day for p in papers if p.day]
     start = min(days, default=SAMPLE_DATE)
     span = str(SAMPLE_DATE) if start == SAMPLE_DATE else f"{start} – {SAMPLE_DATE}"
@@ -201,9 +208,15 @@ def sample_candidates(language: Language) -> Candidates:
 
 async def fetch_repos(
     github: GitHubSource | None, papers: Sequence[Paper], language: Language
-) -> tuple[dict[str, RepoInfo], SourceItem]:
-    """The papers' repos as GitHub reports them, and the source note saying how that went."""
-    urls = list(dict.fromkeys(p.github_repo for p in papers if p.github_repo))
+) -> tuple[dict[str, RepoInfo | None], SourceItem]:
+    """What GitHub says of the papers' repos, picks first (the ones HF names, and the ones
+    only their text names), and the source note saying how that went.
+
+    By normalised URL: the repo's facts; None when GitHub answered that there is no such
+    repo (404), or only an archived, empty one; absent when it was not asked (offline, a
+    rate limit, an error). Answers are cached in the Store (`GitHubSource`).
+    """
+    urls = list(dict.fromkeys(u for p in papers for u in (p.github_repo, p.repo_in_text) if u))
     if github is None:
         return {}, SourceItem(
             source="GitHub",
@@ -233,19 +246,34 @@ async def fetch_repos(
                 "en": f"GitHub failed ({exc.reason}): repos are listed without stars and activity.",
             }[language],
         )
-    status: SourceStatus = "ok" if len(found) == len(urls) else "partial"
+    answers: dict[str, RepoInfo | None] = {}
+    for url in urls:
+        norm = normalize_repo_url(url)
+        if norm is None or norm in github.failures:
+            continue  # not asked: unverified
+        info = found.get(norm)
+        answers[norm] = None if info is None or (info.archived and info.empty) else info
+    missing = sum(1 for v in answers.values() if v is None)
+    checked = len(answers)
+    status: SourceStatus = "ok" if checked == len(urls) else "partial"
     detail = {
-        "zh": f"已通过 GitHub API 验证 {len(found)}/{len(urls)} 个仓库的 star 数与最近更新。",
-        "en": f"Verified stars and last push of {len(found)}/{len(urls)} repos with the "
-        "GitHub API.",
+        "zh": f"已通过 GitHub API 验证 {checked}/{len(urls)} 个仓库",
+        "en": f"Checked {checked}/{len(urls)} repos with the GitHub API",
     }[language]
+    if missing:
+        detail += (
+            f",其中 {missing} 个不存在(或已归档且为空),不显示链接"
+            if language == "zh"
+            else f"; {missing} do not exist (or are archived and empty) and are not linked"
+        )
+    detail += "。" if language == "zh" else "."
     if github.deltas:
         detail += (
             f"{len(github.deltas)} 个仓库与此前记录的 star 数比较。"
             if language == "zh"
             else f" {len(github.deltas)} compared with the star counts kept from earlier days."
         )
-    return found, SourceItem(source="GitHub", status=status, detail=detail)
+    return answers, SourceItem(source="GitHub", status=status, detail=detail)
 
 
 async def build_brief(
@@ -451,8 +479,15 @@ async def write_notes(
 
     if llm is None:
         return fallback(), llm_used, None
+    hints = None
+    if plan is not None:  # the themes and groups the code found, for the LLM to name
+        found = themes([*picks, *others], plan.lexicon, interests=profile.interests)
+        hints = NoteHints(
+            themes=[(t.name, len(t.paper_ids)) for t in found],
+            groups=[(g.paper_ids, g.terms) for g in plan.groups],
+        )
     try:
-        notes, u = await reader_notes(picks, others, summaries, profile, language, llm)
+        notes, u = await reader_notes(picks, others, summaries, profile, language, llm, hints)
     except PaperdropError as exc:
         usage.add(usage_of(exc))
         return fallback(), llm_used, llm_failed_note(language, str(exc), partial=llm_used)

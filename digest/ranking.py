@@ -99,6 +99,9 @@ DOMINANCE_MARGIN: Final = PRIOR_MAX + BREADTH_WEIGHT / 4 * (1 + PRIOR_MAX)
 W_FEEDBACK: Final = 0.25
 # Tokenised papers kept in memory (a day has a few hundred candidates; several days fit).
 DOCUMENT_CACHE: Final = 4096
+# BM25 indexes kept: one per day and set of papers already seen (readers who saw the
+# same papers share one); an index of a few hundred papers is a few hundred KB.
+INDEX_CACHE: Final = 64
 # An avoid phrase counts from a stronger match than an interest: "medical imaging" must
 # not penalise every paper that mentions images.
 AVOID_THRESHOLD: Final = 0.5
@@ -209,10 +212,8 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-def _document(paper: Paper) -> list[str]:
-    return list(
-        _document_tokens(paper.title, paper.abstract, tuple(paper.keywords), paper.ai_summary)
-    )
+def _document(paper: Paper) -> tuple[str, ...]:
+    return _document_tokens(paper.title, paper.abstract, tuple(paper.keywords), paper.ai_summary)
 
 
 @functools.lru_cache(maxsize=DOCUMENT_CACHE)
@@ -238,11 +239,11 @@ class _Lexicon:
     size: int
 
     @classmethod
-    def build(cls, docs: list[list[str]]) -> _Lexicon:
+    def build(cls, docs: Sequence[Sequence[str]]) -> _Lexicon:
         if not any(docs):
             return cls(None, len(docs))
         # Pre-tokenised corpus: with a `tokenizer` argument rank_bm25 starts a process pool.
-        bm25 = BM25Okapi(docs)
+        bm25 = BM25Okapi(list(docs))
         # rank_bm25's Okapi idf is zero for a term in half the papers and, for one in more,
         # a floor (epsilon * mean idf) that can outweigh rarer terms; on a 1-2 paper corpus
         # it is negative. Lucene's idf is positive and falls monotonically with frequency.
@@ -277,6 +278,13 @@ class _Lexicon:
         return [min(top, max(0.0, float(s) / ideal)) for s in bm25.get_scores(terms)]
 
 
+@functools.lru_cache(maxsize=INDEX_CACHE)
+def _index(docs: tuple[tuple[str, ...], ...]) -> _Lexicon:
+    """The BM25 index of a set of tokenised papers: every reader of the day who has seen
+    the same papers shares one (its statistics never change once built)."""
+    return _Lexicon.build(docs)
+
+
 def interest_scores(
     papers: Sequence[Paper], phrases: Sequence[str], *, cap: bool = True, normalise: bool = True
 ) -> list[list[float]]:
@@ -285,7 +293,7 @@ def interest_scores(
     `normalise=False` gives plain BM25 (same tokens, fields and idf); `cap=False` keeps
     normalised scores above 1. For baselines and benchmarks.
     """
-    lex = _Lexicon.build([_document(p) for p in papers])
+    lex = _index(tuple(_document(p) for p in papers))
     return [lex.scores(phrase, cap=cap, normalise=normalise) for phrase in phrases]
 
 
@@ -353,7 +361,7 @@ def rank(
     if not cands:
         return []
 
-    lex = _Lexicon.build([_document(p) for p in cands])
+    lex = _index(tuple(_document(p) for p in cands))
     per_interest = [lex.scores(phrase) for phrase in profile.interests]
     per_avoid = [lex.scores(phrase) for phrase in profile.avoid]
     max_up = max((p.upvotes or 0 for p in cands), default=0)

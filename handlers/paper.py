@@ -145,7 +145,8 @@ async def paper_card(
     async with llm_session(settings, use_llm=use_llm, llm=llm) as session:
         cached = await store.get_summary(bare, language, PROMPT_VERSION) if session else None
         async with http_client(settings) as client:
-            github = GitHubSource(settings, client, store=store) if paper.github_repo else None
+            code = paper.github_repo or paper.repo_in_text
+            github = GitHubSource(settings, client, store=store) if code else None
             (details, u), (repos, github_note) = await asyncio.gather(
                 paper_details(paper, language, store=store, llm=session),
                 _repos(github, paper, language),
@@ -214,7 +215,7 @@ async def paper_card(
 
 async def _repos(
     github: GitHubSource | None, paper: Paper, language: Language
-) -> tuple[dict[str, RepoInfo], SourceItem | None]:
+) -> tuple[dict[str, RepoInfo | None], SourceItem | None]:
     if github is None:
         return {}, None
     return await fetch_repos(github, [paper], language)

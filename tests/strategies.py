@@ -17,6 +17,7 @@ from digest.models import (
     Brief,
     IdeaItem,
     Item,
+    Paper,
     PaperItem,
     PaperLinks,
     RepoItem,
@@ -28,16 +29,19 @@ from digest.models import (
     hf_url,
     pdf_url,
 )
+from digest.profile import Profile
 
 __all__ = [
     "COPYABLE",
     "HOSTILE",
     "briefs",
+    "days",
     "huge_texts",
     "idea_items",
     "identifiers",
     "ordinary_briefs",
     "paper_items",
+    "readers",
     "repo_items",
     "sections",
     "short_texts",
@@ -136,6 +140,7 @@ def paper_items(draw: st.DrawFn, *, huge: bool = True) -> PaperItem:
             pdf=pdf_url(pid),
             hf=draw(st.sampled_from([hf_url(pid), None])),
             repo=draw(st.none() | urls),
+            announced=draw(st.none() | urls),
             project=draw(st.none() | urls),
         ),
         date=draw(st.none() | _dates),
@@ -264,4 +269,67 @@ def ordinary_briefs(draw: st.DrawFn) -> Brief:
         window_end=day,
         sections=[*secs, Section(kind="sources", title="Sources", items=list(sources))],
         header=draw(texts),
+    )
+
+
+# --- synthetic days of papers, and their readers -------------------------------------------
+
+# Topics written the ways abstracts write them (compounds, acronyms, spelled-out terms)...
+TOPICS = [
+    "world models", "tool use", "long-horizon agents", "agent memory", "KV cache",
+    "policy optimization", "verifiable rewards", "self-evolving agents", "code generation",
+    "diffusion language models", "multi-agent debate", "retrieval-augmented generation",
+    "reinforcement learning", "chain-of-thought reasoning", "mixture-of-experts routing",
+    "long-term memory", "tool calling", "GUI agents", "speculative decoding", "RLVR",
+]  # fmt: skip
+# ... and the prose around them, full of words no theme may be named by.
+FILLER = [
+    "We propose a novel method that improves performance across diverse tasks.",
+    "Experiments show strong results and consistent gains over existing baselines.",
+    "The model stores experience from each stage and reuses it at the next stage.",
+    "Our approach is simple, effective and efficient in practice.",
+    "A long line of work studies this problem; results remain limited.",
+    "Code is available at https://github.com/example/repo.",
+    "We release the model, the data and the evaluation suite.",
+]  # fmt: skip
+_LABELS_ZH = {"world models": "世界模型", "agent memory": "Agent 记忆", "tool use": "工具调用"}
+
+
+@st.composite
+def days(draw: st.DrawFn) -> list[Paper]:
+    """A day of 4-30 papers, each about one to three topics among filler sentences."""
+    count = draw(st.integers(min_value=4, max_value=30))
+    papers: list[Paper] = []
+    for n in range(count):
+        topics = draw(st.lists(st.sampled_from(TOPICS), min_size=1, max_size=3, unique=True))
+        sentences = draw(st.lists(st.sampled_from(FILLER), min_size=1, max_size=4))
+        about = [f"We study {t} and show how {topics[0]} helps." for t in topics]
+        body = " ".join(draw(st.permutations([*about, *sentences])))
+        keywords = draw(st.one_of(st.just([]), st.lists(st.sampled_from(TOPICS), max_size=4)))
+        title = f"Name{n}: {topics[0].title()} for {draw(st.sampled_from(TOPICS)).title()}"
+        papers.append(
+            Paper(
+                paper_id=f"2605.{10000 + n:05d}",
+                title=title,
+                abstract=body,
+                keywords=keywords,
+                upvotes=draw(st.none() | st.integers(min_value=0, max_value=50)),
+                on_hf=True,
+            )
+        )
+    return papers
+
+
+@st.composite
+def readers(draw: st.DrawFn) -> Profile:
+    """A reader with two to five interests among the topics, zh (with labels) or en."""
+    interests = draw(st.lists(st.sampled_from(TOPICS), min_size=2, max_size=5, unique=True))
+    language = draw(st.sampled_from(["zh", "en"]))
+    labels = {i: _LABELS_ZH[i] for i in interests if i in _LABELS_ZH} if language == "zh" else {}
+    return Profile(
+        name="reader",
+        language=language,
+        interests=interests,
+        labels=labels,
+        top_picks=draw(st.integers(min_value=2, max_value=6)),
     )

@@ -94,10 +94,12 @@ def repo_info(name: str, stars: int, *, archived: bool = False) -> RepoInfo:
     )
 
 
-REPOS = {
+# What GitHub answered: facts, or None (404: no such repo).
+REPOS: dict[str, RepoInfo | None] = {
     "https://github.com/org/one": repo_info("org/one", 10, archived=True),
     "https://github.com/org/two": repo_info("Org/Two", 500),
     "https://github.com/org/three": repo_info("org/three", 50),
+    "https://github.com/org/five": None,
     "https://github.com/org/six": repo_info("org/six", 9000),
 }
 P = [r.paper.paper_id for r in PICKS]
@@ -126,7 +128,7 @@ def build(
     *,
     mode: Literal["llm", "extractive"] = "llm",
     notes: ReaderNotes = NOTES,
-    repos: dict[str, RepoInfo] | None = None,
+    repos: dict[str, RepoInfo | None] | None = None,
     reports: Sequence[SourceItem] = (GITHUB_OK,),
     summaries: dict[str, PaperSummary] | None = None,
     usage: LLMUsage | None = None,
@@ -199,8 +201,11 @@ def test_every_link_and_number_comes_from_paper_or_repo() -> None:
         for item in section.items:
             if isinstance(item, PaperItem):
                 p = papers[item.paper_id]
-                info = infos.get(repo_key(p.github_repo)) if p.github_repo else None
-                assert item.links == p.links(repo=info.url if info else None)
+                key = repo_key(p.github_repo) if p.github_repo else ""
+                info = infos.get(key)
+                # HF's repo, as GitHub spells it when it answered; none when it said 404.
+                repo = info.url if info else None if key in infos else p.github_repo
+                assert item.links == p.links().model_copy(update={"repo": repo})
                 assert (item.date, item.upvotes, item.arxiv_category) == (
                     p.day,
                     p.upvotes,
@@ -210,6 +215,7 @@ def test_every_link_and_number_comes_from_paper_or_repo() -> None:
                 assert item.upvotes == p.upvotes
             elif isinstance(item, RepoItem):
                 info = infos[repo_key(item.url)]
+                assert info is not None
                 assert (item.url, item.full_name, item.stars) == (
                     info.url,
                     info.full_name,
@@ -218,7 +224,7 @@ def test_every_link_and_number_comes_from_paper_or_repo() -> None:
                 assert item.pushed_at == info.pushed_at
     # The only URLs anywhere are in link fields, and each is a source URL.
     allowed = {u for r in ALL for u in r.paper.links().model_dump().values() if u is not None} | {
-        i.url for i in REPOS.values()
+        i.url for i in REPOS.values() if i is not None
     }
     for path, text in strings(brief.model_dump(mode="json")):
         if path.endswith((".abs", ".pdf", ".hf", ".repo", ".project", ".url")):
@@ -267,12 +273,12 @@ def test_ideas_must_cite_papers_in_the_brief() -> None:
 def test_repos_verified_best_first_archived_last() -> None:
     items = [i for i in section(build(), "repos").items if isinstance(i, RepoItem)]
     # Two (pick 2), three (pick 3), six (an other); the archived one (pick 1) ranks last
-    # and falls off; five is not verified while GitHub answered, so it is left out.
+    # and falls off; five does not exist (GitHub said 404), so it is left out.
     assert [i.full_name for i in items] == ["Org/Two", "org/three", "org/six"]
     assert items[0].note == "Follow the trainer."
     assert items[0].paper_id == P[1] and items[0].paper_title == PICK_PAPERS[1].title
 
-    fewer = {k: v for k, v in REPOS.items() if not k.endswith("/six")}
+    fewer = {**REPOS, "https://github.com/org/six": None}
     items = [i for i in section(build(repos=fewer), "repos").items if isinstance(i, RepoItem)]
     assert [i.full_name for i in items] == ["Org/Two", "org/three", "org/one"]
     assert [i.archived for i in items] == [False, False, True]
@@ -586,7 +592,8 @@ def test_a_chinese_brief_without_an_llm_reads_chinese_outside_quotes_and_titles(
         if isinstance(item, PaperItem):
             assert "“" in item.contribution and item.contribution.endswith("”")
             assert len(item.contribution) <= 300
-    assert "今天的主题" in brief.overview and "篇关于" in brief.overview
+    # Themes are named by key phrases or acronyms and counted: "RL(8 篇)".
+    assert re.search(r"今天的主题:[^。]*\(\d+ 篇\)", brief.overview), brief.overview
     conclusion = section(brief, "conclusion").items[0]
     assert isinstance(conclusion, TextItem) and conclusion.text.startswith("建议先读")
 
@@ -594,7 +601,7 @@ def test_a_chinese_brief_without_an_llm_reads_chinese_outside_quotes_and_titles(
 def test_an_english_brief_without_an_llm_has_no_chinese() -> None:
     brief = sample_brief("en")
     assert not _CJK.search(brief.model_dump_json())
-    assert "Today's themes:" in brief.overview
+    assert re.search(r"Today's themes?: \d+ papers on ", brief.overview), brief.overview
 
 
 def test_glance_rows_have_topical_categories_and_one_line_takeaways() -> None:
@@ -627,22 +634,22 @@ def test_source_text_is_cleaned_of_latex() -> None:
     assert item.why == "“It reduces loss by 0.81% on all tasks.”"
 
 
-def test_an_llm_overview_gets_the_days_theme_counts() -> None:
-    plan, _, profile = sample_day("en")
+def llm_brief(overview: str, language: Literal["zh", "en"] = "en") -> Brief:
+    plan, _, profile = sample_day(language)
     summaries = {
         r.paper.paper_id: PaperSummary(
             contribution="It does X.", why="It matters.", category="LLM Agent", mode="llm"
         )
         for r in (*plan.picks, *plan.others)
     }
-    brief = compose_brief(
+    return compose_brief(
         day=SAMPLE_DAY,
         profile=profile,
-        language="en",
+        language=language,
         picks=plan.picks,
         others=plan.others,
         summaries=summaries,
-        notes=ReaderNotes(overview="Agents learn skills.", conclusion="Read SkillOS."),
+        notes=ReaderNotes(overview=overview, conclusion="Read SkillOS."),
         repos={},
         reports=[],
         window_start=SAMPLE_DAY,
@@ -652,12 +659,39 @@ def test_an_llm_overview_gets_the_days_theme_counts() -> None:
         generated_at=NOW,
         plan=plan,
     )
-    assert brief.overview.startswith("Agents learn skills. Today's themes: ")
+
+
+def test_an_llm_overview_is_the_llms_own() -> None:
+    brief = llm_brief("Agents learn skills.")
+    # No theme sentence of the code's appended to what the LLM wrote.
+    assert brief.overview == "Agents learn skills."
     conclusion = section(brief, "conclusion").items[0]
     assert isinstance(conclusion, TextItem) and conclusion.text == "Read SkillOS."
     # Every pick still says why it was picked, written by code.
     picks = [i for i in section(brief, "top_picks").items if isinstance(i, PaperItem)]
     assert all(p.note for p in picks)
+
+
+def test_the_llms_counts_are_checked_against_the_papers() -> None:
+    plan, _, _ = sample_day("en")
+    shown = [*plan.picks, *plan.others]
+    rl = sum(1 for r in shown if "rl" in plan.lexicon.phrases.keys_of(r.paper.paper_id))
+    agents = sum(1 for r in shown if "LLM agents" in r.matched)
+    assert rl >= 3 and agents >= 3
+    brief = llm_brief(
+        f"Today {len(plan.picks)} top picks: {rl} papers on RL, {rl + 2} papers on LLM agents "
+        f"and world models ({agents + 5} papers). {len(plan.others)} more are worth a glance; "
+        f"{agents} papers match LLM agents."
+    )
+    assert brief.overview == (
+        f"Today {len(plan.picks)} top picks: {rl} papers on RL, papers on LLM agents "
+        f"and world models. {len(plan.others)} more are worth a glance; "
+        f"{agents} papers match LLM agents."
+    )
+    zh = llm_brief(
+        f"今天的主题:RL({rl} 篇)、「LLM Agent」({agents + 1} 篇)。另有 99 篇值得一看。", "zh"
+    )
+    assert zh.overview == f"今天的主题:RL({rl} 篇)、「LLM Agent」。另有值得一看。"
 
 
 # --- repos ------------------------------------------------------------------------------
@@ -669,7 +703,7 @@ def test_repos_carry_velocity_and_archived_flags() -> None:
     assert (items["Org/Two"].stars_delta, items["Org/Two"].delta_days) == (120, 1)
     assert items["org/three"].stars_delta is None
     assert section(brief, "repos").intro == ""  # GitHub answered: nothing to explain
-    fewer = {k: v for k, v in REPOS.items() if not k.endswith("/six")}
+    fewer = {**REPOS, "https://github.com/org/six": None}
     archived = [i for i in section(build(repos=fewer), "repos").items if isinstance(i, RepoItem)][
         -1
     ]

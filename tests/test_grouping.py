@@ -7,6 +7,7 @@ import datetime as dt
 from digest.grouping import (
     MAX_GROUP,
     Lexicon,
+    lexicon_of,
     merge_groups,
     plan_picks,
     short_name,
@@ -140,8 +141,9 @@ def test_papers_answering_the_same_question_share_one_pick() -> None:
     assert {r.paper.paper_id for r in (*plan.picks, *plan.others)} == {r.paper.paper_id for r in rs}
     world, rewards = plan.groups
     assert world.interest == "model-based RL and world models"
-    assert "video" in world.terms  # "world models" is the interest, named already
-    assert "process rewards" in rewards.terms or "rewards" in rewards.terms
+    # Named by the key phrases both papers use, whole: not "video" and "world".
+    assert world.terms[0] == "video world models"
+    assert "process rewards" in rewards.terms, rewards.terms
 
 
 def test_grouping_does_not_depend_on_ids_or_input_order_of_the_corpus() -> None:
@@ -195,14 +197,19 @@ def test_llm_groups_replace_the_lexical_ones_they_overlap() -> None:
 def test_themes_are_counted_and_named() -> None:
     rs = ranked(ORDER)
     lex = Lexicon([*DAY_PAPERS, *(r.paper for r in rs)])
-    assert [(t.name, len(t.paper_ids)) for t in themes(rs, lex)] == [("world", 3)]
+    # A key phrase, whole ("RL post-training"), never a word cut out of it ("world").
+    assert [(t.name, len(t.paper_ids)) for t in themes(rs, lex)] == [("RL post-training", 3)]
     found = themes(rs, lex, min_papers=2)
-    by_name = {t.name: len(t.paper_ids) for t in found}
-    assert by_name["world models"] == 2
-    assert [len(t.paper_ids) for t in found] == sorted(by_name.values(), reverse=True)
+    assert [(t.name, len(t.paper_ids)) for t in found] == [
+        ("RL post-training", 3),
+        ("world models", 2),
+    ]
     # Themes do not repeat each other's words.
     words = [w for t in found for w in t.name.lower().split()]
     assert len(words) == len(set(words))
+    # A phrase that is one of the reader's interests is left to the interest counts.
+    named = [t.name for t in themes(rs, lex, min_papers=2, interests=["world models"])]
+    assert "world models" not in named and "RL post-training" in named
 
 
 def test_on_the_sample_day_the_two_skill_papers_are_one_pick() -> None:
@@ -224,3 +231,18 @@ def test_short_names() -> None:
         "Continuous Latent Diffusion Language Model"
     )
     assert short_name("A" * 80).endswith("…")
+
+
+def test_the_days_lexicon_is_built_once_and_shared_by_every_reader() -> None:
+    papers = list(sample_candidates("en").papers)
+    first = lexicon_of(papers)
+    # Another reader of the same day, the papers in another order: the same Lexicon.
+    assert lexicon_of(reversed(papers)) is first
+    rs = [Ranked(paper=p, score=1.0, matched=["LLM agents"]) for p in papers[:6]]
+    plan = plan_picks(rs[:3], rs[3:], top_picks=3, corpus=papers)
+    assert plan.lexicon is first
+    # A paper outside the day is described with the day's statistics; they do not change.
+    size, df = first.size, first.df("agent")
+    outsider = Paper(paper_id="2605.99999", title="Agent Memory", abstract="Agents remember.")
+    assert first.vector(outsider)
+    assert (first.size, first.df("agent")) == (size, df)

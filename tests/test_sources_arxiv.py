@@ -128,8 +128,10 @@ async def test_repo_link_comment_and_withdrawal_are_read() -> None:
     async with ArxivServer(entries) as srv:
         papers = await ArxivSource(settings(srv.url)).recent(["cs.CL"], DAY, DAY, 10)
     by_id = {p.paper_id: p for p in papers}
-    assert by_id["2605.20001"].github_repo == "https://github.com/Some-Org/Some.Repo"
-    assert by_id["2605.20002"].github_repo == "https://github.com/a/b"
+    # Named by the text only: a repo to verify, not one known to exist.
+    assert by_id["2605.20001"].repo_in_text == "https://github.com/Some-Org/Some.Repo"
+    assert by_id["2605.20001"].github_repo is None
+    assert by_id["2605.20002"].repo_in_text == "https://github.com/a/b"
     assert by_id["2605.20002"].comment == "ACL 2026. Code at github.com/a/b"
     assert by_id["2605.20003"].withdrawn
     assert not by_id["2605.20004"].withdrawn and not by_id["2605.20001"].withdrawn

@@ -24,6 +24,7 @@ from digest.summarize import (
     Group,
     Idea,
     MustRead,
+    NoteHints,
     ReaderNotes,
     extractive_notes,
     extractive_summary,
@@ -503,6 +504,25 @@ PICKS = ranked(
 )
 OTHERS = ranked(PAPERS[5:9], [[], [], [], []])
 SUMMARIES = {r.paper.paper_id: extractive_summary(r.paper, "en") for r in (*PICKS, *OTHERS)}
+
+
+async def test_reader_notes_are_given_the_codes_themes_and_groups(
+    server: FakeLLMServer, llm: OpenAILLM
+) -> None:
+    zh = example_profile("zh")
+    hints = NoteHints(
+        themes=[("RL", 3), ("world models", 2)],
+        groups=[((PICKS[0].paper.paper_id, PICKS[1].paper.paper_id), ("tool use",))],
+    )
+    await reader_notes(PICKS, OTHERS, SUMMARIES, zh, "zh", llm, hints)
+    sent = json.loads(server.requests[0]["messages"][1]["content"])
+    assert sent["themes"] == {"RL": 3, "world models": 2}
+    assert sent["groups"] == [
+        {"ids": [PICKS[0].paper.paper_id, PICKS[1].paper.paper_id], "share": ["tool use"]}
+    ]
+    # The interests as the brief names them: a Chinese reader's labels.
+    assert sent["interests"] == [zh.label(i) for i in zh.interests]
+    assert "Agent 长期记忆" in sent["interests"]
 
 
 async def test_reader_notes_one_call_with_what_it_needs(

@@ -25,7 +25,7 @@ from digest.errors import ConfigError, InvalidPaperId, SourceError
 from digest.ids import parse_arxiv_id
 from digest.models import Paper
 from digest.settings import Settings
-from digest.sources.github import find_github_repo
+from digest.sources.github import code_promised, find_github_repo
 from digest.sources.http import after_attempts, backoff
 
 __all__ = ["ARXIV_PAGE_MAX", "ArxivSource", "build_query", "result_to_paper"]
@@ -87,7 +87,9 @@ def result_to_paper(result: arxiv.Result) -> Paper | None:
         primary_category=result.primary_category or None,
         categories=list(dict.fromkeys(result.categories)),
         comment=comment,
-        github_repo=find_github_repo(abstract) or find_github_repo(comment or ""),
+        # Named in the text only: shown as a repo once GitHub confirms it exists.
+        repo_in_text=find_github_repo(abstract) or find_github_repo(comment or ""),
+        repo_promised=code_promised(f"{abstract} {comment or ''}"),
         withdrawn=bool(_WITHDRAWN.search(comment or "") or _WITHDRAWN.search(abstract)),
         sources=["arxiv"],
     )

@@ -26,7 +26,7 @@ from digest.settings import Settings
 from digest.sources.http import RateLimited, get_json
 from digest.store.base import Store
 
-__all__ = ["GitHubSource", "find_github_repo", "normalize_repo_url"]
+__all__ = ["GitHubSource", "code_promised", "find_github_repo", "normalize_repo_url"]
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +86,21 @@ def find_github_repo(text: str) -> str | None:
     return None
 
 
+# What authors write when the repository they link holds no code yet.
+_PROMISED = re.compile(
+    r"\b(?:coming soon|available soon|soon (?:be )?(?:released|available|public)"
+    r"|(?:will|would) be (?:made )?(?:publicly |fully )?"
+    r"(?:released|available|open[- ]?sourced|public|published)"
+    r"|to be (?:released|open[- ]?sourced)|(?:upon|after) (?:acceptance|publication))\b",
+    re.IGNORECASE,
+)
+
+
+def code_promised(text: str) -> bool:
+    """Whether `text` says the code is still to come ("Code is coming soon at …")."""
+    return bool(_PROMISED.search(text))
+
+
 def _parse_time(value: object) -> dt.datetime | None:
     if not isinstance(value, str) or not value:
         return None
@@ -134,6 +149,9 @@ def parse_repo(data: object, fallback_url: str, fetched_at: dt.datetime) -> Repo
         description=description.strip() or None if isinstance(description, str) else None,
         archived=data.get("archived") is True,
         fetched_at=fetched_at,
+        size=size
+        if isinstance(size := data.get("size"), int) and not isinstance(size, bool)
+        else None,
     )
 
 

@@ -19,7 +19,7 @@ from digest.errors import InvalidPaperId, SourceError
 from digest.ids import parse_arxiv_id
 from digest.models import Paper
 from digest.settings import Settings
-from digest.sources.github import normalize_repo_url
+from digest.sources.github import code_promised, find_github_repo, normalize_repo_url
 from digest.sources.http import get_json
 
 __all__ = ["DAILY_LIMIT", "HuggingFaceSource", "parse_daily", "parse_paper"]
@@ -75,12 +75,13 @@ def parse_paper(
     if not title:
         return None
     authors = paper.get("authors")
+    abstract = _text(paper.get("summary")) or _text(item.get("summary"))
     repo = paper.get("githubRepo")
     keywords = paper.get("ai_keywords")
     return Paper(
         paper_id=paper_id,
         title=title,
-        abstract=_text(paper.get("summary")) or _text(item.get("summary")),
+        abstract=abstract,
         authors=[
             name
             for a in (authors if isinstance(authors, list) else [])
@@ -97,6 +98,8 @@ def parse_paper(
             k for k in (_text(k) for k in (keywords if isinstance(keywords, list) else [])) if k
         ],
         github_repo=normalize_repo_url(repo) if isinstance(repo, str) else None,
+        repo_in_text=find_github_repo(abstract),
+        repo_promised=code_promised(abstract),
         project_page=_http_url(paper.get("projectPage")),
         withdrawn=bool(paper.get("withdrawnAt")),
         on_hf=True,

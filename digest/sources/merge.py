@@ -51,6 +51,8 @@ def _combine(a: Paper, b: Paper) -> Paper:
         ai_summary=a.ai_summary or b.ai_summary,
         keywords=_union(a.keywords, b.keywords),
         github_repo=a.github_repo or b.github_repo,
+        repo_in_text=a.repo_in_text or b.repo_in_text,
+        repo_promised=a.repo_promised or b.repo_promised,
         project_page=a.project_page or b.project_page,
         primary_category=primary,
         categories=_union(a.categories, b.categories),

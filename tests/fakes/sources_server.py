@@ -97,7 +97,12 @@ class FakeHF(_Server):
 
 
 def github_repo_json(
-    full_name: str, stars: int, pushed_at: str = "2026-05-07T12:00:00Z"
+    full_name: str,
+    stars: int,
+    pushed_at: str = "2026-05-07T12:00:00Z",
+    *,
+    size: int = 2048,
+    archived: bool = False,
 ) -> dict[str, Any]:
     return {
         "full_name": full_name,
@@ -106,24 +111,46 @@ def github_repo_json(
         "watchers_count": stars,
         "pushed_at": pushed_at,
         "description": f"Code for {full_name.split('/')[1]}",
-        "archived": False,
+        "archived": archived,
+        "size": size,  # KB; 0 for a repository nothing was pushed to
     }
 
 
 class FakeGitHub(_Server):
-    def __init__(self, repos: dict[str, dict[str, Any]] | None = None) -> None:
+    """`GET /repos/{owner}/{repo}` with GitHub's primary rate limit: after `limit` requests
+    (60 an hour without a token) every request is refused with 403 and
+    `X-RateLimit-Remaining: 0`, as GitHub does; `limit=None` never refuses."""
+
+    RESET = 1_778_230_000  # the epoch second the window resets, as GitHub sends it
+
+    def __init__(self, repos: dict[str, dict[str, Any]] | None = None, *, limit: int | None = None):
         super().__init__()
         self.repos = repos or {}
+        self.limit = limit
+        self.used = 0
 
     def routes(self) -> list[web.RouteDef]:
         return [web.get("/repos/{owner}/{repo}", self._repo)]
 
+    def _headers(self) -> dict[str, str]:
+        if self.limit is None:
+            return {}
+        return {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(0, self.limit - self.used)),
+            "X-RateLimit-Reset": str(self.RESET),
+        }
+
     async def _repo(self, request: web.Request) -> web.Response:
+        if self.limit is not None and self.used >= self.limit:
+            message = {"message": "API rate limit exceeded for 127.0.0.1."}
+            return web.json_response(message, status=403, headers=self._headers())
+        self.used += 1
         key = f"{request.match_info['owner']}/{request.match_info['repo']}".lower()
         for name, data in self.repos.items():
             if name.lower() == key:
-                return web.json_response(data)
-        return web.json_response({"message": "Not Found"}, status=404)
+                return web.json_response(data, headers=self._headers())
+        return web.json_response({"message": "Not Found"}, status=404, headers=self._headers())
 
     @classmethod
     def for_fixture(cls) -> FakeGitHub:
