@@ -33,8 +33,18 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|\d+(?:\.\d+)?")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])")
 _STOP = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does", "done", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "may", "might", "more", "most", "much", "no", "not", "of", "on", "or", "our", "over", "so", "such", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "about", "also", "any", "all", "each", "paper", "authors", "author", "work", "study", "show", "shows", "shown", "use", "used", "using", "uses", "does", "say", "said", "tell", "tells", "mention", "mentioned", "describe", "described", "explain", "explained"]
-)
+    [
+        "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did",
+        "do", "does", "done", "for", "from", "had", "has", "have", "how", "i", "if", "in", "into",
+        "is", "it", "its", "may", "might", "more", "most", "much", "no", "not", "of", "on", "or",
+        "our", "over", "so", "such", "than", "that", "the", "their", "them", "then", "there",
+        "these", "they", "this", "those", "to", "was", "we", "were", "what", "when", "where",
+        "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "about",
+        "also", "any", "all", "each", "paper", "authors", "author", "work", "study", "show",
+        "shows", "shown", "use", "used", "using", "uses", "does", "say", "said", "tell", "tells",
+        "mention", "mentioned", "describe", "described", "explain", "explained",
+    ]
+)  # fmt: skip
 # Research words a Chinese question uses, in the English a paper is written in.
 _GLOSSARY = {
     "数据集": "dataset datasets data",
