@@ -180,6 +180,7 @@ def _paper(item: PaperItem, n: int, kind: str, lang: Language, seen: _Seen) -> l
         links: list[Span] = []
         for name, url in (
             ("arXiv", item.links.abs),
+            ("HTML", item.links.html),
             ("PDF", item.links.pdf),
             ("HF", item.links.hf),
             ("Repo", item.links.repo),
@@ -329,7 +330,16 @@ def _item(item: Item, n: int, kind: str, lang: Language, seen: _Seen) -> list[Li
     if isinstance(item, SourceItem):
         return _source(item, lang)
     assert isinstance(item, TextItem)
-    return [Line((Span(item.text),), "meta" if kind == "sources" else "text")]
+    lines = [Line((Span(item.text),), "meta" if kind == "sources" else "text")]
+    if item.sources:
+        # The sections an answer drew on, linked into the paper (written by code).
+        spans: list[Span] = [Span(f"{label('cited', lang)}: ", bold=True)]
+        for i, link in enumerate(item.sources):
+            if i:
+                spans.append(Span(SEP))
+            spans.extend(_link(link.label, link.url) if link.url else [Span(link.label)])
+        lines.append(Line(tuple(spans), "meta"))
+    return lines
 
 
 def _doc_section(sec: Section, lang: Language, seen: _Seen) -> DocSection:

@@ -133,13 +133,14 @@ class FullText(BaseModel):
     def all_text(self) -> str:
         """Every word of the paper: what a number in a written text must be found in."""
         parts = [self.title, self.abstract]
+        # Labels too: a text may say "§3" or "Table 2" of the paper.
         for s in self.sections:
-            parts.append(s.title)
+            parts.append(s.label)
             parts.extend(p.text for p in s.paragraphs)
         for t in self.tables:
-            parts.append(t.caption)
+            parts.append(f"{t.label}: {t.caption}")
             parts.append(t.cells_text())
-        parts.extend(f.caption for f in self.figures)
+        parts.extend(f"{f.label}: {f.caption}" for f in self.figures)
         return "\n".join(parts)
 
     @property

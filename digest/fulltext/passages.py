@@ -22,7 +22,15 @@ from rank_bm25 import BM25Okapi
 
 from digest.fulltext.model import FullText, Section
 
-__all__ = ["Citation", "Index", "Passage", "estimate_tokens", "passages_of", "tokens_of"]
+__all__ = [
+    "Citation",
+    "Index",
+    "Passage",
+    "estimate_tokens",
+    "index_of",
+    "passages_of",
+    "tokens_of",
+]
 
 MAX_PASSAGE_WORDS = 160
 MIN_PASSAGE_WORDS = 30
@@ -219,3 +227,17 @@ class Index:
 
 def _bare_title(label: str) -> str:
     return re.sub(r"^§[\w.]+\s+", "", label)
+
+
+_INDEXES: dict[tuple[str, str, str], Index] = {}
+MAX_INDEXES = 32  # papers whose index this process keeps (a thread asks several times)
+
+
+def index_of(text: FullText) -> Index:
+    """The paper's index, built once per process for the papers asked about lately."""
+    key = (text.paper_id, text.url, text.fetched_at.isoformat())
+    found = _INDEXES.pop(key, None) or Index(text)
+    _INDEXES[key] = found  # most recent last
+    while len(_INDEXES) > MAX_INDEXES:
+        del _INDEXES[next(iter(_INDEXES))]
+    return found
