@@ -28,6 +28,7 @@ from digest.models import (
     Brief,
     Button,
     Document,
+    FigureRef,
     IdeaItem,
     Item,
     Language,
@@ -410,6 +411,7 @@ class Page:
     preview_url: str | None = None
     paper_id: str | None = None
     private: bool = False
+    figure: FigureRef | None = None  # shown first: an image with its caption
 
 
 def _first_pick_url(brief: Brief) -> str | None:
@@ -465,6 +467,7 @@ def page_of(doc: Document, *, opening_alone: bool = False, preview: bool = True)
         buttons=tuple(doc.buttons),
         paper_id=doc.paper_id,
         private=doc.private,
+        figure=doc.figure,
     )
 
 
