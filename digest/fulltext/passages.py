@@ -102,6 +102,15 @@ def tokens_of(text: str) -> list[str]:
     return list(_stemmer().stemWords(kept))
 
 
+# Words every paper uses: matching only these does not mean the paper says what was asked.
+_GENERIC = frozenset(
+    tokens_of(
+        "model models method approach result results performance perform propose proposed "
+        "technique system framework new good better work task tasks"
+    )
+)
+
+
 def estimate_tokens(text: str) -> int:
     """Roughly what an LLM tokenizer counts: ~4 characters a token, a CJK character each."""
     cjk = len(_CJK.findall(text))
@@ -212,14 +221,23 @@ class Index:
             tokens_of(p.text) + tokens_of(_bare_title(p.section)) * TITLE_WEIGHT
             for p in self.passages
         ]
-        self._vocabulary = {t for d in docs for t in d}
+        self._df: dict[str, int] = {}
+        for d in docs:
+            for t in set(d):
+                self._df[t] = self._df.get(t, 0) + 1
         self._bm25 = BM25Okapi(docs) if docs else None
 
     def search(self, query: str, k: int = 5) -> list[tuple[Passage, float]]:
-        """The `k` best passages, best first; [] when no word of the query is in the paper."""
-        terms = [t for t in tokens_of(query) if t in self._vocabulary]
+        """The `k` best passages, best first. [] when no word of the query is in the
+        paper, or when it has only the generic words of the question and lacks the others
+        ("does it use RLHF with a reward model?": only "model" is in it)."""
+        asked = tokens_of(query)
+        terms = [t for t in asked if t in self._df]
         if not terms or self._bm25 is None:
             return []
+        if len(terms) < len(asked) and all(t in _GENERIC for t in terms):
+            return []
+
         scores = self._bm25.get_scores(terms)
         ranked = sorted(range(len(scores)), key=lambda i: (-scores[i], i))
         return [(self.passages[i], float(scores[i])) for i in ranked[:k] if scores[i] > 0]

@@ -15,9 +15,10 @@ Routes, as arxiv.org serves them:
 arXiv's rules for automated clients are enforced, on the injected clock: a request that
 starts less than `interval` seconds after the previous one, or while another is still
 being answered, gets **429** with ``Retry-After: <interval>`` (recorded in `rejections`);
-a User-Agent that does not name paperdrop gets 403. `fail_next(status, count,
-retry_after)` answers the next requests with an error; `gate` (an asyncio.Event) holds
-every answer until set, so tests can make requests overlap without timing.
+a client that does not say who it is (no User-Agent, or httpx's default one) gets 403.
+`fail_next(status, count, retry_after)` answers the next requests with an error; `gate`
+(an asyncio.Event) holds every answer until set, so tests can make requests overlap
+without timing.
 
 `FakeTime` is the clock and sleep to share between this fake and the client under test:
 sleeping advances the clock, so spacing is tested without waiting.
@@ -165,7 +166,7 @@ class FakeArxivWeb:
         try:
             if self.gate is not None:
                 await self.gate.wait()
-            if "paperdrop" not in ua.lower():
+            if not ua or ua.lower().startswith("python-httpx"):
                 return self._record(request, now, ua, web.Response(status=403, text="Forbidden"))
             if self._fail:
                 status, retry_after = self._fail.pop(0)
