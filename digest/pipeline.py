@@ -66,6 +66,7 @@ __all__ = [
     "llm_failed_note",
     "mark_seen",
     "papers_of_day",
+    "picks_to_read",
     "read_picks",
     "sample_candidates",
     "select",
@@ -252,6 +253,21 @@ async def fetch_repos(
             else f" {len(github.deltas)} compared with the star counts kept from earlier days."
         )
     return found, SourceItem(source="GitHub", status=status, detail=detail)
+
+
+def picks_to_read(plan: Plan, count: int) -> list[Paper]:
+    """The papers of the first `count` picks; a group of related papers is one pick."""
+    units: list[str] = []
+    out: list[Paper] = []
+    for r in plan.picks:
+        group = plan.group_of(r.paper.paper_id)
+        unit = group.title if group is not None else r.paper.paper_id
+        if unit not in units:
+            if len(units) >= count:
+                break
+            units.append(unit)
+        out.append(r.paper)
+    return out
 
 
 async def read_picks(
@@ -445,11 +461,8 @@ async def build_brief(
         say(f"summarising {len(shown)} papers" + (" with the LLM" if llm else ""))
         # The top picks are read in full first; the other papers do not wait for them.
         wanted = settings.fulltext_picks
-        to_read = (
-            [r.paper for r in plan.picks][: profile.top_picks if wanted is None else wanted]
-            if llm is not None and not sample
-            else []
-        )
+        count = profile.top_picks if wanted is None else wanted
+        to_read = picks_to_read(plan, count) if llm is not None and not sample else []
         rest = [p for p in shown if p not in to_read]
 
         async def pick_summaries() -> tuple[dict[str, PaperSummary], LLMUsage, dict[str, Any]]:
