@@ -27,6 +27,7 @@ __all__ = [
     "Index",
     "Passage",
     "estimate_tokens",
+    "forget_indexes",
     "index_of",
     "passages_of",
     "tokens_of",
@@ -259,3 +260,8 @@ def index_of(text: FullText) -> Index:
     while len(_INDEXES) > MAX_INDEXES:
         del _INDEXES[next(iter(_INDEXES))]
     return found
+
+
+def forget_indexes() -> None:
+    """Drop the indexes kept in this process (a benchmark's cold start)."""
+    _INDEXES.clear()

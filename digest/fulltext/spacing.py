@@ -109,14 +109,15 @@ end
 local interval, hold = tonumber(ARGV[2]), tonumber(ARGV[3])
 local s = redis.call('HMGET', KEYS[1], 'free', 'holder', 'until')
 local free, holder, held = tonumber(s[1]) or 0, s[2], tonumber(s[3]) or 0
+local function exact(x) return string.format('%.17g', x) end
 if holder and held > now then
-  return tostring(-(held - now))
+  return exact(-(held - now))
 end
 if now < free then
-  return tostring(free - now)
+  return exact(free - now)
 end
-redis.call('HSET', KEYS[1], 'free', tostring(now + interval), 'holder', ARGV[4],
-  'until', tostring(now + hold))
+redis.call('HSET', KEYS[1], 'free', exact(now + interval), 'holder', ARGV[4],
+  'until', exact(now + hold))
 redis.call('PEXPIRE', KEYS[1], math.ceil((interval + hold) * 1000) + 1000)
 return '0'
 """
