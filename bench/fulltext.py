@@ -90,8 +90,10 @@ def web_papers() -> dict[str, WebPaper]:
     picks all have a text), plus two PDF-only papers."""
     ids = [item["paper"]["id"] for item in json.loads(FIXTURE.read_text("utf-8"))]
     names = list(HTML.values())
-    papers = {pid: WebPaper(html=fixture_html(names[i % 3]), images={"x1.png": png_bytes()})
-              for i, pid in enumerate(ids)}  # fmt: skip
+    papers = {
+        pid: WebPaper(html=fixture_html(names[i % 3]), images={"x1.png": png_bytes()})
+        for i, pid in enumerate(ids)
+    }
     for pid, name in HTML.items():
         papers[pid] = WebPaper(html=fixture_html(name), versions=int(name[-6]))
     papers[PDF_ID] = WebPaper(pdf=text_pdf(SCALING_PAGES))
@@ -162,8 +164,14 @@ async def card_cost(web: FakeArxivWeb, latency: float) -> None:
                 store = await SQLiteStore.open(":memory:")
                 async with OpenAILLM(settings) as client:
                     for pid in [*HTML, PDF_ID, LONG_PDF_ID]:
-                        await paper_card(pid, settings=settings, store=store, profile=profile,
-                                         llm=client, full_text=full)  # fmt: skip
+                        await paper_card(
+                            pid,
+                            settings=settings,
+                            store=store,
+                            profile=profile,
+                            llm=client,
+                            full_text=full,
+                        )
                 await store.close()
                 calls = llm.calls_for("paper_details")
                 n = len([*HTML, PDF_ID, LONG_PDF_ID])
@@ -193,8 +201,15 @@ async def answer_latency(web: FakeArxivWeb, latency: float, runs: int) -> None:
                     started = time.perf_counter()
                     text = await read_paper(pid, settings=settings, store=store)
                     assert isinstance(text, FullText)
-                    await answer_question(paper, question, summary="", history=[],
-                                          language="en", llm=client, text=text)  # fmt: skip
+                    await answer_question(
+                        paper,
+                        question,
+                        summary="",
+                        history=[],
+                        language="en",
+                        llm=client,
+                        text=text,
+                    )
                     bucket.append(time.perf_counter() - started)
                 await store.close()
     print(
@@ -237,16 +252,27 @@ async def brief_cost(latency: float, interval: float) -> None:
                     store = await SQLiteStore.open(Path(tmp) / "s.sqlite3")
                     before = len(llm.calls)
                     started = time.perf_counter()
-                    brief = await build_brief(settings, example_profile("en"),
-                                              dt.date(2026, 5, 8), store=store,
-                                              include_seen=True)  # fmt: skip
+                    brief = await build_brief(
+                        settings,
+                        example_profile("en"),
+                        dt.date(2026, 5, 8),
+                        store=store,
+                        include_seen=True,
+                    )
                     wall = time.perf_counter() - started
                     await store.close()
                     calls = llm.calls[before:]
                     tokens = sum(c[1] + c[2] for c in calls)
                     note = next(
-                        (i.detail for s in brief.sections if s.kind == "sources" for i in s.items
-                         if getattr(i, "source", "") == "arXiv full text"), "")  # fmt: skip
+                        (
+                            i.detail
+                            for s in brief.sections
+                            if s.kind == "sources"
+                            for i in s.items
+                            if getattr(i, "source", "") == "arXiv full text"
+                        ),
+                        "",
+                    )
                     results[picks] = (wall, tokens, len(calls), note)
             base, full = results[0], results[None]
             print(

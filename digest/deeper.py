@@ -241,13 +241,21 @@ def extractive_details(
             "论文没有局限性一节。" if zh else "The paper has no Limitations section."
         )
         release = [
-            s for p in text.sections for para in p.paragraphs
-            for s in split_sentences(para.text) if _RELEASE.search(s)
-        ]  # fmt: skip
-        code_data = release[0] if release else (
-            "论文没有说明是否公开代码或数据。" if zh
-            else "The paper does not say whether code or data are released."
-        )  # fmt: skip
+            s
+            for p in text.sections
+            for para in p.paragraphs
+            for s in split_sentences(para.text)
+            if _RELEASE.search(s)
+        ]
+        code_data = (
+            release[0]
+            if release
+            else (
+                "论文没有说明是否公开代码或数据。"
+                if zh
+                else "The paper does not say whether code or data are released."
+            )
+        )
     else:
         results = " ".join(abstract_numbers[:2])
         limits = "摘要没有讨论局限性。" if zh else "The abstract does not discuss limitations."

@@ -20,10 +20,12 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.conversation import Answer, Conversation, Incoming
+from bot.conversation import Answer, Conversation, Incoming, ReceiverDeps
 from bot.markdown import render_markdown
+from bot.platforms import PLATFORMS
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.feishu.send import FeishuSender
+from bot.platforms.slack.receive import SlackReceiver
 from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.send import SlackSender
 from bot.platforms.telegram.render import render_telegram
@@ -37,10 +39,12 @@ from tests.fakes.arxiv_web import FakeArxivWeb, WebPaper, fixture_html, png_byte
 from tests.fakes.feishu_server import FakeFeishu
 from tests.fakes.llm_server import FakeLLMServer
 from tests.fakes.pdf_writer import bomb_pdf, text_pdf
-from tests.fakes.slack_server import FakeSlack
+from tests.fakes.slack_server import BOT_USER_ID, FakeSlack
 from tests.fakes.sources_server import FakeGitHub, FakeHF
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fulltext_fixtures import SCALING_PAGES
+from tests.test_chat_slack import SECRET, WAIT, Workspace, _serve
+from tests.test_chat_slack import _settings as slack_settings
 
 KEY = "sk-fulltext-chat"
 NOW = dt.datetime(2026, 5, 8, 9, 0, tzinfo=dt.UTC)
@@ -444,3 +448,57 @@ async def test_the_figure_on_feishu_is_uploaded_then_shown(world: World) -> None
     assert elements[0]["tag"] == "img" and elements[0]["img_key"] == key
     assert "Figure 1: EMO routes" in elements[1]["content"]
     assert all(e["tag"] != "img" for e in second.content["body"]["elements"])
+
+
+# --- Slack: a /paperdrop paper card is a message to thread questions under -------------
+
+
+async def test_a_slack_slash_paper_card_is_posted_and_its_thread_answered(
+    world: World,
+) -> None:
+    async with FakeSlack() as fake:
+        fake.add_user("U1", name="ben")
+        settings = slack_settings(fake).model_copy(
+            update={
+                k: getattr(world.settings, k)
+                for k in (
+                    "hf_base_url",
+                    "arxiv_api_url",
+                    "github_api_url",
+                    "arxiv_html_url",
+                    "arxiv_pdf_url",
+                    "llm_base_url",
+                    "llm_api_key",
+                )
+            }
+        )
+        conversation = Conversation(settings, world.store)
+        sender = SlackSender(settings)
+        receiver = PLATFORMS["slack"].make_receiver(
+            ReceiverDeps(settings, world.store, conversation, sender)
+        )
+        assert isinstance(receiver, SlackReceiver)
+        try:
+            async with _serve(receiver) as url:
+                await receiver.start()
+                slack = Workspace(fake, world.store, conversation, receiver, sender, url)
+                command = fake.slash_command(f"paper {EMO}", user_id="U1", channel_id="C1")
+                await slack.send("slash_commands", command)
+                await fake.wait_until(lambda: bool(fake.by_channel("C1")), WAIT)
+                card = fake.by_channel("C1")[-1]
+                assert card.blocks is not None and card.blocks[0]["type"] == "image"
+                assert "EMO: Pretraining" in json.dumps(card.blocks)
+                assert fake.responses_to(command["response_url"]) == []
+                _, answer = await slack.say(
+                    f"<@{BOT_USER_ID}> what learning rate did they use?",
+                    thread_ts=card.ts,
+                    mention=True,
+                )
+        finally:
+            await receiver.stop()
+            await conversation.close()
+            await sender.aclose()
+    assert answer.thread_ts == card.ts
+    shown_text = json.dumps(answer.blocks, ensure_ascii=False)
+    assert "4e-4" in shown_text and "§4.2 Training details" in shown_text
+    assert SECRET not in shown_text

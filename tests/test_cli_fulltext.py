@@ -53,8 +53,12 @@ def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
 def test_paper_reads_the_full_text_unless_told_not_to(env: dict[str, str]) -> None:
     code, out, err = run(env, "paper", EMO, "--lang", "en", "--format", "json")
     assert code == 0, err
-    [item] = [i for s in Reply.model_validate_json(out).sections for i in s.items
-              if isinstance(i, PaperItem)]  # fmt: skip
+    [item] = [
+        i
+        for s in Reply.model_validate_json(out).sections
+        for i in s.items
+        if isinstance(i, PaperItem)
+    ]
     assert item.details[0].text == "the full text (arXiv HTML, v2)"
     assert item.links.html is not None
     code, out, err = run(env, "paper", EMO, "--lang", "en", "--abstract-only")
@@ -67,8 +71,12 @@ def test_ask_answers_from_the_paper_and_cites_its_section(env: dict[str, str]) -
         env, "ask", EMO, "What are the limitations?", "--lang", "en", "--format", "json"
     )
     assert code == 0, err
-    [answer] = [i for s in Reply.model_validate_json(out).sections for i in s.items
-                if isinstance(i, TextItem)]  # fmt: skip
+    [answer] = [
+        i
+        for s in Reply.model_validate_json(out).sections
+        for i in s.items
+        if isinstance(i, TextItem)
+    ]
     assert answer.text.startswith("What the paper says: “Our study covers a single model size")
     assert [s.label for s in answer.sources] == ["§7 Limitations"]
     code, out, _ = run(env, "ask", EMO, "What is the weather in Paris?", "--lang", "en")

@@ -88,9 +88,13 @@ class Reader:
     async def read(self, pid: str, version: int | None = None) -> FullText | Missing:
         async with self.client() as client:
             return await read_paper(
-                pid, version, settings=self.settings, store=self.store, web=client,
+                pid,
+                version,
+                settings=self.settings,
+                store=self.store,
+                web=client,
                 sleep=self.time.sleep,
-            )  # fmt: skip
+            )
 
 
 @pytest.fixture
@@ -170,9 +174,10 @@ async def test_another_process_reading_it_is_waited_for_not_repeated(reader: Rea
 
     async with reader.client() as client:
         ours = asyncio.create_task(
-            read_paper(SKILL, settings=reader.settings, store=reader.store, web=client,
-                       sleep=until_written)
-        )  # fmt: skip
+            read_paper(
+                SKILL, settings=reader.settings, store=reader.store, web=client, sleep=until_written
+            )
+        )
         await asyncio.sleep(0.05)
         assert not ours.done()  # waiting for the other process, not fetching
         theirs = FullText(

@@ -1521,8 +1521,14 @@ class FakeTelegram(FakeServer):
             "date": m.date,
         }
         if m.photo is not None:
-            out["photo"] = [{"file_id": f"ph{m.message_id}", "file_unique_id": f"u{m.message_id}",
-                             "width": 2, "height": 2}]  # fmt: skip
+            out["photo"] = [
+                {
+                    "file_id": f"ph{m.message_id}",
+                    "file_unique_id": f"u{m.message_id}",
+                    "width": 2,
+                    "height": 2,
+                }
+            ]
             if m.text:
                 out["caption"] = m.text
         else:
