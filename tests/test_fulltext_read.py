@@ -304,3 +304,17 @@ async def test_the_spacing_is_shared_by_processes_through_redis(
     assert overlaps == 0
     gaps = [b - a for a, b in itertools.pairwise(starts)]
     assert all(g >= 3.0 - 1e-9 for g in gaps), (starts, gaps)
+
+
+async def test_without_redis_the_spacing_falls_back_to_this_process() -> None:
+    time = FakeTime()
+    unreachable = aioredis.Redis(host="127.0.0.1", port=9)  # nothing listens there
+    spacer = RedisSpacer(
+        unreachable, "k", 3.0, hold=30.0, clock=time.now, sleep=time.sleep, owns_client=True
+    )
+    starts = []
+    for _ in range(2):
+        async with spacer.turn():
+            starts.append(time.now())
+    await spacer.aclose()
+    assert starts[1] - starts[0] >= 3.0  # still spaced, by this process

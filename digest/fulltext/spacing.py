@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from digest.settings import Settings
 from digest.store.redis import make_client
@@ -34,6 +36,8 @@ __all__ = ["LocalSpacer", "RedisSpacer", "Spacer", "make_spacer"]
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
+
+log = logging.getLogger(__name__)
 
 POLL = 0.5  # seconds between two looks while another request is in flight
 
@@ -153,6 +157,10 @@ class RedisSpacer:
         self._owns = owns_client
         self._take = client.register_script(_TAKE)
         self._release = client.register_script(_RELEASE)
+        # Redis unreachable: this process's turns, until it answers again.
+        self._fallback = LocalSpacer(
+            key, interval, hold=hold, clock=clock or time.monotonic, sleep=sleep
+        )
 
     async def _try(self, token: str) -> float:
         now = "" if self._clock is None else repr(self._clock())
@@ -164,12 +172,18 @@ class RedisSpacer:
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         token = secrets.token_hex(8)
-        while (wait := await self._try(token)) > 0:
-            await self._sleep(wait)
+        try:
+            while (wait := await self._try(token)) > 0:
+                await self._sleep(wait)
+        except (RedisError, OSError) as exc:
+            log.warning("arXiv spacing: Redis unreachable (%s); spacing in this process", exc)
+            async with self._fallback.turn():
+                yield
+            return
         try:
             yield
         finally:
-            with contextlib.suppress(Exception):  # the lease runs out by itself
+            with contextlib.suppress(RedisError, OSError):  # the lease runs out by itself
                 await self._release(keys=[self._key], args=[token])
 
     async def aclose(self) -> None:
