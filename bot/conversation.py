@@ -527,6 +527,10 @@ class Conversation:
             except DeliveryError as exc:
                 count_sent(inc.platform, "gone" if isinstance(exc, ChatGone) else "failed")
                 chat = hashed(inc.chat_key)
+                if msg.optional and not isinstance(exc, ChatGone):
+                    # A figure the platform could not show: the card still goes.
+                    log.info("optional message not delivered (%s): %s", msg.method, exc.reason)
+                    continue
                 log.warning(
                     "answer not delivered: platform=%s chat=%s reason=%s",
                     inc.platform,

@@ -246,6 +246,7 @@ class _Page:
 def _paper_links(item: PaperItem, lang: Language) -> str:
     links = [
         ("arXiv", item.links.abs),
+        ("HTML", item.links.html),
         ("PDF", item.links.pdf),
         ("HF", item.links.hf),
         ("Repo", item.links.repo),
@@ -465,6 +466,11 @@ def _section(section: Section, page: _Page, sid: str, lead: str = "") -> str:
             # In the picks a text is a group's heading (related papers read together).
             cls = {"overview": "lead", "sources": "small", "top_picks": "group"}.get(kind, "")
             out.append(_paragraphs(item.text, cls))
+            if item.sources:
+                cited = SEP.join(
+                    _a(x.label, x.url) if x.url else esc(x.label) for x in item.sources
+                )
+                out.append(f'<p class="small">{esc(label("cited", page.lang))}: {cited}</p>')
     flush()
     out.append("</section>")
     return "".join(out)
@@ -525,6 +531,10 @@ def render_html(doc: Document) -> str:
     page = _Page(lang)
     if isinstance(doc, Reply):
         body = [f"<header><h1>{esc(doc.title)}</h1></header>" if doc.title.strip() else ""]
+        if doc.figure is not None:
+            # The page loads nothing from elsewhere: the figure is a link, with its caption.
+            caption = _a(f"{doc.figure.label}: {doc.figure.caption}", doc.figure.url)
+            body.append(f"<figure><figcaption>{caption}</figcaption></figure>")
         ids = _section_ids(doc.sections)
         body += [_section(s, page, i) for s, i in zip(doc.sections, ids, strict=True)]
         return _page(lang, doc.title or "paperdrop", body)

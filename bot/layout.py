@@ -28,6 +28,7 @@ from digest.models import (
     Brief,
     Button,
     Document,
+    FigureRef,
     IdeaItem,
     Item,
     Language,
@@ -191,6 +192,7 @@ def _paper(item: PaperItem, n: int, kind: str, lang: Language, seen: _Seen) -> l
         links: list[Span] = []
         for name, url in (
             ("arXiv", item.links.abs),
+            ("HTML", item.links.html),
             ("PDF", item.links.pdf),
             ("HF", item.links.hf),
             ("Repo", item.links.repo),
@@ -342,7 +344,16 @@ def _item(item: Item, n: int, kind: str, lang: Language, seen: _Seen) -> list[Li
     if isinstance(item, SourceItem):
         return _source(item, lang)
     assert isinstance(item, TextItem)
-    return [Line((Span(item.text),), "meta" if kind == "sources" else "text")]
+    lines = [Line((Span(item.text),), "meta" if kind == "sources" else "text")]
+    if item.sources:
+        # The sections an answer drew on, linked into the paper (written by code).
+        spans: list[Span] = [Span(f"{label('cited', lang)}: ", bold=True)]
+        for i, link in enumerate(item.sources):
+            if i:
+                spans.append(Span(SEP))
+            spans.extend(_link(link.label, link.url) if link.url else [Span(link.label)])
+        lines.append(Line(tuple(spans), "meta"))
+    return lines
 
 
 def _doc_section(sec: Section, lang: Language, seen: _Seen) -> DocSection:
@@ -413,6 +424,7 @@ class Page:
     preview_url: str | None = None
     paper_id: str | None = None
     private: bool = False
+    figure: FigureRef | None = None  # shown first: an image with its caption
 
 
 def _first_pick_url(brief: Brief) -> str | None:
@@ -468,6 +480,7 @@ def page_of(doc: Document, *, opening_alone: bool = False, preview: bool = True)
         buttons=tuple(doc.buttons),
         paper_id=doc.paper_id,
         private=doc.private,
+        figure=doc.figure,
     )
 
 

@@ -41,7 +41,10 @@ def _link(text: str, url: str) -> str:
 
 
 def _paper_links(item: PaperItem, lang: Language) -> str:
-    links = [("arXiv", item.links.abs), ("PDF", item.links.pdf)]
+    links = [("arXiv", item.links.abs)]
+    if item.links.html:
+        links.append(("HTML", item.links.html))
+    links.append(("PDF", item.links.pdf))
     if item.links.hf:
         links.append(("HF", item.links.hf))
     if item.links.repo:
@@ -160,6 +163,11 @@ def _section(section: Section, lang: Language, numbers: dict[str, int]) -> list[
             out += _idea(item, n, lang)
         elif isinstance(item, TextItem):
             out += [escape_md(item.text), ""]
+            if item.sources:
+                cited = " · ".join(
+                    _link(x.label, x.url) if x.url else escape_md(x.label) for x in item.sources
+                )
+                out += [f"*{label('cited', lang)}*: {cited}", ""]
         elif isinstance(item, SourceItem):
             status = source_status(item.status, lang)
             out.append(f"- **{escape_md(item.source)}** ({status}): {escape_md(item.detail)}")
@@ -171,6 +179,9 @@ def render_markdown(doc: Document) -> str:
     """A brief (or a command's reply) as Markdown for the terminal and files."""
     if isinstance(doc, Reply):
         head = [f"# {escape_md(doc.title)}", ""] if doc.title else []
+        if doc.figure is not None:
+            caption = escape_md(f"{doc.figure.label}: {doc.figure.caption}")
+            head += [f"![{caption}](<{doc.figure.url}>)", "", f"*{caption}*", ""]
         numbers = _numbers(doc.sections)
         for section in doc.sections:
             head += _section(section, doc.language, numbers)

@@ -44,6 +44,9 @@ _LABELS: Final[dict[str, dict[Language, str]]] = {
     "method": {"zh": "方法", "en": "Method"},
     "results": {"zh": "关键结果", "en": "Key results"},
     "limits": {"zh": "局限", "en": "Limits"},
+    "code_data": {"zh": "代码与数据", "en": "Code and data"},
+    "read_from": {"zh": "依据", "en": "Read from"},
+    "cited": {"zh": "出处", "en": "Sources"},
     "quoted_note": {
         "zh": "以下为摘要原文摘录(未配置 LLM)。",
         "en": "Quoted from the abstract (no LLM configured).",

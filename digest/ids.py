@@ -6,7 +6,7 @@ import re
 
 from digest.errors import InvalidPaperId
 
-__all__ = ["bare_id", "is_arxiv_id", "parse_arxiv_id"]
+__all__ = ["bare_id", "is_arxiv_id", "parse_arxiv_id", "parse_versioned"]
 
 _NEW = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
 # Old style: archive(.subject class)/YYMMNNN, e.g. hep-th/9901001, math.GT/0309136.
@@ -26,6 +26,12 @@ def parse_arxiv_id(text: str) -> str:
 
     Raises InvalidPaperId for anything else.
     """
+    return parse_versioned(text)[0]
+
+
+def parse_versioned(text: str) -> tuple[str, int | None]:
+    """The bare arXiv id in `text` and the version it names (`2605.29559v2` -> 2), or
+    None when it names none. Raises InvalidPaperId as `parse_arxiv_id` does."""
     raw = text.strip()
     if not raw or len(raw) > MAX_ID_INPUT:
         raise InvalidPaperId(text)
@@ -36,7 +42,10 @@ def parse_arxiv_id(text: str) -> str:
     for pattern in (_NEW, _OLD):
         m = pattern.match(candidate)
         if m and _possible(m.group(1)):
-            return m.group(1)
+            version = int(m.group(2)[1:]) if m.group(2) else None
+            if version == 0:
+                break  # arXiv numbers versions from 1
+            return m.group(1), version
     raise InvalidPaperId(text)
 
 

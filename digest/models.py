@@ -17,10 +17,12 @@ __all__ = [
     "Button",
     "Detail",
     "Document",
+    "FigureRef",
     "IdeaItem",
     "Item",
     "LLMUsage",
     "Language",
+    "Link",
     "Paper",
     "PaperItem",
     "PaperLinks",
@@ -161,6 +163,7 @@ class PaperLinks(BaseModel):
     # limited, or the code is "coming soon"): shown as announced, never as "Repo".
     announced: str | None = None
     project: str | None = None
+    html: str | None = None  # arXiv's HTML rendering, when the card was read from it
 
 
 class Detail(BaseModel):
@@ -213,9 +216,27 @@ class IdeaItem(BaseModel):
     paper_ids: list[str] = Field(default_factory=list)  # the papers it builds on
 
 
+class Link(BaseModel):
+    """A labelled link written by code ("§3 Experiments" -> …/html/<id>#S3); `url` None:
+    a label shown as text (a PDF page without an address)."""
+
+    label: str
+    url: str | None = None
+
+
 class TextItem(BaseModel):
     type: Literal["text"] = "text"
     text: str
+    # Where the text comes from (an answer's sections of the paper), shown after it.
+    sources: list[Link] = Field(default_factory=list)
+
+
+class FigureRef(BaseModel):
+    """A paper's figure shown with a card: the image's address and its caption (text)."""
+
+    url: str
+    caption: str
+    label: str = "Figure"  # "Figure 1"
 
 
 SourceStatus = Literal["ok", "partial", "failed", "skipped"]
@@ -302,6 +323,7 @@ class Reply(BaseModel):
     buttons: list[Button] = Field(default_factory=list)
     paper_id: str | None = None
     private: bool = False  # only the asker needs to see it (Slack: ephemeral)
+    figure: FigureRef | None = None  # shown before the card (a paper's first figure)
 
     def section(self, kind: SectionKind) -> Section | None:
         return next((s for s in self.sections if s.kind == kind), None)

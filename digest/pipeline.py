@@ -4,6 +4,8 @@
       → rank (BM25 blend; semantic and LLM rerank when configured)
       → select picks and others, related papers grouped into one pick (digest.grouping)
       → summaries (shared, cached) ∥ GitHub repos (and their star velocity)
+          ∥ the top picks read in full (digest.fulltext), each pick's summary then
+            written from its body (within PAPERDROP_FULLTEXT_BRIEF_BUDGET seconds)
       → reader notes (one short per-profile call; rule-written without an LLM)
       → compose (with the header's facts: sources, window, papers the avoid list hid)
 
@@ -28,6 +30,8 @@ from digest.chatstate import put_papers
 from digest.compose import BriefFacts, compose_brief
 from digest.errors import PaperdropError, SourceError, StoreError
 from digest.extractive import reader_notes as extractive_reader_notes
+from digest.fulltext.model import FullText
+from digest.fulltext.picks import fulltext_report, picks_to_read, read_picks
 from digest.grouping import Plan, merge_groups, plan_picks, themes
 from digest.llm import LLM, llm_session, usage_of
 from digest.models import (
@@ -376,11 +380,39 @@ async def build_brief(
             say(f"papers not cached for follow-ups: {exc}")
 
         say(f"summarising {len(shown)} papers" + (" with the LLM" if llm else ""))
-        (summaries, u), (repos, github_note) = await asyncio.gather(
-            summarize_papers(shown, language, store=store, llm=llm, languages=languages),
+        # The top picks are read in full first; the other papers do not wait for them.
+        wanted = settings.fulltext_picks
+        count = profile.top_picks if wanted is None else wanted
+        to_read = picks_to_read(plan, count) if llm is not None and not sample else []
+        rest = [p for p in shown if p not in to_read]
+
+        async def pick_summaries() -> tuple[dict[str, PaperSummary], LLMUsage, dict[str, Any]]:
+            texts = await read_picks(to_read, settings, store) if to_read else {}
+            if to_read:
+                say(f"read {sum(isinstance(t, FullText) for t in texts.values())} picks in full")
+            full = {pid: t for pid, t in texts.items() if isinstance(t, FullText)}
+            made, used = await summarize_papers(
+                to_read,
+                language,
+                store=store,
+                llm=llm,
+                languages=languages,
+                fulltexts=full,
+                fulltext_tokens=settings.fulltext_summary_tokens,
+            )
+            return made, used, texts
+
+        (summaries, u), (pick_made, u2, texts), (repos, github_note) = await asyncio.gather(
+            summarize_papers(rest, language, store=store, llm=llm, languages=languages),
+            pick_summaries(),
             fetch_repos(github, shown, language),
         )
+        summaries = {**summaries, **pick_made}
         usage.add(u)
+        usage.add(u2)
+        fulltext_note = fulltext_report(
+            texts, language, sample=sample, llm=llm is not None, off=wanted == 0
+        )
         llm_used = any(s.mode == "llm" for s in summaries.values())
 
         notes, llm_used, llm_note = await write_notes(
@@ -400,7 +432,7 @@ async def build_brief(
             _warn_once(summaries, shown, llm_note)
 
     mode: Literal["llm", "extractive"] = "llm" if llm_used else "extractive"
-    reports = [*candidates.reports, github_note]
+    reports = [*candidates.reports, github_note, fulltext_note]
     if llm_note is not None:
         reports.append(llm_note)
     facts = BriefFacts(

@@ -41,6 +41,61 @@ class Settings(BaseSettings):
         0, ge=0, description="widen the window until this many candidates (0: 3x top_picks)"
     )
 
+    # Full text (arXiv's HTML rendering, else the PDF): fetched politely, cached for all.
+    arxiv_html_url: str = Field(
+        "https://arxiv.org/html/", description="arXiv's HTML renderings (LaTeXML): <base><id>"
+    )
+    arxiv_pdf_url: str = Field("https://arxiv.org/pdf/", description="arXiv's PDFs: <base><id>")
+    arxiv_fulltext_interval: float = Field(
+        3.0,
+        ge=0,
+        description="seconds between two requests to the arXiv web hosts (one at a time, "
+        "shared by every process through Redis when redis_url is set)",
+    )
+    arxiv_contact: str = Field(
+        "",
+        description="a contact (e-mail or URL) put in the User-Agent of full-text requests, "
+        "as arXiv asks of automated clients",
+    )
+    fulltext_tokens: int = Field(
+        6000,
+        ge=500,
+        le=100_000,
+        description="tokens of paper text one /paper card or thread answer may send to the LLM",
+    )
+    fulltext_summary_tokens: int = Field(
+        2500,
+        ge=0,
+        le=100_000,
+        description="tokens of paper text a top pick's summary in the brief may send",
+    )
+    fulltext_picks: int | None = Field(
+        None,
+        ge=0,
+        description="top picks of a brief read in full before their summaries are written "
+        "(unset: the profile's top_picks; 0: none)",
+    )
+    fulltext_brief_budget: float = Field(
+        60.0,
+        ge=0,
+        description="seconds a brief waits for its picks' full texts; later ones stay "
+        "abstract-based",
+    )
+    fulltext_timeout: float = Field(
+        30.0, gt=0, description="seconds per full-text request (HTML, PDF or figure)"
+    )
+    fulltext_retries: int = Field(
+        2, ge=0, le=5, description="retries of a full-text request answered 429/503"
+    )
+    pdf_parse_seconds: float = Field(
+        20.0,
+        gt=0,
+        description="time limit of parsing one PDF (in a child process, killed past it)",
+    )
+    pdf_parse_memory_mb: int = Field(
+        1024, ge=128, description="memory limit (MiB) of the child process parsing a PDF"
+    )
+
     # LLM (any OpenAI-compatible endpoint). The standard OPENAI_* variables work too.
     llm_base_url: str | None = Field(
         None,

@@ -3,10 +3,14 @@
 The card is the brief's document model (a Brief with one pick, its repo and the source
 notes), built by the pipeline's own steps: ranking for the matched interests, the shared
 summary cache, GitHub through `fetch_repos`, the extractive notes for the relation, and
-the pipeline's LLM-failure note (so a failure reads the same as in the brief). The deeper
-texts (problem, method, key results with the abstract's numbers, limits) come from one
-LLM call per (paper, language, prompt version), cached and shared by every chat; the
-same call fills the summary cache when the brief has not.
+the pipeline's LLM-failure note (so a failure reads the same as in the brief). The paper
+is read in full first (arXiv's HTML rendering, else its PDF; `digest.fulltext`, cached
+for everyone) while GitHub is asked; the deeper texts (problem, method with data and
+training setup, key results with the paper's own numbers, limitations, code and data)
+come from one LLM call per (paper, language, prompt version, what was read), cached and
+shared by every chat; the same call fills the summary cache when the brief has not. The
+card says what it was read from and why, links the HTML rendering, and shows the paper's
+first figure where the rendering has one.
 """
 
 from __future__ import annotations
@@ -16,15 +20,19 @@ import datetime as dt
 from collections.abc import Callable
 
 from digest.chatstate import feedback_buttons, get_paper, last_briefs, put_papers
-from digest.deeper import paper_details
+from digest.compose import compose_brief
+from digest.deeper import PaperDetails, paper_details, read_from_note
 from digest.errors import PaperdropError, PaperNotFound, SourceError
+from digest.fulltext.model import FullText, Missing
+from digest.fulltext.service import read_paper
 from digest.i18n import label
-from digest.ids import parse_arxiv_id
+from digest.ids import parse_arxiv_id, parse_versioned
 from digest.llm import LLM, llm_session
 from digest.models import (
     Brief,
     Detail,
     Document,
+    FigureRef,
     Language,
     LLMUsage,
     Paper,
@@ -47,9 +55,20 @@ from digest.summarize import PROMPT_VERSION, extractive_notes, extractive_summar
 from handlers.context import Args, HandlerContext, UsageError
 from handlers.registry import command
 
-__all__ = ["PaperWithdrawn", "find_paper", "paper", "paper_card", "resolve_target"]
+__all__ = [
+    "ABSTRACT_ONLY",
+    "PaperWithdrawn",
+    "find_paper",
+    "first_figure",
+    "paper",
+    "paper_card",
+    "read_full_text",
+    "resolve_target",
+]
 
 CARD_SECTIONS = ("top_picks", "repos", "sources")
+ABSTRACT_ONLY = "--abstract-only"
+FIGURE_CAPTION_CHARS = 900  # Telegram allows 1024 for a caption; the label goes first
 
 
 class PaperWithdrawn(PaperdropError):
@@ -113,6 +132,46 @@ async def find_paper(
     return merged, [_report("Hugging Face", hf_result, "en"), _report("arXiv", arxiv_result, "en")]
 
 
+async def read_full_text(
+    bare: str, version: int | None, *, settings: Settings, store: Store, full: bool = True
+) -> FullText | Missing:
+    """The paper's full text (cached for everyone, else read once), or why not."""
+    if not full:
+        return Missing(reason="off")
+    return await read_paper(bare, version, settings=settings, store=store)
+
+
+def first_figure(text: FullText | Missing) -> FigureRef | None:
+    """The HTML rendering's first figure with an image, for the card."""
+    if not isinstance(text, FullText):
+        return None
+    for figure in text.figures:
+        if figure.image_url:
+            caption = " ".join(figure.caption.split())
+            if len(caption) > FIGURE_CAPTION_CHARS:
+                caption = caption[: FIGURE_CAPTION_CHARS - 1].rsplit(" ", 1)[0] + "…"
+            return FigureRef(url=figure.image_url, caption=caption, label=figure.label)
+    return None
+
+
+def _detail_lines(
+    details: PaperDetails, text: FullText | Missing, language: Language
+) -> list[Detail]:
+    lines = [Detail(label=label("read_from", language), text=read_from_note(text, language))]
+    lines += [
+        Detail(label=label(key, language), text=value)
+        for key, value in (
+            ("problem", details.problem),
+            ("method", details.method),
+            ("results", details.results),
+            ("limits", details.limits),
+            ("code_data", details.code_data),
+        )
+        if value and value != "—"
+    ]
+    return lines
+
+
 async def paper_card(
     paper_id: str,
     *,
@@ -122,13 +181,14 @@ async def paper_card(
     use_llm: bool = True,
     llm: LLM | None = None,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
-) -> Brief:
-    """The deeper card of one paper for this reader.
+    full_text: bool = True,
+) -> tuple[Brief, FigureRef | None]:
+    """The deeper card of one paper for this reader, and the figure to show with it.
 
     Raises InvalidPaperId, PaperNotFound, PaperWithdrawn, or SourceError when neither
     arXiv nor Hugging Face could be asked.
     """
-    bare = parse_arxiv_id(paper_id)
+    bare, version = parse_versioned(paper_id)
     language = profile.language
     usage = LLMUsage()
     paper, found_reports = await find_paper(bare, settings=settings, store=store)
@@ -147,10 +207,16 @@ async def paper_card(
         async with http_client(settings) as client:
             code = paper.github_repo or paper.repo_in_text
             github = GitHubSource(settings, client, store=store) if code else None
-            (details, u), (repos, github_note) = await asyncio.gather(
-                paper_details(paper, language, store=store, llm=session),
+            # The paper is read while GitHub is asked; the details need its text.
+            text, (repos, github_note) = await asyncio.gather(
+                read_full_text(bare, version, settings=settings, store=store, full=full_text),
                 _repos(github, paper, language),
             )
+        if isinstance(text, Missing) and text.reason == "withdrawn":
+            raise PaperWithdrawn(f"paper {bare} was withdrawn by its authors")
+        details, u = await paper_details(
+            paper, language, store=store, llm=session, text=text, budget=settings.fulltext_tokens
+        )
     usage.add(u)
     if github_note is not None:
         reports.append(github_note)
@@ -169,8 +235,6 @@ async def paper_card(
     # The relation is the chat's matched interests (no per-chat call: cards are shared).
     notes = extractive_notes(ranked, [], summaries, profile, language)
 
-    from digest.compose import compose_brief
-
     brief = compose_brief(
         day=day,
         profile=profile,
@@ -187,30 +251,27 @@ async def paper_card(
         usage=usage,
         generated_at=now(),
     )
-    extra = [
-        Detail(label=label(key, language), text=text)
-        for key, text in (
-            ("problem", details.problem),
-            ("method", details.method),
-            ("results", details.results),
-            ("limits", details.limits),
-        )
-        if text and text != "—"
-    ]
+    extra = _detail_lines(details, text, language)
+    html = text.html_url if isinstance(text, FullText) else None
     sections: list[Section] = []
     for s in brief.sections:
         if s.kind not in CARD_SECTIONS:
             continue
         if s.kind == "top_picks":
             items = [
-                i.model_copy(update={"details": extra}) if isinstance(i, PaperItem) else i
+                i.model_copy(
+                    update={"details": extra, "links": i.links.model_copy(update={"html": html})}
+                )
+                if isinstance(i, PaperItem)
+                else i
                 for i in s.items
             ]
             if details.mode == "extractive":
                 s = s.model_copy(update={"intro": label("quoted_note", language)})
             s = s.model_copy(update={"title": bare, "items": items})
         sections.append(s)
-    return brief.model_copy(update={"title": paper.title, "sections": sections})
+    card = brief.model_copy(update={"title": paper.title, "sections": sections})
+    return card, first_figure(text)
 
 
 async def _repos(
@@ -263,21 +324,43 @@ async def resolve_target(ctx: HandlerContext, target: str) -> str:
 )
 async def paper(ctx: HandlerContext, args: Args) -> Document:
     """A paper's deeper card: problem, method, key results, limits, relation, links."""
-    bare = await resolve_target(ctx, args.text)
+    words = args.words
+    full = ABSTRACT_ONLY not in words
+    bare = await resolve_target(ctx, " ".join(w for w in words if w != ABSTRACT_ONLY))
+    target = next((w for w in words if w != ABSTRACT_ONLY), bare)
+    _, version = parse_versioned(target) if _is_id(target) else (bare, None)
     ctx.say(f"looking up {bare}")
-    card = await paper_card(
-        bare,
-        settings=ctx.settings,
-        store=ctx.store,
-        profile=ctx.profile,
-        use_llm=ctx.llm is not None,
-        llm=ctx.llm,
-        now=ctx.now,
-    )
+    try:
+        card, figure = await paper_card(
+            f"{bare}v{version}" if version else bare,
+            settings=ctx.settings,
+            store=ctx.store,
+            profile=ctx.profile,
+            use_llm=ctx.llm is not None,
+            llm=ctx.llm,
+            now=ctx.now,
+            full_text=full,
+        )
+    except PaperWithdrawn:
+        raise UsageError(
+            ctx.t(
+                f"{bare} was withdrawn by its authors: there is nothing to read.",
+                f"{bare} 已被作者撤回,没有可读的内容。",
+            )
+        ) from None
     return Reply(
         language=ctx.language,
         title=card.title,
         sections=card.sections,
         paper_id=bare,
         buttons=list(feedback_buttons(bare)),
+        figure=figure,
     )
+
+
+def _is_id(text: str) -> bool:
+    try:
+        parse_versioned(text)
+    except PaperdropError:
+        return False
+    return True

@@ -48,6 +48,18 @@ class FakeClock:
         self._now += dt.timedelta(seconds=seconds)
 
 
+# No test reads a paper from arxiv.org: unless a test points them at its fake, the arXiv
+# web hosts are a closed port (refused at once), and no spacing is waited for.
+CLOSED_ARXIV_WEB = "http://127.0.0.1:9"
+
+
+@pytest.fixture(autouse=True)
+def _no_real_arxiv_web(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAPERDROP_ARXIV_HTML_URL", f"{CLOSED_ARXIV_WEB}/html/")
+    monkeypatch.setenv("PAPERDROP_ARXIV_PDF_URL", f"{CLOSED_ARXIV_WEB}/pdf/")
+    monkeypatch.setenv("PAPERDROP_ARXIV_FULLTEXT_INTERVAL", "0")
+
+
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()

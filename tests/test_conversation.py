@@ -25,6 +25,7 @@ from handlers.context import Args, HandlerContext
 from handlers.registry import COMMANDS, Command
 from tests.fakes.arxiv_atom import entries_from_hf_fixture
 from tests.fakes.arxiv_server import ArxivServer
+from tests.fakes.arxiv_web import FakeArxivWeb, WebPaper, fixture_html
 from tests.fakes.llm_server import FakeLLMServer
 from tests.fakes.sources_server import FakeGitHub, FakeHF
 
@@ -62,9 +63,17 @@ class Clock:
 
 @pytest.fixture
 async def world(store: Store) -> AsyncIterator[World]:
-    async with FakeHF() as hf, FakeGitHub.for_fixture() as gh, FakeLLMServer(api_key=KEY) as llm:
+    emo = WebPaper(html=fixture_html("2605.06663v2.html"), versions=2)
+    async with (
+        FakeHF() as hf,
+        FakeGitHub.for_fixture() as gh,
+        FakeLLMServer(api_key=KEY) as llm,
+        FakeArxivWeb({PAPER: emo}, interval=0) as web,
+    ):
         with ArxivServer(entries_from_hf_fixture()) as arxiv:
             settings = Settings(
+                arxiv_html_url=web.html_url,
+                arxiv_pdf_url=web.pdf_url,
                 hf_base_url=hf.base_url,
                 github_api_url=gh.base_url,
                 arxiv_api_url=arxiv.url,
@@ -142,7 +151,8 @@ async def test_paper_card_goes_deeper_than_the_brief(world: World) -> None:
     assert isinstance(doc, Reply) and doc.paper_id == PAPER
     [item] = [i for s in doc.sections for i in s.items if isinstance(i, PaperItem)]
     labels = [d.label for d in item.details]
-    assert labels == ["Problem", "Method", "Key results", "Limits"]
+    assert labels == ["Read from", "Problem", "Method", "Key results", "Limits", "Code and data"]
+    assert item.details[0].text == "the full text (arXiv HTML, v2)"
     # Links come from the code; the fake LLM's invented "99.9%" never reaches the reader.
     assert item.links.abs == f"https://arxiv.org/abs/{PAPER}" and item.links.repo
     text = shown([answer])
@@ -259,7 +269,8 @@ async def test_a_question_in_a_papers_thread_is_answered_from_that_paper(world: 
         "what do the experts specialise in?", thread_refs=("500",), reply_ref="m9"
     )
     text = shown([answer])
-    assert text.startswith("According to the abstract:")
+    assert text.startswith("According to §6 Analysis of expert specialisation:")
+    assert "Sources*: [§6 Analysis of expert specialisation]" in text
     assert answer.reply_to == "m9"  # in the thread
     # Not addressed and not in a known thread: group chatter is left alone.
     assert await ada.says("nice weather", addressed=False) == []
@@ -279,16 +290,16 @@ async def test_the_thread_remembers_its_questions(world: World) -> None:
     assert "how many experts?" in ask  # the earlier question travels as history
 
 
-async def test_without_an_llm_answers_quote_the_abstract(world: World) -> None:
+async def test_without_an_llm_answers_quote_the_paper(world: World) -> None:
     conv = world.bot(llm=False)
     ada = Person(conv)
     inc = ada.incoming(f"/paper {PAPER}")
     [card] = await conv.handle(inc)
     await conv.remember(inc, card, ["500"])
-    text = shown(await ada.says("what about modularity?", thread_refs=("500",)))
-    assert "What the abstract says:" in text and "“" in text
+    text = shown(await ada.says("what do the experts specialise in?", thread_refs=("500",)))
+    assert "What the paper says:" in text and "“" in text and "(Figure 2)" in text
     text = shown(await ada.says("zzz qqq?", thread_refs=("500",)))
-    assert "The abstract does not tell" in text
+    assert "The paper does not seem to say" in text
 
 
 async def test_a_thumbs_up_counts_once_and_moves_the_next_brief(world: World) -> None:

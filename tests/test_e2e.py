@@ -190,7 +190,10 @@ def test_paper_card(world: World) -> None:
     [item] = papers(card, "top_picks")
     assert item.paper_id == "2605.06614" and item.title.startswith("SkillOS")
     assert item.contribution and item.relation
-    assert [d.label for d in item.details] == ["Problem", "Method", "Key results", "Limits"]
+    labels = [d.label for d in item.details]
+    assert labels == ["Read from", "Problem", "Method", "Key results", "Limits", "Code and data"]
+    # arXiv's web is a closed port here: the card says it read the abstract, and why.
+    assert item.details[0].text.startswith("the abstract only: arXiv could not be reached")
     assert "looking up 2605.06614" in err  # progress while it waits
 
 

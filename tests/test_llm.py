@@ -428,7 +428,7 @@ async def test_the_fake_refuses_a_schema_strict_mode_would_refuse(server: FakeLL
 
 
 def answer_models() -> list[type[BaseModel]]:
-    from digest import deeper, ranking, summarize
+    from digest import asking, deeper, ranking, summarize
 
     return [
         summarize._SummaryAnswer,
@@ -437,7 +437,7 @@ def answer_models() -> list[type[BaseModel]]:
         ranking.RerankAnswer,
         deeper._DetailsAnswer,
         deeper._IdeasAnswer,
-        deeper._AskAnswer,
+        asking._AskAnswer,
     ]
 
 

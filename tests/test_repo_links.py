@@ -212,15 +212,15 @@ async def test_paper_cards_follow_the_same_rule(store: SQLiteStore) -> None:
         await brief_with(gh, store)  # the papers are now in the Store, nothing verified
         async with FakeHF(DAILY) as hf:
             config = settings(hf, gh)
-            card = await paper_card(EXISTS, settings=config, store=store, profile=READER)
+            card, _ = await paper_card(EXISTS, settings=config, store=store, profile=READER)
             assert links(card)[EXISTS] == (None, "https://github.com/org/exists")
             assert_never_verified(card, "https://github.com/org/exists")
             zh = READER.model_copy(update={"language": "zh"})
-            card = await paper_card(EXISTS, settings=config, store=store, profile=zh)
+            card, _ = await paper_card(EXISTS, settings=config, store=store, profile=zh)
             assert "代码(尚未验证):github.com/org/exists" in render_markdown(card)
             gh.limit = None  # the budget is back
-            card = await paper_card(EXISTS, settings=config, store=store, profile=READER)
+            card, _ = await paper_card(EXISTS, settings=config, store=store, profile=READER)
             assert links(card)[EXISTS] == ("https://github.com/org/exists", None)
-            card = await paper_card(COMING_404, settings=config, store=store, profile=READER)
+            card, _ = await paper_card(COMING_404, settings=config, store=store, profile=READER)
             assert links(card)[COMING_404] == (None, None)
             assert "zjunlp/CBM" not in render_markdown(card)

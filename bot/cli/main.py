@@ -1,4 +1,5 @@
-"""The `paperdrop` command line: `brief` and `paper` here, delivery in `bot.cli.delivery`.
+"""The `paperdrop` command line: `brief`, `paper`, `ask` and `ideas` here, delivery in
+`bot.cli.delivery`.
 
 Conventions: `-h`/`--help` and `-v`/`--verbose` everywhere (before or after the
 command), `--version`; usage errors and bad input exit 2, a run that failed exits 1;
@@ -251,13 +252,15 @@ def _run_command(
     fmt: Format,
     output: Path | None,
     no_llm: bool,
+    about: str | None = None,
 ) -> None:
-    """Run a chat command from the terminal, through the same registry as the chats."""
+    """Run a chat command from the terminal, through the same registry as the chats.
+    `about`: the paper a question is about (as a pick's thread would say)."""
     import datetime as dt
 
     from digest.llm import llm_session
     from handlers import load_commands
-    from handlers.context import Args, Chat, HandlerContext, UsageError, User
+    from handlers.context import Args, Chat, HandlerContext, ThreadContext, UsageError, User
     from handlers.registry import COMMANDS
 
     load_commands()
@@ -279,6 +282,7 @@ def _run_command(
                     llm=llm,
                     now=lambda: dt.datetime.now(dt.UTC),
                     progress=progress,
+                    thread=ThreadContext(key=f"cli:{about}", paper_id=about) if about else None,
                 )
                 try:
                     doc = await COMMANDS[name].handler(ctx, Args(text))
@@ -305,19 +309,68 @@ def paper(
     fmt: FormatOpt = Format.markdown,
     output: OutputOpt = None,
     no_llm: Annotated[bool, typer.Option("--no-llm", help="Extractive card, no LLM.")] = False,
+    abstract_only: Annotated[
+        bool,
+        typer.Option("--abstract-only", help="Do not read the full text (arXiv HTML or PDF)."),
+    ] = False,
     _verbose: Verbose = False,
 ) -> None:
     """Print one paper's card: problem, method, key results, limits, relation, links.
 
-    The same code answers /paper in the chats."""
+    Read from the paper's full text (arXiv's HTML rendering, else its PDF) unless
+    --abstract-only. The same code answers /paper in the chats."""
     from digest.ids import parse_arxiv_id
+    from handlers.paper import ABSTRACT_ONLY
 
     try:
         parse_arxiv_id(paper_id)
     except PaperdropError as exc:
         fail(str(exc), USAGE)
+    text = f"{paper_id} {ABSTRACT_ONLY}" if abstract_only else paper_id
+    _run_command("paper", text, profile=profile, lang=lang, fmt=fmt, output=output, no_llm=no_llm)
+
+
+@app.command(cls=Command)
+def ask(
+    paper_id: Annotated[
+        str,
+        typer.Argument(
+            help="arXiv id or link of the paper.", metavar="PAPER_ID", show_default=False
+        ),
+    ],
+    question: Annotated[
+        str,
+        typer.Argument(help='The question, e.g. "which benchmarks?"', metavar="QUESTION"),
+    ],
+    profile: ProfileOpt = None,
+    lang: Annotated[Lang | None, lang_option("answer")] = None,
+    fmt: FormatOpt = Format.markdown,
+    output: OutputOpt = None,
+    no_llm: Annotated[
+        bool, typer.Option("--no-llm", help="Quote the paper's passages, no LLM.")
+    ] = False,
+    _verbose: Verbose = False,
+) -> None:
+    """Answer a question about one paper from its full text, citing its sections.
+
+    The same code answers a question in a pick's thread."""
+    from digest.ids import parse_arxiv_id
+
+    try:
+        bare = parse_arxiv_id(paper_id)
+    except PaperdropError as exc:
+        fail(str(exc), USAGE)
+    if not question.strip():
+        fail("ask needs a question after the paper id", USAGE)
     _run_command(
-        "paper", paper_id, profile=profile, lang=lang, fmt=fmt, output=output, no_llm=no_llm
+        "ask",
+        question,
+        profile=profile,
+        lang=lang,
+        fmt=fmt,
+        output=output,
+        no_llm=no_llm,
+        about=bare,
     )
 
 

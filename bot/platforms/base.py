@@ -40,6 +40,10 @@ class OutMessage(BaseModel):
     parent: bool = False  # the thread's parent message (threaded briefs)
     in_thread: bool = False  # send as a reply in the parent's thread
     paper_id: str | None = None  # the paper this message is about (thread context)
+    # A figure: when it cannot be sent, the messages after it still are.
+    optional: bool = False
+    # An image the sender must fetch and upload first (Feishu's img_key), with the card.
+    media_url: str | None = None
 
 
 def threaded(pages: Sequence[Page], render: Callable[..., list[OutMessage]]) -> list[OutMessage]:

@@ -56,6 +56,15 @@ App bot (error answers are HTTP 400 with ``code``/``msg`` unless noted):
   with ``reply_in_thread`` true, or when the parent is already in a thread, the reply is
   in the root's thread (``thread_id`` "omt_...", created on the first threaded reply and
   shared by every later one). `FeishuMessage.reply_in_thread` records what was asked.
+- ``POST /open-apis/im/v1/images`` (multipart: ``image_type`` "message" or "avatar",
+  ``image`` the file), tenant token as above: the file must be an image Feishu reads
+  (JPEG, PNG, WEBP, GIF, BMP, TIFF, ICO by their first bytes; else 234011 "Can't
+  recognize the image format."), at most 10 MB (234006 "The image size exceeds the
+  limit."), ``image_type`` given (234001 "Invalid request param."). Answers
+  ``{"code": 0, "data": {"image_key": "img_v3_..."}}``; keys land in `images`. A card's
+  ``img`` element must name a key uploaded here (else 230099 with the card's ErrCode
+  300001 "image key not found", the fake's wording). Injections reach it only with
+  ``endpoint="im.image.create"``.
 - ``PATCH /open-apis/im/v1/messages/{message_id}`` ``{content}`` (update a card): only a
   card (``interactive``) the app sent (else 230001); the card before and after must be a
   shared card: JSON 2.0 (always shared) or ``config.update_multi: true`` (else 230001; the
@@ -192,10 +201,25 @@ _AT_ALL = re.compile(r"""<at\b[^>]*\b(?:user_id|id)\s*=\s*["']?all\b""", re.IGNO
 Via = Literal["webhook", "app", "user"]
 Endpoint = Literal[
     "webhook", "im.message.create", "im.message.reply", "im.message.patch", "im.chat.get",
-    "auth", "ws.endpoint",
+    "auth", "ws.endpoint", "im.image.create",
 ]  # fmt: skip
 # Injections without an endpoint hit message writes only.
-_EXPLICIT_ONLY = frozenset({"auth", "im.chat.get", "ws.endpoint"})
+_EXPLICIT_ONLY = frozenset({"auth", "im.chat.get", "ws.endpoint", "im.image.create"})
+IMAGE_MAX_BYTES = 10 * 1024 * 1024
+_IMAGE_MAGIC = (
+    b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00",
+    b"MM\x00*", b"\x00\x00\x01\x00",
+)  # fmt: skip
+
+
+def _image_keys(value: Any) -> list[str]:
+    """The img_key of every img element in a card."""
+    if isinstance(value, dict):
+        found = [str(value.get("img_key"))] if value.get("tag") == "img" else []
+        return found + [k for v in value.values() for k in _image_keys(v)]
+    if isinstance(value, list):
+        return [k for v in value for k in _image_keys(v)]
+    return []
 
 
 @dataclass(frozen=True)
@@ -421,6 +445,7 @@ class FakeFeishu(FakeServer):
         self.ws_connections = 0  # WebSocket connections accepted so far
         self.deduplicated: list[str] = []  # uuids answered from the dedupe cache
         self.tokens_issued: list[str] = []
+        self.images: dict[str, bytes] = {}  # image_key -> the uploaded file
         self._chats: set[str] = set(chats)
         self._webhooks: dict[str, str | None] = {}
         self._blocked: set[str] = set()
@@ -448,6 +473,7 @@ class FakeFeishu(FakeServer):
         app.router.add_post("/open-apis/im/v1/messages", self._create)
         app.router.add_post("/open-apis/im/v1/messages/{message_id}/reply", self._reply)
         app.router.add_patch("/open-apis/im/v1/messages/{message_id}", self._patch)
+        app.router.add_post("/open-apis/im/v1/images", self._upload_image)
         app.router.add_get("/open-apis/im/v1/chats/{chat_id}", self._get_chat)
         app.router.add_post("/callback/ws/endpoint", self._ws_endpoint)
         app.router.add_get("/ws/v2", self._ws_handler)
@@ -855,6 +881,9 @@ class FakeFeishu(FakeServer):
             raise _invalid_param("invalid message content")
         if msg_type == "interactive":
             reason = validate_card(content)
+            unknown = [k for k in _image_keys(content) if k not in self.images]
+            if reason is None and unknown:
+                reason = f"ErrCode: 300001; ErrMsg: image key not found; ErrorValue: {unknown[0]}"
             if reason is not None:
                 raise _FeishuError(230099, f"Failed to create card content, ext={reason}")
         if chat not in self._chats or chat in self._blocked:
@@ -919,6 +948,32 @@ class FakeFeishu(FakeServer):
         return self._app_throttled(retry_after_seconds(verdict.wait))
 
     # -- card update ---------------------------------------------------------------------
+
+    async def _upload_image(self, request: web.Request) -> web.Response:
+        method = "im.image.create"
+        try:
+            self._check_bearer(request)
+            failure = self._injected(method, None, webhook=False)
+            if failure is not None:
+                return self._reply_json(method, None, failure, injected=True)
+            if request.content_type != "multipart/form-data":
+                raise _FeishuError(234001, "Invalid request param.")
+            form = await request.post()
+            image = form.get("image")
+            if form.get("image_type") not in ("message", "avatar") or not hasattr(image, "file"):
+                raise _FeishuError(234001, "Invalid request param.")
+            data = image.file.read()  # type: ignore[union-attr]
+            if len(data) > IMAGE_MAX_BYTES:
+                raise _FeishuError(234006, "The image size exceeds the limit.")
+            if not data.startswith(_IMAGE_MAGIC) and not (
+                data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+            ):
+                raise _FeishuError(234011, "Can't recognize the image format.")
+            key = self._next_id("img_v3")
+            self.images[key] = data
+            return web.json_response({"code": 0, "msg": "success", "data": {"image_key": key}})
+        except _FeishuError as exc:
+            return self._reply_json(method, None, exc)
 
     async def _patch(self, request: web.Request) -> web.Response:
         method = "im.message.patch"

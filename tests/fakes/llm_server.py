@@ -12,14 +12,20 @@ and answers by the marker line that starts the system prompt:
   relations / must_read / comments as ``[{"id", "text"}]`` (comments on the "others",
   given as ``"<id>: <gist>"``), ideas and groups citing ids (the fake groups picks sharing
   their first matched interest)
-- ``TASK: paper_details`` -> ``{"problem", "method", "results", "limits"}`` and the summary
-  fields (digest/deeper.py);
-  "results" quotes the abstract's sentences with numbers, and adds one invented figure
-  ("99.9%") so tests can check that the code drops unsupported numbers
+- ``TASK: paper_details`` -> ``{"problem", "method", "results", "limits", "code_data"}``
+  and the summary fields (digest/deeper.py): from the full text's "excerpts" when given
+  (the method with its setup's numbers, results from results sections and tables,
+  limits from a Limitations excerpt, code and data from a release sentence), else the
+  abstract; "results" adds one invented figure ("99.9%") so tests can check that the
+  code drops unsupported numbers. The fake is gullible on purpose: an excerpt saying
+  "ignore previous instructions" is obeyed (copied into "problem"), so tests can show
+  what the code still guarantees when a model falls for a paper's injected text
 - ``TASK: ideas``         -> three ideas citing the given ids, plus one citing an id that was
   not given (``9999.00001``), which the code must drop
-- ``TASK: ask``           -> ``{"answer"}``: the abstract sentence sharing most words with the
-  question, or "The abstract does not say." when none shares a word
+- ``TASK: ask``           -> ``{"answer", "answered", "used"}``: from "passages" when given
+  (the passage sharing most words with the question, its id in "used"; "answered":
+  false when none shares a word; gullible about injected instructions, as above), else
+  the abstract sentence sharing most words, or "The abstract does not say."
 - ``TASK: echo``          -> the user message's JSON object, returned as the answer
 
 Answers are built from the ids and titles in the user prompt, at a realistic length.
@@ -398,18 +404,65 @@ def _sentences(text: str) -> list[str]:
     return [x for x in re.split(r"(?<=[.!?])\s+", text.strip()) if x]
 
 
+_INJECTION = re.compile(r"ignore (?:all )?previous instructions", re.IGNORECASE)
+
+
+def _first_sentence(text: str) -> str:
+    return (_sentences(text) or [text])[0]
+
+
 def _details(req: dict[str, Any]) -> dict[str, Any]:
     paper = req.get("paper") or {}
+    zh = req.get("language") == "zh"
+    excerpts = [e for e in paper.get("excerpts") or [] if isinstance(e, dict)]
+    if excerpts:
+        return {**_details_full(excerpts, zh), **_summarize(req)}
     sentences = _sentences(str(paper.get("abstract") or "")) or [str(paper.get("title"))]
     numbered = [x for x in sentences if re.search(r"\d", x)]
-    zh = req.get("language") == "zh"
     return {
         "problem": ("问题:" if zh else "") + sentences[0],
         "method": sentences[1] if len(sentences) > 1 else sentences[0],
         # The invented sentence must be dropped by the code (no such number in the abstract).
         "results": " ".join(numbered[:2]) + " It reaches 99.9% on every benchmark.",
         "limits": "摘要没有讨论局限性。" if zh else "The abstract does not discuss limitations.",
+        "code_data": "The abstract does not say.",
         **_summarize(req),
+    }
+
+
+def _details_full(excerpts: list[dict[str, Any]], zh: bool) -> dict[str, Any]:
+    def where(pattern: str) -> list[str]:
+        return [
+            str(e.get("text") or "")
+            for e in excerpts
+            if re.search(pattern, str(e.get("where") or ""), re.IGNORECASE)
+        ]
+
+    intro = where("introduction") or [str(excerpts[0].get("text") or "")]
+    method = where("method|approach|pool|model") or intro
+    setup = [x for t in where("setup|training|data|detail") for x in _sentences(t)]
+    results = [
+        x for t in where("result|experiment|table") for x in _sentences(t) if re.search(r"\d", x)
+    ]
+    limits = where("limitation")
+    release = [
+        x
+        for e in excerpts
+        for x in _sentences(str(e.get("text") or ""))
+        if re.search(r"github|release|available", x, re.IGNORECASE)
+    ]
+    injected = [str(e.get("text")) for e in excerpts if _INJECTION.search(str(e.get("text")))]
+    problem = injected[0] if injected else _first_sentence(intro[0])
+    return {
+        "problem": ("问题:" if zh else "") + problem,
+        "method": " ".join(
+            [_first_sentence(method[0]), *[x for x in setup if re.search(r"\d", x)][:1]]
+        ),
+        "results": " ".join(results[:2]) + " It reaches 99.9% on every benchmark.",
+        "limits": _first_sentence(limits[0])
+        if limits
+        else "The paper does not discuss limitations.",
+        "code_data": release[0] if release else "The paper does not say.",
     }
 
 
@@ -435,14 +488,28 @@ def _ideas(req: dict[str, Any]) -> dict[str, Any]:
 def _ask(req: dict[str, Any]) -> dict[str, Any]:
     paper = req.get("paper") or {}
     asked = _words(str(req.get("question") or ""))
-    best = max(
+    passages = [p for p in req.get("passages") or [] if isinstance(p, dict)]
+    if passages:
+        best = max(passages, key=lambda p: len(asked & _words(str(p.get("text")))))
+        text = str(best.get("text") or "")
+        if not asked & _words(text):
+            return {"answer": "The passages are about other things.", "answered": False, "used": []}
+        if _INJECTION.search(text):
+            return {"answer": text, "answered": True, "used": [best.get("id")]}
+        sentence = max(_sentences(text) or [text], key=lambda x: len(asked & _words(x)))
+        return {
+            "answer": f"According to {best.get('where')}: {sentence}",
+            "answered": True,
+            "used": [str(best.get("id"))],
+        }
+    best_sentence = max(
         _sentences(str(paper.get("abstract") or "")),
         key=lambda x: len(asked & _words(x)),
         default="",
     )
-    if not best or not asked & _words(best):
-        return {"answer": "The abstract does not say."}
-    return {"answer": f"According to the abstract: {best}"}
+    if not best_sentence or not asked & _words(best_sentence):
+        return {"answer": "The abstract does not say.", "answered": False, "used": []}
+    return {"answer": f"According to the abstract: {best_sentence}", "answered": True, "used": []}
 
 
 def _json(user: str) -> dict[str, Any]:

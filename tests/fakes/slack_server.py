@@ -352,6 +352,22 @@ def _block_text(value: Any) -> int:
     return 0
 
 
+_IMAGE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
+
+
+async def _downloads_image(url: str) -> bool:
+    """Whether Slack could fetch an image at `url` (here: really fetched, from a local fake)."""
+    if not url.startswith(("http://", "https://")):
+        return False
+    try:
+        timeout = aiohttp.ClientTimeout(total=5)
+        async with aiohttp.ClientSession(timeout=timeout) as http, http.get(url) as resp:
+            await resp.read()
+            return resp.status == 200 and resp.headers.get("Content-Type", "").startswith("image/")
+    except (aiohttp.ClientError, TimeoutError):
+        return False
+
+
 class _BlockErrors:
     def __init__(self) -> None:
         self.errors: list[str] = []
@@ -943,12 +959,35 @@ class FakeSlack(FakeServer):
         if handler is None:
             return self._fail(method, target, "unknown_method", req_method=method)
         try:
+            if method in _IMAGE_METHODS:
+                await self._check_images(params)
             answer = handler(params)
         except _SlackError as exc:
             retry = exc.extra.pop("retry_after", None)
             return self._fail(method, target, exc.error, exc.status, retry_after=retry, **exc.extra)
         self._notify()
         return web.json_response(answer)
+
+    async def _check_images(self, params: Mapping[str, Any]) -> None:
+        """Slack downloads an image block's image_url when the message is posted; one it
+        cannot get (or that is no image) fails the message with invalid_blocks."""
+        blocks = params.get("blocks")
+        if isinstance(blocks, str):
+            try:
+                blocks = json.loads(blocks)
+            except ValueError:
+                return  # _content answers invalid_blocks_format
+        if not isinstance(blocks, list):
+            return
+        for i, block in enumerate(blocks):
+            url = block.get("image_url") if isinstance(block, dict) else None
+            if block.get("type") != "image" or not isinstance(url, str) or not url:
+                continue
+            if not await _downloads_image(url):
+                message = f"[ERROR] downloading image failed [json-pointer:/blocks/{i}/image_url]"
+                raise _SlackError(
+                    "invalid_blocks", errors=[message], response_metadata={"messages": [message]}
+                )
 
     def _admit(self, method: str, key: Any = None) -> None:
         """Count one call against `method`'s rate window (if enforced), or raise 429."""

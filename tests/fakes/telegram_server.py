@@ -53,6 +53,14 @@ What is checked, as Telegram does:
   buttons -> "Bad Request: reply markup is too long". ``keyboard`` /
   ``remove_keyboard`` / ``force_reply`` are recorded unchecked; any other object is
   refused (fake strict: Telegram ignores it).
+- ``sendPhoto`` with ``photo`` an HTTP(S) URL (what paperdrop sends: Telegram downloads
+  it) or a file_id: the fake downloads the URL for real (it is another local fake) and
+  refuses, as Telegram does, a URL it cannot get ("Bad Request: failed to get HTTP URL
+  content"), a page that is not an image ("Bad Request: wrong type of the web page
+  content") or one over 5 MB ("Bad Request: failed to get HTTP URL content"); no photo ->
+  "Bad Request: there is no photo in the request". ``caption`` follows the text rules
+  with 0..1024 code points ("Bad Request: message caption is too long"). Recorded with
+  `photo` set and the caption as `text`.
 - ``editMessageText`` / ``editMessageReplyMarkup`` (``chat_id`` + ``message_id``; an
   ``inline_message_id`` is not supported -> "Bad Request: MESSAGE_ID_INVALID"): the
   message must be one the bot sent in that chat ("Bad Request: message to edit not
@@ -279,6 +287,7 @@ class TelegramMessage:
     params: dict[str, Any] = field(repr=False, default_factory=dict)
     reply_markup: dict[str, Any] | None = None
     edit_date: int | None = None
+    photo: str | None = None  # sendPhoto: the URL (or file_id) sent
 
     def callback_data(self) -> list[str]:
         """The callback_data of every inline button, row by row."""
@@ -937,6 +946,8 @@ class FakeTelegram(FakeServer):
         try:
             if method == "getUpdates":
                 return self._answer(await self._get_updates(request, params))
+            if method == "sendPhoto":
+                return self._answer(await self._send_photo(params))
             if method in ("setWebhook", "deleteWebhook"):
                 return self._answer(True, self._set_webhook(method, params))
             handler = self._methods().get(method)
@@ -1042,6 +1053,56 @@ class FakeTelegram(FakeServer):
         )
         self.messages.append(record)
         return self._message_json(record)
+
+    async def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
+        if "chat_id" not in params:
+            raise _Refusal(400, "Bad Request: chat_id is empty")
+        chat_id = _chat_id(params["chat_id"])
+        photo = params.get("photo")
+        if not isinstance(photo, str) or not photo:
+            raise _Refusal(400, "Bad Request: there is no photo in the request")
+        caption, entities, parse_mode = "", [], params.get("parse_mode") or None
+        if params.get("caption"):
+            caption, _, parse_mode, entities = self._text({**params, "text": params["caption"]})
+            if len(caption) > PHOTO_CAPTION_MAX:
+                raise _Refusal(400, "Bad Request: message caption is too long")
+        if photo.startswith(("http://", "https://")):
+            await self._download_photo(photo)
+        reply_to = self._reply_target(chat_id, params)
+        if chat_id in self._blocked:
+            raise _Refusal(403, self._blocked[chat_id])
+        record = TelegramMessage(
+            chat_id=chat_id,
+            message_id=self._take_message_id(chat_id),
+            text=caption,
+            html=str(params.get("caption") or ""),
+            parse_mode=parse_mode,
+            entities=tuple(entities),
+            reply_to=reply_to,
+            message_thread_id=None,
+            link_preview_options=None,
+            time=self.clock(),
+            date=int(self.wall_clock()),
+            params=params,
+            reply_markup=_reply_markup(params),
+            photo=photo,
+        )
+        self.messages.append(record)
+        return self._message_json(record)
+
+    async def _download_photo(self, url: str) -> None:
+        timeout = aiohttp.ClientTimeout(total=5)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as http, http.get(url) as resp:
+                body = await resp.content.read(PHOTO_URL_MAX_BYTES + 1)
+                kind = resp.headers.get("Content-Type", "")
+                status = resp.status
+        except (aiohttp.ClientError, TimeoutError):
+            raise _Refusal(400, "Bad Request: failed to get HTTP URL content") from None
+        if status != 200 or len(body) > PHOTO_URL_MAX_BYTES:
+            raise _Refusal(400, "Bad Request: failed to get HTTP URL content")
+        if not kind.startswith("image/"):
+            raise _Refusal(400, "Bad Request: wrong type of the web page content")
 
     def _edit(self, params: dict[str, Any], *, text: bool) -> dict[str, Any]:
         method = "editMessageText" if text else "editMessageReplyMarkup"
@@ -1458,8 +1519,20 @@ class FakeTelegram(FakeServer):
             "from": self._user_json(self.bot_id),
             "chat": self._chat_json(m.chat_id),
             "date": m.date,
-            "text": m.text,
         }
+        if m.photo is not None:
+            out["photo"] = [
+                {
+                    "file_id": f"ph{m.message_id}",
+                    "file_unique_id": f"u{m.message_id}",
+                    "width": 2,
+                    "height": 2,
+                }
+            ]
+            if m.text:
+                out["caption"] = m.text
+        else:
+            out["text"] = m.text
         if m.entities:
             out["entities"] = [e.to_dict() for e in m.entities]
         if m.reply_to is not None and self._message_exists(m.chat_id, m.reply_to):
@@ -1473,6 +1546,10 @@ class FakeTelegram(FakeServer):
         if m.edit_date is not None:
             out["edit_date"] = m.edit_date
         return out
+
+
+PHOTO_CAPTION_MAX = 1024  # MessageLimit.CAPTION_LENGTH
+PHOTO_URL_MAX_BYTES = 5 * 1024 * 1024  # photos Telegram downloads by URL
 
 
 def _scope_key(scope: dict[str, Any] | None) -> str:

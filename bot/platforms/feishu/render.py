@@ -18,15 +18,16 @@ import re
 from collections.abc import Sequence
 from typing import Any, Final, Literal, NamedTuple
 
-from bot.layout import Page, page_of, thread_pages
+from bot.layout import Page, page_of, safe_url, thread_pages
 from bot.platforms.base import OutMessage, threaded
 from bot.split import Cost, Line, Span, pack
 from digest.i18n import label
-from digest.models import Brief, Button, Document
+from digest.models import Brief, Button, Document, FigureRef
 
 __all__ = [
     "APP_CONTENT_LIMIT",
     "ELEMENT_MAX_BYTES",
+    "IMAGE_PENDING",
     "MAX_ELEMENTS",
     "SIGNATURE_ROOM",
     "WEBHOOK_BODY_LIMIT",
@@ -242,8 +243,32 @@ def _buttons(page: Page, mode: Mode) -> list[dict[str, Any]]:
     return [_button(b) for b in page.buttons] if mode == "app" else []
 
 
+# The img element's key before the sender uploaded the image (im/v1/images).
+IMAGE_PENDING: Final = "pending-upload"
+IMAGE_TEXT_MAX: Final = 1000
+
+
+def figure_elements(figure: FigureRef) -> list[dict[str, Any]]:
+    """The figure at the top of a card: an `img` element (its key filled in by the sender
+    once the image is uploaded; dropped if that fails) and the caption as text."""
+    caption = " ".join(f"{figure.label}: {figure.caption}".split())
+    if len(caption) > IMAGE_TEXT_MAX:
+        caption = caption[: IMAGE_TEXT_MAX - 1] + "…"
+    return [
+        {
+            "tag": "img",
+            "img_key": IMAGE_PENDING,
+            "alt": {"tag": "plain_text", "content": caption},
+            "scale_type": "fit_horizontal",
+        },
+        _element(escape(caption)),
+    ]
+
+
 def render_page(page: Page, *, first_part: int = 0, mode: Mode = "webhook") -> list[OutMessage]:
-    """One page as interactive cards: webhook bodies or im/v1/messages payloads."""
+    """One page as interactive cards: webhook bodies or im/v1/messages payloads. A
+    page's figure opens the first card of an app message (a webhook cannot upload
+    images: there the caption alone is shown)."""
     fallback = Line((Span(label("continued", page.language)),), "heading")
     layout = FeishuLayout(page, mode)
     messages = pack(page.sections, layout, fallback_continued=fallback)
@@ -251,6 +276,11 @@ def render_page(page: Page, *, first_part: int = 0, mode: Mode = "webhook") -> l
     out: list[OutMessage] = []
     for i, units in enumerate(messages):
         elements = [_element(u.fragment.content) for u in units if u.fragment.content]
+        media = None
+        if i == 0 and page.figure is not None and safe_url(page.figure.url):
+            figure = figure_elements(page.figure)
+            elements = (figure if mode == "app" else figure[1:]) + elements
+            media = page.figure.url if mode == "app" else None
         if i == total - 1:
             elements.extend(_buttons(page, mode))
         card = _card(page, elements, i + 1, total)
@@ -270,6 +300,7 @@ def render_page(page: Page, *, first_part: int = 0, mode: Mode = "webhook") -> l
                 payload=_payload(card, mode),
                 text=visible,
                 paper_id=page.paper_id,
+                media_url=media,
             )
         )
     return out

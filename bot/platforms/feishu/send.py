@@ -21,11 +21,13 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 
 from bot.platforms.base import OutMessage
+from bot.platforms.feishu.render import IMAGE_PENDING
 from bot.ratelimit import Limiter
 from bot.sending import (
     DEFAULT_RATE_RETRIES,
@@ -38,6 +40,7 @@ from bot.sending import (
     with_rate_retries,
 )
 from digest.errors import ChatGone, DeliveryError
+from digest.fulltext.fetch import IMAGE_MAX_BYTES, ArxivWeb, FetchFailed
 from digest.models import Platform, Subscription
 from digest.settings import Settings
 
@@ -47,6 +50,9 @@ log = logging.getLogger(__name__)
 
 TOKEN_PATH = "/open-apis/auth/v3/tenant_access_token/internal"
 MESSAGES_PATH = "/open-apis/im/v1/messages"
+IMAGES_PATH = "/open-apis/im/v1/images"
+
+ImageFetch = Callable[[str], Awaitable[bytes]]
 # Refresh the tenant token this long before Feishu says it expires.
 TOKEN_REFRESH_MARGIN = 300.0
 # Feishu's uuid deduplicates a send for an hour; it may be at most 50 characters.
@@ -90,7 +96,11 @@ class FeishuSender:
         clock: Clock = time.time,
         max_rate_retries: int = DEFAULT_RATE_RETRIES,
         transport: httpx.AsyncBaseTransport | None = None,
+        images: ImageFetch | None = None,
     ) -> None:
+        self._settings = settings
+        self._images = images
+        self._web: ArxivWeb | None = None
         self._base = settings.feishu_base_url.rstrip("/")
         self._app_id = settings.feishu_app_id
         self._app_secret = (
@@ -133,6 +143,8 @@ class FeishuSender:
         # An answer (no day) is new each time it is sent: the same "/help" twice must
         # arrive twice; the nonce stays the same across this send's own retries.
         nonce = "" if day is not None else secrets.token_hex(8)
+        if not webhook and msg.media_url:
+            msg = await self._with_image(sub, msg)
 
         async def attempt() -> str:
             if self._limiter is not None:
@@ -245,6 +257,68 @@ class FeishuSender:
             raise DeliveryError("feishu", sub.chat_id, "answer without a message_id")
         return str(ref)
 
+    # images (a card's figure)
+
+    async def _fetch_image(self, url: str) -> bytes:
+        """The image from the configured arXiv hosts only (the polite client)."""
+        if self._images is not None:
+            return await self._images(url)
+        if self._web is None:
+            self._web = ArxivWeb(self._settings)
+        got = await self._web.get(url, max_bytes=IMAGE_MAX_BYTES)
+        if got.status != 200 or not got.content_type.startswith("image/"):
+            raise FetchFailed("unreadable", f"HTTP {got.status} {got.content_type}")
+        return got.body
+
+    async def _upload_image(self, sub: Subscription, data: bytes) -> str:
+        token = await self._tenant_token(sub)
+        try:
+            resp = await self._client.post(
+                self._base + IMAGES_PATH,
+                data={"image_type": "message"},
+                files={"image": ("figure", data)},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            answer = resp.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise DeliveryError(
+                "feishu", sub.chat_id, f"image upload: {type(exc).__name__}"
+            ) from None
+        key = (answer.get("data") or {}).get("image_key") if isinstance(answer, dict) else None
+        if _code(answer) != 0 or not isinstance(key, str):
+            raise DeliveryError(
+                "feishu", sub.chat_id, f"image upload: {self._describe(sub, answer)}"
+            )
+        return key
+
+    async def _with_image(self, sub: Subscription, msg: OutMessage) -> OutMessage:
+        """The card with its figure uploaded (im/v1/images) and keyed; without the image
+        when that fails: a failed image never loses the card."""
+        assert msg.media_url is not None
+        key: str | None = None
+        try:
+            key = await self._upload_image(sub, await self._fetch_image(msg.media_url))
+        except (DeliveryError, FetchFailed, ValueError) as exc:
+            log.info("feishu: figure not shown: %s", getattr(exc, "reason", None) or exc)
+        payload = dict(msg.payload)
+        raw = payload.get("content")
+        card = json.loads(raw) if isinstance(raw, str) else payload.get("card")
+        if isinstance(card, dict):
+            body = card.get("body") or {}
+            elements = []
+            for el in body.get("elements") or []:
+                if isinstance(el, dict) and el.get("img_key") == IMAGE_PENDING:
+                    if key is None:
+                        continue
+                    el = {**el, "img_key": key}
+                elements.append(el)
+            card = {**card, "body": {**body, "elements": elements}}
+            if isinstance(raw, str):
+                payload["content"] = json.dumps(card, ensure_ascii=False)
+            else:
+                payload["card"] = card
+        return msg.model_copy(update={"payload": payload, "media_url": None})
+
     # shared
 
     async def _post(
@@ -285,6 +359,8 @@ class FeishuSender:
 
     async def aclose(self) -> None:
         await self._client.aclose()
+        if self._web is not None:
+            await self._web.aclose()
 
 
 def _code(data: dict[str, Any]) -> int:

@@ -1,6 +1,7 @@
 """Slack receiving through slack-bolt's AsyncApp: Socket Mode, or HTTP at POST /slack/events.
 
-    /paperdrop <command> ─┐                                ┌─► response_url (slash commands)
+    /paperdrop <command> ─┐                                ┌─► response_url (slash commands;
+                          │                                │   a paper's card: postMessage)
     @paperdrop <text> ────┤  ack at once                   │
     a DM ─────────────────┼─► Incoming ─► Conversation ────┼─► chat.postMessage (threads)
     a button click ───────┘                                └─► ephemeral (private, notices)
@@ -351,6 +352,12 @@ class SlackReceiver:
         private = answer.notice or (isinstance(answer.doc, Reply) and answer.doc.private)
         if not private and response_url is None:
             return False
+        # A paper's card is posted with chat.postMessage, so that it has a ts to thread
+        # questions under (a response_url answer has none); the response_url only when
+        # the bot may not post there (e.g. not in the channel).
+        card = isinstance(answer.doc, Reply) and answer.doc.paper_id is not None
+        if not private and card and await self._deps.conversation.deliver(inc, answer, sender):
+            return True
         messages = render_slack(answer.doc)
         sent = 0
         if response_url is not None:

@@ -29,11 +29,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.layout import Page, page_of, thread_pages
+from bot.layout import Page, page_of, safe_url, thread_pages
 from bot.platforms.base import OutMessage, threaded
 from bot.split import Cost, Line, Span, cut_point, pack
 from digest.i18n import label
-from digest.models import Brief, Button, Document
+from digest.models import Brief, Button, Document, FigureRef
 
 __all__ = [
     "CONTEXT_MAX_ELEMENTS",
@@ -331,8 +331,24 @@ def _actions(buttons: Sequence[Button]) -> dict[str, Any]:
     }
 
 
+IMAGE_TEXT_MAX = 2000  # an image block's alt_text and title
+
+
+def _image_block(figure: FigureRef) -> dict[str, Any]:
+    """The figure as an image block (Slack fetches the URL); plain text, no markup."""
+    caption = neutralise_mentions(" ".join(f"{figure.label}: {figure.caption}".split()))
+    short = caption if len(caption) <= IMAGE_TEXT_MAX else caption[: IMAGE_TEXT_MAX - 1] + "…"
+    return {
+        "type": "image",
+        "image_url": figure.url,
+        "alt_text": short,
+        "title": {"type": "plain_text", "text": short, "emoji": False},
+    }
+
+
 def render_page(page: Page, *, first_part: int = 0) -> list[OutMessage]:
-    """One page as `chat.postMessage` payloads."""
+    """One page as `chat.postMessage` payloads; its figure, if any, as an image block
+    at the top of the first (the sender drops it if Slack cannot fetch the image)."""
     fallback = Line((Span(label("continued", page.language)),), "heading")
     messages = pack(page.sections, SlackLayout(), fallback_continued=fallback)
     out: list[OutMessage] = []
@@ -340,6 +356,10 @@ def render_page(page: Page, *, first_part: int = 0) -> list[OutMessage]:
         blocks = [b for u in units for b in u.fragment.blocks]
         visible = "\n".join(_block_text(b)[1] for b in blocks)  # as Slack will show it
         dicts = [b.to_dict() for b in blocks]  # to_dict() validates each block
+        figure = page.figure
+        if i == 0 and figure is not None and safe_url(figure.url) and len(dicts) < MAX_BLOCKS - 1:
+            dicts.insert(0, _image_block(figure))
+            visible = f"{figure.label}: {figure.caption}\n{visible}"
         if page.buttons and i == len(messages) - 1:
             if len(dicts) >= MAX_BLOCKS:  # pragma: no cover - pages with buttons are small
                 raise ValueError("no room for the buttons")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -38,6 +39,8 @@ from digest.models import Platform, Subscription
 from digest.settings import Settings
 
 __all__ = ["SLACK_SDK_RATE_RETRIES", "SlackSender"]
+
+log = logging.getLogger(__name__)
 
 # chat.postMessage errors meaning the bot cannot post in this channel any more.
 _SLACK_GONE = frozenset(
@@ -168,13 +171,29 @@ class SlackSender:
                 raise DeliveryError("slack", sub.chat_id, "answer without a message ts")
             return str(ts)
 
-        return await with_rate_retries(
-            attempt,
-            platform="slack",
-            chat=sub.chat_id,
-            sleep=self._sleep,
-            max_retries=self._max_retries,
-        )
+        try:
+            return await with_rate_retries(
+                attempt,
+                platform="slack",
+                chat=sub.chat_id,
+                sleep=self._sleep,
+                max_retries=self._max_retries,
+            )
+        except DeliveryError as exc:
+            blocks = kwargs.get("blocks")
+            images = [b for b in blocks or [] if isinstance(b, dict) and b.get("type") == "image"]
+            if not exc.reason.startswith("invalid_blocks") or not images:
+                raise
+            # Slack could not fetch a figure: the message goes without it.
+            log.info("slack: image not shown (%s); sending without it", exc.reason[:120])
+            kwargs["blocks"] = [b for b in blocks or [] if b not in images]
+            return await with_rate_retries(
+                attempt,
+                platform="slack",
+                chat=sub.chat_id,
+                sleep=self._sleep,
+                max_retries=self._max_retries,
+            )
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -14,11 +14,11 @@ from typing import Any, ClassVar, NamedTuple
 
 from telegram.constants import MessageLimit
 
-from bot.layout import Page, page_of, thread_pages
+from bot.layout import Page, page_of, safe_url, thread_pages
 from bot.platforms.base import OutMessage, threaded
-from bot.split import Cost, Line, Span, pack
+from bot.split import Cost, Line, Span, cut_point, pack
 from digest.i18n import label
-from digest.models import Brief, Button, Document
+from digest.models import Brief, Button, Document, FigureRef
 
 __all__ = [
     "ALLOWED_TAGS",
@@ -171,11 +171,40 @@ def _keyboard(buttons: Sequence[Button]) -> dict[str, Any]:
     return {"inline_keyboard": [row]}
 
 
+def _caption(figure: FigureRef) -> str:
+    """ "<b>Figure 1</b>: caption", escaped, within Telegram's 1,024 caption characters."""
+    head = f"{figure.label}: "
+    room = MessageLimit.CAPTION_LENGTH - len(head)
+    text = " ".join(figure.caption.split())
+    if len(text) > room:
+        text = text[: cut_point(text, room - 1)].rstrip() + "…"
+    return f"<b>{_esc(figure.label)}</b>: {_esc(text)}"
+
+
+def _photo(page: Page, figure: FigureRef, part: int) -> OutMessage:
+    """The figure as `sendPhoto` by URL (Telegram fetches it), sent before the card; a
+    photo Telegram cannot get never keeps the card from following (`optional`)."""
+    caption = _caption(figure)
+    return OutMessage(
+        platform="telegram",
+        part=part,
+        method="sendPhoto",
+        payload={"photo": figure.url, "caption": caption, "parse_mode": "HTML"},
+        text=visible_text(caption),
+        paper_id=page.paper_id,
+        optional=True,
+    )
+
+
 def render_page(page: Page, *, first_part: int = 0) -> list[OutMessage]:
-    """One page as `sendMessage` payloads, each within Telegram's limits."""
+    """One page as `sendMessage` payloads, each within Telegram's limits (after the
+    page's figure as a `sendPhoto`, when it has one)."""
     fallback = Line((Span(label("continued", page.language)),), "heading")
     messages = pack(page.sections, TelegramLayout(), fallback_continued=fallback)
     out: list[OutMessage] = []
+    if page.figure is not None and safe_url(page.figure.url) is not None:
+        out.append(_photo(page, page.figure, first_part))
+        first_part += 1
     for i, units in enumerate(messages):
         text = _UNIT_SEP.join(u.fragment.html for u in units if u.fragment.html)
         preview: dict[str, Any] = {"is_disabled": True}

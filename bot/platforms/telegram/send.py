@@ -159,11 +159,13 @@ class TelegramSender:
         *,
         day: dt.date | None = None,
     ) -> str:
-        if msg.method != "sendMessage":
+        if msg.method not in ("sendMessage", "sendPhoto"):
             raise DeliveryError("telegram", sub.chat_id, f"unsupported method {msg.method}")
         await self._ensure_ready()
         from telegram import ReplyParameters
 
+        if msg.method == "sendPhoto":
+            return await self._send_photo(sub, msg, thread_ref)
         extra = dict(msg.payload)
         text = str(extra.pop("text", msg.text))
         parse_mode = extra.pop("parse_mode", None)
@@ -181,6 +183,26 @@ class TelegramSender:
                 parse_mode=parse_mode,
                 reply_parameters=reply,
                 api_kwargs=extra or None,
+            ),
+            limited=True,
+        )
+        return str(sent.message_id)
+
+    async def _send_photo(self, sub: Subscription, msg: OutMessage, thread_ref: str | None) -> str:
+        """A figure by its URL (Telegram downloads it), with its HTML caption."""
+        from telegram import ReplyParameters
+
+        reply = None
+        if msg.in_thread and thread_ref:
+            reply = ReplyParameters(message_id=int(thread_ref), allow_sending_without_reply=True)
+        sent = await self.call(
+            sub.chat_id,
+            lambda bot: bot.send_photo(
+                chat_id=sub.chat_id,
+                photo=str(msg.payload["photo"]),
+                caption=msg.payload.get("caption"),
+                parse_mode=msg.payload.get("parse_mode"),
+                reply_parameters=reply,
             ),
             limited=True,
         )
