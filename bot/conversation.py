@@ -50,7 +50,16 @@ from digest.profile import Profile, example_profile, load_profile
 from digest.settings import Settings
 from digest.store.base import Store
 from handlers import load_commands
-from handlers.context import Args, Chat, HandlerContext, ThreadContext, UsageError, User, tr
+from handlers.context import (
+    Args,
+    Chat,
+    HandlerContext,
+    ThreadContext,
+    Unavailable,
+    UsageError,
+    User,
+    tr,
+)
 from handlers.registry import COMMANDS
 
 if TYPE_CHECKING:
@@ -464,6 +473,9 @@ class Conversation:
             doc = await COMMANDS[name].handler(ctx, Args(args))
             outcome = "ok"
             return doc
+        except Unavailable:
+            outcome = "unavailable"
+            raise
         except UsageError:
             outcome = "usage"
             raise

@@ -175,10 +175,11 @@ def with_store(
     work: Callable[[Store], Awaitable[T]],
     *,
     on_error: Callable[[PaperdropError], None] | None = None,
+    describe: Callable[[PaperdropError], str] = str,
 ) -> T:
-    """Open the Store, run `work`, close it. A PaperdropError becomes one line: exit 2
-    for settings or input that cannot be used (ConfigError), else 1. `on_error` may add
-    a line of its own after it."""
+    """Open the Store, run `work`, close it. A PaperdropError becomes one line (its
+    `describe`): exit 2 for settings or input that cannot be used (ConfigError), else 1.
+    `on_error` may add a line of its own after it."""
     from digest.store import open_store
 
     async def go() -> T:
@@ -193,8 +194,8 @@ def with_store(
     except PaperdropError as exc:
         code = USAGE if isinstance(exc, ConfigError) else FAILED
         if on_error is None:
-            fail(str(exc), code)
-        error_line(str(exc))
+            fail(describe(exc), code)
+        error_line(describe(exc))
         on_error(exc)
         raise typer.Exit(code) from None
 

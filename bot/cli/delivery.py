@@ -684,7 +684,7 @@ def render(
     try:
         raw = input_path.read_text(encoding="utf-8") if input_path else sys.stdin.read()
     except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {input_path}: {exc.__class__.__name__}", USAGE)
+        fail(f"cannot read {input_path or 'stdin'}: {unreadable(exc)}", USAGE)
     if not raw.strip():
         fail(
             "no brief JSON given (use --input FILE or pipe `paperdrop brief --format json`)", USAGE
@@ -708,6 +708,19 @@ def render(
         fail(str(exc))
     payloads = [m.payload for m in messages]
     sys.stdout.write(json.dumps(payloads, ensure_ascii=False, indent=2) + "\n")
+
+
+def unreadable(exc: OSError | UnicodeDecodeError) -> str:
+    """Why a file could not be read, as a reader says it (not the exception's class)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(exc, FileNotFoundError):
+        return "there is no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "it is a directory"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return (exc.strerror or exc.__class__.__name__).lower()
 
 
 def register(app: typer.Typer) -> None:
