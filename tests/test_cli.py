@@ -293,3 +293,32 @@ def test_the_sample_hint_follows_only_an_empty_collection(
     assert capsys.readouterr().err.startswith("No papers from any source: try `paperdrop")
     sample_hint("en")(NoBrief("all 40 candidates were already shown to this reader"))
     assert capsys.readouterr().err == ""
+
+
+def test_a_paper_card_shows_no_raw_latex(run: Callable[..., Any]) -> None:
+    """Source text is cleaned where it enters: the /paper card (the same code answers
+    the chats) quotes plain text, and the title shows A²TGPO, not A^2TGPO."""
+    from tests.fakes.sources_server import FakeHF
+    from tests.fakes.threaded import in_thread
+
+    latex = {
+        "id": "2605.06200",
+        "title": "A^2TGPO: Agentic Turn-Group Policy Optimization",
+        "summary": (
+            r"We propose A$^2$TGPO, which scales \emph{turn-level} credit by "
+            r"$\lambda \cdot k$ as argued \citep{mankiw2020}. It improves accuracy by "
+            r"$3.2\%$ on ALFWorld."
+        ),
+        "ai_summary": r"A$^2$TGPO normalizes \textbf{information gain} per turn.",
+        "publishedAt": "2026-05-07T17:59:00.000Z",
+        "authors": [{"name": "Ada"}],
+    }
+    with in_thread(FakeHF([{"paper": latex}])) as hf:
+        out = run(
+            "paper", "2605.06200", "--no-llm", "--lang", "en", PAPERDROP_HF_BASE_URL=hf.base_url
+        )
+    assert out.exit_code == 0, out.output
+    card = out.stdout
+    assert "A²TGPO: Agentic Turn-Group Policy Optimization" in card
+    for raw in ("\\emph", "\\citep", "\\lambda", "$", "A^2", "\\textbf", "\\%"):
+        assert raw not in card, raw

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from digest.cleaning import clean_source_text
 from digest.errors import InvalidPaperId, SourceError
 from digest.ids import parse_arxiv_id
 from digest.models import Paper
@@ -77,10 +78,12 @@ def parse_paper(
     authors = paper.get("authors")
     repo = paper.get("githubRepo")
     keywords = paper.get("ai_keywords")
+    summary = _text(paper.get("ai_summary"))
     return Paper(
         paper_id=paper_id,
-        title=title,
-        abstract=_text(paper.get("summary")) or _text(item.get("summary")),
+        # Cleaned here, once: every renderer, prompt and /paper card reads plain text.
+        title=clean_source_text(title),
+        abstract=clean_source_text(_text(paper.get("summary")) or _text(item.get("summary"))),
         authors=[
             name
             for a in (authors if isinstance(authors, list) else [])
@@ -92,7 +95,7 @@ def parse_paper(
         or day,
         upvotes=_int(paper.get("upvotes")),
         num_comments=_int(item.get("numComments")) if item else _int(paper.get("numComments")),
-        ai_summary=_text(paper.get("ai_summary")) or None,
+        ai_summary=clean_source_text(summary) or None,
         keywords=[
             k for k in (_text(k) for k in (keywords if isinstance(keywords, list) else [])) if k
         ],
