@@ -171,6 +171,9 @@ class PaperItem(BaseModel):
     why: str = ""
     relation: str = ""
     matched: list[str] = Field(default_factory=list)  # the reader's interests it matched
+    # The same interests as the brief names them (the profile's labels in its language),
+    # for display; `matched` keeps the phrases (what 👍/👎 learn from).
+    matched_labels: list[str] = Field(default_factory=list)
     note: str = ""  # e.g. why to read it closely (must_read)
     details: list[Detail] = Field(default_factory=list)  # the deeper card (/paper)
 
@@ -205,7 +208,9 @@ class TextItem(BaseModel):
     text: str
 
 
-SourceStatus = Literal["ok", "partial", "failed", "skipped"]
+# not_configured / off: a part that needs configuration (the LLM) was not set up, or was
+# switched off for this run; skipped: a source that was not asked.
+SourceStatus = Literal["ok", "partial", "failed", "skipped", "not_configured", "off"]
 
 
 class SourceItem(BaseModel):
@@ -339,4 +344,7 @@ class Ranked(BaseModel):
     paper: Paper
     score: float
     matched: list[str] = Field(default_factory=list)  # the reader's interests it matched
+    # The same interests as the brief names them (the profile's labels in its language),
+    # for display; `matched` keeps the phrases (what 👍/👎 learn from).
+    matched_labels: list[str] = Field(default_factory=list)
     signals: dict[str, float] = Field(default_factory=dict)  # score components, for --explain
