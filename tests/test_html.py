@@ -39,6 +39,7 @@ from digest.models import (
     SourceItem,
     TextItem,
 )
+from tests.conftest import missing
 from tests.delivery_helpers import built_brief
 from tests.render_checks import assert_in_order, assert_links_in_order
 from tests.strategies import briefs
@@ -323,10 +324,9 @@ def test_safe_href(url: str | None, ok: bool) -> None:
 @pytest.fixture(scope="module")
 def chromium() -> Path:
     if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}: the HTML brief is checked in a real "
-            "browser. Install Debian's package (`apt-get install -y chromium`; `bash .ci/run` "
-            "does it)."
+        missing(
+            f"needs Chromium at {CHROMIUM}: the HTML brief is checked in a real browser "
+            "(apt-get install chromium fonts-wqy-microhei; `bash .ci/run` does it)"
         )
     return CHROMIUM
 
