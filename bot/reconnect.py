@@ -131,10 +131,14 @@ async def keep_trying(
     sleep: Sleep = asyncio.sleep,
     random: Callable[[], float] = _random.random,
     describe: Callable[[BaseException], str] | None = None,
+    first_attempt: int = 0,
 ) -> T | None:
     """`await connect()` until it succeeds (the link goes up) and return its result;
-    None when `stop` was set first. A ConfigError is final: raised at once."""
-    attempt = 0
+    None when `stop` was set first. A ConfigError is final: raised at once.
+    `first_attempt` > 0: tries already failed (the first wait is that try's backoff)."""
+    attempt = first_attempt
+    if attempt and await nap_until(stop, backoff.delay(attempt - 1, random), sleep):
+        return None
     while not stop.is_set():
         try:
             result = await connect()

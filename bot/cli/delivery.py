@@ -609,11 +609,19 @@ def serve(
 
         def started(service: Service) -> None:
             where = f"{service.address[0]}:{service.address[1]}" if service.address else "-"
-            talking = ", ".join(service.platforms) or "no platform (set a bot token)"
+            talking = ", ".join(service.connected) or "no platform"
+            if not service.platforms:
+                talking += " (set a bot token)"
             err_console.print(
-                f"[dim]serving on {where} (GET /healthz); answering: {talking}; "
-                f"scheduler checks every {interval:g}s[/]"
+                f"[dim]serving on {where} (GET /healthz, /readyz); answering: {talking}; "
+                f"scheduler checks every {interval:g}s[/]",
+                markup=True,
             )
+            for name, link in service.booting.items():
+                if name not in service.started and name not in service.refused:
+                    warn(
+                        f"{name}: not connected yet ({link.reason}): trying again in the background"
+                    )
             for error in service.errors:
                 warn(error)
 

@@ -467,9 +467,10 @@ class FakeSlack(FakeServer):
         app_token: str | None = DEFAULT_APP_TOKEN,
         clock: Clock = time.monotonic,
         enforce_rate_limits: bool = False,
+        port: int = 0,
         team: str = "paperdrop-fake",
     ) -> None:
-        super().__init__(clock=clock, enforce_rate_limits=enforce_rate_limits)
+        super().__init__(clock=clock, enforce_rate_limits=enforce_rate_limits, port=port)
         self.token = token
         self.app_token = app_token
         self.team = team
