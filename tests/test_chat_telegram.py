@@ -35,7 +35,7 @@ from bot.platforms.telegram.render import render_telegram
 from bot.platforms.telegram.send import TelegramSender
 from bot.sending import Sender
 from digest.chatstate import get_votes, put_papers, thread_key
-from digest.errors import ConfigError, DeliveryError
+from digest.errors import ConfigError
 from digest.models import Button, Document, Paper, Reply, Subscription
 from digest.settings import Settings
 from digest.store.base import Store

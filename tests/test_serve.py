@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
