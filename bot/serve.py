@@ -58,7 +58,7 @@ from digest.models import Platform
 from digest.settings import Settings
 from digest.store.base import Store
 
-__all__ = ["READY_TIMEOUT", "Service", "readiness", "run_service"]
+__all__ = ["MAX_BODY", "READY_TIMEOUT", "Service", "readiness", "run_service"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ log = logging.getLogger(__name__)
 # is 1 s, ours in deploy/k8s 3 s).
 READY_TIMEOUT = 2.0
 HEALTH_NS = "health"  # the Store namespace the readiness probe reads (never written)
+MAX_BODY = 1024 * 1024  # bytes: the largest webhook request body accepted (else 413)
 
 
 @dataclass
@@ -219,7 +220,9 @@ async def start_service(
         if receiver is not None:
             service.receivers.append(receiver)
 
-    app = web.Application(client_max_size=1024 * 1024)  # events are small; refuse floods
+    # Events are small: a body over MAX_BODY is refused with 413 before any handler reads
+    # it (aiohttp stops reading there), so a flood of huge posts costs a megabyte each.
+    app = web.Application(client_max_size=MAX_BODY)
     app[SERVICE] = service
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)

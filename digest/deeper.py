@@ -212,7 +212,7 @@ async def paper_details(
             max_tokens=700,
         )
     except LLMError as exc:
-        log.warning("details of %s fell back to extractive: %s", paper.paper_id, exc)
+        log.info("details of %s fell back to extractive: %s", paper.paper_id, exc)
         failed = extractive_details(paper, language).model_copy(update={"failed": str(exc)})
         return failed, usage_of(exc)
     fallback = extractive_details(paper, language)
@@ -383,7 +383,7 @@ async def answer_question(
             max_tokens=600,
         )
     except LLMError as exc:
-        log.warning("question about %s fell back to quotes: %s", paper.paper_id, exc)
+        log.info("question about %s fell back to quotes: %s", paper.paper_id, exc)
         return _quote_answer(paper, question, language), usage_of(exc)
     text = _clean(answer.answer, f"{paper.title} {paper.abstract} {summary}", ANSWER_CHARS)
     return text or _quote_answer(paper, question, language), usage

@@ -457,7 +457,7 @@ def _warn_once(
         (s := summaries.get(p.paper_id)) is None or s.mode == "extractive" for p in shown
     )
     if notes_failed is not None and not fell_back:
-        log.warning("LLM reader notes failed: %s", notes_failed.detail)
+        log.info("LLM reader notes failed: %s", notes_failed.detail)
 
 
 async def write_notes(

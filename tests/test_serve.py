@@ -4,6 +4,7 @@ orderly shutdown on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
 import signal
@@ -17,7 +18,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.reconnect import Backoff
-from bot.serve import readiness, start_service, stop_service
+from bot.serve import MAX_BODY, readiness, start_service, stop_service
 from digest.models import Subscription
 from digest.settings import Settings
 from digest.store.base import Store
@@ -224,6 +225,42 @@ async def test_the_scheduler_pushes_from_serve(
     try:
         await eventually(lambda: is_delivered(store, sub, today))
         assert tg.by_chat(31), "the morning brief went out"
+    finally:
+        stop.set()
+        await asyncio.wait_for(stop_service(service, task, grace=2.0), 15)
+
+
+async def test_webhook_bodies_over_a_megabyte_get_413_on_every_route(
+    fakes: tuple[FakeTelegram, FakeSlack], store: Store, tmp_path: Path
+) -> None:
+    tg, slack = fakes
+    settings = settings_for(tg, slack, tmp_path).model_copy(
+        update={
+            "telegram_webhook_url": "http://127.0.0.1:8443/telegram",
+            "telegram_webhook_secret": SecretStr("hook-secret"),
+            "feishu_app_id": "cli_fake",
+            "feishu_app_secret": SecretStr("feishu-secret"),
+            "feishu_event_mode": "http",
+            "feishu_verification_token": SecretStr("verify-token"),
+            "feishu_base_url": "http://127.0.0.1:9",
+        }
+    )
+    stop = asyncio.Event()
+    service, task = await start_service(settings, store, stop=stop, schedule=False)
+    try:
+        assert service.address is not None
+        base = f"http://{service.address[0]}:{service.address[1]}"
+        huge = b"x" * (MAX_BODY + 1)
+        small = b"{}"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "hook-secret"}
+        async with aiohttp.ClientSession() as http:
+            for path in ("/telegram", "/slack/events", "/feishu/events"):
+                async with http.post(base + path, data=io.BytesIO(huge), headers=headers) as resp:
+                    assert resp.status == 413, path
+                async with http.post(base + path, data=small, headers=headers) as resp:
+                    assert resp.status != 413, path  # a small body is read and judged
+            async with http.get(f"{base}/healthz") as resp:
+                assert resp.status == 200  # still alive and well
     finally:
         stop.set()
         await asyncio.wait_for(stop_service(service, task, grace=2.0), 15)

@@ -13,6 +13,7 @@ import ipaddress
 import json
 import signal
 import sys
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -556,16 +557,28 @@ def missing_credentials(target: PlatformAdapter, settings: Any) -> str:
     return f"{target.title} credentials are not set"
 
 
+# Signals this close together are one request to stop: Ctrl-C under `uv run` reaches the
+# process twice (from the terminal and forwarded by uv), and supervisors signal the whole
+# process group (the process and its `uv run` parent, which forwards it).
+SAME_SIGNAL = 1.0  # seconds
+
+
 def _stop_on_signals(stop: asyncio.Event, what: str) -> None:
-    """First SIGINT/SIGTERM: set `stop` (finish the part being sent, then exit). A second
-    one: stop waiting (the running task is cancelled)."""
+    """First SIGINT/SIGTERM: set `stop` (finish the part being sent, then exit); more
+    within `SAME_SIGNAL` seconds count as the same one. A later one: stop waiting (the
+    running task is cancelled)."""
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
+    first: list[float] = []
 
     def handle() -> None:
+        now = time.monotonic()
         if not stop.is_set():
+            first.append(now)
             err_console.print(f"[yellow]stopping {what}…[/] (again to abandon at once)")
             stop.set()
+        elif first and now - first[0] < SAME_SIGNAL:
+            return  # the same stop, delivered twice
         elif main is not None:
             main.cancel()
 

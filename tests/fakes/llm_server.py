@@ -40,8 +40,10 @@ A ``TASK: summarize`` request with ``"languages": ["en", "zh"]`` gets one summar
 language: ``{"category", "en": {"contribution", "why"}, "zh": {...}}``.
 
 `fail_next(kind, count)` makes the next `count` chat requests fail: "malformed" (200 with
-broken JSON), "invalid" (200 with JSON missing every field), "500", "429" or "401"; or
-answer oddly: "fenced" (the right answer inside a Markdown code fence).
+broken JSON), "invalid" (200 with JSON missing every field), "500", "429", "401" or
+"context_length" (OpenAI's HTTP 400 ``context_length_exceeded``, param ``messages``); or
+answer oddly: "fenced" (the right answer inside a Markdown code fence). `context_limit`
+(tokens, None by default) refuses every longer request the same way, as a model would.
 `gate` (an asyncio.Event, None by default) holds every chat answer until it is set;
 `in_flight`/`max_in_flight` and `wait_in_flight(n)` observe concurrency without timing.
 5xx/429 answers carry ``retry-after-ms: 1`` so the SDK's own retry does not sleep long.
@@ -63,7 +65,7 @@ from aiohttp import web
 
 __all__ = ["FailKind", "FakeLLMServer", "schema_tokens", "strict_problem", "tokens"]
 
-FailKind = Literal["malformed", "invalid", "fenced", "500", "429", "401"]
+FailKind = Literal["malformed", "invalid", "fenced", "500", "429", "401", "context_length"]
 EMBED_DIM = 256
 _WORD = re.compile(r"[a-z0-9]+")
 _ID = re.compile(r"\b(\d{4}\.\d{4,5})(?:v\d+)?\b")
@@ -98,6 +100,7 @@ class FakeLLMServer:
         self.calls: list[tuple[str, int, int, float, float]] = []
         self.requests: list[dict[str, Any]] = []  # the JSON bodies received, in order
         self._fail: deque[FailKind] = deque()
+        self.context_limit: int | None = None
         self.gate: asyncio.Event | None = None
         self.in_flight = 0
         self.max_in_flight = 0
@@ -194,6 +197,18 @@ class FakeLLMServer:
             self.calls.append((task, prompt_tokens, 0, start, time.monotonic()))
             status = int(kind)
             return _error(status, f"fake failure {status}", "fake", retry=status != 401)
+        limit = self.context_limit
+        if kind == "context_length" or (limit is not None and prompt_tokens > limit):
+            self.calls.append((task, prompt_tokens, 0, start, time.monotonic()))
+            shown = limit if limit is not None else 8192
+            return _error(
+                400,
+                f"This model's maximum context length is {shown} tokens. However, your "
+                f"messages resulted in {prompt_tokens} tokens. Please reduce the length of "
+                "the messages.",
+                "context_length_exceeded",
+                param="messages",
+            )
 
         if kind == "malformed":
             content = '{"contribution": "cut off'
