@@ -176,6 +176,7 @@ async def patiently(
     attempt = 0
     forever = asyncio.Event()
     while True:
+        asked_at = time.monotonic()  # the Link's clock
         try:
             result = await step()
         except StoreError as exc:
@@ -187,7 +188,7 @@ async def patiently(
             attempt += 1
             continue
         if STORE_LINK.up_now is False:
-            STORE_LINK.up()
+            STORE_LINK.up(asked_at=asked_at)
         return result
 
 

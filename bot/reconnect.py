@@ -89,8 +89,13 @@ class Link:
                 "%s: %s down: %s; retrying with backoff", self.name, self.what, reason
             )
 
-    def up(self) -> None:
-        """Connected: logged when it was down (at WARNING: the news an operator awaits)."""
+    def up(self, *, asked_at: float | None = None) -> None:
+        """Connected: logged when it was down (at WARNING: the news an operator awaits).
+        `asked_at` (this link's clock): when the call that succeeded was made; an answer
+        to a call made before the link went down is old news and changes nothing (so
+        concurrent callers do not make it flap)."""
+        if asked_at is not None and self.up_now is False and asked_at < self._since:
+            return
         was = self.up_now
         self.up_now = True
         self.reason = ""

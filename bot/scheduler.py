@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -358,6 +359,7 @@ class Scheduler:
         self._stop = stop
         try:
             while stop is None or not stop.is_set():
+                asked_at = time.monotonic()  # the store link's clock
                 try:
                     tick = await self.run_once()
                 except StoreError as exc:  # Redis restarting: said once, tried next tick
@@ -368,7 +370,7 @@ class Scheduler:
                     log.exception("scheduler tick failed")
                 else:
                     if STORE_LINK.up_now is False:
-                        STORE_LINK.up()
+                        STORE_LINK.up(asked_at=asked_at)
                     if tick.due:
                         log.info("pushed to %d chat(s)", len(tick.due))
                 count += 1

@@ -92,6 +92,7 @@ class FakeLLMServer:
         api_key: str = "sk-test-key",
         latency: float = 0.0,
         refuse_json_schema: bool = False,
+        port: int = 0,
     ) -> None:
         self.api_key = api_key
         self.latency = latency
@@ -106,10 +107,16 @@ class FakeLLMServer:
         self.max_in_flight = 0
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
-        self.base_url = ""
+        # Given a port, the URL is known before the server starts (an LLM down, then up).
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}/v1" if port else ""
 
     def fail_next(self, kind: FailKind, count: int = 1) -> None:
         self._fail.extend([kind] * count)
+
+    def clear_failures(self) -> None:
+        """Forget the failures still queued (the next answers are good ones)."""
+        self._fail.clear()
 
     async def wait_in_flight(self, n: int) -> None:
         """Return once at least `n` chat requests are being answered at the same time."""
@@ -125,7 +132,7 @@ class FakeLLMServer:
         app.router.add_post("/v1/embeddings", self._embeddings)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.base_url = f"http://{host}:{port}/v1"
@@ -147,17 +154,17 @@ class FakeLLMServer:
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self._changed.notify_all()
         try:
+            body = await request.json()  # read first: a held client may give up meanwhile
             if self.gate is not None:
                 await self.gate.wait()
-            return await self._answer_chat(request)
+            return await self._answer_chat(request, body)
         finally:
             async with self._changed:
                 self.in_flight -= 1
                 self._changed.notify_all()
 
-    async def _answer_chat(self, request: web.Request) -> web.Response:
+    async def _answer_chat(self, request: web.Request, body: Any) -> web.Response:
         start = time.monotonic()
-        body = await request.json()
         self.requests.append(body)
         messages = body.get("messages") or []
         system = next((m["content"] for m in messages if m.get("role") == "system"), "")
