@@ -137,19 +137,36 @@ async def claim_event(
     """
     if key is None:
         return Claim(store, None, owner)
-    if key in claimed or await store.cache_get(EVENT_NS, key) is not None:
-        return None
-    if not await store.acquire_lock(f"event:{key}", owner, lease):
-        return None  # another process is answering it now
+    if key in claimed:
+        return None  # this process is answering it (its lease would say yes to us too)
+    claimed.add(key)  # before any await: a twin delivery in this process sees it at once
+    try:
+        if await store.cache_get(EVENT_NS, key) is not None:
+            claimed.discard(key)
+            return None
+        if not await store.acquire_lock(f"event:{key}", owner, lease):
+            claimed.discard(key)
+            return None  # another process is answering it now
+    except BaseException:
+        claimed.discard(key)
+        raise
     claim = Claim(store, key, owner, _claimed=claimed)
-    claimed.add(key)
-    if await store.cache_get(EVENT_NS, key) is not None:  # answered between our two looks
+    try:
+        answered = await _answered(store, key)  # answered between our two looks?
+    except BaseException:
+        await claim.release()
+        raise
+    if answered:
         await claim.release()
         return None
     claim._renew = asyncio.ensure_future(
         keep_lock(store, claim.lock, owner, lease, claim._stop, asyncio.sleep)
     )
     return claim
+
+
+async def _answered(store: Store, key: str) -> bool:
+    return await store.cache_get(EVENT_NS, key) is not None
 
 
 @dataclass

@@ -244,3 +244,15 @@ async def test_a_flood_from_one_chat_is_limited_and_other_chats_do_not_wait(
     notes = [t for t in texts if t.startswith("Too many messages at once")]
     assert len(notes) == 1  # told once
     assert len(texts) - len(notes) == MAX_PENDING  # the send queue stayed bounded
+
+
+async def test_twin_deliveries_in_one_process_are_answered_once(
+    store: Store, convs: list[Conversation]
+) -> None:
+    """Feishu or Slack delivering the same event twice at once to one process: its own
+    lease says yes to itself, so the twin must be caught before the Store is asked."""
+    chat = Chat()
+    conv = bot(store, convs)
+    inc = message("/help", event="twin")
+    await asyncio.gather(*(conv.respond(inc, chat) for _ in range(5)))
+    assert len(chat.texts("42")) == 1
