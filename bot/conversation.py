@@ -26,13 +26,24 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from bot.delivery import nap, profile_for
-from bot.intake import EVENT_NS, Claim, Deferred, FloodGate, claim_event, process_owner
+from bot.intake import (
+    EVENT_NS,
+    Claim,
+    CommandCheck,
+    CommandLimiter,
+    Deferred,
+    FloodGate,
+    busy_line,
+    claim_event,
+    flood_line,
+    one_moment,
+    process_owner,
+)
 from bot.observability import count_event, count_sent, hashed, record_command
 from bot.platforms import PLATFORMS
 from bot.reconnect import Backoff
@@ -140,41 +151,6 @@ class Answer:
                 getattr(item, "text", "") for s in self.doc.sections for item in s.items
             ).strip()
         return self.doc.title
-
-
-class CommandLimiter:
-    """Sliding windows per user and per chat for commands that cost LLM calls."""
-
-    def __init__(
-        self, per_user: int, per_chat: int, window: float, clock: Callable[[], float]
-    ) -> None:
-        self._limits = {"user": per_user, "chat": per_chat}
-        self._window = window
-        self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
-
-    def allow(self, user_key: str, chat_key: str) -> bool:
-        now = self._clock()
-        keys = {f"user:{user_key}": self._limits["user"], f"chat:{chat_key}": self._limits["chat"]}
-        for key in keys:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self._window:
-                hits.popleft()
-        if any(len(self._hits[k]) >= limit for k, limit in keys.items()):
-            return False
-        for key in keys:
-            self._hits[key].append(now)
-        if len(self._hits) > 10_000:  # forget idle keys: memory stays bounded
-            self._hits = {k: v for k, v in self._hits.items() if v}
-        return True
-
-    async def check(self, user_key: str, chat_key: str) -> bool:
-        """`allow`, as the fleet's RedisCommandLimiter is called."""
-        return self.allow(user_key, chat_key)
-
-
-class CommandCheck(Protocol):
-    async def check(self, user_key: str, chat_key: str) -> bool: ...
 
 
 def parse_command(text: str, bot_name: str | None = None) -> tuple[str, str] | None:
@@ -325,7 +301,7 @@ class Conversation:
             count_event(incoming.platform, "flood")
             if self.gate.tell(chat):
                 log.warning("flood from one chat limited: chat=%s", hashed(chat))
-                await self._say(incoming, sender, post, _flood_line)
+                await self._say(incoming, sender, post, flood_line)
             return []
         try:
             return await self._respond_admitted(
@@ -357,7 +333,7 @@ class Conversation:
                 self._noted[key] = None
                 if len(self._noted) > _NOTED_MAX:
                     self._noted.pop(next(iter(self._noted)))
-                await self._say(incoming, sender, post, _one_moment)
+                await self._say(incoming, sender, post, one_moment)
             if redeliverable:
                 raise Deferred(reason)
             if self._closing or self._clock() - started > UNAVAILABLE_PATIENCE:
@@ -367,7 +343,7 @@ class Conversation:
                     incoming.platform,
                     hashed(incoming.chat_key),
                 )
-                await self._say(incoming, sender, post, _busy_line)
+                await self._say(incoming, sender, post, busy_line)
                 return []
             await nap(self._sleep, UNAVAILABLE_BACKOFF.delay(attempt), self._closed)
             attempt += 1
@@ -750,30 +726,6 @@ class Conversation:
 
 class _Unavailable(Exception):
     """The Store (or the fleet's Redis) failed before anything was sent."""
-
-
-def _one_moment(language: Language) -> str:
-    return tr(
-        language,
-        "One moment: my storage is briefly unavailable. I'll answer as soon as it's back.",
-        "稍等:存储暂时不可用,恢复后我会马上回答。",
-    )
-
-
-def _busy_line(language: Language) -> str:
-    return tr(
-        language,
-        "Busy just now: please try again in a minute.",
-        "现在有点忙,请一分钟后再试。",
-    )
-
-
-def _flood_line(language: Language) -> str:
-    return tr(
-        language,
-        "Too many messages at once: I'm skipping some. Please send one at a time.",
-        "消息太多了:我会跳过一部分,请一条一条地发。",
-    )
 
 
 def _event_key(inc: Incoming) -> str | None:

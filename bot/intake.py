@@ -17,6 +17,9 @@ So a process killed while answering leaves a lease that runs out (and no done ma
 the redelivered event is answered after the restart, once. A done marker is written
 only once the answer went out.
 
+Command windows. Commands that cost LLM calls are limited per user and per chat
+(`CommandLimiter`, sliding windows; a fleet shares them in Redis).
+
 Flood gate. One chat may not hold more than `MAX_PENDING` answers in progress (and so in
 its send queue), nor start more than `BURST` at once then one every `REFILL` seconds.
 Beyond that its events are dropped, and the chat is told once per quiet spell; other
@@ -33,13 +36,16 @@ import os
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, Protocol
 
 from bot.delivery import keep_lock
 from digest.errors import PaperdropError
+from digest.models import Language
 from digest.store.base import Store
+from handlers.context import tr
 
 __all__ = [
     "BURST",
@@ -49,9 +55,14 @@ __all__ = [
     "MAX_PENDING",
     "REFILL",
     "Claim",
+    "CommandCheck",
+    "CommandLimiter",
     "Deferred",
     "FloodGate",
+    "busy_line",
     "claim_event",
+    "flood_line",
+    "one_moment",
     "process_owner",
 ]
 
@@ -238,3 +249,65 @@ class FloodGate:
             if b.pending == 0 and b.tokens + (now - b.at) / self._refill >= full
         ]:
             del self._chats[key]
+
+
+class CommandLimiter:
+    """Sliding windows per user and per chat for commands that cost LLM calls."""
+
+    def __init__(
+        self, per_user: int, per_chat: int, window: float, clock: Callable[[], float]
+    ) -> None:
+        self._limits = {"user": per_user, "chat": per_chat}
+        self._window = window
+        self._clock = clock
+        self._hits: dict[str, deque[float]] = {}
+
+    def allow(self, user_key: str, chat_key: str) -> bool:
+        now = self._clock()
+        keys = {f"user:{user_key}": self._limits["user"], f"chat:{chat_key}": self._limits["chat"]}
+        for key in keys:
+            hits = self._hits.setdefault(key, deque())
+            while hits and hits[0] <= now - self._window:
+                hits.popleft()
+        if any(len(self._hits[k]) >= limit for k, limit in keys.items()):
+            return False
+        for key in keys:
+            self._hits[key].append(now)
+        if len(self._hits) > 10_000:  # forget idle keys: memory stays bounded
+            self._hits = {k: v for k, v in self._hits.items() if v}
+        return True
+
+    async def check(self, user_key: str, chat_key: str) -> bool:
+        """`allow`, as the fleet's RedisCommandLimiter is called."""
+        return self.allow(user_key, chat_key)
+
+
+class CommandCheck(Protocol):
+    async def check(self, user_key: str, chat_key: str) -> bool: ...
+
+
+# --- what a chat is told (without the Store: it may be what is down) ------------------
+
+
+def one_moment(language: Language) -> str:
+    return tr(
+        language,
+        "One moment: my storage is briefly unavailable. I'll answer as soon as it's back.",
+        "稍等:存储暂时不可用,恢复后我会马上回答。",
+    )
+
+
+def busy_line(language: Language) -> str:
+    return tr(
+        language,
+        "Busy just now: please try again in a minute.",
+        "现在有点忙,请一分钟后再试。",
+    )
+
+
+def flood_line(language: Language) -> str:
+    return tr(
+        language,
+        "Too many messages at once: I'm skipping some. Please send one at a time.",
+        "消息太多了:我会跳过一部分,请一条一条地发。",
+    )
