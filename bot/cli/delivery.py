@@ -643,7 +643,7 @@ def serve(
         except asyncio.CancelledError:
             err_console.print("abandoned")
 
-    with_store(settings, go)
+    with_store(settings, go, wait_for_store=not once)
 
 
 def worker(_verbose: Verbose = False) -> None:
@@ -676,7 +676,7 @@ def worker(_verbose: Verbose = False) -> None:
         if running.task.done() and not stop.is_set():
             fail("the job loop ended unexpectedly (see the log)", FAILED)
 
-    with_store(settings, go)
+    with_store(settings, go, wait_for_store=True)
 
 
 def render(

@@ -151,13 +151,14 @@ def _collected_nothing(exc: PaperdropError) -> bool | None:
 
 
 def in_language(language: str) -> Callable[[PaperdropError], str]:
-    """An error's line in the command line's language (a NoBrief says what each source
-    did in any language; other errors have one text)."""
-    from digest.pipeline import NoBrief
+    """An error's line in the command line's language: an error that can say itself in
+    any language (a NoBrief's `sentence`: what each source did) says it in this one;
+    other errors have one text."""
 
     def describe(exc: PaperdropError) -> str:
-        if isinstance(exc, NoBrief):
-            return exc.sentence("zh" if language == "zh" else "en")
+        sentence = getattr(exc, "sentence", None)
+        if callable(sentence):
+            return str(sentence("zh" if language == "zh" else "en"))
         return str(exc)
 
     return describe

@@ -184,6 +184,13 @@ class Proc:
         return self.proc is not None and self.proc.returncode is None
 
     async def start(self) -> Proc:
+        """Launch it and wait until its HTTP server answers."""
+        await self.launch()
+        await eventually(self._listening, f"{self.name} listening", 30)
+        return self
+
+    async def launch(self) -> Proc:
+        """Launch it, without waiting for anything."""
         self._log_file = self.log_path.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -196,7 +203,6 @@ class Proc:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=self._log_file,
         )
-        await eventually(self._listening, f"{self.name} listening", 30)
         return self
 
     async def _listening(self) -> bool:

@@ -229,6 +229,49 @@ async def redis_restart_mid_push(tmp: Path) -> Outcome:
     return outcome
 
 
+async def redis_down_at_boot(tmp: Path) -> Outcome:
+    """Redis not up yet as serve and a worker start (a host rebooting): both wait for it,
+    saying so once, instead of exiting into their supervisor's restart loop; once it is
+    up both are ready and a message is answered."""
+    outcome = Outcome("Redis down as serve and a worker start", None, 0, 0)
+    redis = PrivateRedis(tmp / "redis")
+    async with FakeTelegram() as tg:
+        env = base_env(
+            tmp, **telegram_env(tg), PAPERDROP_REDIS_URL=redis.url, PAPERDROP_QUEUE="true"
+        )
+        serve = Proc("serve", env, tmp / "serve.log", "--interval", "3600")
+        worker = Proc("worker", env, tmp / "worker.log")
+        try:
+            for proc in (serve, worker):
+                await proc.launch()
+            await eventually(
+                lambda: (
+                    serve.count("store: connection down") == 1
+                    and worker.count("store: connection down") == 1
+                ),
+                "both waiting for Redis, said once",
+            )
+            if not (serve.alive and worker.alive):
+                outcome.notes.append("a process exited")
+            await redis.start()
+            started = time.monotonic()
+            for proc in (serve, worker):
+                await eventually(proc.ready, f"{proc.name} ready")
+            outcome.recovered_in = time.monotonic() - started
+            tg.user_says(80, "/help")
+            await eventually(lambda: bool(tg.by_chat(80)), "answered")
+        finally:
+            await stop(serve)
+            await stop(worker)
+            await redis.stop(kill=True)
+        outcome.lost = int(not tg.by_chat(80))
+        outcome.repeated = extra(len(tg.by_chat(80)))
+    for proc in (serve, worker):
+        if proc.count("store: connection up again") != 1:
+            outcome.notes.append(f"the {proc.name} did not say once that Redis is back")
+    return outcome
+
+
 # --- the LLM down, failing, answering garbage -------------------------------------------------
 
 
@@ -403,6 +446,7 @@ SCENARIOS: dict[str, Scenario] = {
     "platform_down_at_boot": platform_down_at_boot,
     "telegram_5xx_storm": telegram_5xx_storm,
     "redis_restart_mid_push": redis_restart_mid_push,
+    "redis_down_at_boot": redis_down_at_boot,
     "llm_failing": llm_failing,
     "two_signals_at_once": two_signals_at_once,
     "sigkill_while_answering": sigkill_while_answering,

@@ -43,6 +43,14 @@ async def test_redis_crashing_mid_push_loses_and_repeats_nothing(tmp_path: Path)
     assert not any(" said " in n for n in outcome.notes), outcome.notes  # once per change
 
 
+async def test_redis_down_at_boot_is_waited_for_not_a_restart_loop(tmp_path: Path) -> None:
+    if shutil.which("redis-server") is None:
+        missing("needs redis-server on PATH (apt-get install redis-server)")
+    outcome = await play("redis_down_at_boot", tmp_path)
+    assert outcome.notes == [], outcome.notes
+    assert outcome.recovered_in is not None
+
+
 async def test_every_command_answers_with_the_llm_failing_and_one_warning_per_kind(
     tmp_path: Path,
 ) -> None:
