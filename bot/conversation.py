@@ -26,14 +26,28 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from bot.delivery import nap, profile_for
+from bot.intake import (
+    EVENT_NS,
+    Claim,
+    CommandCheck,
+    CommandLimiter,
+    Deferred,
+    FloodGate,
+    busy_line,
+    claim_event,
+    flood_line,
+    one_moment,
+    process_owner,
+)
 from bot.observability import count_event, count_sent, hashed, record_command
 from bot.platforms import PLATFORMS
-from bot.sending import Sender
+from bot.reconnect import Backoff
+from bot.sending import Sender, Sleep
 from digest.chatstate import get_prefs, get_votes, learned_weights, thread_key
 from digest.errors import (
     ChatGone,
@@ -42,6 +56,7 @@ from digest.errors import (
     PaperNotFound,
     ProfileError,
     SourceError,
+    StoreError,
 )
 from digest.ids import is_arxiv_id
 from digest.llm import LLM, make_llm
@@ -50,16 +65,27 @@ from digest.profile import Profile, example_profile, load_profile
 from digest.settings import Settings
 from digest.store.base import Store
 from handlers import load_commands
-from handlers.context import Args, Chat, HandlerContext, ThreadContext, UsageError, User, tr
+from handlers.context import (
+    Args,
+    Chat,
+    HandlerContext,
+    ThreadContext,
+    Unavailable,
+    UsageError,
+    User,
+    tr,
+)
 from handlers.registry import COMMANDS
 
 if TYPE_CHECKING:
     from bot.queue import JobQueue
 
 __all__ = [
+    "EVENT_NS",
     "Answer",
     "CommandLimiter",
     "Conversation",
+    "Deferred",
     "Incoming",
     "ReceiverDeps",
     "parse_command",
@@ -67,11 +93,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-EVENT_NS = "event"
-# Platforms retry unacknowledged events for hours (Feishu: up to 6 h): remember ids a day.
-EVENT_TTL = dt.timedelta(days=1)
 THREAD_TTL = dt.timedelta(days=14)
 HISTORY_KEEP = 6  # question/answer pairs kept per thread for context
+# An event the platform will not deliver again is tried this long while the Store is
+# unreachable (then the chat is told to try again), with this backoff between tries.
+UNAVAILABLE_PATIENCE = 300.0
+UNAVAILABLE_BACKOFF = Backoff(base=2.0, cap=30.0)
+_NOTED_MAX = 1024  # events whose chat was told "one moment" (remembered, bounded)
 
 AdminCheck = Callable[[], Awaitable[bool]]
 
@@ -125,41 +153,6 @@ class Answer:
         return self.doc.title
 
 
-class CommandLimiter:
-    """Sliding windows per user and per chat for commands that cost LLM calls."""
-
-    def __init__(
-        self, per_user: int, per_chat: int, window: float, clock: Callable[[], float]
-    ) -> None:
-        self._limits = {"user": per_user, "chat": per_chat}
-        self._window = window
-        self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
-
-    def allow(self, user_key: str, chat_key: str) -> bool:
-        now = self._clock()
-        keys = {f"user:{user_key}": self._limits["user"], f"chat:{chat_key}": self._limits["chat"]}
-        for key in keys:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self._window:
-                hits.popleft()
-        if any(len(self._hits[k]) >= limit for k, limit in keys.items()):
-            return False
-        for key in keys:
-            self._hits[key].append(now)
-        if len(self._hits) > 10_000:  # forget idle keys: memory stays bounded
-            self._hits = {k: v for k, v in self._hits.items() if v}
-        return True
-
-    async def check(self, user_key: str, chat_key: str) -> bool:
-        """`allow`, as the fleet's RedisCommandLimiter is called."""
-        return self.allow(user_key, chat_key)
-
-
-class CommandCheck(Protocol):
-    async def check(self, user_key: str, chat_key: str) -> bool: ...
-
-
 def parse_command(text: str, bot_name: str | None = None) -> tuple[str, str] | None:
     """("paper", "2605.29559") from "/paper@bot 2605.29559" or "paper 2605.29559";
     None when the text is not a command; ("", "") when it is one for another bot."""
@@ -206,6 +199,8 @@ class Conversation:
         clock: Callable[[], float] = time.monotonic,
         jobs: JobQueue | None = None,
         command_limiter: CommandCheck | None = None,
+        gate: FloodGate | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         load_commands()
         # Set (serve in a fleet): LLM-heavy answers are enqueued for the workers.
@@ -224,6 +219,14 @@ class Conversation:
         )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closing = False
+        self._closed = asyncio.Event()  # wakes answers waiting for the Store
+        self._clock = clock
+        self._sleep = sleep
+        # Who holds an event's lease while answering it (a restart is another owner).
+        self.owner = process_owner()
+        self._claimed: set[str] = set()  # events being answered in this process
+        self._noted: dict[str, None] = {}  # events whose chat was told "one moment"
+        self.gate = gate or FloodGate(clock=clock)
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -250,6 +253,7 @@ class Conversation:
     async def close(self, grace: float | None = None) -> None:
         """Take no new work; wait up to `grace` seconds for answers in flight, then cancel."""
         self._closing = True
+        self._closed.set()
         pending = [t for t in self._tasks if not t.done()]
         if pending:
             wait = self.settings.shutdown_grace if grace is None else grace
@@ -275,26 +279,112 @@ class Conversation:
         is_admin: AdminCheck | None = None,
         post: Callable[[Answer], Awaitable[bool]] | None = None,
         queue: bool = True,
+        redeliverable: bool = False,
     ) -> list[Answer]:
-        """Handle `incoming` and send its answers; never raises (one chat's trouble never
-        stops the others). `post` may take an answer over (e.g. a Slack response_url);
-        it returns False to fall back to the sender. With a job queue, an LLM-heavy
-        message is answered by a worker instead (unless `queue` is False: a worker's own
-        call, or an answer that must go where only this receiver can post it)."""
+        """Handle `incoming` and send its answers; never raises but `Deferred` (one
+        chat's trouble never stops the others). `post` may take an answer over (e.g. a
+        Slack response_url); it returns False to fall back to the sender. With a job
+        queue, an LLM-heavy message is answered by a worker instead (unless `queue` is
+        False: a worker's own call, or an answer that must go where only this receiver
+        can post it).
+
+        The Store unreachable (Redis restarting): the chat is told once to wait a moment;
+        an event the platform delivers again (`redeliverable`: a Telegram update whose
+        offset is not confirmed yet) raises `Deferred` and is answered on redelivery;
+        any other is tried again here with backoff, for `UNAVAILABLE_PATIENCE` seconds,
+        then the chat is told to try again in a minute. Never silently dropped.
+        """
         count_event(incoming.platform, "click" if incoming.button is not None else "message")
-        if queue and self.jobs is not None and self.heavy(incoming):
-            handed = await self._hand_over(incoming)
-            if handed is None:
-                return []
-            incoming = handed  # the queue is unreachable: answer here
+        chat = incoming.chat_key
+        if not self.gate.admit(chat):
+            # A flood from one chat: dropped, the chat told once; others never wait.
+            count_event(incoming.platform, "flood")
+            if self.gate.tell(chat):
+                log.warning("flood from one chat limited: chat=%s", hashed(chat))
+                await self._say(incoming, sender, post, flood_line)
+            return []
         try:
-            answers = await self.handle(incoming, is_admin=is_admin)
+            return await self._respond_admitted(
+                incoming, sender, is_admin, post, queue, redeliverable
+            )
+        finally:
+            self.gate.finished(chat)
+
+    async def _respond_admitted(
+        self,
+        incoming: Incoming,
+        sender: Sender,
+        is_admin: AdminCheck | None,
+        post: Callable[[Answer], Awaitable[bool]] | None,
+        queue: bool,
+        redeliverable: bool,
+    ) -> list[Answer]:
+        started = self._clock()
+        attempt = 0
+        while True:
+            try:
+                return await self._respond_once(
+                    incoming, sender, is_admin, post, queue, redeliverable
+                )
+            except _Unavailable as exc:
+                reason = str(exc)
+            key = _event_key(incoming) or f"{incoming.chat_key}|{incoming.message_ref}"
+            if key not in self._noted:
+                self._noted[key] = None
+                if len(self._noted) > _NOTED_MAX:
+                    self._noted.pop(next(iter(self._noted)))
+                await self._say(incoming, sender, post, one_moment)
+            if redeliverable:
+                raise Deferred(reason)
+            if self._closing or self._clock() - started > UNAVAILABLE_PATIENCE:
+                log.error(
+                    "could not answer: the Store stayed unreachable (%s): platform=%s chat=%s",
+                    reason,
+                    incoming.platform,
+                    hashed(incoming.chat_key),
+                )
+                await self._say(incoming, sender, post, busy_line)
+                return []
+            await nap(self._sleep, UNAVAILABLE_BACKOFF.delay(attempt), self._closed)
+            attempt += 1
+
+    async def _respond_once(
+        self,
+        incoming: Incoming,
+        sender: Sender,
+        is_admin: AdminCheck | None,
+        post: Callable[[Answer], Awaitable[bool]] | None,
+        queue: bool,
+        redeliverable: bool,
+    ) -> list[Answer]:
+        """One try: claim, answer, send, mark done. `_Unavailable` when the Store failed
+        before anything was sent (the claim is let go: nothing half-done remains)."""
+        claim = await self._claim(incoming, redeliverable)
+        if claim is None:
+            return []
+        sent = 0
+        try:
+            handed = queue and self.jobs is not None and self.heavy(incoming)
+            if handed and await self._hand_over(incoming):
+                await claim.done()
+                return []
+            answers = await self._answers(incoming, is_admin)
             for answer in answers:
                 if post is not None and await post(answer):
                     count_sent(incoming.platform, "ok")
+                    sent += 1
                     continue
-                await self.deliver(incoming, answer, sender)
-            return answers
+                refs = await self._send(incoming, answer, sender)
+                sent += len(refs)
+                await self._remember_quietly(incoming, answer, refs)
+        except StoreError as exc:
+            if sent == 0:
+                await claim.release()
+                raise _Unavailable(str(exc)) from None
+            log.warning("the rest of an answer was not sent: %s", exc)
+        except asyncio.CancelledError:
+            await asyncio.shield(claim.release())
+            raise
         except Exception:
             chat = hashed(incoming.chat_key)
             log.exception(
@@ -303,7 +393,37 @@ class Conversation:
                 chat,
                 extra={"platform": incoming.platform, "chat": chat},
             )
+            await claim.done()  # a bug, not an outage: a redelivery would fail the same way
             return []
+        await claim.done()
+        return answers
+
+    async def _claim(self, inc: Incoming, redeliverable: bool) -> Claim | None:
+        """This process's claim on `inc` (None: a duplicate, ignored). Another process
+        answering it: a duplicate, unless the platform delivers it again (Deferred: it
+        is answered then, by whoever holds it by then)."""
+        key = _event_key(inc)
+        try:
+            claim = await claim_event(self.store, key, self.owner, claimed=self._claimed)
+        except StoreError as exc:
+            raise _Unavailable(str(exc)) from None
+        if claim is None:
+            elsewhere = redeliverable and key is not None and key not in self._claimed
+            if elsewhere and not await self._answered(key or ""):
+                raise Deferred("another process holds this event's lease")
+            count_event(inc.platform, "duplicate")
+            log.info(
+                "duplicate event ignored: platform=%s",
+                inc.platform,
+                extra={"platform": inc.platform},
+            )
+        return claim
+
+    async def _answered(self, key: str) -> bool:
+        try:
+            return await self.store.cache_get(EVENT_NS, key) is not None
+        except StoreError as exc:
+            raise _Unavailable(str(exc)) from None
 
     def heavy(self, inc: Incoming) -> bool:
         """Whether answering `inc` costs LLM calls (/paper, /ideas, a question in a
@@ -319,38 +439,53 @@ class Conversation:
         cmd = COMMANDS.get(parsed[0])
         return cmd is not None and cmd.llm and not cmd.hidden
 
-    async def _hand_over(self, inc: Incoming) -> Incoming | None:
-        """Enqueue the answer to `inc` (once, whichever replica got the event); None when
-        a worker will answer, else `inc` to answer here (its event already claimed)."""
+    async def _hand_over(self, inc: Incoming) -> bool:
+        """Enqueue the answer to `inc` for a worker (its event is claimed here, so the job
+        carries none); False when the queue is unreachable: answered here instead."""
         assert self.jobs is not None
-        if not await self._fresh(inc):
-            return None
         unclaimed = dataclasses.replace(inc, event_id=None)
         try:
             await self.jobs.enqueue_answer(unclaimed, key=_event_key(inc))
         except Exception as exc:
             log.warning("queue unreachable, answering here: %s", exc.__class__.__name__)
-            return unclaimed
-        return None
+            return False
+        return True
 
-    async def _fresh(self, inc: Incoming) -> bool:
-        """False for an event already handled (a platform's retry, another replica)."""
-        if inc.event_id is None:
-            return True
-        fresh = await self.store.cache_add(EVENT_NS, _event_key(inc) or "", "1", EVENT_TTL)
-        if not fresh:
-            count_event(inc.platform, "duplicate")
-            log.info(
-                "duplicate event ignored: platform=%s",
-                inc.platform,
-                extra={"platform": inc.platform},
-            )
-        return fresh
+    async def _say(
+        self,
+        inc: Incoming,
+        sender: Sender,
+        post: Callable[[Answer], Awaitable[bool]] | None,
+        line: Callable[[Language], str],
+    ) -> None:
+        """A short line to the chat without the Store (it may be what is down), in the
+        configured language; best effort: a failure is only logged."""
+        language: Language = "zh" if self.settings.language == "zh" else "en"
+        reply_to = (
+            None if inc.button else (inc.reply_ref if (inc.is_group or inc.thread_refs) else None)
+        )
+        answer = Answer(Reply.text(language, line(language)), reply_to=reply_to)
+        try:
+            if post is None or not await post(answer):
+                await self._send(inc, answer, sender)
+        except Exception as exc:
+            log.info("a short note to the chat was not sent: %s", exc.__class__.__name__)
 
     async def handle(self, inc: Incoming, *, is_admin: AdminCheck | None = None) -> list[Answer]:
-        """The answers to one message or click (no sending)."""
-        if not await self._fresh(inc):
+        """The answers to one message or click (no sending); [] for a duplicate."""
+        claim = await claim_event(self.store, _event_key(inc), self.owner, claimed=self._claimed)
+        if claim is None:
+            count_event(inc.platform, "duplicate")
             return []
+        try:
+            answers = await self._answers(inc, is_admin)
+        except BaseException:
+            await asyncio.shield(claim.release())
+            raise
+        await claim.done()
+        return answers
+
+    async def _answers(self, inc: Incoming, is_admin: AdminCheck | None) -> list[Answer]:
         ctx = await self.context(inc, is_admin)
         # A click is answered by a toast (or an ephemeral note), whatever the outcome.
         notice = inc.button is not None
@@ -386,6 +521,8 @@ class Conversation:
                     f"arXiv 和 Hugging Face 上都没有论文 {exc.paper_id}。",
                 )
             )
+        except StoreError:
+            raise  # the Store is down: not this command's fault (answered once it is back)
         except SourceError as exc:
             log.warning("source failed for a command: %s", exc, extra={"source": exc.source})
             return say(
@@ -464,6 +601,9 @@ class Conversation:
             doc = await COMMANDS[name].handler(ctx, Args(args))
             outcome = "ok"
             return doc
+        except Unavailable:
+            outcome = "unavailable"
+            raise
         except UsageError:
             outcome = "usage"
             raise
@@ -517,6 +657,21 @@ class Conversation:
 
     async def deliver(self, inc: Incoming, answer: Answer, sender: Sender) -> list[str]:
         """Render the answer for the platform and send it; remember what it is about."""
+        refs = await self._send(inc, answer, sender)
+        await self.remember(inc, answer, refs)
+        return refs
+
+    async def _remember_quietly(self, inc: Incoming, answer: Answer, refs: Sequence[str]) -> None:
+        """`remember`, after the answer went out: a Store failure here loses only the
+        thread's context, never the answer (and must not send it again)."""
+        try:
+            await self.remember(inc, answer, refs)
+        except StoreError as exc:
+            log.warning("answer sent but its thread context not saved: %s", exc)
+
+    async def _send(self, inc: Incoming, answer: Answer, sender: Sender) -> list[str]:
+        """Render and send; the message references. StoreError (a fleet's limiter on
+        Redis) only before the first message: after it, the rest is dropped and logged."""
         sub = Subscription(platform=inc.platform, chat_id=inc.chat_id)
         messages = PLATFORMS[inc.platform].render(answer.doc, sub)
         refs: list[str] = []
@@ -524,6 +679,12 @@ class Conversation:
             msg.in_thread = answer.reply_to is not None
             try:
                 refs.append(await sender.send(sub, msg, answer.reply_to))
+            except StoreError as exc:
+                count_sent(inc.platform, "error")
+                if not refs:
+                    raise
+                log.warning("the rest of an answer was not sent: %s", exc)
+                return refs
             except DeliveryError as exc:
                 count_sent(inc.platform, "gone" if isinstance(exc, ChatGone) else "failed")
                 chat = hashed(inc.chat_key)
@@ -543,7 +704,6 @@ class Conversation:
                 count_sent(inc.platform, "error")
                 raise
             count_sent(inc.platform, "ok")
-        await self.remember(inc, answer, refs)
         return refs
 
     async def remember(self, inc: Incoming, answer: Answer, refs: Sequence[str]) -> None:
@@ -568,6 +728,10 @@ class Conversation:
             await self.store.save_thread(key, {"paper_id": paper_id}, THREAD_TTL)
 
 
+class _Unavailable(Exception):
+    """The Store (or the fleet's Redis) failed before anything was sent."""
+
+
 def _event_key(inc: Incoming) -> str | None:
     return None if inc.event_id is None else f"{inc.platform}:{inc.event_id}"
 
@@ -585,8 +749,6 @@ async def chat_profile(
 ) -> Profile:
     """The reader profile of a chat: its subscription's, else its saved interests, else the
     configured or example profile; with what its 👍/👎 taught (learned boosts)."""
-    from bot.delivery import profile_for
-
     profile: Profile | None = None
     try:
         if sub is not None:

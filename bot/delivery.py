@@ -9,6 +9,12 @@ brief (same profile key and language) share one build, which is cached in the St
 the day, so a resumed delivery sends the rest of *the same* brief rather than a rebuilt
 one. Chats are served concurrently; the shared RateLimiter keeps each platform's limits,
 and one chat's failure never stops the others.
+
+The Store unreachable mid-delivery (Redis restarting) pauses the delivery instead of
+failing it: each Store step (what arrived, the fleet's send limiter, the record of a part
+that went out) is tried again with backoff until it answers, for `STORE_PATIENCE` at most,
+and the delivery goes on where it was. A part the platform accepted is recorded before the
+next one is sent, however long that takes, so no part is lost or sent twice.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import inspect
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +38,7 @@ from bot.observability import count_sent, hashed
 from bot.platforms import PLATFORMS
 from bot.platforms.base import OutMessage
 from bot.ratelimit import Limiter, RateLimiter
+from bot.reconnect import Backoff, Link
 from bot.sending import Sender
 from digest.chatstate import (
     BRIEF_NS,
@@ -41,7 +50,14 @@ from digest.chatstate import (
     record_brief,
     thread_key,
 )
-from digest.errors import ChatGone, ConfigError, DeliveryError, PaperdropError, ProfileError
+from digest.errors import (
+    ChatGone,
+    ConfigError,
+    DeliveryError,
+    PaperdropError,
+    ProfileError,
+    StoreError,
+)
 from digest.models import Brief, Language, PaperItem, Platform, Subscription
 from digest.profile import Profile, example_profile, load_profile
 from digest.settings import Settings
@@ -50,6 +66,7 @@ from digest.store.base import Store
 __all__ = [
     "BRIEF_NS",
     "DONE_NS",
+    "STORE_LINK",
     "BriefBuilder",
     "ChatOutcome",
     "DeliveryResult",
@@ -60,6 +77,7 @@ __all__ = [
     "keep_lock",
     "last_outcome",
     "nap",
+    "patiently",
     "profile_for",
     "push",
     "render_for",
@@ -89,6 +107,11 @@ BUILD_POLL = 1.0  # seconds between looks while another process builds
 # workers given the same chat (a re-enqueued job, a takeover) never both send its parts.
 CHAT_LEASE = dt.timedelta(minutes=10)
 BUSY = "busy: another worker is delivering this chat"
+# The Store unreachable: a delivery waits this long at most (see the module docstring).
+STORE_PATIENCE = 600.0
+STORE_BACKOFF = Backoff(base=1.0, cap=30.0)
+# This process's view of the Store: down and up said once each (the scheduler's too).
+STORE_LINK = Link("store", "connection", logger=log)
 
 
 class BriefBuilder(Protocol):
@@ -137,6 +160,38 @@ class DeliveryResult:
         return self.failed == 0 and self.sent + self.skipped == self.total
 
 
+async def patiently(
+    step: Callable[[], Awaitable[T]],
+    *,
+    stop: asyncio.Event | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    must: bool = False,
+    patience: float = STORE_PATIENCE,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """`await step()`, tried again with backoff while it raises StoreError (the Store
+    unreachable), at most `patience` seconds; `must`: even while shutting down (a part
+    that went out must be recorded, or the next run sends it again)."""
+    started = clock()
+    attempt = 0
+    forever = asyncio.Event()
+    while True:
+        asked_at = time.monotonic()  # the Link's clock
+        try:
+            result = await step()
+        except StoreError as exc:
+            STORE_LINK.down(str(exc))
+            stopping = stop is not None and stop.is_set() and not must
+            if stopping or clock() - started > patience:
+                raise
+            await nap(sleep, STORE_BACKOFF.delay(attempt), forever if must else (stop or forever))
+            attempt += 1
+            continue
+        if STORE_LINK.up_now is False:
+            STORE_LINK.up(asked_at=asked_at)
+        return result
+
+
 async def deliver(
     sub: Subscription,
     day: dt.date,
@@ -145,16 +200,18 @@ async def deliver(
     store: Store,
     sender: Sender,
     stop: asyncio.Event | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> DeliveryResult:
     """Send the parts of `day` that have not reached `sub` yet, in order, recording each.
 
     Stops at the first refusal so that parts never arrive out of order; the next run
     resumes there. ChatGone saves the subscription inactive with the reason. When `stop`
     is set (shutdown), the part being sent is finished and recorded, and no other starts.
+    The Store unreachable pauses it (see the module docstring).
     """
     ordered = sorted(messages, key=lambda m: m.part)
     result = DeliveryResult(chat=sub.key, total=len(ordered))
-    done = await store.delivered_parts(sub.key, day)
+    done = await patiently(lambda: store.delivered_parts(sub.key, day), stop=stop, sleep=sleep)
     parent_ref: str | None = None
     for index, msg in enumerate(ordered):
         if msg.part in done:
@@ -169,7 +226,12 @@ async def deliver(
             break
         thread_ref = parent_ref if msg.in_thread else None
         try:
-            ref = await sender.send(sub, msg, thread_ref, day=day)
+            # A StoreError from a send is the fleet's limiter, before anything went out.
+            ref = await patiently(
+                functools.partial(sender.send, sub, msg, thread_ref, day=day),
+                stop=stop,
+                sleep=sleep,
+            )
         except ChatGone as exc:
             result.failed = len(ordered) - index
             result.errors.append(str(exc))
@@ -193,14 +255,24 @@ async def deliver(
             )
             break
         # Recorded before the next part goes out: a crash after this line never repeats it.
-        await store.mark_delivered(sub.key, day, msg.part, ref)
+        await patiently(
+            functools.partial(store.mark_delivered, sub.key, day, msg.part, ref),
+            sleep=sleep,
+            must=True,
+        )
         count_sent(sub.platform, "ok", kind="brief")
         result.sent += 1
         result.refs[msg.part] = ref
         if msg.parent:
             parent_ref = ref
     if result.complete:
-        await store.cache_set(DONE_NS, day_key(sub.key, day), str(result.total), DONE_TTL)
+        await patiently(
+            functools.partial(
+                store.cache_set, DONE_NS, day_key(sub.key, day), str(result.total), DONE_TTL
+            ),
+            sleep=sleep,
+            must=True,
+        )
     return result
 
 
@@ -556,13 +628,24 @@ async def push(
                 if stop is not None and stop.is_set():
                     outcome.error = "stopped: shutting down"
                     return outcome
-                if not await store.acquire_lock(lease, owner, CHAT_LEASE):
+                held = await patiently(
+                    functools.partial(store.acquire_lock, lease, owner, CHAT_LEASE),
+                    stop=stop,
+                    sleep=sleep,
+                )
+                if not held:
                     outcome.busy = True
                     outcome.error = BUSY
                     return outcome
                 try:
                     result = await deliver(
-                        sub, day, messages, store=store, sender=available[sub.platform], stop=stop
+                        sub,
+                        day,
+                        messages,
+                        store=store,
+                        sender=available[sub.platform],
+                        stop=stop,
+                        sleep=sleep,
                     )
                 finally:
                     with contextlib.suppress(PaperdropError):

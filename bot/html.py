@@ -16,7 +16,14 @@ import datetime as dt
 import html
 from urllib.parse import urlsplit
 
-from bot.layout import announced, glance_takeaway, repo_facts, source_status, text_label
+from bot.layout import (
+    announced,
+    glance_takeaway,
+    matched_names,
+    repo_facts,
+    source_status,
+    text_label,
+)
 from digest.i18n import label
 from digest.models import (
     Brief,
@@ -110,25 +117,27 @@ td.cat .chip{white-space:normal;display:inline;line-height:1.9;
 -webkit-box-decoration-break:clone;box-decoration-break:clone}
 td.title a{font-weight:600}
 td .comment{display:block;color:var(--muted);font-size:.88rem;margin-top:.15rem}
-ol.reads{list-style:none;padding:0;margin:0}
-ol.reads li{margin:0 0 .9rem;padding-left:2.3rem;position:relative}
-ol.reads .num{position:absolute;left:0;top:.25em}
-ol.reads li.full{padding-left:0}
-ol.reads li>a{font-weight:600}
+ul.reads{list-style:none;padding:0;margin:0}
+ul.reads li{margin:0 0 .9rem;padding-left:1.1rem;position:relative}
+ul.reads li::before{content:"•";position:absolute;left:0;color:var(--accent)}
+ul.reads li.full{padding-left:0}ul.reads li.full::before{content:none}
+ul.reads li>a{font-weight:600}
+a.ref{font-size:.85rem;color:var(--muted);white-space:nowrap}
 a.num,a.num:hover{color:var(--accent-fg);text-decoration:none}
 .aside{color:var(--muted)}
 p.small{color:var(--muted);font-size:.9rem}
 p.group{font-weight:600;font-size:1.02rem;margin:1.6rem 0 .7rem;padding:.45rem .8rem;
 border-left:4px solid var(--accent);background:var(--chip);border-radius:0 8px 8px 0}
 ul.repos li.archived{border-left:3px solid var(--partial)}
-ol.reads .reason{display:block;color:var(--muted);font-size:.93rem}
+ul.reads .reason{display:block;color:var(--muted);font-size:.93rem}
 ul.repos{list-style:none;padding:0;margin:0}
 ul.repos li{margin:0 0 .8rem}
 .facts{color:var(--muted);font-size:.88rem}
 .badge{display:inline-block;border-radius:6px;padding:0 .45rem;font-size:.78rem;
 font-weight:600;border:1px solid currentColor}
 .status-ok{color:var(--ok)}.status-partial{color:var(--partial)}
-.status-failed{color:var(--failed)}.status-skipped{color:var(--skipped)}
+.status-failed{color:var(--failed)}.status-skipped,.status-not_configured,.status-off{
+color:var(--skipped)}
 .archived{color:var(--partial)}
 ul.sources{list-style:none;padding:0;margin:0;font-size:.9rem}
 ul.sources li{margin:0 0 .5rem}
@@ -298,8 +307,9 @@ def _fresh_texts(item: PaperItem, page: _Page) -> str:
         if page.fresh(pid, key, text):
             out.append(f"<h4>{esc(label(key, lang))}</h4>{_paragraphs(text)}")
     # Extractive relations are the matched interests already: say them once.
-    matched = ", ".join(item.matched)
-    if all(m in item.relation for m in item.matched):
+    names = matched_names(item)
+    matched = ", ".join(names)
+    if all(m in item.relation for m in names):
         page.fresh(pid, "matched", matched)
     elif page.fresh(pid, "matched", matched):
         out.append(_labelled(label("matched", lang), matched, "meta"))
@@ -363,8 +373,11 @@ def _must_read(item: PaperItem, page: _Page) -> str:
     pid = item.paper_id
     if not page.shown(pid):  # no card above: the whole card here
         return f'<li class="full">{_paper_card(item, "must_read", page)}</li>'
+    # A list of its own: the pick's number is a reference that jumps to its card (shown
+    # as the list's numbers, 1, 3, 4 would read as if items were missing).
     n = page.number(pid)
-    num = f'<a class="num" href="#{_anchor(pid)}" title="{esc(_w("to_card", lang))}">{n}</a>'
+    ref = esc(label("pick_ref", lang, n=str(n)))
+    num = f'<a class="ref" href="#{_anchor(pid)}" title="{esc(_w("to_card", lang))}">{ref}</a>'
     reason = ""
     if item.note:
         reason = (
@@ -372,7 +385,8 @@ def _must_read(item: PaperItem, page: _Page) -> str:
             f"</span> {esc(item.note)}</span>"
         )
     # Whatever the card above did not say yet (usually nothing), then the reason.
-    return f"<li>{num}{_a(item.title, item.links.abs)}{_fresh_texts(item, page)}{reason}</li>"
+    title = _a(item.title, item.links.abs)
+    return f"<li>{title} {num}{_fresh_texts(item, page)}{reason}</li>"
 
 
 def _repo(item: RepoItem, page: _Page) -> str:
@@ -440,7 +454,7 @@ def _section(section: Section, page: _Page, sid: str, lead: str = "") -> str:
             out.append(_glance_table(run, page))
         elif isinstance(first, PaperItem) and kind == "must_read":
             rows = [_must_read(i, page) for i in run if isinstance(i, PaperItem)]
-            out.append(f'<ol class="reads">{"".join(rows)}</ol>')
+            out.append(f'<ul class="reads">{"".join(rows)}</ul>')
         elif isinstance(first, RepoItem):
             rows = [_repo(i, page) for i in run if isinstance(i, RepoItem)]
             out.append(f'<ul class="repos">{"".join(rows)}</ul>')

@@ -52,6 +52,7 @@ __all__ = [
     "document",
     "first_sentence",
     "glance_takeaway",
+    "matched_names",
     "one_line",
     "page_of",
     "repo_facts",
@@ -177,11 +178,32 @@ class _Seen:
     def number(self, paper_id: str) -> int:
         return self._numbers.setdefault(paper_id, len(self._numbers) + 1)
 
+    def shown_as(self, paper_id: str) -> int | None:
+        """The number a paper was already shown with, or None."""
+        return self._numbers.get(paper_id)
+
     def fresh(self, paper_id: str, field: str, text: str) -> bool:
         if not text or self._shown.get((paper_id, field)) == text:
             return False
         self._shown[(paper_id, field)] = text
         return True
+
+
+def matched_names(item: PaperItem) -> list[str]:
+    """The interests a paper matched as the brief names them (labels on a page in the
+    profile's language), for briefs made before labels were kept: the phrases."""
+    if len(item.matched_labels) == len(item.matched):
+        return item.matched_labels
+    return item.matched
+
+
+def _must_read_ref(item: PaperItem, n: int, lang: Language, seen: _Seen) -> list[Line]:
+    """A must-read whose card is above: a bullet, its title and its number up there as a
+    reference ("• SkillOS … (#3 above)"), then what the card did not say (its reason).
+    Numbering these 1, 3, 4 would read as if items were missing."""
+    ref = Span(f" ({label('pick_ref', lang, n=str(n))})")
+    lines = [Line((Span("• "), *_link(item.title, item.links.abs, bold=True), ref))]
+    return lines + _paper(item, n, "must_read", lang, seen)[1:]
 
 
 def _paper(item: PaperItem, n: int, kind: str, lang: Language, seen: _Seen) -> list[Line]:
@@ -223,10 +245,11 @@ def _paper(item: PaperItem, n: int, kind: str, lang: Language, seen: _Seen) -> l
             lines.append(_labelled(key, lang, text))
     # A pick's note says why it was picked (its interests among the reasons): then the
     # bare list of matched interests says nothing more.
-    matched = ", ".join(item.matched)
+    names = matched_names(item)
+    matched = ", ".join(names)
     if kind == "top_picks" and item.note:
         seen.fresh(pid, "matched", matched)
-    elif all(m in item.relation for m in item.matched):
+    elif all(m in item.relation for m in names):
         seen.fresh(pid, "matched", matched)  # the relation names them
     elif seen.fresh(pid, "matched", matched):
         lines.append(_labelled("matched", lang, matched))
@@ -320,7 +343,9 @@ def _items(section: Section, lang: Language, seen: _Seen) -> Iterator[list[Line]
     glance: list[Line] = []  # "worth a glance": one line per paper, no gaps between them
     for item in section.items:
         n = counters[item.type] = counters.get(item.type, 0) + 1
+        shown_above: int | None = None
         if isinstance(item, PaperItem):
+            shown_above = seen.shown_as(item.paper_id)
             # Papers are numbered across the document, in the order of Brief.paper_ids().
             n = seen.number(item.paper_id)
             if section.kind == "others":
@@ -329,6 +354,9 @@ def _items(section: Section, lang: Language, seen: _Seen) -> Iterator[list[Line]
         if glance:
             yield glance
             glance = []
+        if isinstance(item, PaperItem) and section.kind == "must_read" and shown_above:
+            yield _must_read_ref(item, shown_above, lang, seen)
+            continue
         yield _item(item, n, section.kind, lang, seen)
     if glance:
         yield glance

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.layout import announced, glance_takeaway, repo_facts, source_status
+from bot.layout import announced, glance_takeaway, matched_names, repo_facts, source_status
 from digest.i18n import label
 from digest.models import (
     Document,
@@ -81,8 +81,9 @@ def _paper(item: PaperItem, n: int, kind: str, lang: Language) -> list[str]:
     for detail in item.details:
         out.append(f"- **{escape_md(detail.label)}**: {escape_md(detail.text)}")
     picked_because = kind == "top_picks" and item.note
-    if item.matched and not picked_because and not all(m in item.relation for m in item.matched):
-        out.append(f"- **{label('matched', lang)}**: {escape_md(', '.join(item.matched))}")
+    names = matched_names(item)
+    if names and not picked_because and not all(m in item.relation for m in names):
+        out.append(f"- **{label('matched', lang)}**: {escape_md(', '.join(names))}")
     if kind == "must_read" and item.note:
         out.append(f"- **{label('read_reason', lang)}**: {escape_md(item.note)}")
     if picked_because:
@@ -150,9 +151,12 @@ def _section(section: Section, lang: Language, numbers: dict[str, int]) -> list[
             # Papers keep one number across the document: `/paper 7` is the one shown as 7.
             n = numbers.get(item.paper_id, n + 1)
             if section.kind == "must_read":
-                out.append(f"{n}. {_link(item.title, item.links.abs)}")
+                # A list of its own with the pick's number as a reference (numbered 1, 3, 4
+                # it would read as if items were missing).
+                ref = label("pick_ref", lang, n=str(n))
+                out.append(f"- {_link(item.title, item.links.abs)} ({ref})")
                 if item.note:
-                    out.append(f"   - {label('read_reason', lang)}: {escape_md(item.note)}")
+                    out.append(f"  - {label('read_reason', lang)}: {escape_md(item.note)}")
             else:
                 out += _paper(item, n, section.kind, lang)
         elif isinstance(item, RepoItem):

@@ -322,8 +322,8 @@ EVENTS = Counter(
 COMMANDS = Counter(
     "paperdrop_commands",
     "Commands handled, by command (a registered name, or 'unknown') and outcome "
-    "(ok, usage, limited, forbidden, bad_input, source_error, error, cancelled, "
-    "unknown, too_long).",
+    "(ok, usage, unavailable: no LLM or it failed, limited, forbidden, bad_input, "
+    "source_error, error, cancelled, unknown, too_long).",
     ["command", "outcome"],
     registry=REGISTRY,
 )

@@ -41,6 +41,7 @@ from digest.errors import ConfigError, PaperdropError, StoreError
 from digest.models import Language, Platform, Subscription
 from digest.settings import Settings
 from digest.store.base import Store
+from digest.store.redis import reconnecting
 
 if TYPE_CHECKING:
     from bot.conversation import Conversation, Incoming
@@ -114,7 +115,8 @@ class JobQueue:
     def from_settings(cls, settings: Settings) -> JobQueue:
         if not settings.redis_url:
             raise ConfigError("the job queue needs Redis: set PAPERDROP_REDIS_URL")
-        pool = ConnectionPool.from_url(settings.redis_url)  # bytes, as arq expects
+        # Bytes, as arq expects; a connection Redis closed (a restart) comes back.
+        pool = ConnectionPool.from_url(settings.redis_url, **reconnecting())
         redis = ArqRedis(connection_pool=pool, job_serializer=_dumps, job_deserializer=_loads)
         return cls(redis, prefix=settings.redis_prefix)
 

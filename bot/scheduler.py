@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.delivery import (
+    STORE_LINK,
     BriefBuilder,
     ChatOutcome,
     PushReport,
@@ -51,6 +53,7 @@ from bot.observability import (
 )
 from bot.ratelimit import Limiter, RateLimiter
 from bot.sending import Sender
+from digest.errors import StoreError
 from digest.models import Platform, Subscription
 from digest.settings import Settings
 from digest.store.base import Store
@@ -356,12 +359,18 @@ class Scheduler:
         self._stop = stop
         try:
             while stop is None or not stop.is_set():
+                asked_at = time.monotonic()  # the store link's clock
                 try:
                     tick = await self.run_once()
-                except Exception:  # e.g. the Store is briefly unreachable: keep serving
+                except StoreError as exc:  # Redis restarting: said once, tried next tick
+                    count_tick("error")
+                    STORE_LINK.down(str(exc))
+                except Exception:  # a bug: keep serving
                     count_tick("error")
                     log.exception("scheduler tick failed")
                 else:
+                    if STORE_LINK.up_now is False:
+                        STORE_LINK.up(asked_at=asked_at)
                     if tick.due:
                         log.info("pushed to %d chat(s)", len(tick.due))
                 count += 1

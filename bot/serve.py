@@ -10,10 +10,17 @@ the long connection. Webhook modes add their routes to the one HTTP server
 
 - `GET /healthz` (liveness): 200 while the event loop answers at all;
 - `GET /readyz` (readiness): 200 when the Store answers a cheap read within
-  `READY_TIMEOUT` and every receiver that started is still running (its `running`
-  property, for receivers that have one); 503 with `{"ok": false, "reasons": [...]}`
-  otherwise, and from the moment shutdown begins, so a load balancer stops sending;
+  `READY_TIMEOUT` and every configured platform's receiver is connected (its `running`
+  property); 503 with `{"ok": false, "reasons": [...]}` otherwise, naming the platform
+  and why ("telegram: not connected: getUpdates: NetworkError: …"), and from the moment
+  shutdown begins, so a load balancer stops sending;
 - `GET /metrics`: the Prometheus registry of `bot.observability`.
+
+A receiver that cannot connect at boot (the platform down, a DNS blip, a 5xx on getMe) is
+tried again in the background with capped exponential backoff and jitter until it
+connects; a running one that loses its connection reconnects the same way by itself
+(`bot.reconnect`). Only a refusal that trying again cannot cure (a rejected token, a
+ConfigError) stops the trying; /readyz then says so. Each change of state is logged once.
 
 Shutdown (SIGTERM, Ctrl-C) runs in order: stop taking updates, let the push part being
 sent finish and be recorded (no new part starts), give answers in flight
@@ -43,14 +50,15 @@ from bot.platforms import PLATFORMS
 from bot.platforms.base import Receiver
 from bot.queue import JobQueue, fleet_command_limiter, fleet_limiter
 from bot.ratelimit import Limiter, RateLimiter
+from bot.reconnect import RECEIVER_BACKOFF, Backoff, Link, keep_trying
 from bot.scheduler import Scheduler
 from bot.sending import Sender, known_secrets, scrub_line
-from digest.errors import ConfigError
+from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform
 from digest.settings import Settings
 from digest.store.base import Store
 
-__all__ = ["READY_TIMEOUT", "Service", "readiness", "run_service"]
+__all__ = ["MAX_BODY", "READY_TIMEOUT", "Service", "readiness", "run_service"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +66,7 @@ log = logging.getLogger(__name__)
 # is 1 s, ours in deploy/k8s 3 s).
 READY_TIMEOUT = 2.0
 HEALTH_NS = "health"  # the Store namespace the readiness probe reads (never written)
+MAX_BODY = 1024 * 1024  # bytes: the largest webhook request body accepted (else 413)
 
 
 @dataclass
@@ -72,23 +81,50 @@ class Service:
     scheduler: Scheduler | None = None
     http: web.AppRunner | None = None
     address: tuple[str, int] | None = None  # where the HTTP server listens
-    errors: list[str] = field(default_factory=list)  # receivers that could not start
+    errors: list[str] = field(default_factory=list)  # receivers that could not be made
     stopping: bool = False  # shutdown began: not ready any more
     jobs: JobQueue | None = None  # PAPERDROP_QUEUE: heavy work goes to the workers
+    # Receivers connecting: their boot's state (down and why, while retried in the
+    # background); started ones; refused ones (a ConfigError at start: not retried).
+    booting: dict[str, Link] = field(default_factory=dict)
+    started: set[str] = field(default_factory=set)
+    refused: dict[str, str] = field(default_factory=dict)
+    boot_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    boot_stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def platforms(self) -> list[str]:
         return [r.platform for r in self.receivers]
 
+    @property
+    def connected(self) -> list[str]:
+        return [r.platform for r in self.receivers if receiver_running(self, r)]
+
 
 SERVICE: web.AppKey[Service] = web.AppKey("service", Service)
 
 
-def receiver_running(receiver: Receiver) -> bool:
-    """Whether a started receiver still takes events: its `running` property when it has
-    one (connection up, not stopped); else True (started, and not stopped yet)."""
+def receiver_running(service: Service, receiver: Receiver) -> bool:
+    """Whether a receiver takes events: started, and its `running` property when it has
+    one (the connection up, not stopped)."""
+    if receiver.platform not in service.started:
+        return False
     running = getattr(receiver, "running", None)
-    return running if isinstance(running, bool) else True
+    return running if isinstance(running, bool) else not service.stopping
+
+
+def not_connected(service: Service, receiver: Receiver) -> str:
+    """Why a configured platform takes no events now, for /readyz."""
+    name = receiver.platform
+    if name in service.refused:
+        return f"{name}: not started: {service.refused[name]}"
+    if name not in service.started:
+        boot = service.booting.get(name)
+        why = boot.reason if boot is not None else "starting"
+        return f"{name}: not connected: {why}"
+    link = getattr(receiver, "link", None)
+    why = link.reason if isinstance(link, Link) and link.reason else "stopped"
+    return f"{name}: not connected: {why}"
 
 
 async def readiness(service: Service) -> list[str]:
@@ -104,10 +140,10 @@ async def readiness(service: Service) -> list[str]:
         detail = f"{exc.__class__.__name__}: {exc}"
         reasons.append("store: " + scrub_line(detail, known_secrets()))
     for receiver in service.receivers:
-        running = receiver_running(receiver)
+        running = receiver_running(service, receiver)
         set_receiver_running(receiver.platform, running)
         if not running:
-            reasons.append(f"{receiver.platform}: receiver not running")
+            reasons.append(not_connected(service, receiver))
     return reasons
 
 
@@ -132,7 +168,7 @@ def _metrics_handler() -> Callable[[web.Request], Awaitable[web.StreamResponse]]
     async def metrics(request: web.Request) -> web.StreamResponse:
         service = request.app[SERVICE]
         for receiver in service.receivers:
-            set_receiver_running(receiver.platform, receiver_running(receiver))
+            set_receiver_running(receiver.platform, receiver_running(service, receiver))
         if service.jobs is not None:
             with contextlib.suppress(Exception):  # a scrape must answer even without Redis
                 set_queue_depth(await asyncio.wait_for(service.jobs.depth(), READY_TIMEOUT))
@@ -149,8 +185,10 @@ async def start_service(
     stop: asyncio.Event,
     schedule: bool = True,
     senders: Mapping[Platform, Sender] | None = None,
+    backoff: Backoff = RECEIVER_BACKOFF,
 ) -> tuple[Service, asyncio.Task[Any] | None]:
-    """Start receivers, the HTTP server and the scheduler; return them running."""
+    """Start receivers, the HTTP server and the scheduler; return them running (a
+    receiver that could not connect on its first try keeps trying in the background)."""
     configure_hashing(settings.log_salt.get_secret_value() if settings.log_salt else None)
     jobs = JobQueue.from_settings(settings) if settings.queue else None
     conversation = Conversation(
@@ -182,7 +220,9 @@ async def start_service(
         if receiver is not None:
             service.receivers.append(receiver)
 
-    app = web.Application(client_max_size=1024 * 1024)  # events are small; refuse floods
+    # Events are small: a body over MAX_BODY is refused with 413 before any handler reads
+    # it (aiohttp stops reading there), so a flood of huge posts costs a megabyte each.
+    app = web.Application(client_max_size=MAX_BODY)
     app[SERVICE] = service
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
@@ -198,17 +238,8 @@ async def start_service(
     host, port = runner.addresses[0][:2]
     service.address = (str(host), int(port))
 
-    started: list[Receiver] = []
-    for receiver in service.receivers:
-        try:
-            await receiver.start()
-        except Exception as exc:  # one platform's trouble must not keep the others down
-            service.errors.append(f"{receiver.platform}: {exc.__class__.__name__}: {exc}")
-            log.exception("receiver %s did not start", receiver.platform)
-            continue
-        started.append(receiver)
-        set_receiver_running(receiver.platform, True)
-    service.receivers = started
+    # Each platform's first try at once (all together); one that failed keeps trying.
+    await asyncio.gather(*(_first_start(service, r, backoff) for r in service.receivers))
 
     task: asyncio.Task[Any] | None = None
     if schedule:
@@ -224,11 +255,83 @@ async def start_service(
     return service, task
 
 
+async def _first_start(service: Service, receiver: Receiver, backoff: Backoff) -> None:
+    """Start `receiver` once; if that failed for a passing reason, keep trying in the
+    background (one platform's trouble never keeps the others down)."""
+    name = receiver.platform
+    link = service.booting[name] = Link(name, "receiver", logger=log)
+    try:
+        await receiver.start()
+    except ConfigError as exc:
+        _refused(service, receiver, exc)
+        return
+    except Exception as exc:
+        link.down(_one_line(exc))
+        task = asyncio.create_task(_keep_starting(service, receiver, link, backoff))
+        service.boot_tasks.append(task)
+        return
+    _started(service, receiver)
+
+
+async def _keep_starting(
+    service: Service, receiver: Receiver, link: Link, backoff: Backoff
+) -> None:
+    try:
+        done = await keep_trying(
+            _started_once(receiver),
+            link,
+            stop=service.boot_stop,
+            backoff=backoff,
+            describe=_one_line,
+            first_attempt=1,
+        )
+    except ConfigError as exc:
+        _refused(service, receiver, exc)
+        return
+    if done:
+        _started(service, receiver)
+
+
+def _started_once(receiver: Receiver) -> Callable[[], Awaitable[bool]]:
+    async def start() -> bool:
+        await receiver.start()
+        return True
+
+    return start
+
+
+def _started(service: Service, receiver: Receiver) -> None:
+    service.started.add(receiver.platform)
+    set_receiver_running(receiver.platform, True)
+
+
+def _refused(service: Service, receiver: Receiver, exc: ConfigError) -> None:
+    reason = scrub_line(str(exc), known_secrets())
+    service.refused[receiver.platform] = reason
+    service.errors.append(f"{receiver.platform}: {reason}")
+    log.error("%s: receiver not started (not retried): %s", receiver.platform, reason)
+
+
+def _one_line(exc: BaseException) -> str:
+    """Why a start failed, on one line: a platform error's own reason, else the class
+    and message; no secret in it."""
+    reason = getattr(exc, "reason", None)
+    if isinstance(exc, DeliveryError) and isinstance(reason, str):
+        return scrub_line(reason, known_secrets())
+    detail = " ".join(str(exc).split())
+    text = f"{exc.__class__.__name__}: {detail}" if detail else exc.__class__.__name__
+    return scrub_line(text, known_secrets())
+
+
 async def stop_service(
     service: Service, scheduler_task: asyncio.Task[Any] | None, *, grace: float
 ) -> None:
     """Shut down in order (see the module docstring); returns within about `grace` s."""
     service.stopping = True  # /readyz answers 503 from now on
+    service.boot_stop.set()  # receivers still connecting stop trying
+    for task in service.boot_tasks:
+        task.cancel()
+    await asyncio.gather(*service.boot_tasks, return_exceptions=True)
     for receiver in service.receivers:
         try:
             await asyncio.wait_for(receiver.stop(), timeout=max(grace, 1.0))

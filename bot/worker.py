@@ -8,6 +8,11 @@ Shutdown (SIGTERM, Ctrl-C): take no new job; a push finishes the part it is send
 records it and hands the rest of its chunk back to the queue for another worker; answers
 in flight get `shutdown_grace` seconds; what is still running then is cancelled, and arq
 runs it again elsewhere.
+
+Redis restarting: arq's job loop fails under it; it is started again with capped
+exponential backoff (`keep_running`) instead of the worker exiting (and its supervisor
+restarting it in a loop), the outage said once and the recovery once. Jobs in flight
+wait for Redis where they need it (bot/delivery.py) and go on.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any
 from aiohttp import web
 from arq.worker import Worker
 from prometheus_client.aiohttp import make_aiohttp_handler
+from redis.exceptions import RedisError
 
 from bot.conversation import Conversation
 from bot.observability import REGISTRY, configure_hashing, set_queue_depth
@@ -35,6 +41,7 @@ from bot.queue import (
     fleet_limiter,
     make_worker,
 )
+from bot.reconnect import Backoff, Link, Sleep, nap_until
 from bot.scheduler import timed_builder
 from bot.sending import Sender
 from digest.errors import ConfigError
@@ -42,11 +49,13 @@ from digest.models import Platform
 from digest.settings import Settings
 from digest.store.base import Store
 
-__all__ = ["RunningWorker", "start_worker", "stop_worker"]
+__all__ = ["RunningWorker", "keep_running", "start_worker", "stop_worker"]
 
 log = logging.getLogger(__name__)
 
 READY_TIMEOUT = 2.0
+# arq's job loop, started again after Redis failed under it: 1 s doubling to 30 s.
+JOB_LOOP_BACKOFF = Backoff(base=1.0, cap=30.0)
 
 
 @dataclass
@@ -59,6 +68,7 @@ class RunningWorker:
     errors: list[str] = field(default_factory=list)  # platforms that cannot send
     owned: list[Sender] = field(default_factory=list)
     stopping: bool = False
+    link: Link = field(default_factory=lambda: Link("worker", "job loop", logger=log))
 
     @property
     def platforms(self) -> list[Platform]:
@@ -79,6 +89,8 @@ async def _readyz(request: web.Request) -> web.Response:
         reasons.append("shutting down")
     if running.task.done():
         reasons.append("the job loop ended")
+    elif running.link.up_now is False:
+        reasons.append(f"job loop waiting for Redis: {running.link.reason}")
     try:
         alive = await asyncio.wait_for(running.state.queue.ping(), READY_TIMEOUT)
     except TimeoutError:
@@ -144,8 +156,9 @@ async def start_worker(
         builder=timed_builder(builder),
     )
     worker = make_worker(state, poll_delay=poll_delay)
-    task = asyncio.create_task(worker.main())
-    running = RunningWorker(state, worker, task, errors=errors, owned=owned)
+    link = Link("worker", "job loop", logger=log)
+    task = asyncio.create_task(keep_running(worker, link, state.stop))
+    running = RunningWorker(state, worker, task, errors=errors, owned=owned, link=link)
     if http:
         app = web.Application()
         app[WORKER] = running
@@ -159,6 +172,39 @@ async def start_worker(
         host, port = runner.addresses[0][:2]
         running.address = (str(host), int(port))
     return running
+
+
+async def keep_running(
+    worker: Worker,
+    link: Link,
+    stop: asyncio.Event,
+    *,
+    backoff: Backoff = JOB_LOOP_BACKOFF,
+    sleep: Sleep = asyncio.sleep,
+) -> None:
+    """arq's job loop (`worker.main()`), started again with backoff whenever Redis fails
+    under it, until `stop` is set; a bug in it is logged with its traceback and the loop
+    started again the same way (a worker never exits on its own)."""
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        link.up()  # main() reached Redis (it asked for INFO) and is about to poll
+
+    worker.on_startup = on_startup
+    attempt = 0
+    while not stop.is_set():
+        try:
+            await worker.main()
+            return
+        except (RedisError, OSError) as exc:
+            if link.up_now:
+                attempt = 0  # it ran fine until now: the first wait is short again
+            link.down(f"{exc.__class__.__name__}: {exc}")
+        except Exception:
+            log.exception("worker: the job loop failed; starting it again")
+            link.down("the job loop failed")
+        if await nap_until(stop, backoff.delay(attempt), sleep):
+            return
+        attempt += 1
 
 
 async def stop_worker(running: RunningWorker, *, grace: float) -> None:

@@ -151,7 +151,7 @@ async def _from_full_text(
             max_tokens=600,
         )
     except LLMError as exc:
-        log.warning("question about %s answered with quotes: %s", paper.paper_id, exc)
+        log.info("question about %s answered with quotes: %s", paper.paper_id, exc)
         return _quote(hits, question, language), usage_of(exc)
     source = f"{paper.title} {paper.abstract} {text.all_text()}"
     written = clean_prose(answer.answer, source, ANSWER_CHARS)
@@ -215,7 +215,7 @@ async def _from_abstract(
             max_tokens=600,
         )
     except LLMError as exc:
-        log.warning("question about %s fell back to quotes: %s", paper.paper_id, exc)
+        log.info("question about %s fell back to quotes: %s", paper.paper_id, exc)
         return Answer(text=_quote_abstract(paper, question, language)), usage_of(exc)
     text = clean_prose(answer.answer, f"{paper.title} {paper.abstract} {summary}", ANSWER_CHARS)
     return Answer(text=text or _quote_abstract(paper, question, language)), usage

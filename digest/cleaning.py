@@ -24,6 +24,7 @@ from digest.models import Language
 
 __all__ = [
     "clean_sentence",
+    "clean_source_text",
     "clean_title",
     "drop_connective",
     "latex_to_text",
@@ -319,16 +320,25 @@ def _command(name: str, s: str, i: int, math: bool, out: list[str]) -> tuple[str
 
 
 _DASH = re.compile(r"(?<=\w)---?(?=\w)")
+# A caret outside math that can only be an exponent, as titles type it without dollars:
+# "A^2TGPO", "O(n^2)", "10^{-3}" (a letter exponent, "x^n", stays: it may be literal).
+_TEXT_CARET = re.compile(r"(?<=[A-Za-z0-9)\]])\^(?:\{([0-9+\-−=()]{1,8})\}|([0-9]{1,4}))")
 _SPACE_BEFORE = re.compile(r"\s+([,.;:!?%)\]])")
 _SPACE_AFTER_OPEN = re.compile(r"([(\[])\s+")
 
 
 def latex_to_text(text: str) -> str:
-    """`text` with LaTeX markup turned into plain Unicode text, whitespace collapsed."""
+    """`text` with LaTeX markup turned into plain Unicode text, whitespace collapsed.
+
+    Idempotent: clean text comes back as it is, so text cleaned where it entered (the
+    sources) may be passed through again by a renderer at no harm.
+    """
     if "\\" not in text and "$" not in text and "`" not in text and "''" not in text:
         out = text
     else:
         out = _convert(text, False)
+    if "^" in out:
+        out = _TEXT_CARET.sub(lambda m: (m.group(1) or m.group(2)).translate(_SUPERSCRIPT), out)
     out = _DASH.sub(lambda m: "—" if len(m.group()) == 3 else "–", out)
     out = " ".join(out.split())
     out = _SPACE_BEFORE.sub(r"\1", out)
@@ -338,6 +348,13 @@ def latex_to_text(text: str) -> str:
 def clean_title(title: str) -> str:
     """A title for display: LaTeX resolved, whitespace collapsed."""
     return latex_to_text(title)
+
+
+def clean_source_text(text: str) -> str:
+    """A title, abstract or summary as it enters the model from a source: LaTeX resolved
+    once there (`\\emph{…}`, `$\\lambda$`, `\\citep{…}`, `A$^2$`), so every renderer, the
+    LLM's prompts and `/paper` cards read the same plain text."""
+    return latex_to_text(text) if text else text
 
 
 # --- connectives -----------------------------------------------------------------------

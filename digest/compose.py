@@ -161,6 +161,7 @@ class _Context:
             contribution=_prose(s.contribution) if contribution else "",
             why=_prose(s.why) if why else "",
             matched=list(r.matched),
+            matched_labels=[self.writer.label(m) for m in r.matched],
             note=_prose(note),
         )
 
@@ -198,7 +199,9 @@ def _llm_source(
 ) -> SourceItem:
     zh = language == "zh"
     if state in _LLM_SKIPPED:
-        return SourceItem(source=LLM_SOURCE, status="skipped", detail=_LLM_SKIPPED[state][language])
+        # The same word as the header's ("未配置", not "未查询").
+        status: SourceStatus = "not_configured" if state == "not_configured" else "off"
+        return SourceItem(source=LLM_SOURCE, status=status, detail=_LLM_SKIPPED[state][language])
     if state == "failed":
         return SourceItem(
             source=LLM_SOURCE,
@@ -225,15 +228,6 @@ def _llm_source(
 
 # --- header ----------------------------------------------------------------------------
 
-_STATUS_WORDS: Final[dict[Language, dict[SourceStatus, str]]] = {
-    "zh": {"ok": "正常", "partial": "部分失败", "failed": "失败", "skipped": "未查询"},
-    "en": {
-        "ok": "answered",
-        "partial": "partly failed",
-        "failed": "failed",
-        "skipped": "not queried",
-    },
-}
 _LLM_WORDS: Final[dict[Language, dict[LLMState, str]]] = {
     "zh": {"used": "已使用", "not_configured": "未配置", "off": "已关闭", "failed": "失败"},
     "en": {
@@ -291,7 +285,7 @@ def header_note(
         if r.source in WINDOW_SOURCES or r.source == LLM_SOURCE:
             continue
         count = facts.counts.get(r.source)
-        word = _STATUS_WORDS[language][r.status]
+        word = label(f"status_{r.status}", language)  # the source note's word too
         if count is not None and r.status in ("ok", "partial"):
             what = (
                 (f"{count} 篇" if r.status == "ok" else f"{count} 篇,{word}")

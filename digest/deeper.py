@@ -319,7 +319,7 @@ async def paper_details(
             max_tokens=DETAILS_MAX_TOKENS,
         )
     except LLMError as exc:
-        log.warning("details of %s fell back to extractive: %s", paper.paper_id, exc)
+        log.info("details of %s fell back to extractive: %s", paper.paper_id, exc)
         failed = extractive_details(paper, language, full).model_copy(update={"failed": str(exc)})
         return failed, usage_of(exc)
     fallback = extractive_details(paper, language, full)

@@ -56,11 +56,16 @@ _LABELS: Final[dict[str, dict[Language, str]]] = {
     "takeaway": {"zh": "一句话", "en": "Takeaway"},
     "stars_delta": {"zh": "较上次 {delta} star({days} 天)", "en": "{delta} stars in {days} days"},
     "stars_since_yesterday": {"zh": "较昨天 {delta} star", "en": "{delta} stars since yesterday"},
-    # Source statuses as the reader reads them (the model keeps the codes).
-    "status_ok": {"zh": "正常", "en": "ok"},
-    "status_partial": {"zh": "部分可用", "en": "partial"},
+    # Source statuses as the reader reads them (the model keeps the codes): one wording for
+    # the header and the source note.
+    "status_ok": {"zh": "正常", "en": "answered"},
+    "status_partial": {"zh": "部分失败", "en": "partly failed"},
     "status_failed": {"zh": "失败", "en": "failed"},
-    "status_skipped": {"zh": "未查询", "en": "skipped"},
+    "status_skipped": {"zh": "未查询", "en": "not queried"},
+    "status_not_configured": {"zh": "未配置", "en": "not configured"},
+    "status_off": {"zh": "已关闭", "en": "switched off"},
+    # A must-read paper's place among the picks above it.
+    "pick_ref": {"zh": "见上文第 {n} 篇", "en": "#{n} above"},
     # The top picks' note in an extractive brief, by why there is no LLM text.
     "extractive_note_not_configured": {
         "zh": "未使用 LLM:引号内是论文摘要或 Hugging Face AI 摘要的原文,入选原因与关系由规则"

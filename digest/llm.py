@@ -14,6 +14,11 @@ model) for the rest of the process and uses ``json_object``. While an endpoint's
 not known yet, one call asks and concurrent calls wait for it, so a refusing endpoint
 sees one refused call, not one per concurrent caller. Every answer is validated against
 the pydantic model whatever the mode.
+
+A failing LLM (down, 5xx, timing out, answering garbage, a request over its context) is
+said once per run and kind of failure at WARNING (`LLM_HEALTH`), not once per call: the
+callers fall back to extractive texts and log their own fallback at INFO. Its recovery is
+said once too.
 """
 
 from __future__ import annotations
@@ -41,7 +46,9 @@ if TYPE_CHECKING:  # the SDK takes ~2 s to import: only clients that talk to an 
 
 __all__ = [
     "LLM",
+    "LLM_HEALTH",
     "LLMCallError",
+    "LLMHealth",
     "OpenAILLM",
     "forget_structured_support",
     "make_llm",
@@ -104,6 +111,51 @@ _SCHEMA_KEYS = frozenset(
 _SCHEMA_SUPPORT: dict[str, bool] = {}
 # The json_schema call an unknown endpoint is being asked right now (done when it answered).
 _PROBES: dict[str, asyncio.Future[None]] = {}
+
+
+class LLMHealth:
+    """The LLM's state in this process, logged once per kind of failure and once on
+    recovery: a brief of 20 summaries or a morning of /paper with the LLM down is one
+    warning, not one per call."""
+
+    def __init__(self, logger: logging.Logger = log) -> None:
+        self._log = logger
+        self.failing_since: float | None = None
+        self.failures = 0  # calls failed since it last answered
+        self.warned: set[str] = set()  # kinds of failure said this run
+
+    def failed(self, reason: str) -> None:
+        self.failures += 1
+        if self.failing_since is None:
+            self.failing_since = time.monotonic()
+        kind = _kind(reason)
+        if kind in self.warned:
+            return
+        self.warned.add(kind)
+        self._log.warning(
+            "LLM failing: %s; answers fall back to extractive texts (said once per run)",
+            reason,
+        )
+
+    def answered(self) -> None:
+        if self.failing_since is None:
+            return
+        self._log.info(
+            "LLM answering again after %d failed call(s) (%.1f s)",
+            self.failures,
+            time.monotonic() - self.failing_since,
+        )
+        self.failing_since = None
+        self.failures = 0
+
+
+def _kind(reason: str) -> str:
+    """The kind of an LLM failure ("LLM server error", "LLM did not answer…"): its words
+    before any status or detail, so HTTP 500 and 502 are one kind."""
+    return re.split(r"[(:]", reason, maxsplit=1)[0].strip()
+
+
+LLM_HEALTH = LLMHealth()
 
 
 def forget_structured_support() -> None:
@@ -245,7 +297,11 @@ class OpenAILLM:
         try:
             answer = await self._complete_json(system, user, schema, max_tokens, usage)
             outcome = "ok"
+            LLM_HEALTH.answered()
             return answer, usage
+        except LLMError as exc:
+            LLM_HEALTH.failed(str(exc))
+            raise
         finally:
             telemetry.count_llm_call(
                 telemetry.task_of(system),
@@ -282,6 +338,15 @@ class OpenAILLM:
         raise LLMCallError(f"LLM answer was not the expected JSON after a retry: {problem}", usage)
 
     async def embed(self, texts: list[str]) -> tuple[list[list[float]], LLMUsage]:
+        try:
+            result = await self._embed(texts)
+        except LLMError as exc:
+            LLM_HEALTH.failed(str(exc))
+            raise
+        LLM_HEALTH.answered()
+        return result
+
+    async def _embed(self, texts: list[str]) -> tuple[list[list[float]], LLMUsage]:
         import openai
 
         usage = LLMUsage()

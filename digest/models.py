@@ -187,6 +187,9 @@ class PaperItem(BaseModel):
     why: str = ""
     relation: str = ""
     matched: list[str] = Field(default_factory=list)  # the reader's interests it matched
+    # The same interests as the brief names them (the profile's labels in its language),
+    # for display; `matched` keeps the phrases (what 👍/👎 learn from).
+    matched_labels: list[str] = Field(default_factory=list)
     note: str = ""  # e.g. why to read it closely (must_read)
     details: list[Detail] = Field(default_factory=list)  # the deeper card (/paper)
 
@@ -239,7 +242,9 @@ class FigureRef(BaseModel):
     label: str = "Figure"  # "Figure 1"
 
 
-SourceStatus = Literal["ok", "partial", "failed", "skipped"]
+# not_configured / off: a part that needs configuration (the LLM) was not set up, or was
+# switched off for this run; skipped: a source that was not asked.
+SourceStatus = Literal["ok", "partial", "failed", "skipped", "not_configured", "off"]
 
 
 class SourceItem(BaseModel):
@@ -374,4 +379,7 @@ class Ranked(BaseModel):
     paper: Paper
     score: float
     matched: list[str] = Field(default_factory=list)  # the reader's interests it matched
+    # The same interests as the brief names them (the profile's labels in its language),
+    # for display; `matched` keeps the phrases (what 👍/👎 learn from).
+    matched_labels: list[str] = Field(default_factory=list)
     signals: dict[str, float] = Field(default_factory=dict)  # score components, for --explain

@@ -49,7 +49,7 @@ from digest.profile import Profile
 from digest.ranking import llm_rerank, rank, semantic_blend
 from digest.settings import Settings
 from digest.sources.arxiv_api import ArxivSource
-from digest.sources.collect import Candidates, collect_candidates
+from digest.sources.collect import Candidates, SourceOutcome, collect_candidates
 from digest.sources.github import GitHubSource, normalize_repo_url
 from digest.sources.hf import HuggingFaceSource, parse_daily
 from digest.sources.merge import merge_papers
@@ -92,11 +92,46 @@ class NoBrief(PaperdropError):
 
     `reports` are the sources' reports when nothing could be collected (empty when the
     candidates were all shown before): callers tell "failed" from "answered with none".
+    `sentence(language)` says what each source did, once per source, in any language (the
+    command line speaks its own, a chat the reader's); `str()` is the reader's.
     """
 
-    def __init__(self, message: str, reports: Sequence[SourceItem] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        reports: Sequence[SourceItem] = (),
+        *,
+        day: dt.date | None = None,
+        outcomes: Sequence[SourceOutcome] = (),
+    ) -> None:
         super().__init__(message)
         self.reports = list(reports)
+        self.day = day
+        self.outcomes = list(outcomes)
+
+    def sentence(self, language: Language) -> str:
+        if self.day is None or not self.outcomes:
+            return str(self)
+        return _nothing_collected(self.day, self.outcomes, language)
+
+
+def _nothing_collected(day: dt.date, outcomes: Sequence[SourceOutcome], language: Language) -> str:
+    zh = language == "zh"
+    parts = [_outcome_phrase(o, zh) for o in outcomes]
+    if zh:
+        return f"{day} 没有收集到任何论文:{';'.join(parts)}。"
+    return f"no papers could be collected for {day}: {'; '.join(parts)}."
+
+
+def _outcome_phrase(o: SourceOutcome, zh: bool) -> str:
+    """One source in a NoBrief sentence: failed (when, why), answered with none, skipped."""
+    if o.status in ("failed", "partial"):
+        if zh:
+            return f"{o.source} 获取 {o.failed_span} 失败({o.reason})"
+        return f"{o.source} failed for {o.failed_span} ({o.reason})"
+    if o.status == "skipped":
+        return f"未查询 {o.source}" if zh else f"{o.source} was not queried"
+    return f"{o.source} 没有论文" if zh else f"{o.source} listed no papers"
 
 
 def http_client(settings: Settings) -> httpx.AsyncClient:
@@ -329,12 +364,12 @@ async def build_brief(
             )
             github = GitHubSource(settings, client, store=store)
         if not candidates.papers:
-            # The sources' details are in the reader's language: so is the sentence.
-            if language == "zh":
-                reasons = ";".join(f"{r.source}:{r.detail}" for r in candidates.reports)
-                raise NoBrief(f"{day} 没有收集到任何论文({reasons})", candidates.reports)
-            reasons = "; ".join(f"{r.source}: {r.detail}" for r in candidates.reports)
-            raise NoBrief(f"no papers could be collected for {day} ({reasons})", candidates.reports)
+            raise NoBrief(
+                _nothing_collected(day, candidates.outcomes, language),
+                candidates.reports,
+                day=day,
+                outcomes=candidates.outcomes,
+            )
 
         seen: set[str] = set()
         if readers and not include_seen:
@@ -482,7 +517,7 @@ def _warn_once(
         (s := summaries.get(p.paper_id)) is None or s.mode == "extractive" for p in shown
     )
     if notes_failed is not None and not fell_back:
-        log.warning("LLM reader notes failed: %s", notes_failed.detail)
+        log.info("LLM reader notes failed: %s", notes_failed.detail)
 
 
 async def write_notes(

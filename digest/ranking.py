@@ -493,7 +493,7 @@ async def _rerank_batch(
             max_tokens=RERANK_TOKENS_BASE + RERANK_TOKENS_PER_PAPER * len(batch),
         )
     except LLMError as exc:
-        log.warning("rerank batch of %d kept its lexical order: %s", len(batch), exc)
+        log.info("rerank batch of %d kept its lexical order: %s", len(batch), exc)
         return None
 
 
@@ -600,7 +600,7 @@ async def semantic_blend(
             max(_cosine(v, q) for q in interest_vecs) for v in vectors[len(profile.interests) :]
         ]
     except LLMError as exc:
-        log.warning("semantic blend skipped: %s", exc)
+        log.info("semantic blend skipped: %s", exc)
         return list(ranked), LLMUsage()
 
     top = max(max(sims), 0.0)

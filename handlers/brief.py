@@ -42,11 +42,9 @@ async def brief(ctx: HandlerContext, args: Args) -> Document:
                 progress=ctx.progress,
             )
         except NoBrief as exc:
+            # The sentence names the day and says once what each source did.
             raise UsageError(
-                ctx.t(
-                    f"No brief could be made for {day}: {exc}",
-                    f"无法生成 {day} 的简报:{exc}",
-                )
+                ctx.t("No brief could be made: ", "无法生成简报:") + exc.sentence(ctx.language)
             ) from None
         await put_day_brief(ctx.store, ctx.profile.key, day, made)
     await record_brief(ctx.store, ctx.chat.key, made)

@@ -24,6 +24,7 @@ __all__ = [
     "Chat",
     "HandlerContext",
     "ThreadContext",
+    "Unavailable",
     "UsageError",
     "User",
     "tr",
@@ -37,6 +38,12 @@ def tr(language: Language, en: str, zh: str) -> str:
 
 class UsageError(PaperdropError):
     """Bad arguments or a refused request: the message is shown to the user as it is."""
+
+
+class Unavailable(UsageError):
+    """The command cannot be answered in this setup or right now (no LLM configured, the
+    LLM failed): shown as it is, like a UsageError; the command line exits 1 (a run that
+    failed), not 2 (bad input)."""
 
 
 @dataclass(frozen=True)

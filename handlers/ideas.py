@@ -12,7 +12,7 @@ from digest.pipeline import http_client
 from digest.profile import Profile
 from digest.ranking import rank
 from digest.sources.hf import HuggingFaceSource
-from handlers.context import Args, HandlerContext, UsageError
+from handlers.context import Args, HandlerContext, Unavailable, UsageError
 from handlers.registry import command
 
 __all__ = ["ideas"]
@@ -66,13 +66,12 @@ async def _grounding(ctx: HandlerContext, topic: str) -> list[PaperItem]:
 async def ideas(ctx: HandlerContext, args: Args) -> Document:
     """Three research ideas grounded in recent papers (optionally on a topic)."""
     if ctx.llm is None:
-        return Reply.text(
-            ctx.language,
+        raise Unavailable(
             ctx.t(
                 "Research ideas need an LLM, and this bot runs without one; /paper still "
                 "works with the abstracts' own sentences.",
                 "生成研究 idea 需要 LLM,而这个机器人没有配置 LLM;/paper 仍可用摘要原文解读论文。",
-            ),
+            )
         )
     topic = " ".join(args.text.split())[:MAX_TOPIC]
     try:
@@ -101,11 +100,16 @@ async def ideas(ctx: HandlerContext, args: Args) -> Document:
             llm=ctx.llm,
         )
     except LLMError:
-        raise UsageError(
-            ctx.t("The LLM did not answer; try again later.", "LLM 没有响应,请稍后再试。")
+        # Down, timed out, or answering no usable JSON: the reader gets one clear line.
+        raise Unavailable(
+            ctx.t(
+                "The LLM did not give usable ideas just now (it failed or answered "
+                "garbage); try /ideas again later.",
+                "LLM 暂时没有给出可用的 idea(调用失败或回答无法解析),请稍后再发 /ideas。",
+            )
         ) from None
     if not found:
-        raise UsageError(
+        raise Unavailable(
             ctx.t(
                 "The LLM gave no idea grounded in these papers; try another topic.",
                 "LLM 没有给出基于这些论文的 idea,换个主题试试。",

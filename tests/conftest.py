@@ -1,18 +1,24 @@
 """Shared fixtures: a fake clock, the real local Redis, and a Store of each kind.
 
 Redis tests use the real server (PAPERDROP_TEST_REDIS_URL, default 127.0.0.1:6379 db 0),
-a fresh key prefix per test, and delete every key under it afterwards. When Redis is not
-there they fail with a message saying so; they never skip.
+a fresh key prefix per test, and delete every key under it afterwards. When Redis (or
+Chromium, for the HTML page's browser test) is not there, a test that needs it is
+skipped with the reason and how to get it, on a developer's machine; in CI (the `CI`
+environment variable set, as `.ci/run` and every CI service set it) it fails instead: CI
+must never pass by skipping what it exists to run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import uuid
 from collections.abc import AsyncIterator
+from typing import NoReturn
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 from hypothesis import settings as hypothesis_settings
 from redis.exceptions import RedisError
@@ -65,22 +71,56 @@ def fake_clock() -> FakeClock:
     return FakeClock()
 
 
+def in_ci() -> bool:
+    """Running in CI: what a test needs must be there (missing is a failure, not a skip)."""
+    return bool(os.environ.get("CI"))
+
+
+def missing(reason: str) -> NoReturn:
+    """A test's prerequisite is not installed: skip, saying why and how to get it (README,
+    "Running the tests"); in CI, fail."""
+    if in_ci():
+        pytest.fail(f"{reason} (CI is set: a missing prerequisite fails)", pytrace=False)
+    pytest.skip(reason)
+
+
+@functools.cache
+def _redis_problem(url: str) -> str | None:
+    """Why Redis at `url` cannot be used, or None (asked once per test run)."""
+    client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=2.0)
+    try:
+        client.ping()
+    except (RedisError, OSError) as exc:
+        return str(exc) or type(exc).__name__
+    finally:
+        client.close()
+    return None
+
+
+def need_redis(url: str) -> None:
+    problem = _redis_problem(url)
+    if problem is not None:
+        missing(
+            f"needs a Redis server at {redact_url(url)} ({problem}): run `redis-server` "
+            f"(apt-get install redis-server) or set {REDIS_URL_ENV}"
+        )
+
+
 @pytest.fixture
 def redis_url() -> str:
-    return os.environ.get(REDIS_URL_ENV) or DEFAULT_REDIS_URL
+    url = os.environ.get(REDIS_URL_ENV) or DEFAULT_REDIS_URL
+    need_redis(url)
+    return url
 
 
 async def _connect_redis(url: str) -> aioredis.Redis:
+    need_redis(url)
     client = make_client(url)  # the production client: same pool and decoding
     try:
         await client.ping()
     except (RedisError, OSError) as exc:
         await client.aclose()
-        pytest.fail(
-            f"these tests need a Redis server at {redact_url(url)} "
-            f"(start one or set {REDIS_URL_ENV}): {exc}",
-            pytrace=False,
-        )
+        missing(f"needs a Redis server at {redact_url(url)} ({exc})")
     return client
 
 

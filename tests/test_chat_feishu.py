@@ -37,6 +37,7 @@ from bot.platforms.feishu import FeishuAdapter
 from bot.platforms.feishu.receive import EVENTS_PATH, FeishuReceiver
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.feishu.send import FeishuSender
+from bot.sending import Sender
 from digest.chatstate import feedback_buttons, get_votes, put_papers, thread_key
 from digest.errors import ConfigError
 from digest.models import Document, Paper, Reply, Subscription
@@ -71,11 +72,11 @@ class WatchedConversation(Conversation):
         self.answered: list[tuple[Incoming, list[Answer]]] = []
         self.spawned: list[asyncio.Task[Any]] = []
 
-    async def handle(self, inc: Incoming, **kwargs: Any) -> list[Answer]:
-        self.started.append(inc)
+    async def respond(self, incoming: Incoming, sender: Sender, **kwargs: Any) -> list[Answer]:
+        self.started.append(incoming)
         self.signal.poke()
-        answers = await super().handle(inc, **kwargs)
-        self.answered.append((inc, answers))
+        answers = await super().respond(incoming, sender, **kwargs)
+        self.answered.append((incoming, answers))
         self.signal.poke()
         return answers
 

@@ -30,6 +30,7 @@ from bot.platforms import PLATFORMS
 from bot.platforms.slack.receive import EVENTS_PATH, SlackReceiver
 from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.send import SlackSender
+from bot.reconnect import Backoff
 from digest.chatstate import feedback_buttons, get_votes, put_papers, thread_key
 from digest.errors import ConfigError
 from digest.models import Document, Paper, Reply, Subscription
@@ -443,6 +444,15 @@ async def _until(fake: FakeSlack, predicate: Callable[[], bool]) -> None:
     await fake.wait_until(predicate, WAIT)
 
 
+async def _polled(predicate: Callable[[], bool]) -> None:
+    """Until `predicate()` holds for the receiver's own state (nothing the fake records)."""
+    async with asyncio.timeout(WAIT):
+        while True:
+            if predicate():
+                return
+            await asyncio.sleep(0.01)
+
+
 async def test_socket_mode_slash_command_is_acked_and_answered(store: Store) -> None:
     async with _workspace(store, socket_mode=True) as slack:
         assert slack.receiver.routes() == []  # no public URL needed
@@ -485,6 +495,43 @@ async def test_socket_mode_stop_returns_promptly_and_closes_the_socket(store: St
         await slack.receiver.stop()  # twice is fine
     assert stopped_in < 2.0
     assert slack.fake.socket_connects == 1  # it did not reconnect
+
+
+async def test_socket_mode_comes_back_by_itself_after_slack_goes_away(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack closes the socket without a word and answers apps.connections.open with 503
+    for a while: the receiver reconnects with backoff, says so once each way, and answers."""
+    caplog.set_level(logging.WARNING)
+    async with FakeSlack() as fake:
+        fake.add_user("U1", name="ben")
+        settings = _settings(fake, socket_mode=True)
+        conversation = Conversation(settings, store)
+        receiver = SlackReceiver(
+            ReceiverDeps(settings, store, conversation),
+            backoff=Backoff(base=0.01, cap=0.05),  # real but tiny waits
+            socket_check=0.05,
+        )
+        await asyncio.wait_for(receiver.start(), WAIT)
+        try:
+            assert receiver.running
+            fake.fail_next(503, count=4, method="apps.connections.open")
+            await fake.socket_drop()
+            await _polled(lambda: not receiver.running)
+            assert receiver.link is not None and receiver.link.reason
+            await _polled(lambda: receiver.running and fake.sockets_open == 1)
+            envelope = ev.event_callback(fake.user_message("help", channel="D1", user="U1"))
+            await fake.wait_ack(await fake.socket_send("events_api", envelope), WAIT)
+            await _until(fake, lambda: bool(fake.by_channel("D1")))
+        finally:
+            await receiver.stop()
+            await conversation.close()
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("Socket Mode down" in m for m in messages) == 1, messages
+    assert sum("Socket Mode up again after 5 failed tries" in m for m in messages) == 1
+    assert not any("Traceback" in m or "Failed to connect" in m for m in messages)
+    assert fake.socket_connects == 2
+    assert fake.app_token not in caplog.text
 
 
 async def test_socket_mode_with_a_refused_app_token_fails_at_start(store: Store) -> None:

@@ -35,7 +35,7 @@ from bot.platforms.telegram.render import render_telegram
 from bot.platforms.telegram.send import TelegramSender
 from bot.sending import Sender
 from digest.chatstate import get_votes, put_papers, thread_key
-from digest.errors import DeliveryError
+from digest.errors import ConfigError
 from digest.models import Button, Document, Paper, Reply, Subscription
 from digest.settings import Settings
 from digest.store.base import Store
@@ -98,11 +98,9 @@ class WatchedSender(TelegramSender):
         super().__init__(settings, sleep=fake_sleep)
         self.signal = signal
 
-    async def call(
-        self, chat_id: str, make: Callable[[Any], Awaitable[T]], *, limited: bool = False
-    ) -> T:
+    async def call(self, chat_id: str, make: Callable[[Any], Awaitable[T]], **kwargs: Any) -> T:
         try:
-            return await super().call(chat_id, make, limited=limited)
+            return await super().call(chat_id, make, **kwargs)
         finally:
             self.signal.poke()
 
@@ -582,13 +580,25 @@ async def test_stop_returns_at_once_and_close_finishes_the_answer_in_flight(
         await asyncio.wait_for(bot.receiver.stop(), WAIT)  # does not wait for the answer
         [in_flight] = bot.conversation.spawned
         assert not in_flight.done()
-        app = bot.receiver.application
-        assert not app.running and app.updater is not None and not app.updater.running
+        assert not bot.receiver.application.running and not bot.receiver.running
+        # Not confirmed to Telegram: its answer was not done when polling stopped.
+        assert len(bot.tg.pending_updates) == 1
         slow.release.set()
         await asyncio.wait_for(bot.conversation.close(grace=WAIT), WAIT)
         assert in_flight.done()
+        # A restart gets the update again, knows it was answered, and confirms it.
+        again = WatchedConversation(bot.settings, store, Signal())
+        restarted = TelegramReceiver(ReceiverDeps(bot.settings, store, again, bot.sender))
+        await asyncio.wait_for(restarted.start(), WAIT)
+        try:
+            await again.signal.until(lambda: len(again.answered) == 1, "the redelivery")
+            await again.signal.until(lambda: restarted.poller.offset is not None, "handled")
+        finally:
+            await asyncio.wait_for(restarted.stop(), WAIT)
+            await again.close(grace=WAIT)
+        assert again.answered[0][1] == []  # a duplicate: not answered twice
     assert [m.text for m in bot.tg.by_chat(DM)] == ["Here is the slow answer."]
-    assert bot.tg.pending_updates == []  # confirmed: a restart does not answer it again
+    assert bot.tg.pending_updates == []  # confirmed by the restart's stop
 
 
 async def test_close_cancels_an_answer_that_outlives_the_grace(
@@ -647,11 +657,13 @@ async def test_a_rejected_token_fails_start_without_showing_it(store: Store) -> 
             settings=settings, store=store, conversation=conversation, sender=sender
         )
         receiver = TelegramReceiver(deps)
-        with pytest.raises(DeliveryError) as failed:
+        # A ConfigError: serve does not keep trying a token Telegram refused.
+        with pytest.raises(ConfigError) as failed:
             await asyncio.wait_for(receiver.start(), WAIT)
         await receiver.stop()
         await sender.aclose()
         await conversation.close(grace=0)
-    assert failed.value.reason == "the bot token was rejected"
+    assert "the bot token was rejected" in str(failed.value)
+    assert "PAPERDROP_TELEGRAM_TOKEN" in str(failed.value)
     assert wrong not in str(failed.value)
     assert [(r.method, r.status) for r in tg.rejections] == [("getMe", 401)]

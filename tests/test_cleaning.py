@@ -171,9 +171,55 @@ def test_quotes_mark_the_sources_words() -> None:
 
 
 def test_title_cleaning_leaves_plain_titles_alone() -> None:
-    for title in ("A^2TGPO: Agentic Turn-Group Policy Optimization", "EMO: Pretraining MoE"):
+    for title in ("EMO: Pretraining MoE", "x^n-free designs", "Plain: a title"):
         assert clean_title(title) == title
     assert clean_title(r"A$^2$TGPO:  Agentic") == "A²TGPO: Agentic"
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("A^2TGPO: Agentic Turn-Group Policy Optimization", "A²TGPO: Agentic Turn-Group"),
+        ("O(n^2) attention and 10^{-3} error", "O(n²) attention and 10⁻³ error"),
+        ("x^n and a ^ b stay", "x^n and a ^ b stay"),
+    ],
+)
+def test_a_caret_typed_without_dollars_is_an_exponent(raw: str, clean: str) -> None:
+    assert latex_to_text(raw).startswith(clean)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        r"\emph{global} $\lambda \cdot k$ as argued \citep{x}, A$^2$TGPO",
+        "A^2TGPO: plain text",
+        "Already clean: A²TGPO, 0.81%.",
+    ],
+)
+def test_cleaning_is_idempotent(raw: str) -> None:
+    once = latex_to_text(raw)
+    assert latex_to_text(once) == once
+
+
+def test_source_text_is_cleaned_where_it_enters() -> None:
+    """Titles, abstracts and HF summaries are plain text from the parsers on: a /paper
+    card, the LLM's prompt and every renderer read the same, without LaTeX."""
+    from digest.sources.hf import parse_paper
+
+    paper = parse_paper(
+        {
+            "id": "2605.06200",
+            "title": "A^2TGPO: Agentic Turn-Group Policy Optimization",
+            "summary": (
+                r"We scale \emph{turns} by $\lambda \cdot k$ \citep{ref} and reach $0.81\%$."
+            ),
+            "ai_summary": r"A$^2$TGPO uses \textbf{information gain}.",
+        }
+    )
+    assert paper is not None
+    assert paper.title == "A²TGPO: Agentic Turn-Group Policy Optimization"
+    assert paper.abstract == "We scale turns by λ · k and reach 0.81%."
+    assert paper.ai_summary == "A²TGPO uses information gain."
 
 
 def test_paper_text_without_an_abstract_uses_the_title() -> None:

@@ -121,7 +121,11 @@ BAD_INPUT: list[tuple[list[str], dict[str, str], str]] = [
     (["push", "--sample"], {}, "add --dry-run"),
     (["push", "--dry-run", "--sample", "--date", "2026-05-08"], {}, "drop --date"),
     (["subscribe", "--platform", "telegram", "--chat", "1", "--tz", "Mars/Base"], {}, "time zone"),
-    (["render", "--platform", "slack", "--input", "/nope.json"], {}, "cannot read"),
+    (
+        ["render", "--platform", "slack", "--input", "/nope.json"],
+        {},
+        "cannot read /nope.json: there is no such file",
+    ),
     (["serve", "--interval", "0"], {}, "interval"),
     (["nonsense"], {}, "nonsense"),
 ]
@@ -218,22 +222,47 @@ def test_brief_sample_json_is_the_model(run: Callable[..., Any]) -> None:
 
 
 def test_offline_brief_ends_with_the_sample_hint(run: Callable[..., Any]) -> None:
-    """Every source down (here: nothing listens) is exit 1, and the last line, in the
-    reader's language, suggests the offline sample."""
-    for lang, hint in (
-        ("en", "No source answered: try `paperdrop brief --sample` for the offline sample."),
-        ("zh", "没有数据源应答:可以先用 `paperdrop brief --sample` 看离线样例。"),
+    """Every source down (here: nothing listens) is exit 1; the error says once per
+    source what failed, in the command line's language (English unless --lang, whatever
+    the profile's), and the last line suggests the offline sample."""
+    for args, hint in (
+        ((), "No source answered: try `paperdrop brief --sample` for the offline sample."),
+        (("--lang", "zh"), "没有数据源应答:可以先用 `paperdrop brief --sample` 看离线样例。"),
     ):
-        out = run("brief", "--no-llm", "--lang", lang)
+        out = run("brief", "--no-llm", *args)  # the example profile is Chinese
         assert out.exit_code == 1, out.output
         assert out.stdout == ""
         lines = out.stderr.strip().splitlines()
         assert lines[-1] == hint
-        assert lines[-2].startswith(
-            "error: no papers could be collected" if lang == "en" else "error: "
-        )
-        if lang == "zh":
-            assert "没有收集到任何论文" in lines[-2]  # one language in the line
+        error = lines[-2]
+        for source in ("Hugging Face", "arXiv"):
+            assert error.count(source) == 1, error  # once per source, never nested
+        if args:
+            assert error.startswith("error: ") and "没有收集到任何论文" in error
+            assert "获取" in error and "失败" in error
+        else:
+            assert error.startswith("error: no papers could be collected for ")
+            assert "Hugging Face failed for " in error and "arXiv failed for " in error
+            assert not re.search(r"[\u4e00-\u9fff]", error), error  # no Chinese
+
+
+def test_the_samples_own_day_suggests_the_sample_at_once(run: Callable[..., Any]) -> None:
+    out = run("brief", "--date", "2026-05-08", "--no-llm")
+    assert out.exit_code == 1
+    lines = out.stderr.strip().splitlines()
+    hint = "2026-05-08 is the offline sample's day: `paperdrop brief --sample` shows it"
+    first = next(n for n, line in enumerate(lines) if hint in line)
+    collecting = next(n for n, line in enumerate(lines) if "collecting candidates" in line)
+    assert first < collecting  # before any source was asked, not after their retries
+
+
+def test_ideas_without_an_llm_exits_1_with_its_one_line(run: Callable[..., Any]) -> None:
+    out = run("ideas", "--lang", "en")
+    assert out.exit_code == 1, out.output
+    assert out.stdout == ""
+    [line] = [x for x in out.stderr.splitlines() if x.startswith("error:")]
+    assert "Research ideas need an LLM" in line
+    assert "Traceback" not in out.output
 
 
 def test_progress_shows_a_spinner_only_on_a_terminal() -> None:
@@ -264,3 +293,32 @@ def test_the_sample_hint_follows_only_an_empty_collection(
     assert capsys.readouterr().err.startswith("No papers from any source: try `paperdrop")
     sample_hint("en")(NoBrief("all 40 candidates were already shown to this reader"))
     assert capsys.readouterr().err == ""
+
+
+def test_a_paper_card_shows_no_raw_latex(run: Callable[..., Any]) -> None:
+    """Source text is cleaned where it enters: the /paper card (the same code answers
+    the chats) quotes plain text, and the title shows A²TGPO, not A^2TGPO."""
+    from tests.fakes.sources_server import FakeHF
+    from tests.fakes.threaded import in_thread
+
+    latex = {
+        "id": "2605.06200",
+        "title": "A^2TGPO: Agentic Turn-Group Policy Optimization",
+        "summary": (
+            r"We propose A$^2$TGPO, which scales \emph{turn-level} credit by "
+            r"$\lambda \cdot k$ as argued \citep{mankiw2020}. It improves accuracy by "
+            r"$3.2\%$ on ALFWorld."
+        ),
+        "ai_summary": r"A$^2$TGPO normalizes \textbf{information gain} per turn.",
+        "publishedAt": "2026-05-07T17:59:00.000Z",
+        "authors": [{"name": "Ada"}],
+    }
+    with in_thread(FakeHF([{"paper": latex}])) as hf:
+        out = run(
+            "paper", "2605.06200", "--no-llm", "--lang", "en", PAPERDROP_HF_BASE_URL=hf.base_url
+        )
+    assert out.exit_code == 0, out.output
+    card = out.stdout
+    assert "A²TGPO: Agentic Turn-Group Policy Optimization" in card
+    for raw in ("\\emph", "\\citep", "\\lambda", "$", "A^2", "\\textbf", "\\%"):
+        assert raw not in card, raw

@@ -306,10 +306,24 @@ def test_extractive_mode_has_no_ideas_section_and_no_configuration_hint() -> Non
     assert brief.section("ideas") is None
     assert section(brief, "top_picks").intro == label("extractive_note_not_configured", "en")
     (llm,) = llm_reports(brief)
-    assert llm.status == "skipped" and llm.detail.startswith("LLM not configured")
+    assert llm.status == "not_configured" and llm.detail.startswith("LLM not configured")
     # Configuration hints belong on the CLI's stderr, never in the brief.
     assert "PAPERDROP_" not in brief.model_dump_json()
     assert "LLM (not configured)" in brief.header
+
+
+def test_the_header_and_the_source_note_use_the_same_words() -> None:
+    """The header's "LLM(未配置)" and the source note's status agree (it said 未查询)."""
+    notes = extractive_notes(PICKS, OTHERS, SUMMARIES, example_profile("zh"), "zh")
+    brief = build(mode="extractive", notes=notes, usage=LLMUsage(), language="zh")
+    (llm,) = llm_reports(brief)
+    word = label(f"status_{llm.status}", "zh")
+    assert word == "未配置" and f"LLM({word})" in brief.header
+    for report in section(brief, "sources").items:
+        assert isinstance(report, SourceItem)
+        shown = label(f"status_{report.status}", "zh")
+        if report.source != "LLM" and report.source in brief.header and report.status != "ok":
+            assert shown in brief.header, (report.source, shown, brief.header)
 
 
 def test_an_llm_switched_off_says_so() -> None:

@@ -18,6 +18,7 @@ from pydantic import SecretStr
 
 from bot.delivery import (
     BRIEF_NS,
+    STORE_LINK,
     deliver,
     is_delivered,
     profile_for,
@@ -43,6 +44,7 @@ from tests.delivery_helpers import VirtualClock, built_brief, reference_or_built
 from tests.fakes.feishu_server import FakeFeishu
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.telegram_server import FakeTelegram
+from tests.store_helpers import Switchable
 
 DAY = dt.date(2026, 5, 31)
 
@@ -471,6 +473,67 @@ async def test_crash_after_accept_feishu_app_deduplicated_by_uuid(
     assert len(got) == len(messages)
     assert p.fs.deduplicated == [got[0].uuid]
     assert (await store.delivered_parts(sub.key, DAY))[0] == got[0].message_id
+
+
+class StoreGoesAwayAfter:
+    """A real sender that switches the Store off the moment part `k` was accepted (Redis
+    restarting just then), and on again once the delivery has waited `waits` times."""
+
+    def __init__(self, inner: Sender, store: Switchable, k: int) -> None:
+        self.inner, self.store, self.k = inner, store, k
+        self.platform = inner.platform
+        self.count = 0
+
+    async def send(
+        self,
+        sub: Subscription,
+        msg: OutMessage,
+        thread_ref: str | None,
+        *,
+        day: dt.date | None = None,
+    ) -> str:
+        ref = await self.inner.send(sub, msg, thread_ref, day=day)
+        self.count += 1
+        if self.count == self.k:
+            self.store.down = True
+        return ref
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.parametrize("k", [1, 3])
+async def test_the_store_down_mid_delivery_pauses_it_and_every_part_goes_once(
+    platforms: Platforms, store: Store, k: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis goes away right after part k was accepted: the part is recorded once it is
+    back (not lost, not sent again), and the delivery goes on from there."""
+    caplog.set_level(logging.WARNING)
+    STORE_LINK.up()  # the process's view of the Store: up as this test starts
+    p = platforms
+    flaky = Switchable(store)
+    sub = Subscription(platform="telegram", chat_id="-100555")
+    messages = render_telegram(built_brief(papers=40))
+    sender = StoreGoesAwayAfter(p.senders["telegram"], flaky, k)
+    waits: list[float] = []
+
+    async def redis_back_after_five_waits(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 5:
+            flaky.down = False
+        await asyncio.sleep(0)
+
+    result = await asyncio.wait_for(
+        deliver(sub, DAY, messages, store=flaky, sender=sender, sleep=redis_back_after_five_waits),
+        20,
+    )
+    assert result.complete and result.sent == len(messages)
+    assert [m.text for m in p.tg.by_chat("-100555")] == [m.text for m in messages]
+    assert len(waits) == 5 and waits == sorted(waits)  # backing off, not spinning
+    assert sorted(await store.delivered_parts(sub.key, DAY)) == list(range(len(messages)))
+    downs = [r for r in caplog.records if "store: connection down" in r.getMessage()]
+    ups = [r for r in caplog.records if "store: connection up again" in r.getMessage()]
+    assert len(downs) == 1 and len(ups) == 1
 
 
 async def test_failure_mid_way_stops_in_order_then_resumes(

@@ -11,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
+from digest.cleaning import latex_to_text
 from digest.models import Brief, PaperItem, Reply, RepoItem, SourceItem
 from tests.fakes.arxiv_atom import entries_from_hf_fixture
 from tests.fakes.arxiv_server import ArxivServer
@@ -98,8 +99,8 @@ def test_full_brief_from_live_sources_with_the_llm(world: World) -> None:
     assert 4 <= len(picks) <= 12
     for item in picks:
         raw = fixture[item.paper_id]
-        # Every link and title comes from the source data.
-        assert item.title == " ".join(raw["title"].split())
+        # Every link and title comes from the source data (its LaTeX resolved).
+        assert item.title == latex_to_text(" ".join(raw["title"].split()))
         assert item.links.abs == f"https://arxiv.org/abs/{item.paper_id}"
         assert item.links.repo == raw.get("githubRepo")
         assert item.contribution and item.why and item.relation and item.matched

@@ -38,6 +38,7 @@ from bot.platforms.feishu.longconn import (
     LongConnection,
     Refused,
 )
+from bot.reconnect import Backoff
 from digest.errors import ConfigError
 from tests.fakes import feishu_events as fe
 from tests.fakes.feishu_server import FakeFeishu
@@ -663,15 +664,19 @@ async def test_pings_go_out_and_a_pong_may_change_the_config() -> None:
             assert fs.ws_connections == 1
 
 
-async def test_a_lost_connection_is_made_again_on_lark_schedule(
+# Backoff(base=2, cap=8) with random() = 0.5: 1.5, 3.0, 6.0, 6.0, … seconds.
+BACKOFF = Backoff(base=2.0, cap=8.0)
+
+
+async def test_a_lost_connection_is_made_again_with_backoff_and_logged_once_each_way(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
     inbox = Inbox()
-    sleeper = Sleeper(instant={2.0, 3.0})  # random() * nonce, interval
+    sleeper = Sleeper(instant={1.5, 3.0})
     async with FakeFeishu() as fs:
         fs.ws_client_config = dict(CONFIG)
-        async with connected(fs, inbox, sleep=sleeper, random=lambda: 0.5) as conn:
+        async with connected(fs, inbox, sleep=sleeper, random=lambda: 0.5, backoff=BACKOFF) as conn:
             fs.fail_next(status=500, endpoint="ws.endpoint")  # the first try fails
             await fs.ws_disconnect()
             await eventually(lambda: fs.ws_connections == 2 and conn.connected, "reconnected")
@@ -680,29 +685,32 @@ async def test_a_lost_connection_is_made_again_on_lark_schedule(
             ack = await fs.ws_ack(await fs.ws_send_event(event), WAIT)
     assert ack.code == 200 and inbox.payloads == [event]
     assert conn.connections == 2
-    # The nonce's random wait, one interval after the failed try; the pings' waits.
-    assert [s for s in sleeper.asked if s != 120] == [2.0, 3.0]
+    # Exponential waits before each try (not lark's fixed interval); the pings' waits.
+    assert [s for s in sleeper.asked if s != 120] == [1.5, 3.0]
     assert [r.method for r in fs.rejections] == ["ws.endpoint"]
-    assert "long connection up again" in caplog.text
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("long connection down" in m for m in messages) == 1
+    assert sum("long connection up again after 2 failed tries" in m for m in messages) == 1
 
 
-async def test_reconnecting_ends_after_reconnect_count_or_a_final_refusal(
+async def test_reconnecting_goes_on_past_lark_s_count_and_ends_only_at_a_refusal(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    sleeper = Sleeper(instant={2.0, 3.0})
+    sleeper = Sleeper(instant={1.5, 3.0, 6.0})
     async with FakeFeishu() as fs:
+        # Feishu's config would give up after 2 tries: a bot must come back by itself.
         fs.ws_client_config = {**CONFIG, "ReconnectCount": 2}
-        async with connected(fs, sleep=sleeper, random=lambda: 0.5):
-            fs.fail_next(status=503, count=2, endpoint="ws.endpoint")
+        async with connected(fs, sleep=sleeper, random=lambda: 0.5, backoff=BACKOFF) as conn:
+            fs.fail_next(status=503, count=3, endpoint="ws.endpoint")
             await fs.ws_disconnect()
-            await eventually(lambda: "given up after 2 tries" in caplog.text, "giving up")
-        assert fs.ws_connections == 1
+            await eventually(lambda: conn.connected and fs.ws_connections == 2, "reconnected")
+        assert "giving up" not in caplog.text
         fs.ws_client_config = dict(CONFIG)
-        async with connected(fs, sleep=sleeper, random=lambda: 0.5):
+        async with connected(fs, sleep=sleeper, random=lambda: 0.5, backoff=BACKOFF):
             fs.app_secret = "rotated"  # the app's secret was reset meanwhile
             await fs.ws_disconnect()
             await eventually(lambda: "giving up" in caplog.text, "a final refusal")
-        assert fs.ws_connections == 2
+        assert fs.ws_connections == 3
     assert "fake-app-secret" not in caplog.text
 
 

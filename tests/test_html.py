@@ -39,6 +39,7 @@ from digest.models import (
     SourceItem,
     TextItem,
 )
+from tests.conftest import missing
 from tests.delivery_helpers import built_brief
 from tests.render_checks import assert_in_order, assert_links_in_order
 from tests.strategies import briefs
@@ -235,6 +236,41 @@ def test_languages_and_the_paper_numbers() -> None:
     assert numbers and int(max(numbers, key=int)) <= len(ids)
 
 
+def test_a_chinese_page_names_the_interests_by_their_labels() -> None:
+    """ "匹配兴趣" on a zh page: the profile's labels ("Agentic RL"), not its English
+    phrases ("agentic reinforcement learning"); the must-read list refers to the picks."""
+    import asyncio
+
+    from digest.pipeline import SAMPLE_DATE, build_brief
+    from digest.profile import example_profile
+    from digest.settings import Settings
+    from digest.store import SQLiteStore
+
+    async def sample() -> Brief:
+        store = await SQLiteStore.open(":memory:")
+        try:
+            settings = Settings(_env_file=None)  # type: ignore[call-arg]
+            return await build_brief(
+                settings, example_profile("zh"), SAMPLE_DATE, store=store, sample=True,
+                use_llm=False, include_seen=True,
+            )  # fmt: skip
+        finally:
+            await store.close()
+
+    brief = asyncio.run(sample())
+    out = render_html(brief)
+    profile = example_profile("zh")
+    lines = re.findall(r"匹配兴趣:</span>([^<]*)<", out)
+    assert lines, "the page names matched interests"
+    phrases = {p for p, shown in profile.labels.items() if shown != p}
+    for line in lines:
+        names = [n.strip() for n in html.unescape(line).split(",")]
+        assert names and not set(names) & phrases, names
+        assert all(n in profile.labels.values() for n in names), names
+    reads = out.split('<ul class="reads">', 1)[1].split("</ul>", 1)[0]
+    assert re.findall(r"见上文第 (\d+) 篇", reads)  # pick numbers as references
+
+
 def test_a_reply_renders_too() -> None:
     card = PaperItem(
         paper_id="2605.06614",
@@ -288,10 +324,9 @@ def test_safe_href(url: str | None, ok: bool) -> None:
 @pytest.fixture(scope="module")
 def chromium() -> Path:
     if not (CHROMIUM.exists() and os.access(CHROMIUM, os.X_OK)):
-        pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}: the HTML brief is checked in a real "
-            "browser. Install Debian's package (`apt-get install -y chromium`; `bash .ci/run` "
-            "does it)."
+        missing(
+            f"needs Chromium at {CHROMIUM}: the HTML brief is checked in a real browser "
+            "(apt-get install chromium fonts-wqy-microhei; `bash .ci/run` does it)"
         )
     return CHROMIUM
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import traceback
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field
 from digest.errors import LLMError
 from digest.llm import (
     LLMCallError,
+    LLMHealth,
     OpenAILLM,
     forget_structured_support,
     make_llm,
@@ -447,3 +449,50 @@ def test_every_answer_model_of_the_project_is_a_strict_schema(model: type[BaseMo
     assert fmt["json_schema"]["strict"] is True
     schema = fmt["json_schema"]["schema"]
     assert strict_problem(schema, schema) is None  # the fake's own reading of the rules
+
+
+# --- a failing LLM: said once per run --------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["500", "malformed", "context_length"])
+async def test_a_failing_llm_is_one_warning_per_run_not_one_per_call(
+    server: FakeLLMServer, caplog: pytest.LogCaptureFixture, kind: str
+) -> None:
+    caplog.set_level(logging.INFO)
+    health = LLMHealth(logging.getLogger("digest.llm"))
+    server.fail_next(kind, 100)  # type: ignore[arg-type]
+    async with OpenAILLM(settings_for(server)) as llm:
+        for _ in range(6):  # six calls, each failing (the callers fall back)
+            with pytest.raises(LLMError) as failed:
+                await llm.complete_json(system=ECHO, user='{"word":"x","count":1}', schema=Pair)
+            health.failed(str(failed.value))
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    said = [r.getMessage() for r in warnings if r.getMessage().startswith("LLM failing")]
+    # One from the process's own LLM_HEALTH (maybe said by an earlier test: at most one
+    # here), exactly one from the fresh tracker: never six.
+    assert 1 <= len(said) <= 2, said
+    assert len(warnings) == len(said)  # nothing else warned per call
+    assert health.failures == 6 and len(health.warned) == 1
+    if kind == "context_length":
+        assert "maximum context length" in said[-1] or "HTTP 400" in said[-1]
+
+
+def test_a_new_kind_of_failure_is_said_once_more_and_the_recovery_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    health = LLMHealth(logging.getLogger("digest.llm.test"))
+    for _ in range(3):
+        health.failed("LLM server error (HTTP 500)")
+    health.failed("LLM server error (HTTP 502)")  # the same kind
+    health.failed("LLM did not answer within 60s (timeout)")
+    health.answered()
+    health.answered()
+    messages = [r.getMessage() for r in caplog.records]
+    assert [m for m in messages if m.startswith("LLM failing")] == [
+        "LLM failing: LLM server error (HTTP 500); answers fall back to extractive texts "
+        "(said once per run)",
+        "LLM failing: LLM did not answer within 60s (timeout); answers fall back to "
+        "extractive texts (said once per run)",
+    ]
+    assert sum(m.startswith("LLM answering again after 5 failed call(s)") for m in messages) == 1

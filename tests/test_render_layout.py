@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -200,7 +201,11 @@ def test_a_pick_read_closely_is_its_title_and_reason() -> None:
     text = "\n".join(m.text for m in render_telegram(brief))
     closely = text.split("今日最值得精读的 3 篇", 1)[1].split("今日最值得跟进", 1)[0]
     assert "arXiv · PDF" not in closely and "2026-05-28" not in closely
-    assert "1. LiteCoder-Terminal" in closely and "精读理由: 最贴近代码 Agent" in closely
+    # Its title with its number above as a reference (numbered 1, 3, 4 the list would
+    # read as if items were missing).
+    assert "• LiteCoder-Terminal" in closely and "(见上文第 1 篇)" in closely
+    assert "精读理由: 最贴近代码 Agent" in closely
+    assert not re.search(r"^\d+\. ", closely, re.M)
     hrefs = [h for m in render_telegram(brief) for h in parse_html(m.payload["text"]).hrefs]
     assert hrefs.count(pdf_url("2605.29559")) == 1  # its links row once, with the pick
 
@@ -285,7 +290,7 @@ def test_source_statuses_are_localised() -> None:
     assert "arXiv [正常]: 12 篇" in zh and "[ok]" not in zh
     assert "**arXiv** (正常): 12 篇" in render_markdown(_brief(sources, language="zh"))
     en = "\n".join(m.text for m in render_telegram(_brief(sources)))
-    assert "arXiv [ok]: 12 篇" in en
+    assert "arXiv [answered]: 12 篇" in en
 
 
 def _body(m: OutMessage) -> str:

@@ -4,8 +4,11 @@ orderly shutdown on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -14,7 +17,8 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.serve import start_service, stop_service
+from bot.reconnect import Backoff
+from bot.serve import MAX_BODY, readiness, start_service, stop_service
 from digest.models import Subscription
 from digest.settings import Settings
 from digest.store.base import Store
@@ -32,6 +36,13 @@ async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float 
             if result if isinstance(result, bool) else await result:
                 return
             await asyncio.sleep(0.01)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 @pytest.fixture
@@ -98,12 +109,61 @@ async def test_a_platform_that_fails_to_start_does_not_keep_the_others_down(
     stop = asyncio.Event()
     service, task = await start_service(broken, store, stop=stop, schedule=False)
     try:
-        assert service.platforms == ["slack"]
+        # A refused token is not tried again; the other platform answers; /readyz names it.
+        assert service.connected == ["slack"] and service.refused.keys() == {"telegram"}
         assert len(service.errors) == 1 and service.errors[0].startswith("telegram")
         assert "RefusedTokenValue" not in service.errors[0]
+        assert service.boot_tasks == []
+        reasons = await readiness(service)
+        assert len(reasons) == 1 and reasons[0].startswith("telegram: not started: ")
+        assert "PAPERDROP_TELEGRAM_TOKEN" in reasons[0]
     finally:
         stop.set()
         await stop_service(service, task, grace=1.0)
+
+
+async def test_a_platform_down_at_boot_is_tried_again_until_it_answers(
+    store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Telegram unreachable as serve starts (nothing listens on its port yet): serve
+    answers the other platforms, /readyz says 503 naming Telegram and why, the log says it
+    once; once Telegram is up the receiver connects by itself and answers."""
+    port = free_port()
+    async with FakeSlack() as slack:
+        tg = FakeTelegram(port=port)
+        settings = settings_for(tg, slack, tmp_path)
+        stop = asyncio.Event()
+        caplog.set_level(logging.WARNING)
+        service, task = await start_service(
+            settings, store, stop=stop, schedule=False, backoff=Backoff(base=0.05, cap=0.2)
+        )
+        try:
+            assert service.connected == ["slack"]
+            reasons = await readiness(service)
+            [reason] = reasons
+            assert reason.startswith("telegram: not connected: ")
+            assert service.address is not None
+            base = f"http://{service.address[0]}:{service.address[1]}"
+            async with aiohttp.ClientSession() as http:
+                async with http.get(f"{base}/readyz") as resp:
+                    assert resp.status == 503
+                    assert (await resp.json())["reasons"] == reasons
+                async with http.get(f"{base}/healthz") as resp:
+                    assert resp.status == 200  # liveness is not readiness
+            await eventually(lambda: service.booting["telegram"].failures >= 3)
+            async with tg:  # Telegram comes back
+                await eventually(lambda: sorted(service.connected) == ["slack", "telegram"])
+                assert await readiness(service) == []
+                await tg.wait_for_poll()
+                tg.user_says(4242, "/help")
+                await eventually(lambda: bool(tg.by_chat(4242)))
+                downs = [r for r in caplog.records if "receiver down" in r.getMessage()]
+                ups = [r for r in caplog.records if "receiver up again" in r.getMessage()]
+                assert len(downs) == 1 and len(ups) == 1  # once per change, not per try
+                assert tg.token not in caplog.text
+        finally:
+            stop.set()
+            await asyncio.wait_for(stop_service(service, task, grace=2.0), 15)
 
 
 async def test_sigterm_stops_serve_in_order_within_seconds(
@@ -165,6 +225,42 @@ async def test_the_scheduler_pushes_from_serve(
     try:
         await eventually(lambda: is_delivered(store, sub, today))
         assert tg.by_chat(31), "the morning brief went out"
+    finally:
+        stop.set()
+        await asyncio.wait_for(stop_service(service, task, grace=2.0), 15)
+
+
+async def test_webhook_bodies_over_a_megabyte_get_413_on_every_route(
+    fakes: tuple[FakeTelegram, FakeSlack], store: Store, tmp_path: Path
+) -> None:
+    tg, slack = fakes
+    settings = settings_for(tg, slack, tmp_path).model_copy(
+        update={
+            "telegram_webhook_url": "http://127.0.0.1:8443/telegram",
+            "telegram_webhook_secret": SecretStr("hook-secret"),
+            "feishu_app_id": "cli_fake",
+            "feishu_app_secret": SecretStr("feishu-secret"),
+            "feishu_event_mode": "http",
+            "feishu_verification_token": SecretStr("verify-token"),
+            "feishu_base_url": "http://127.0.0.1:9",
+        }
+    )
+    stop = asyncio.Event()
+    service, task = await start_service(settings, store, stop=stop, schedule=False)
+    try:
+        assert service.address is not None
+        base = f"http://{service.address[0]}:{service.address[1]}"
+        huge = b"x" * (MAX_BODY + 1)
+        small = b"{}"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": "hook-secret"}
+        async with aiohttp.ClientSession() as http:
+            for path in ("/telegram", "/slack/events", "/feishu/events"):
+                async with http.post(base + path, data=io.BytesIO(huge), headers=headers) as resp:
+                    assert resp.status == 413, path
+                async with http.post(base + path, data=small, headers=headers) as resp:
+                    assert resp.status != 413, path  # a small body is read and judged
+            async with http.get(f"{base}/healthz") as resp:
+                assert resp.status == 200  # still alive and well
     finally:
         stop.set()
         await asyncio.wait_for(stop_service(service, task, grace=2.0), 15)

@@ -270,7 +270,7 @@ async def test_readyz_is_503_when_a_receiver_stopped(
     assert getattr(receiver, "running", None) is True
     await receiver.stop()
     status, body = await bot.get_json("/readyz")
-    assert status == 503 and body["reasons"] == ["telegram: receiver not running"]
+    assert status == 503 and body["reasons"] == ["telegram: not connected: stopped"]
     _, _, text = await bot.get("/metrics")
     assert value(scraped(text), "paperdrop_receiver_running", platform="telegram") == 0
 

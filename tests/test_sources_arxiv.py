@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from digest.cleaning import latex_to_text
 from digest.errors import ConfigError, SourceError
 from digest.settings import Settings
 from digest.sources.arxiv_api import ArxivSource, build_query
@@ -83,8 +84,10 @@ async def test_recent_queries_categories_and_dates_newest_first(server: ArxivSer
     assert len(dates) == len(papers) and dates == sorted(dates, reverse=True)
     for paper in papers:
         src = fixture[paper.paper_id]
-        assert paper.title == squash(src.title)  # arXiv wraps titles over lines
-        assert paper.abstract == squash(src.summary)
+        # arXiv wraps titles over lines; LaTeX is resolved where the text enters the model.
+        assert paper.title == latex_to_text(squash(src.title))
+        assert paper.abstract == latex_to_text(squash(src.summary))
+        assert "\\" not in paper.abstract and "$\\" not in paper.abstract
         assert paper.authors == src.authors
         assert paper.primary_category == src.primary_category
         assert paper.categories == src.all_categories

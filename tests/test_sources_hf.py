@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from digest.cleaning import latex_to_text
 from digest.errors import SourceError
 from digest.settings import Settings
 from digest.sources.hf import HuggingFaceSource, parse_daily
@@ -44,13 +45,16 @@ def test_parses_every_paper_of_the_real_fixture() -> None:
     assert [p.paper_id for p in papers] == [it["paper"]["id"] for it in raw]
     for paper, item in zip(papers, raw, strict=True):
         src = item["paper"]
-        assert paper.title == squash(src["title"])
-        assert paper.abstract == squash(src["summary"])
+        # Source text enters the model cleaned of LaTeX (and only of LaTeX).
+        assert paper.title == latex_to_text(squash(src["title"]))
+        assert paper.abstract == latex_to_text(squash(src["summary"]))
         assert paper.authors == [a["name"] for a in src.get("authors", [])]
         assert paper.published == dt.date.fromisoformat(src["publishedAt"][:10])
         assert paper.listed == DAY  # the fixture has no submittedOnDailyAt
         assert paper.upvotes == src.get("upvotes")
-        assert paper.ai_summary == src.get("ai_summary")
+        assert paper.ai_summary == (
+            latex_to_text(src["ai_summary"]) if src.get("ai_summary") else None
+        )
         assert paper.github_repo == src.get("githubRepo")
         assert paper.on_hf and paper.sources == ["hf"] and not paper.withdrawn
     assert any(p.authors == [] for p in papers)  # one entry has no authors at all

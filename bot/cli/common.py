@@ -19,7 +19,8 @@ from rich.status import Status
 from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
-from digest.errors import ConfigError, PaperdropError
+from bot.reconnect import Backoff, Link
+from digest.errors import ConfigError, PaperdropError, StoreError
 from digest.settings import Settings
 from digest.store.base import Store
 
@@ -175,14 +176,20 @@ def with_store(
     work: Callable[[Store], Awaitable[T]],
     *,
     on_error: Callable[[PaperdropError], None] | None = None,
+    describe: Callable[[PaperdropError], str] = str,
+    wait_for_store: bool = False,
 ) -> T:
-    """Open the Store, run `work`, close it. A PaperdropError becomes one line: exit 2
-    for settings or input that cannot be used (ConfigError), else 1. `on_error` may add
-    a line of its own after it."""
+    """Open the Store, run `work`, close it. A PaperdropError becomes one line (its
+    `describe`): exit 2 for settings or input that cannot be used (ConfigError), else 1.
+    `on_error` may add a line of its own after it. `wait_for_store` (the long-running
+    `serve` and `worker`): an unreachable Store (Redis restarting) is waited for with
+    backoff, said once, instead of exiting into a supervisor's restart loop."""
     from digest.store import open_store
 
     async def go() -> T:
-        store = await open_store(settings)
+        store = await (
+            _open_patiently(settings, open_store) if wait_for_store else open_store(settings)
+        )
         try:
             return await work(store)
         finally:
@@ -193,10 +200,34 @@ def with_store(
     except PaperdropError as exc:
         code = USAGE if isinstance(exc, ConfigError) else FAILED
         if on_error is None:
-            fail(str(exc), code)
-        error_line(str(exc))
+            fail(describe(exc), code)
+        error_line(describe(exc))
         on_error(exc)
         raise typer.Exit(code) from None
+
+
+# The Store at the start of `serve` or `worker`: waited for, said once each way.
+_STORE_AT_START = Link("store", "connection")
+_STORE_BACKOFF = Backoff(base=1.0, cap=30.0)
+
+
+async def _open_patiently(
+    settings: Settings, open_store: Callable[[Settings], Awaitable[Store]]
+) -> Store:
+    attempt = 0
+    while True:
+        try:
+            store = await open_store(settings)
+        except StoreError as exc:
+            if not settings.redis_url:
+                raise  # a SQLite file that cannot be opened does not get better by waiting
+            _STORE_AT_START.down(str(exc))
+            await asyncio.sleep(_STORE_BACKOFF.delay(attempt))
+            attempt += 1
+            continue
+        if _STORE_AT_START.up_now is False:
+            _STORE_AT_START.up()
+        return store
 
 
 def parse_day(value: str | None) -> dt.date:

@@ -13,6 +13,7 @@ import ipaddress
 import json
 import signal
 import sys
+import time
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -556,16 +557,28 @@ def missing_credentials(target: PlatformAdapter, settings: Any) -> str:
     return f"{target.title} credentials are not set"
 
 
+# Signals this close together are one request to stop: Ctrl-C under `uv run` reaches the
+# process twice (from the terminal and forwarded by uv), and supervisors signal the whole
+# process group (the process and its `uv run` parent, which forwards it).
+SAME_SIGNAL = 1.0  # seconds
+
+
 def _stop_on_signals(stop: asyncio.Event, what: str) -> None:
-    """First SIGINT/SIGTERM: set `stop` (finish the part being sent, then exit). A second
-    one: stop waiting (the running task is cancelled)."""
+    """First SIGINT/SIGTERM: set `stop` (finish the part being sent, then exit); more
+    within `SAME_SIGNAL` seconds count as the same one. A later one: stop waiting (the
+    running task is cancelled)."""
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
+    first: list[float] = []
 
     def handle() -> None:
+        now = time.monotonic()
         if not stop.is_set():
+            first.append(now)
             err_console.print(f"[yellow]stopping {what}…[/] (again to abandon at once)")
             stop.set()
+        elif first and now - first[0] < SAME_SIGNAL:
+            return  # the same stop, delivered twice
         elif main is not None:
             main.cancel()
 
@@ -609,11 +622,19 @@ def serve(
 
         def started(service: Service) -> None:
             where = f"{service.address[0]}:{service.address[1]}" if service.address else "-"
-            talking = ", ".join(service.platforms) or "no platform (set a bot token)"
+            talking = ", ".join(service.connected) or "no platform"
+            if not service.platforms:
+                talking += " (set a bot token)"
             err_console.print(
-                f"[dim]serving on {where} (GET /healthz); answering: {talking}; "
-                f"scheduler checks every {interval:g}s[/]"
+                f"[dim]serving on {where} (GET /healthz, /readyz); answering: {talking}; "
+                f"scheduler checks every {interval:g}s[/]",
+                markup=True,
             )
+            for name, link in service.booting.items():
+                if name not in service.started and name not in service.refused:
+                    warn(
+                        f"{name}: not connected yet ({link.reason}): trying again in the background"
+                    )
             for error in service.errors:
                 warn(error)
 
@@ -622,7 +643,7 @@ def serve(
         except asyncio.CancelledError:
             err_console.print("abandoned")
 
-    with_store(settings, go)
+    with_store(settings, go, wait_for_store=not once)
 
 
 def worker(_verbose: Verbose = False) -> None:
@@ -655,7 +676,7 @@ def worker(_verbose: Verbose = False) -> None:
         if running.task.done() and not stop.is_set():
             fail("the job loop ended unexpectedly (see the log)", FAILED)
 
-    with_store(settings, go)
+    with_store(settings, go, wait_for_store=True)
 
 
 def render(
@@ -684,7 +705,7 @@ def render(
     try:
         raw = input_path.read_text(encoding="utf-8") if input_path else sys.stdin.read()
     except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read {input_path}: {exc.__class__.__name__}", USAGE)
+        fail(f"cannot read {input_path or 'stdin'}: {unreadable(exc)}", USAGE)
     if not raw.strip():
         fail(
             "no brief JSON given (use --input FILE or pipe `paperdrop brief --format json`)", USAGE
@@ -708,6 +729,19 @@ def render(
         fail(str(exc))
     payloads = [m.payload for m in messages]
     sys.stdout.write(json.dumps(payloads, ensure_ascii=False, indent=2) + "\n")
+
+
+def unreadable(exc: OSError | UnicodeDecodeError) -> str:
+    """Why a file could not be read, as a reader says it (not the exception's class)."""
+    if isinstance(exc, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(exc, FileNotFoundError):
+        return "there is no such file"
+    if isinstance(exc, IsADirectoryError):
+        return "it is a directory"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return (exc.strerror or exc.__class__.__name__).lower()
 
 
 def register(app: typer.Typer) -> None:

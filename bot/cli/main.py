@@ -19,6 +19,7 @@ import typer
 
 from bot.cli.common import (
     CONTEXT,
+    FAILED,
     USAGE,
     Command,
     Group,
@@ -150,6 +151,20 @@ def _collected_nothing(exc: PaperdropError) -> bool | None:
     return all(r.status == "failed" for r in papers or exc.reports)
 
 
+def in_language(language: str) -> Callable[[PaperdropError], str]:
+    """An error's line in the command line's language: an error that can say itself in
+    any language (a NoBrief's `sentence`: what each source did) says it in this one;
+    other errors have one text."""
+
+    def describe(exc: PaperdropError) -> str:
+        sentence = getattr(exc, "sentence", None)
+        if callable(sentence):
+            return str(sentence("zh" if language == "zh" else "en"))
+        return str(exc)
+
+    return describe
+
+
 def sample_hint(language: str) -> Callable[[PaperdropError], None]:
     """The last line of a brief that no source could feed: the offline sample exists."""
 
@@ -213,7 +228,21 @@ def brief(
     if sample and date is not None:
         fail("--sample is the fixed day 2026-05-08; drop --date", USAGE)
     day = SAMPLE_DATE if sample else parse_day(date)
+    # The command line's own messages: English unless --lang (the brief is the profile's).
+    cli_language = lang.value if lang else "en"
     reader_profile = resolve_profile(settings, profile, lang, quiet=sample)
+    if day == SAMPLE_DATE and not sample:
+        # The sample's own day: say at once that it needs no network, not after retries.
+        err_console.print(
+            tr(
+                cli_language,
+                f"{day} is the offline sample's day: `paperdrop brief --sample` shows it "
+                "without the network.",
+                f"{day} 是离线样例的日期:`paperdrop brief --sample` 无需联网即可查看。",
+            ),
+            style="dim",
+            markup=False,
+        )
     reader = f"cli:{reader_profile.name}"
     # The sample neither reads nor writes the reader's history: it shows the same day each time.
     remember = not (no_mark_seen or sample)
@@ -239,7 +268,12 @@ def brief(
                 await record_brief(store, reader, made)
             return render(made, fmt)
 
-        out = with_store(settings, go, on_error=sample_hint(reader_profile.language))
+        out = with_store(
+            settings,
+            go,
+            on_error=sample_hint(cli_language),
+            describe=in_language(cli_language),
+        )
     write_out(out, output)
 
 
@@ -260,7 +294,15 @@ def _run_command(
 
     from digest.llm import llm_session
     from handlers import load_commands
-    from handlers.context import Args, Chat, HandlerContext, ThreadContext, UsageError, User
+    from handlers.context import (
+        Args,
+        Chat,
+        HandlerContext,
+        ThreadContext,
+        Unavailable,
+        UsageError,
+        User,
+    )
     from handlers.registry import COMMANDS
 
     load_commands()
@@ -286,6 +328,8 @@ def _run_command(
                 )
                 try:
                     doc = await COMMANDS[name].handler(ctx, Args(text))
+                except Unavailable as exc:  # no LLM, or it failed: a run that failed
+                    fail(str(exc), FAILED)
                 except UsageError as exc:
                     fail(str(exc), USAGE)
             return render(doc, fmt)

@@ -21,6 +21,7 @@ import arxiv
 import requests
 import requests.adapters
 
+from digest.cleaning import clean_source_text
 from digest.errors import ConfigError, InvalidPaperId, SourceError
 from digest.ids import parse_arxiv_id
 from digest.models import Paper
@@ -80,8 +81,9 @@ def result_to_paper(result: arxiv.Result) -> Paper | None:
     published = result.published.date() if result.published.year > 1 else None
     return Paper(
         paper_id=paper_id,
-        title=title,
-        abstract=abstract,
+        # Cleaned here, once (the repo link and the withdrawal are read from the raw text).
+        title=clean_source_text(title),
+        abstract=clean_source_text(abstract),
         authors=[n for a in result.authors if (n := _text(a.name))],
         published=published,
         primary_category=result.primary_category or None,

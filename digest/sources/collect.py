@@ -21,12 +21,24 @@ from digest.sources.arxiv_api import ArxivSource
 from digest.sources.hf import HuggingFaceSource
 from digest.sources.merge import merge_papers
 
-__all__ = ["Candidates", "collect_candidates"]
+__all__ = ["Candidates", "SourceOutcome", "collect_candidates"]
 
 T = TypeVar("T")
 
 HF_NAME = HuggingFaceSource.name
 ARXIV_NAME = ArxivSource.name
+
+
+@dataclass(frozen=True)
+class SourceOutcome:
+    """What one source gave, in no language: for a sentence written later in the reader's
+    (the reports' details are already in the brief's language)."""
+
+    source: str
+    status: SourceStatus
+    papers: int = 0
+    failed_span: str = ""  # the days that failed ("2026-05-07..2026-05-08")
+    reason: str = ""  # why they failed (the source's error)
 
 
 @dataclass
@@ -39,6 +51,7 @@ class Candidates:
     # Why the window widened, localised ("" when it did not), and papers per source name.
     window_note: str = ""
     counts: dict[str, int] = field(default_factory=dict)
+    outcomes: list[SourceOutcome] = field(default_factory=list)
 
 
 def _span(start: dt.date, end: dt.date) -> str:
@@ -77,6 +90,15 @@ class _Outcome:
         if self.error is None:
             return "ok"
         return "failed" if self.start is None else "partial"
+
+    def outcome(self, name: str) -> SourceOutcome:
+        return SourceOutcome(
+            source=name,
+            status=self.status,
+            papers=len({p.paper_id for p in self.papers}),
+            failed_span=self.error_span if self.error is not None else "",
+            reason=self.error.reason if self.error is not None else "",
+        )
 
 
 def _report(
@@ -248,6 +270,10 @@ async def collect_candidates(
     # The window covers every day the papers came from (arXiv's range starts a day early).
     if ax_out is not None and ax_out.start is not None:
         start = min(start, ax_out.start)
+    outcomes = [
+        out.outcome(name) if out is not None else SourceOutcome(name, "skipped")
+        for name, out in ((HF_NAME, hf_out), (ARXIV_NAME, ax_out))
+    ]
     return Candidates(
         papers=papers,
         window_start=start,
@@ -256,4 +282,5 @@ async def collect_candidates(
         widened=widened,
         window_note=note,
         counts=counts,
+        outcomes=outcomes,
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from digest.cleaning import clean_source_text
 from digest.errors import InvalidPaperId, SourceError
 from digest.ids import parse_arxiv_id
 from digest.models import Paper
@@ -78,10 +79,12 @@ def parse_paper(
     abstract = _text(paper.get("summary")) or _text(item.get("summary"))
     repo = paper.get("githubRepo")
     keywords = paper.get("ai_keywords")
+    summary = _text(paper.get("ai_summary"))
     return Paper(
         paper_id=paper_id,
-        title=title,
-        abstract=abstract,
+        # Cleaned here, once: every renderer, prompt and /paper card reads plain text.
+        title=clean_source_text(title),
+        abstract=clean_source_text(abstract),
         authors=[
             name
             for a in (authors if isinstance(authors, list) else [])
@@ -93,7 +96,7 @@ def parse_paper(
         or day,
         upvotes=_int(paper.get("upvotes")),
         num_comments=_int(item.get("numComments")) if item else _int(paper.get("numComments")),
-        ai_summary=_text(paper.get("ai_summary")) or None,
+        ai_summary=clean_source_text(summary) or None,
         keywords=[
             k for k in (_text(k) for k in (keywords if isinstance(keywords, list) else [])) if k
         ],

@@ -25,6 +25,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from digest.errors import StoreError, scrub
@@ -39,7 +42,7 @@ from digest.store._common import (
 )
 from digest.store.base import Store
 
-__all__ = ["RedisStore", "make_client", "redact_url"]
+__all__ = ["RedisStore", "make_client", "reconnecting", "redact_url"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,11 @@ SOCKET_TIMEOUT = 10.0  # seconds
 # a blocking pool makes a burst (delivery fan-out) wait for a free connection instead.
 MAX_CONNECTIONS = 50
 POOL_TIMEOUT = 20.0  # seconds to wait for a free connection before StoreError
+# A pooled connection Redis closed (it restarted) fails once, then a new one is made:
+# a command is tried this many times more, a few ms apart, before StoreError. Longer
+# outages are the caller's to wait out (delivery and the conversation do, with backoff).
+COMMAND_RETRIES = 2
+HEALTH_CHECK = 30  # seconds an idle pooled connection may sit before a PING checks it
 
 # Add marks (GT: only ever extend), drop expired ones, then let the key live until the
 # latest mark expires. The TTL is relative to the store clock's "now", not the server's.
@@ -303,8 +311,20 @@ def make_client(url: str) -> aioredis.Redis:
         socket_timeout=SOCKET_TIMEOUT,
         max_connections=MAX_CONNECTIONS,
         timeout=POOL_TIMEOUT,
+        **reconnecting(),
     )
     return aioredis.Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
+
+
+def reconnecting() -> dict[str, Any]:
+    """Connection options that make a pooled connection Redis closed (a restart) come
+    back on the next command instead of failing it."""
+    return {
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), COMMAND_RETRIES),
+        # Not timeouts: a command that timed out may have run (SET NX twice is a lie).
+        "retry_on_error": [RedisConnectionError],
+        "health_check_interval": HEALTH_CHECK,
+    }
 
 
 def _text(value: str | bytes) -> str:

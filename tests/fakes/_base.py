@@ -1,7 +1,9 @@
 """What the three fake platform servers share: lifecycle, rejections, injected failures.
 
 Each fake is an aiohttp app on 127.0.0.1 with an ephemeral port, used as an async
-context manager; `base_url` is valid inside the ``async with`` block only.
+context manager; `base_url` is valid inside the ``async with`` block only. Given a fixed
+`port`, its `base_url` is known before it starts, and it can be started, closed and
+started again there: a platform that is down (nothing listens), then up.
 """
 
 from __future__ import annotations
@@ -59,8 +61,11 @@ class Injection:
 class FakeServer:
     """Base class: `async with Fake() as fake:` starts it, leaving the block stops it."""
 
-    def __init__(self, *, clock: Clock = time.monotonic, enforce_rate_limits: bool = False):
+    def __init__(
+        self, *, clock: Clock = time.monotonic, enforce_rate_limits: bool = False, port: int = 0
+    ):
         self.clock = clock
+        self.port = port
         # Off by default so functional tests need no clock; on, a limit answers 429.
         self.enforce_rate_limits = enforce_rate_limits
         self.windows = SlidingWindows(clock)
@@ -81,6 +86,8 @@ class FakeServer:
     def origin(self) -> str:
         """``http://127.0.0.1:PORT`` (no path)."""
         if not self._origin:
+            if self.port:
+                return f"http://127.0.0.1:{self.port}"
             raise RuntimeError(f"{type(self).__name__} is not running (use `async with`)")
         return self._origin
 
@@ -93,7 +100,7 @@ class FakeServer:
         self._add_routes(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self._origin = f"http://{host}:{port}"

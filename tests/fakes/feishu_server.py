@@ -421,12 +421,13 @@ class FakeFeishu(FakeServer):
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         enforce_rate_limits: bool = False,
+        port: int = 0,
         verification_token: str = feishu_events.DEFAULT_VERIFICATION_TOKEN,
         encrypt_key: str = feishu_events.DEFAULT_ENCRYPT_KEY,
         tenant_key: str = feishu_events.DEFAULT_TENANT_KEY,
         bot_open_id: str = feishu_events.BOT_OPEN_ID,
     ) -> None:
-        super().__init__(clock=clock, enforce_rate_limits=enforce_rate_limits)
+        super().__init__(clock=clock, enforce_rate_limits=enforce_rate_limits, port=port)
         self.app_id = app_id
         self.app_secret = app_secret
         self.wall_clock = wall_clock

@@ -46,8 +46,10 @@ A ``TASK: summarize`` request with ``"languages": ["en", "zh"]`` gets one summar
 language: ``{"category", "en": {"contribution", "why"}, "zh": {...}}``.
 
 `fail_next(kind, count)` makes the next `count` chat requests fail: "malformed" (200 with
-broken JSON), "invalid" (200 with JSON missing every field), "500", "429" or "401"; or
-answer oddly: "fenced" (the right answer inside a Markdown code fence).
+broken JSON), "invalid" (200 with JSON missing every field), "500", "429", "401" or
+"context_length" (OpenAI's HTTP 400 ``context_length_exceeded``, param ``messages``); or
+answer oddly: "fenced" (the right answer inside a Markdown code fence). `context_limit`
+(tokens, None by default) refuses every longer request the same way, as a model would.
 `gate` (an asyncio.Event, None by default) holds every chat answer until it is set;
 `in_flight`/`max_in_flight` and `wait_in_flight(n)` observe concurrency without timing.
 5xx/429 answers carry ``retry-after-ms: 1`` so the SDK's own retry does not sleep long.
@@ -69,7 +71,7 @@ from aiohttp import web
 
 __all__ = ["FailKind", "FakeLLMServer", "schema_tokens", "strict_problem", "tokens"]
 
-FailKind = Literal["malformed", "invalid", "fenced", "500", "429", "401"]
+FailKind = Literal["malformed", "invalid", "fenced", "500", "429", "401", "context_length"]
 EMBED_DIM = 256
 _WORD = re.compile(r"[a-z0-9]+")
 _ID = re.compile(r"\b(\d{4}\.\d{4,5})(?:v\d+)?\b")
@@ -96,6 +98,7 @@ class FakeLLMServer:
         api_key: str = "sk-test-key",
         latency: float = 0.0,
         refuse_json_schema: bool = False,
+        port: int = 0,
     ) -> None:
         self.api_key = api_key
         self.latency = latency
@@ -104,15 +107,22 @@ class FakeLLMServer:
         self.calls: list[tuple[str, int, int, float, float]] = []
         self.requests: list[dict[str, Any]] = []  # the JSON bodies received, in order
         self._fail: deque[FailKind] = deque()
+        self.context_limit: int | None = None
         self.gate: asyncio.Event | None = None
         self.in_flight = 0
         self.max_in_flight = 0
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
-        self.base_url = ""
+        # Given a port, the URL is known before the server starts (an LLM down, then up).
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}/v1" if port else ""
 
     def fail_next(self, kind: FailKind, count: int = 1) -> None:
         self._fail.extend([kind] * count)
+
+    def clear_failures(self) -> None:
+        """Forget the failures still queued (the next answers are good ones)."""
+        self._fail.clear()
 
     async def wait_in_flight(self, n: int) -> None:
         """Return once at least `n` chat requests are being answered at the same time."""
@@ -128,7 +138,7 @@ class FakeLLMServer:
         app.router.add_post("/v1/embeddings", self._embeddings)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.base_url = f"http://{host}:{port}/v1"
@@ -150,17 +160,17 @@ class FakeLLMServer:
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             self._changed.notify_all()
         try:
+            body = await request.json()  # read first: a held client may give up meanwhile
             if self.gate is not None:
                 await self.gate.wait()
-            return await self._answer_chat(request)
+            return await self._answer_chat(request, body)
         finally:
             async with self._changed:
                 self.in_flight -= 1
                 self._changed.notify_all()
 
-    async def _answer_chat(self, request: web.Request) -> web.Response:
+    async def _answer_chat(self, request: web.Request, body: Any) -> web.Response:
         start = time.monotonic()
-        body = await request.json()
         self.requests.append(body)
         messages = body.get("messages") or []
         system = next((m["content"] for m in messages if m.get("role") == "system"), "")
@@ -200,6 +210,18 @@ class FakeLLMServer:
             self.calls.append((task, prompt_tokens, 0, start, time.monotonic()))
             status = int(kind)
             return _error(status, f"fake failure {status}", "fake", retry=status != 401)
+        limit = self.context_limit
+        if kind == "context_length" or (limit is not None and prompt_tokens > limit):
+            self.calls.append((task, prompt_tokens, 0, start, time.monotonic()))
+            shown = limit if limit is not None else 8192
+            return _error(
+                400,
+                f"This model's maximum context length is {shown} tokens. However, your "
+                f"messages resulted in {prompt_tokens} tokens. Please reduce the length of "
+                "the messages.",
+                "context_length_exceeded",
+                param="messages",
+            )
 
         if kind == "malformed":
             content = '{"contribution": "cut off'

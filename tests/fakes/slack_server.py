@@ -121,7 +121,8 @@ connection. The app must ack ``{"envelope_id"[, "payload"]}`` (Slack wants it wi
 unknown or already-acked envelopes, non-JSON frames, and ack payloads with invalid blocks
 are recorded in `rejections` (status 0: nothing is answered on a WebSocket).
 `socket_disconnect(reason)` sends Slack's ``{"type": "disconnect", "reason"}`` (the SDK then
-opens a new connection via apps.connections.open). Leaving the ``async with`` block closes
+opens a new connection via apps.connections.open); `socket_drop()` closes every connection
+at once without a word (Slack going away). Leaving the ``async with`` block closes
 open sockets (code 1001): close the SDK client first, or it will try to reconnect.
 
 HTTP mode
@@ -483,9 +484,10 @@ class FakeSlack(FakeServer):
         app_token: str | None = DEFAULT_APP_TOKEN,
         clock: Clock = time.monotonic,
         enforce_rate_limits: bool = False,
+        port: int = 0,
         team: str = "paperdrop-fake",
     ) -> None:
-        super().__init__(clock=clock, enforce_rate_limits=enforce_rate_limits)
+        super().__init__(clock=clock, enforce_rate_limits=enforce_rate_limits, port=port)
         self.token = token
         self.app_token = app_token
         self.team = team
@@ -840,6 +842,12 @@ class FakeSlack(FakeServer):
         await self._sockets[-1].send_json(
             {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}}
         )
+
+    async def socket_drop(self) -> None:
+        """Close every open connection at once, as Slack does when it goes away (1011):
+        no disconnect message first; the client must notice and connect again."""
+        for ws in list(self._sockets):
+            await ws.close(code=WSCloseCode.INTERNAL_ERROR, message=b"server error")
 
     # -- HTTP mode: delivering to an app ----------------------------------------------------
 

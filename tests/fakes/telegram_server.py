@@ -554,11 +554,12 @@ class FakeTelegram(FakeServer):
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
         enforce_rate_limits: bool = False,
+        port: int = 0,
         strict_nesting: bool = True,
         username: str = "paperdrop_fake_bot",
         privacy_mode: bool = True,
     ) -> None:
-        super().__init__(clock=clock, enforce_rate_limits=enforce_rate_limits)
+        super().__init__(clock=clock, enforce_rate_limits=enforce_rate_limits, port=port)
         self.token = token
         self.username = username
         self.wall_clock = wall_clock

@@ -22,8 +22,10 @@ in `start()` (blocking `requests`) and has no stop. This is its protocol
    ``biz_rt`` header (handler time, ms), with payload ``{"code": 200, "data":
    base64(json(handler's answer))}`` (no data for None), or ``{"code": 500}`` when the
    handler raised. ``card`` frames (the old card callback) get no answer, as in lark.
-5. A lost connection: wait random() * ReconnectNonce, then try every ReconnectInterval
-   seconds, ReconnectCount times (-1: forever). A final refusal ends the trying.
+5. A lost connection (or a first one that failed): tried again with capped exponential
+   backoff and jitter (`bot.reconnect`), for as long as it takes; lark's fixed
+   ReconnectInterval and ReconnectCount are not followed (a bot must come back by
+   itself). A final refusal ends the trying. Each change of state is logged once.
 
 `sleep` and `random` are injectable (tests never wait on a wall clock).
 """
@@ -44,6 +46,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
+from bot.reconnect import RECEIVER_BACKOFF, Backoff, Link
 from digest.errors import ConfigError
 
 __all__ = [
@@ -279,6 +282,7 @@ class LongConnection:
         timeout: float = 10.0,
         sleep: Sleep = asyncio.sleep,
         random: Callable[[], float] = _random.random,
+        backoff: Backoff = RECEIVER_BACKOFF,
     ) -> None:
         self._app_id = app_id
         self._app_secret = app_secret
@@ -287,6 +291,8 @@ class LongConnection:
         self._timeout = timeout
         self._sleep = sleep
         self._random = random
+        self._backoff = backoff
+        self.link = Link("feishu", "long connection", logger=log)
         self.config = ClientConfig()
         self.connections = 0  # WebSocket connections made so far
         self._session: aiohttp.ClientSession | None = None
@@ -318,10 +324,7 @@ class LongConnection:
             await self._close_session()
             raise
         except Exception as exc:
-            log.warning(
-                "feishu: long connection failed (%s); trying again in the background",
-                _describe(exc),
-            )
+            self.link.down(_describe(exc))  # tried again in the background
             up = False
         except BaseException:  # cancelled: nothing may be left open
             await self._disconnect()
@@ -329,6 +332,7 @@ class LongConnection:
             raise
         else:
             up = True
+            self.link.up()
         self._runner = asyncio.create_task(self._run(up), name="feishu-long-connection")
 
     async def stop(self) -> None:
@@ -352,32 +356,29 @@ class LongConnection:
                 except Exception:  # a bug here must not end the long connection for good
                     log.exception("feishu: long connection receive loop failed")
                 await self._disconnect()
-                log.warning("feishu: long connection lost; reconnecting")
+                self.link.down("the connection was closed")
             up = await self._reconnect()
             if not up:
                 return
 
     async def _reconnect(self) -> bool:
-        """lark's schedule: a random wait, then tries every ReconnectInterval seconds."""
-        config = self.config
-        if config.reconnect_nonce > 0:
-            await self._sleep(self._random() * config.reconnect_nonce)
-        tries = 0
-        while config.reconnect_count < 0 or tries < config.reconnect_count:
+        """Try until connected, waiting a backoff before each try; False only when
+        Feishu refuses for good (wrong credentials)."""
+        attempt = max(self.link.failures - 1, 0)
+        while True:
+            await self._sleep(self._backoff.delay(attempt, self._random))
             try:
                 await self._connect()
             except Refused as exc:
+                self.link.down(f"refused: {exc}")
                 log.error("feishu: Feishu refused the long connection (%s): giving up", exc)
                 return False
             except Exception as exc:
-                log.warning("feishu: reconnecting failed (%s)", _describe(exc))
+                self.link.down(_describe(exc))
             else:
-                log.info("feishu: long connection up again")
+                self.link.up()
                 return True
-            tries += 1
-            await self._sleep(config.reconnect_interval)
-        log.error("feishu: long connection given up after %d tries", tries)
-        return False
+            attempt += 1
 
     async def _connect(self) -> None:
         url = await self._endpoint()

@@ -43,6 +43,7 @@ from bot.platforms.feishu import events
 from bot.platforms.feishu.events import CARD_EVENT, MESSAGE_EVENT, Envelope, Mention
 from bot.platforms.feishu.longconn import LongConnection, Refused
 from bot.platforms.feishu.send import _FEISHU_BAD_TOKEN, FeishuSender
+from bot.reconnect import Link
 from bot.sending import Sender, redact_in_logs
 from digest.chatstate import FEEDBACK_ACTION
 from digest.errors import ConfigError, DeliveryError
@@ -138,6 +139,11 @@ class FeishuReceiver:
     # --- Receiver ---------------------------------------------------------------------
 
     @property
+    def link(self) -> Link | None:
+        """The long connection's up/down state and why (for /readyz); None in HTTP mode."""
+        return self._ws.link if self._ws is not None else None
+
+    @property
     def running(self) -> bool:
         """Taking events (for /readyz): started, not stopped, and in long-connection mode
         the connection up (while it reconnects in the background, not running)."""
@@ -186,8 +192,6 @@ class FeishuReceiver:
         self._ws = ws
         if ws.connected:
             log.info("feishu: long connection up")
-        else:
-            log.warning("feishu: long connection not up yet, still trying in the background")
 
     async def stop(self) -> None:
         self._stopped = True

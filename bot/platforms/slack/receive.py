@@ -10,6 +10,11 @@ Socket Mode when an app-level token (``xapp-…``) is set: no public URL is need
 HTTP mode: one route takes events, slash commands and interactivity; bolt checks the
 signature and its timestamp (refusing with 401) and answers the url_verification challenge.
 
+The Socket Mode connection is kept up here, not by the SDK (whose reconnecting waits a
+fixed 10 s and logs a traceback per try): a closed or stale connection is made again with
+capped exponential backoff and jitter (`bot.reconnect`), each change of state logged once;
+a refused app token ends the trying.
+
 Every listener acknowledges at once and hands the answer to `Conversation.spawn`, which
 tracks it for graceful shutdown. The app runs with ``process_before_response``: bolt waits
 for our listener (which only builds the `Incoming` and spawns) before it answers Slack, so
@@ -21,10 +26,12 @@ conversation; slash commands are keyed by ``trigger_id``, clicks by ``action_ts`
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import random as _random
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
@@ -45,6 +52,7 @@ from bot.conversation import Answer, Incoming, ReceiverDeps, parse_command
 from bot.platforms.base import OutMessage, Route
 from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.send import SlackSender
+from bot.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, keep_trying
 from bot.sending import Sender, redact_in_logs, scrub_line
 from digest.chatstate import get_prefs
 from digest.errors import ConfigError, DeliveryError
@@ -62,6 +70,24 @@ EVENTS_PATH = "/slack/events"
 _ACTION_ID = re.compile(r"^[a-z_]{1,16}:\d+$")
 # A slash command's ack must reach Slack within 3 s: the chat's language gets this long.
 _ACK_LOOKUP_TIMEOUT = 0.5
+# Seconds between looks at whether the socket is still up (a close is noticed at once
+# through the client's close listener; this catches a connection gone stale).
+SOCKET_CHECK: Final = 1.0
+# apps.connections.open errors that another try cannot cure.
+_REFUSED: Final = frozenset(
+    {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "not_allowed_token_type"}
+)
+# The SDK's own retry messages: our Link reports each change of state once instead.
+_SDK_RETRY_NOISE: Final = ("Failed to connect", "Failed to retrieve WSS URL", "Failed to check")
+
+
+class _QuietRetries(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(_SDK_RETRY_NOISE)
+
+
+_SDK_LOG = logging.getLogger("bot.platforms.slack.socket_mode")
+_SDK_LOG.addFilter(_QuietRetries())
 
 AdminCheck = Callable[[], Awaitable[bool]]
 
@@ -114,7 +140,15 @@ class SlackReceiver:
 
     platform: Platform = "slack"
 
-    def __init__(self, deps: ReceiverDeps) -> None:
+    def __init__(
+        self,
+        deps: ReceiverDeps,
+        *,
+        backoff: Backoff = RECEIVER_BACKOFF,
+        sleep: Sleep = asyncio.sleep,
+        random: Callable[[], float] = _random.random,
+        socket_check: float = SOCKET_CHECK,
+    ) -> None:
         s = deps.settings
         token = s.slack_bot_token.get_secret_value() if s.slack_bot_token else ""
         app_token = s.slack_app_token.get_secret_value() if s.slack_app_token else ""
@@ -156,6 +190,14 @@ class SlackReceiver:
         self.app.action(_ACTION_ID)(self._on_action)
         self._socket: AsyncSocketModeHandler | None = None
         self._stopped = False
+        self._stop = asyncio.Event()
+        self._closed = asyncio.Event()  # the client saw the socket close
+        self._watch: asyncio.Task[None] | None = None
+        self._backoff = backoff
+        self._sleep = sleep
+        self._random = random
+        self._socket_check = socket_check
+        self._link = Link("slack", "Socket Mode")
 
     def __repr__(self) -> str:  # never show the tokens
         mode = "socket" if self._app_token else "http"
@@ -167,8 +209,16 @@ class SlackReceiver:
 
     @property
     def running(self) -> bool:
-        """Taking events (for /readyz): not stopped, and the socket open in Socket Mode."""
-        return not self._stopped and (not self.socket_mode or self._socket is not None)
+        """Taking events (for /readyz): not stopped, and in Socket Mode the socket up
+        (while it is made again after a drop, not running)."""
+        if self._stopped:
+            return False
+        return not self.socket_mode or (self._socket is not None and self._link.up_now is True)
+
+    @property
+    def link(self) -> Link | None:
+        """The socket's up/down state and why (for /readyz); None in HTTP mode."""
+        return self._link if self.socket_mode else None
 
     # --- the Receiver protocol -------------------------------------------------------------
 
@@ -176,34 +226,101 @@ class SlackReceiver:
         return [] if self.socket_mode else [("POST", EVENTS_PATH, self.handle_http)]
 
     async def start(self) -> None:
+        """Connect once (serve tries again with backoff when this raises); a refused app
+        token is a ConfigError."""
         self._stopped = False
+        self._stop.clear()
         if self._app_token is None or self._socket is not None:
             return  # HTTP mode: serve mounts routes(); bolt calls auth.test on first use
         # Made here: its SocketModeClient needs the running loop.
-        socket = AsyncSocketModeHandler(self.app, app_token=self._app_token)
+        socket = AsyncSocketModeHandler(self.app, app_token=self._app_token, logger=_SDK_LOG)
+        client = socket.client
+        # We reconnect, with backoff (see the module docstring); the SDK only reports.
+        client.auto_reconnect_enabled = client.default_auto_reconnect_enabled = False
+        client.on_close_listeners.append(self._on_close)
         try:
-            # The SDK's connect() retries every error forever, a refused token too: ask for
-            # the socket URL first, so a bad token fails here, and connect() uses that URL.
-            socket.client.wss_uri = await socket.client.issue_new_wss_url()
-        except SlackApiError as exc:
-            await socket.close_async()  # type: ignore[no-untyped-call]
-            data = exc.response.data if isinstance(exc.response.data, dict) else {}
-            raise ConfigError(
-                f"Slack refused the app token for Socket Mode: {data.get('error', 'error')} "
-                "(PAPERDROP_SLACK_APP_TOKEN must be an xapp-… token with connections:write)"
-            ) from None
+            await self._connect(socket)
         except BaseException:
             await socket.close_async()  # type: ignore[no-untyped-call]
             raise
-        await socket.connect_async()  # type: ignore[no-untyped-call]
         self._socket = socket
+        self._link.up()
+        self._watch = asyncio.create_task(self._keep_connected(socket), name="slack-socket")
 
     async def stop(self) -> None:
         self._stopped = True
+        self._stop.set()
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
         socket, self._socket = self._socket, None
         if socket is not None:
             # Cancels its receive tasks and closes the session: no reconnect, no waiting.
             await socket.close_async()  # type: ignore[no-untyped-call]
+
+    async def _connect(self, socket: AsyncSocketModeHandler) -> None:
+        """One try: a new socket URL (apps.connections.open), then the WebSocket."""
+        client = socket.client
+        async with client.connect_operation_lock:  # not at once with the SDK's refresh
+            if await client.is_connected():
+                return
+            try:
+                # Asked first and apart: a refused token fails here, for good.
+                client.wss_uri = await client.issue_new_wss_url()
+            except SlackApiError as exc:
+                data = exc.response.data if isinstance(exc.response.data, dict) else {}
+                error = str(data.get("error", "error"))
+                if error in _REFUSED:
+                    raise ConfigError(
+                        f"Slack refused the app token for Socket Mode: {error} "
+                        "(PAPERDROP_SLACK_APP_TOKEN must be an xapp-… token with "
+                        "connections:write)"
+                    ) from None
+                raise ConnectionError(f"apps.connections.open: {error}") from None
+            # The SDK's connect() tries forever on its own: one try is bounded here.
+            await asyncio.wait_for(client.connect(), self._timeout)  # type: ignore[no-untyped-call]
+        if not await client.is_connected():
+            raise ConnectionError("the Socket Mode connection did not open")
+
+    async def _on_close(self, message: object) -> None:
+        self._closed.set()
+
+    async def _keep_connected(self, socket: AsyncSocketModeHandler) -> None:
+        """Watch the socket; once it is closed or stale, make it again with backoff."""
+        client = socket.client
+        while not self._stop.is_set():
+            if await client.is_connected():
+                self._closed.clear()
+                await self._until_closed()
+                continue
+            self._link.down("the Socket Mode connection was closed")
+            try:
+                await keep_trying(
+                    functools.partial(self._connect, socket),
+                    self._link,
+                    stop=self._stop,
+                    backoff=self._backoff,
+                    sleep=self._sleep,
+                    random=self._random,
+                )
+            except ConfigError as exc:
+                log.error("slack: Socket Mode not reconnected (not retried): %s", exc)
+                return
+
+    async def _until_closed(self) -> None:
+        """Until the client reports a close, stop() is called, or `socket_check` passed."""
+        waiters = [
+            asyncio.ensure_future(self._closed.wait()),
+            asyncio.ensure_future(self._stop.wait()),
+            asyncio.ensure_future(self._sleep(self._socket_check)),
+        ]
+        try:
+            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
 
     async def handle_http(self, request: web.Request) -> web.StreamResponse:
         """POST /slack/events: events, slash commands and interactivity."""

@@ -1,28 +1,37 @@
 """Telegram receiving through python-telegram-bot: long polling, or a webhook.
 
-    getUpdates / POST /telegram ──► PTB Application ──► Incoming ──► Conversation.respond
+    getUpdates (polling.Poller) ─┐
+    POST /telegram ──────────────┴► PTB Application.process_update ──► Incoming
                                                                           │
-    answerCallbackQuery (toasts) ◄── post hook     TelegramSender ◄── answers
+    answerCallbackQuery (toasts) ◄── post hook     Conversation.respond ◄─┘
 
 Long polling is the default: no public URL is needed. With `telegram_webhook_url` set,
 `start()` registers the webhook (with `telegram_webhook_secret`) and `routes()` serves
 ``POST /telegram`` on `serve`'s HTTP server.
 
+An update is confirmed to Telegram only once it was handled: polling's offset moves past
+it when its answer is done (`polling.Poller`, not PTB's Updater, which confirms on fetch),
+and a webhook delivery is answered 200 when its answer is done (503 when it was deferred:
+the Store down; Telegram delivers it again). So a SIGKILL mid-answer loses nothing: the
+update comes back after the restart and is answered once. Long polling that fails (the
+network, 5xx, a 409 conflict) is retried with backoff; `running` says whether it is up.
+
 PTB's handlers only turn an update into an `Incoming` and hand the answer to
 `Conversation.spawn`: a slow LLM answer never holds up polling, and `stop()` returns at
 once while `Conversation.close(grace)` finishes or cancels what is in flight. Every Bot
 API call made here goes through `TelegramSender.call` (429s waited out, transient errors
-retried, errors translated); `getMe` at start too. Text from users is data: it becomes
-`Incoming.text` and nothing else.
+retried, errors translated); `getMe` at start too, tried once (serve retries the start).
+Text from users is data: it becomes `Incoming.text` and nothing else.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import contextlib
 import hmac
 import json
 import logging
+import random as _random
 import re
 import time
 from collections.abc import Callable, Coroutine, Sequence
@@ -31,7 +40,6 @@ from typing import Any, Final
 from aiohttp import web
 from telegram import BotCommand, CallbackQuery, Message, MessageEntity, Update
 from telegram.constants import BotCommandLimit, CallbackQueryLimit, ChatType
-from telegram.error import Conflict, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -41,9 +49,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.conversation import AdminCheck, Answer, Incoming, ReceiverDeps
+from bot.conversation import AdminCheck, Answer, Deferred, Incoming, ReceiverDeps
 from bot.platforms.base import Route
-from bot.platforms.telegram.send import TelegramSender
+from bot.platforms.telegram.polling import BUSY_POLL, Poller, UpdateLike
+from bot.platforms.telegram.send import TelegramSender, TokenRejected
+from bot.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep
 from bot.sending import Sender, scrub_line
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform
@@ -66,6 +76,9 @@ SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
 # Only what the conversation answers: fewer updates, and no chat_member noise.
 ALLOWED_UPDATES: Final = (Update.MESSAGE, Update.CALLBACK_QUERY)
 POLL_TIMEOUT: Final = 30.0  # seconds one getUpdates long poll may wait
+# A webhook delivery is answered once its answer is done, or after this many seconds
+# (Telegram gives up on a webhook request after about a minute and delivers it again).
+WEBHOOK_HOLD: Final = 25.0
 ADMIN_TTL: Final = 60.0  # seconds a getChatMember answer is trusted
 _ADMIN_CACHE_MAX = 2048  # entries; the cache is simply emptied past this
 ADMIN_STATUSES: Final = frozenset({"creator", "administrator"})
@@ -210,6 +223,10 @@ class TelegramReceiver:
         poll_timeout: float = POLL_TIMEOUT,
         admin_ttl: float = ADMIN_TTL,
         clock: Callable[[], float] = time.monotonic,
+        backoff: Backoff = RECEIVER_BACKOFF,
+        sleep: Sleep = asyncio.sleep,
+        random: Callable[[], float] = _random.random,
+        busy_poll: float = BUSY_POLL,
     ) -> None:
         settings = deps.settings
         token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
@@ -235,6 +252,24 @@ class TelegramReceiver:
         self._bot_name: str | None = None
         self._bot_id: int | None = None
         self._app = self._build(settings.http_timeout)
+        # The answer task each handler started, by update id (what the offset waits for).
+        self._spawned: dict[int, asyncio.Task[Any]] = {}
+        self._turned_away: set[int] = set()  # updates not taken: the conversation closes
+        self._started = False
+        self._stop = asyncio.Event()
+        self._poll_task: asyncio.Task[None] | None = None
+        self.poller = Poller(
+            self._get_updates,
+            self._dispatch,
+            link=Link("telegram", "long polling"),
+            timeout=poll_timeout,
+            backoff=backoff,
+            sleep=sleep,
+            clock=clock,
+            random=random,
+            busy_poll=busy_poll,
+            describe=self._describe,
+        )
 
     def __repr__(self) -> str:
         return f"TelegramReceiver(mode={'webhook' if self.webhook else 'polling'})"
@@ -251,9 +286,10 @@ class TelegramReceiver:
             .get_updates_read_timeout(timeout)  # PTB adds the long poll's timeout to it
             .get_updates_write_timeout(timeout)
             .concurrent_updates(True)
+            # Updates come from our Poller (or routes()): PTB's Updater confirms an
+            # update on fetch, before it is answered.
+            .updater(None)
         )
-        if self._webhook_url is not None:
-            builder = builder.updater(None)  # updates arrive on routes(), not getUpdates
         app: AnyApplication = builder.build()
         app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_message))
         app.add_handler(CallbackQueryHandler(self._on_click))
@@ -269,11 +305,16 @@ class TelegramReceiver:
 
     @property
     def running(self) -> bool:
-        """Taking updates (for /readyz): started, and polling unless in webhook mode."""
-        if not self._app.running:
+        """Taking updates (for /readyz): started and not stopped, and in polling mode
+        getUpdates answering (while it is retried after a failure, not running)."""
+        if not self._started or self._stop.is_set() or not self._app.running:
             return False
-        updater = self._app.updater
-        return self.webhook or (updater is not None and updater.running)
+        return self.webhook or self.poller.link.up_now is True
+
+    @property
+    def link(self) -> Link:
+        """The long poll's up/down state and why (for /readyz)."""
+        return self.poller.link
 
     @property
     def bot_name(self) -> str | None:
@@ -288,22 +329,34 @@ class TelegramReceiver:
         return [("POST", WEBHOOK_PATH, self.handle_webhook)] if self.webhook else []
 
     async def start(self) -> None:
+        """Connect once (serve tries again with backoff when this raises); a refused
+        token is a ConfigError: trying again cannot help."""
         app = self._app
         try:
-            # getMe, through the sender's retries: a 429 at start is waited out, and a
-            # rejected token is reported without the token in the message.
-            await self._api.call("-", lambda _bot: app.initialize())
+            # getMe through the sender: a 429 at start is waited out, a rejected token is
+            # reported without the token in the message; one try for network trouble.
+            await self._api.call("-", lambda _bot: app.initialize(), transient_retries=0)
             self._bot_name = app.bot.username
             self._bot_id = app.bot.id
             await self._register_commands()
             await app.start()
             if self._webhook_url is None:
-                await self._start_polling(app)
+                await self._delete_webhook()
             else:
                 await self._set_webhook(self._webhook_url)
+        except TokenRejected as exc:
+            await self._shutdown()
+            raise ConfigError(
+                f"Telegram refused the bot token ({exc.reason}): check PAPERDROP_TELEGRAM_TOKEN"
+            ) from None
         except BaseException:
             await self._shutdown()
             raise
+        self._started = True
+        self._stop.clear()
+        self.poller.link.up()  # getMe answered: up until a long poll fails
+        if self._webhook_url is None:
+            self._poll_task = asyncio.create_task(self.poller.run(self._stop), name="tg-poll")
         log.info(
             "telegram: receiving as @%s by %s",
             self._bot_name,
@@ -312,6 +365,14 @@ class TelegramReceiver:
 
     async def stop(self) -> None:
         # The webhook is left registered: another replica may be serving it.
+        self._stop.set()
+        task, self._poll_task = self._poll_task, None
+        if task is not None:
+            task.cancel()  # the waiting long poll ends at once
+            await asyncio.gather(task, return_exceptions=True)
+            if self._app.running or self._started:
+                await self.poller.confirm()  # what was answered is not delivered again
+        self._started = False
         await self._shutdown()
         if self._own_api:
             # Our own sender also carries the answers still in flight: let them finish
@@ -323,18 +384,41 @@ class TelegramReceiver:
 
     # --- starting -----------------------------------------------------------------------
 
-    async def _start_polling(self, app: AnyApplication) -> None:
+    async def _delete_webhook(self) -> None:
         # Polling while a webhook is set answers 409: delete it first (keeping what is
         # pending, which polling then fetches).
         await self._api.call("-", lambda bot: bot.delete_webhook(drop_pending_updates=False))
-        assert app.updater is not None  # built with one in polling mode
-        await app.updater.start_polling(
-            poll_interval=0,
-            timeout=dt.timedelta(seconds=self._poll_timeout),
-            bootstrap_retries=3,
+
+    async def _get_updates(
+        self, offset: int | None, wait: float, limit: int
+    ) -> Sequence[UpdateLike]:
+        """getUpdates, long-polling `wait` seconds: `offset` confirms every update below
+        it (see polling.Poller)."""
+        updates: Sequence[UpdateLike] = await self._app.bot.get_updates(
+            offset=offset,
+            limit=limit,
+            timeout=int(wait),
             allowed_updates=list(ALLOWED_UPDATES),
-            error_callback=self._polling_error,
         )
+        return updates
+
+    def _describe(self, exc: BaseException) -> str:
+        """Why getUpdates failed, on one line, without the token."""
+        reason = scrub_line(str(exc) or exc.__class__.__name__, [self._token])
+        if exc.__class__.__name__ == "Conflict":
+            return f"getUpdates conflict (another instance polls this token?): {reason}"
+        return f"getUpdates: {exc.__class__.__name__}: {reason}"
+
+    async def _dispatch(self, update: UpdateLike) -> asyncio.Task[Any] | None:
+        """Hand one update to PTB's handlers; the answer task they started (None: nothing
+        to answer). Deferred when the conversation took no more work (shutting down: the
+        next process answers it; a click's spinner is stopped all the same)."""
+        uid = update.update_id
+        await self._app.process_update(update)
+        if uid in self._turned_away:
+            self._turned_away.discard(uid)
+            raise Deferred("shutting down")
+        return self._spawned.pop(uid, None)
 
     async def _set_webhook(self, url: str) -> None:
         if not self._secret:
@@ -368,25 +452,8 @@ class TelegramReceiver:
             "-", lambda bot: bot.set_my_commands(commands, language_code=language or None)
         )
 
-    def _polling_error(self, exc: TelegramError) -> None:
-        # PTB retries on its own; say why, once per failure, without a traceback.
-        reason = scrub_line(str(exc), [self._token])
-        if isinstance(exc, Conflict):
-            log.warning(
-                "telegram: getUpdates conflict (another instance polls this token, or a "
-                "webhook is set): %s",
-                reason,
-            )
-        else:
-            log.warning("telegram: polling failed, retrying: %s", reason)
-
     async def _shutdown(self) -> None:
         app = self._app
-        try:
-            if app.updater is not None and app.updater.running:
-                await app.updater.stop()  # cancels the waiting long poll at once
-        except Exception:
-            log.exception("telegram: stopping the updater failed")
         try:
             if app.running:
                 await app.stop()  # handlers only spawn: nothing long to wait for
@@ -411,7 +478,7 @@ class TelegramReceiver:
                 )
                 return web.Response(status=401, text="unauthorized")
         app = self._app
-        if not app.running:
+        if not self._started or not app.running or self._stop.is_set():
             # Not started or stopping: Telegram delivers it again later.
             return web.Response(status=503, text="not running")
         try:
@@ -427,16 +494,29 @@ class TelegramReceiver:
             # every update behind it.
             log.warning("telegram webhook: unreadable update dropped: %s", type(exc).__name__)
             return web.Response(text="ok")
-        await app.update_queue.put(update)
+        try:
+            task = await self._dispatch(update)
+        except Deferred:
+            return web.Response(status=503, text="try again later")
+        if task is not None:
+            # 200 once handled: a process killed meanwhile never said 200, so Telegram
+            # delivers the update again. Deferred (the Store down): 503, again later.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), WEBHOOK_HOLD)
+            if task.done() and not task.cancelled() and isinstance(task.exception(), Deferred):
+                return web.Response(status=503, text="try again later")
         return web.Response(text="ok")
 
     # --- updates ------------------------------------------------------------------------
 
-    def _spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
+    def _spawn(self, update_id: int, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any] | None:
         task = self._conversation.spawn(work)
-        if task is not None:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if task is None:
+            self._turned_away.add(update_id)
+            return None
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        self._spawned[update_id] = task
         return task
 
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -452,7 +532,10 @@ class TelegramReceiver:
         anonymous = message.sender_chat is not None and message.sender_chat.id == message.chat.id
         user = message.from_user
         check = self._admin_check(message.chat.id, None if user is None else user.id, anonymous)
-        self._spawn(self._conversation.respond(inc, self._sender, is_admin=check))
+        self._spawn(
+            update.update_id,
+            self._conversation.respond(inc, self._sender, is_admin=check, redeliverable=True),
+        )
 
     async def _on_click(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -463,7 +546,7 @@ class TelegramReceiver:
             await self._toast(query.id, "-", _STALE_BUTTON)
             return
         check = self._admin_check(int(inc.chat_id), query.from_user.id, False)
-        if self._spawn(self._answer_click(inc, query.id, check)) is None:
+        if self._spawn(update.update_id, self._answer_click(inc, query.id, check)) is None:
             await self._toast(query.id, inc.chat_id, None)  # shutting down: stop the spinner
 
     async def _answer_click(self, inc: Incoming, query_id: str, check: AdminCheck) -> None:
@@ -480,7 +563,9 @@ class TelegramReceiver:
             return True
 
         try:
-            await self._conversation.respond(inc, self._sender, is_admin=check, post=post)
+            await self._conversation.respond(
+                inc, self._sender, is_admin=check, post=post, redeliverable=True
+            )
         finally:
             if not answered:
                 answered = True

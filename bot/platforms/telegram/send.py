@@ -29,7 +29,7 @@ from digest.models import Platform, Subscription
 from digest.settings import Settings
 from digest.sources.http import backoff
 
-__all__ = ["PTB_TIMEDELTA_ENV", "TRANSIENT_RETRIES", "TelegramSender"]
+__all__ = ["PTB_TIMEDELTA_ENV", "TRANSIENT_RETRIES", "TelegramSender", "TokenRejected"]
 
 T = TypeVar("T")
 # Connection errors and 5xx answers are retried this many times, with backoff.
@@ -40,6 +40,11 @@ class _Transient(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class TokenRejected(DeliveryError):
+    """Telegram refused the bot token (401/404 on any call): nothing works until it is
+    fixed, so trying again cannot help."""
 
 
 PTB_TIMEDELTA_ENV = "PTB_TIMEDELTA"
@@ -123,10 +128,13 @@ class TelegramSender:
         make: Callable[[Any], Awaitable[T]],
         *,
         limited: bool = False,
+        transient_retries: int = TRANSIENT_RETRIES,
     ) -> T:
         """One Bot API call: 429s waited out, transient errors retried, errors translated.
 
         `limited`: count it against the chat's send rate (messages, not look-ups).
+        `transient_retries`: 0 for a caller that retries on its own schedule (a receiver
+        coming back after an outage).
         """
         transient = 0
 
@@ -138,7 +146,7 @@ class TelegramSender:
                 try:
                     return await self._translate(chat_id, make(self._bot))
                 except _Transient as exc:
-                    if transient >= TRANSIENT_RETRIES:
+                    if transient >= transient_retries:
                         raise DeliveryError("telegram", chat_id, exc.reason) from None
                     await self._sleep(backoff(transient))
                     transient += 1
@@ -246,7 +254,7 @@ class TelegramSender:
                 raise ChatGone("telegram", chat_id, reason) from None
             raise DeliveryError("telegram", chat_id, reason) from None
         except InvalidToken:
-            raise DeliveryError("telegram", chat_id, "the bot token was rejected") from None
+            raise TokenRejected("telegram", chat_id, "the bot token was rejected") from None
         except (TimedOut, NetworkError) as exc:
             # Connection trouble or a 5xx: worth another try (bounded by the caller).
             raise _Transient(self._reason(exc)) from None
