@@ -353,3 +353,6 @@ class Ranked(BaseModel):
     score: float
     matched: list[str] = Field(default_factory=list)  # the reader's interests it matched
     signals: dict[str, float] = Field(default_factory=dict)  # score components, for --explain
+    followed: list[str] = Field(default_factory=list)  # followed authors who wrote it
+    # The reader's paper it is most like, by their model: (id, "liked" | "seed").
+    like: tuple[str, Literal["liked", "seed"]] | None = None

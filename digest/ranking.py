@@ -16,7 +16,8 @@ multiply it by at most `1 + PRIOR_MAX`, so they order papers of about equal rele
 and cannot lift an off-topic paper. A paper matching an interest outranks every
 unmatched one unless avoided. An `avoid` phrase, scored like an interest, subtracts
 `W_AVOID` times its normalised score (that score is `signals["avoid"]`, 0 when nothing
-was subtracted); a chat's 👍/👎 add or subtract up to `W_FEEDBACK`.
+was subtracted). The reader's own model (`digest.learning`, trained on their seed
+papers, 👍/👎 and questions) is blended in at a weight that grows with its evidence.
 
 No score depends on a paper's id (only the final tie-break does): renaming or reordering
 the candidates leaves every score as it was. `bench/ranking.py` measures the ranking
@@ -51,7 +52,9 @@ from typing import Final
 from pydantic import BaseModel, Field
 from rank_bm25 import BM25Okapi
 
+from digest.authors import followed_in
 from digest.errors import LLMError
+from digest.evidence import Learned
 from digest.llm import LLM
 from digest.models import LLMUsage, Paper, Ranked
 from digest.profile import Profile
@@ -60,12 +63,14 @@ __all__ = [
     "PROMPT_VERSION",
     "RerankAnswer",
     "RerankItem",
+    "document_tokens",
     "interest_scores",
     "llm_rerank",
     "rank",
     "rerank_system_prompt",
     "rerank_user_prompt",
     "semantic_blend",
+    "surface_forms",
     "tokenize",
 ]
 
@@ -95,8 +100,6 @@ DOMINANCE_MARGIN: Final = PRIOR_MAX + BREADTH_WEIGHT / 4 * (1 + PRIOR_MAX)
 
 # --- the reader's own signals ----------------------------------------------------------
 
-# A chat's 👍/👎 learned weights (mean in [-1, 1]) move a paper by at most this much.
-W_FEEDBACK: Final = 0.25
 # Tokenised papers kept in memory (a day has a few hundred candidates; several days fit).
 DOCUMENT_CACHE: Final = 4096
 # BM25 indexes kept: one per day and set of papers already seen (readers who saw the
@@ -212,8 +215,30 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
-def _document(paper: Paper) -> tuple[str, ...]:
+def document_tokens(paper: Paper) -> tuple[str, ...]:
+    """The paper's tokens as ranking sees it (title twice, abstract, keywords, AI summary);
+    computed once per text in a process."""
     return _document_tokens(paper.title, paper.abstract, tuple(paper.keywords), paper.ai_summary)
+
+
+_document = document_tokens
+
+
+def surface_forms(text: str) -> dict[str, str]:
+    """Token -> the word it was most often written as in `text` (lowercase unless an
+    acronym): how a learned term is shown to a reader ("memori" -> "memory")."""
+    for pattern, acronym in _CANONICAL:
+        text = pattern.sub(acronym, text)
+    counts: dict[str, dict[str, int]] = {}
+    for m in _WORD.finditer(text):
+        raw = m.group()
+        tok = _norm_token(raw)
+        if tok is None:
+            continue
+        shown = raw if raw.isupper() and len(raw) > 1 else raw.lower()
+        forms = counts.setdefault(tok, {})
+        forms[shown] = forms.get(shown, 0) + 1
+    return {tok: max(forms, key=lambda f: (forms[f], -len(f))) for tok, forms in counts.items()}
 
 
 @functools.lru_cache(maxsize=DOCUMENT_CACHE)
@@ -312,21 +337,6 @@ def _sorted(items: Iterable[Ranked]) -> list[Ranked]:
     return sorted(items, key=lambda r: (-r.score, r.paper.paper_id))
 
 
-def _feedback(
-    boosts: dict[str, float], matched: Sequence[str], paper: Paper, cats: set[str]
-) -> float:
-    """The mean learned weight of what this paper shares with voted papers."""
-    if not boosts:
-        return 0.0
-    terms = (
-        [f"i:{m}" for m in matched]
-        + [f"a:{a}" for a in paper.authors[:5]]
-        + [f"c:{c}" for c in sorted(cats)]
-    )
-    values = [boosts[t] for t in terms if t in boosts]
-    return sum(values) / len(values) if values else 0.0
-
-
 def _relevance(best: float, matched: Sequence[float]) -> float:
     """The best interest, plus a bounded share of its headroom for a second match.
 
@@ -346,11 +356,15 @@ def rank(
     *,
     today: dt.date,
     seen: Collection[str] = frozenset(),
+    learned: Learned | None = None,
 ) -> list[Ranked]:
     """All unseen, live candidates ordered for `profile`, best first (ties by id).
 
     Nothing is cut: papers matching no interest come after every matched one (unless
-    avoided or voted down), ordered by their best, sub-threshold interest.
+    avoided or the reader's model disagrees), ordered by their best, sub-threshold
+    interest. `learned` is the reader's model on these candidates (`digest.learning`):
+    its probability is blended in at its weight, `(1 - w) * score + w * p`. A paper by a
+    followed author is marked (`followed`); `select` always shows it.
     """
     seen_ids = {_bare(s) for s in seen}
     pool: dict[str, Paper] = {}
@@ -366,6 +380,7 @@ def rank(
     per_avoid = [lex.scores(phrase) for phrase in profile.avoid]
     max_up = max((p.upvotes or 0 for p in cands), default=0)
     wanted_cats = {c.casefold() for c in profile.categories}
+    weight = learned.weight if learned is not None else 0.0
 
     out: list[Ranked] = []
     for i, paper in enumerate(cands):
@@ -383,24 +398,36 @@ def rank(
         recency = _recency(paper.day, today)
         cats = {c.casefold() for c in (paper.primary_category, *paper.categories) if c}
         category = 1.0 if cats & wanted_cats else 0.0
-        feedback = _feedback(profile.boosts, [ph for _, ph in matched], paper, cats)
         prior = W_UPVOTES * upvotes + W_CODE * code + W_RECENCY * recency + W_CATEGORY * category
-        score = relevance * (1 + prior) - W_AVOID * avoid + W_FEEDBACK * feedback
+        score = relevance * (1 + prior) - W_AVOID * avoid
+        signals = {
+            "bm25": best,
+            "relevance": relevance,
+            "avoid": avoid,
+            "upvotes": upvotes,
+            "code": code,
+            "recency": recency,
+            "category": category,
+        }
+        like = None
+        if learned is not None and paper.paper_id in learned.scores:
+            model = learned.scores[paper.paper_id]
+            signals["model"] = model
+            score = (1 - weight) * score + weight * model
+            similar = learned.similar.get(paper.paper_id)
+            if similar is not None:
+                like = (similar.paper_id, similar.kind)
+        followed = followed_in(paper.authors, profile.authors)
+        if followed:
+            signals["followed"] = 1.0
         out.append(
             Ranked(
                 paper=paper,
                 score=score,
                 matched=[ph for _, ph in matched],
-                signals={
-                    "bm25": best,
-                    "relevance": relevance,
-                    "avoid": avoid,
-                    "upvotes": upvotes,
-                    "code": code,
-                    "recency": recency,
-                    "category": category,
-                    "feedback": feedback,
-                },
+                signals=signals,
+                followed=followed,
+                like=like,
             )
         )
     return _sorted(out)

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "handlers.ideas",
     "handlers.brief",
     "handlers.subscription",
+    "handlers.interests",
     "handlers.help",
     "handlers.feedback",
     "handlers.ask",

@@ -10,9 +10,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from digest.compose import BriefFacts, compose_brief, repo_key
+from digest.evidence import Learned
 from digest.extractive import reader_notes as extractive_notes
 from digest.grouping import Plan, plan_picks, short_name
 from digest.i18n import label
+from digest.learning import W_MODEL_MAX
 from digest.models import (
     Brief,
     IdeaItem,
@@ -729,12 +731,18 @@ AVOID = ["multimodal search"]
 def test_papers_hidden_by_the_avoid_list_are_counted() -> None:
     papers = list(SAMPLE_PAPERS.values())
 
-    def hidden(profile: Profile) -> tuple[int, int]:
-        ranked = rank(papers, profile, today=SAMPLE_DAY)
+    def hidden(profile: Profile, learned: Learned | None = None) -> tuple[int, int]:
+        ranked = rank(papers, profile, today=SAMPLE_DAY, learned=learned)
         picks, others = select(ranked, profile.top_picks)
         shown = {r.paper.paper_id for r in (*picks, *others)}
         return hidden_counts(
-            papers, profile, today=SAMPLE_DAY, seen=set(), shown=shown, ranked=ranked
+            papers,
+            profile,
+            today=SAMPLE_DAY,
+            seen=set(),
+            shown=shown,
+            ranked=ranked,
+            learned=learned,
         )
 
     reader = example_profile("en")
@@ -742,11 +750,13 @@ def test_papers_hidden_by_the_avoid_list_are_counted() -> None:
     avoid, feedback = hidden(reader.model_copy(update={"avoid": AVOID}))
     multimodal = sum(1 for p in papers if "multimodal search" in (p.title + p.abstract).lower())
     assert 1 <= avoid <= multimodal and feedback == 0
-    # A 👎 that pushes papers out is counted too: every paper of an author voted down.
-    first = rank(papers, reader, today=SAMPLE_DAY)[0].paper
-    boosts = {f"a:{a}": -1.0 for a in first.authors[:5]}
-    _, feedback = hidden(reader.model_copy(update={"boosts": boosts}))
-    assert feedback >= 0  # counted only when the 👎 moved a paper out of the brief
+    # Papers the reader's model pushes out are counted too: here it puts the day's ten
+    # best-matched papers last, at its full weight.
+    order = [r.paper.paper_id for r in rank(papers, reader, today=SAMPLE_DAY)]
+    scores = {pid: (1.0 if i >= 10 else 0.0) for i, pid in enumerate(order)}
+    _, feedback = hidden(reader, Learned(scores=scores, weight=W_MODEL_MAX))
+    assert feedback >= 1
+    assert hidden(reader, Learned(scores=dict.fromkeys(order, 1.0), weight=W_MODEL_MAX)) == (0, 0)
 
 
 async def test_the_sample_brief_says_how_many_papers_the_avoid_list_hid(store: Store) -> None:
