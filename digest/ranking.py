@@ -58,9 +58,11 @@ from digest.evidence import Learned
 from digest.llm import LLM
 from digest.models import LLMUsage, Paper, Ranked
 from digest.profile import Profile
+from digest.tokens import STOPWORDS, document_tokens, supports, surface_forms, tokenize
 
 __all__ = [
     "PROMPT_VERSION",
+    "STOPWORDS",
     "RerankAnswer",
     "RerankItem",
     "document_tokens",
@@ -80,7 +82,6 @@ PROMPT_VERSION: Final = "rerank-v1"
 
 # --- lexical scoring -------------------------------------------------------------------
 
-TITLE_REPEAT: Final = 2  # the title counts twice: it is the densest statement of the topic
 MATCH_THRESHOLD: Final = 0.35  # normalised interest score that counts as "matched"
 # Below the threshold a paper keeps a sliver of its score, to order the unmatched tail.
 UNMATCHED_FACTOR: Final = 0.2
@@ -100,8 +101,6 @@ DOMINANCE_MARGIN: Final = PRIOR_MAX + BREADTH_WEIGHT / 4 * (1 + PRIOR_MAX)
 
 # --- the reader's own signals ----------------------------------------------------------
 
-# Tokenised papers kept in memory (a day has a few hundred candidates; several days fit).
-DOCUMENT_CACHE: Final = 4096
 # BM25 indexes kept: one per day and set of papers already seen (readers who saw the
 # same papers share one); an index of a few hundred papers is a few hundred KB.
 INDEX_CACHE: Final = 64
@@ -122,134 +121,9 @@ LLM_WEIGHT: Final = 0.5
 SEMANTIC_WEIGHT: Final = 0.25
 EMBED_CHARS: Final = 1000  # title + abstract head sent for embedding
 
-# A compact English stopword list; idf already discounts common words, this removes the
-# ones that would otherwise make phrases like "tool use and function calling" match noise.
-_STOPWORD_TEXT: Final = """
-    a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each
-    either et etc few for from further had has have having he her here hers him his how i
-    if in into is it its itself just may me might more most must my no nor not of off on
-    once only or other our ours out over own per same she should so some such than that
-    the their theirs them then there these they this those through thus to too under until
-    up upon us very via was we were what when where which while who whom why will with
-    within without would yet you your
-"""
-STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split())
-
-_WORD = re.compile(r"[^\W_]+")
-_ACRONYM = re.compile(r"[A-Z0-9]*[A-Z][A-Z0-9]*[A-Z0-9]s?")  # RLVR, LLMs, GPT4, A2C
-# Field terms written several ways become one form before tokenising.
-_CANONICAL: Final = tuple(
-    (re.compile(pattern, re.IGNORECASE), replacement)
-    for pattern, replacement in [
-        (r"\breinforcement[\s-]+learning\b", " RL "),
-        (r"\blarge[\s-]+language[\s-]+models?\b", " LLM "),
-        (r"\bvision[\s-]+language[\s-]+models?\b", " VLM "),
-        (r"\bretrieval[\s-]+augmented[\s-]+generation\b", " RAG "),
-        (r"\bmixture[\s-]+of[\s-]+experts\b", " MOE "),
-        (r"\bchain[\s-]+of[\s-]+thoughts?\b", " COT "),
-        (r"\b(pre|post)[\s-]+(train|tun)", r"\1\2"),  # pre-training -> pretraining
-        (r"\bfine[\s-]+tun", "finetun"),
-    ]
-)
 _VERSION = re.compile(r"v\d+$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
-
-
-def _stem(word: str) -> str:
-    """Light, deterministic suffix stripping: agents/agent, learning/learn, policies/policy.
-
-    Surface forms meet rather than produce real words: code/coding -> "cod".
-    """
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    if word.endswith(("ies", "ied")) and len(word) > 4:
-        return word[:-3] + "y"
-    stem = word
-    if stem.endswith("sses"):
-        stem = stem[:-2]
-    elif stem.endswith("s") and not stem.endswith(("ss", "us", "is")):
-        stem = stem[:-1]
-    suffix = 0
-    if stem.endswith("ing") and len(stem) >= 6:
-        suffix = 3
-    elif stem.endswith("ed") and len(stem) >= 6:  # not "based", "embed", "speed"
-        suffix = 2
-    if suffix:
-        stem = stem[:-suffix]
-        # planning -> plan, embedding -> embed, modelling -> model; not skilled -> skil.
-        if stem[-1] == stem[-2] and (stem[-1] not in "lsz" or (stem[-1] == "l" and len(stem) > 5)):
-            stem = stem[:-1]
-    if len(stem) > 3 and stem.endswith("e"):
-        stem = stem[:-1]
-    return stem
-
-
-def _norm_token(raw: str) -> str | None:
-    if _ACRONYM.fullmatch(raw) and sum(c.isupper() for c in raw) >= 2:
-        token = raw.removesuffix("s").lower()  # acronyms are not stemmed: RLVR stays rlvr
-    else:
-        low = raw.lower()
-        if low in STOPWORDS:
-            return None
-        token = _stem(low)
-    if len(token) < 2 or token in STOPWORDS:
-        return None
-    return token
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercased, stopword-free, lightly stemmed tokens.
-
-    A hyphenated compound yields its parts: "world-model" matches "world model". A few
-    field terms are made one form first: "reinforcement learning" and "RL" are one token,
-    "pre-training" and "pretraining" another.
-    """
-    for pattern, acronym in _CANONICAL:
-        text = pattern.sub(acronym, text)
-    out: list[str] = []
-    for m in _WORD.finditer(text):
-        tok = _norm_token(m.group())
-        if tok is not None:
-            out.append(tok)
-    return out
-
-
-def document_tokens(paper: Paper) -> tuple[str, ...]:
-    """The paper's tokens as ranking sees it (title twice, abstract, keywords, AI summary);
-    computed once per text in a process."""
-    return _document_tokens(paper.title, paper.abstract, tuple(paper.keywords), paper.ai_summary)
-
-
 _document = document_tokens
-
-
-def surface_forms(text: str) -> dict[str, str]:
-    """Token -> the word it was most often written as in `text` (lowercase unless an
-    acronym): how a learned term is shown to a reader ("memori" -> "memory")."""
-    for pattern, acronym in _CANONICAL:
-        text = pattern.sub(acronym, text)
-    counts: dict[str, dict[str, int]] = {}
-    for m in _WORD.finditer(text):
-        raw = m.group()
-        tok = _norm_token(raw)
-        if tok is None:
-            continue
-        shown = raw if raw.isupper() and len(raw) > 1 else raw.lower()
-        forms = counts.setdefault(tok, {})
-        forms[shown] = forms.get(shown, 0) + 1
-    return {tok: max(forms, key=lambda f: (forms[f], -len(f))) for tok, forms in counts.items()}
-
-
-@functools.lru_cache(maxsize=DOCUMENT_CACHE)
-def _document_tokens(
-    title: str, abstract: str, keywords: tuple[str, ...], ai_summary: str | None
-) -> tuple[str, ...]:
-    # Every reader's ranking tokenises the same day's papers: do it once per text.
-    fields = [title] * TITLE_REPEAT + [abstract, *keywords]
-    if ai_summary:
-        fields.append(ai_summary)
-    return tuple(tok for f in fields for tok in tokenize(f))
 
 
 def _idf(docs: int, containing: int) -> float:
@@ -389,8 +263,11 @@ def rank(
             key=lambda sp: -sp[0],  # stable: equal strengths keep the profile's order
         )
         best = strengths[0][0] if strengths else 0.0
-        matched = [(s, ph) for s, ph in strengths if s >= MATCH_THRESHOLD]
-        relevance = _relevance(best, [s for s, _ in matched])
+        # An interest is matched only where the text bears it out: a score above the
+        # threshold from common words alone leaves the paper with the unmatched ones.
+        doc = _document(paper)
+        matched = [(s, ph) for s, ph in strengths if s >= MATCH_THRESHOLD and supports(doc, ph)]
+        relevance = _relevance(matched[0][0] if matched else best, [s for s, _ in matched])
         avoid = max((col[i] for col in per_avoid), default=0.0)
         avoid = avoid if avoid >= AVOID_THRESHOLD else 0.0
         upvotes = math.log1p(paper.upvotes or 0) / math.log1p(max_up) if max_up > 0 else 0.0
@@ -401,7 +278,7 @@ def rank(
         prior = W_UPVOTES * upvotes + W_CODE * code + W_RECENCY * recency + W_CATEGORY * category
         score = relevance * (1 + prior) - W_AVOID * avoid
         signals = {
-            "bm25": best,
+            "bm25": matched[0][0] if matched else best,
             "relevance": relevance,
             "avoid": avoid,
             "upvotes": upvotes,

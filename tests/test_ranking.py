@@ -145,7 +145,7 @@ def test_other_profile_reorders(papers: list[Paper]) -> None:
     agents = ids(rank(papers, AGENTS, today=TODAY))
     vision = rank(papers, VISION, today=TODAY)
     order = ids(vision)
-    assert set(order[:3]) == {CTDM, SPARKLE, A2RD}
+    assert {CTDM, SPARKLE} <= set(order[:3])
     assert order.index(CTDM) < order.index(SKILLOS)
     assert agents.index(CTDM) > agents.index(SKILLOS)
     assert vision[order.index(SKILLOS)].matched == []
@@ -193,7 +193,8 @@ def test_avoid_pushes_a_matching_paper_down(papers: list[Paper]) -> None:
     )
     before = next(r for r in plain if r.paper.paper_id == A2RD)
     after = next(r for r in avoiding if r.paper.paper_id == A2RD)
-    assert before.matched  # it is an "agentic" paper the reader would otherwise see
+    # An "agentic" paper scored high for agents (not claimed for agentic RL: it has no RL).
+    assert before.signals["bm25"] >= 0.35
     assert after.signals["avoid"] >= 0.5
     assert ids(avoiding).index(A2RD) > ids(plain).index(A2RD) + 10
     assert after.score == pytest.approx(before.score - W_AVOID * after.signals["avoid"])
@@ -396,7 +397,9 @@ def test_a_strong_single_match_beats_a_weak_broad_one_and_a_popular_off_topic_on
     by_id = {r.paper.paper_id: r for r in ranked}
     strong, broad, popular = by_id[STRONG], by_id[BROAD], by_id[POPULAR]
     # The day is what it claims to be: breadth, upvotes and code are all on the losers' side.
-    assert len(broad.matched) >= 4 and strong.matched == ["world models for planning"]
+    # Four matched once; "long-term agent memory" is not borne out (the text never says
+    # long-term), so it is not claimed.
+    assert len(broad.matched) >= 3 and strong.matched == ["world models for planning"]
     assert strong.signals["bm25"] > broad.signals["bm25"] + 0.2
     assert popular.signals["upvotes"] == 1.0 and not popular.matched
     assert ids(ranked)[:2] == [STRONG, BROAD]
