@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 from digest.cleaning import clean_title, latex_to_text, shorten
 from digest.counts import Topics, check_counts
 from digest.errors import InvalidPaperId
-from digest.extractive import TAKEAWAY_CHARS, Writer, extractive_summary, takeaway
+from digest.extractive import TAKEAWAY_CHARS, Writer, extractive_summary
 from digest.grouping import Group, Plan
 from digest.i18n import label
 from digest.ids import parse_arxiv_id
@@ -637,9 +637,11 @@ def _quick_take(ctx: _Context, r: Ranked) -> str:
         sentences = split_sentences(_prose(s.contribution)) or split_sentences(_prose(s.why))
         if sentences:
             return shorten(sentences[0], TAKEAWAY_CHARS)
-    return takeaway(r.paper, ctx.language)
+    return ctx.writer.glance(r)
 
 
 def _must_item(ctx: _Context, r: Ranked, reason: str) -> PaperItem:
-    # The card above already has the texts; here only the reason to read it closely.
-    return ctx.paper_item(r, contribution=False, note=reason)
+    # The card above already has the texts and the full title: here its short name and
+    # the reason to read it closely.
+    item = ctx.paper_item(r, contribution=False, note=reason)
+    return item.model_copy(update={"title": ctx.writer.name(r.paper)})

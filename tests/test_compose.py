@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from digest.compose import BriefFacts, compose_brief, repo_key
 from digest.evidence import Learned
+from digest.extractive import TAKEAWAY_CHARS, takeaway
 from digest.extractive import reader_notes as extractive_notes
 from digest.grouping import Plan, plan_picks, short_name
 from digest.i18n import label
@@ -613,8 +614,28 @@ def test_glance_rows_have_topical_categories_and_one_line_takeaways() -> None:
     categories = {o.category for o in others}
     assert "AI" not in categories and len(categories) >= len(others) // 2
     for o in others:
-        assert o.note and len(o.note) <= 125, o.note
-        assert o.note.startswith(("“", "综述"))
+        assert o.note and len(o.note) <= TAKEAWAY_CHARS, o.note
+        assert o.note.startswith(("“", "综述", "新评测:“", "新数据集:“"))
+    # A whole sentence that fits is chosen over the first one cut short: most are whole.
+    cut = sum(1 for o in others if o.note.endswith("…”"))
+    assert cut <= len(others) // 2 + 1
+
+
+def test_a_glance_line_is_the_telling_sentence_that_fits_not_the_first_cut_short() -> None:
+    long_first = (
+        "Large language models have recently shown remarkable abilities across a wide range "
+        "of complex tasks that require planning, memory and the use of external tools."
+    )
+    paper = Paper(
+        paper_id="2605.00077",
+        title="Plan2: Planning with memories",
+        abstract=f"{long_first} We propose Plan2, a planner that keeps memories of past "
+        "episodes and retrieves the relevant ones at every step of a long-horizon task. "
+        "Plan2 improves success rate by 12.5% over ReAct on ALFWorld.",
+    )
+    line = takeaway(paper, "en", 100)
+    assert line == "“Plan2 improves success rate by 12.5% over ReAct on ALFWorld.”"
+    assert len(takeaway(paper, "en", 40)) <= 40  # nothing fits: shortened, marked
 
 
 def test_source_text_is_cleaned_of_latex() -> None:
