@@ -386,7 +386,13 @@ class Writer:
             out.append(f"来自你关注的作者 {names}" if zh else f"by {names}, whom you follow")
         if r.like is not None:
             pid, kind = r.like
-            if kind == "liked":
+            if pid == r.paper.paper_id:
+                out.append(
+                    ("这是你的论文之一" if zh else "one of your own papers")
+                    if kind == "seed"
+                    else ("你已为它点过 👍" if zh else "you liked it already")
+                )
+            elif kind == "liked":
                 out.append(f"与你点过 👍 的 {pid} 相近" if zh else f"like {pid} you liked")
             else:
                 out.append(f"与你的论文 {pid} 相近" if zh else f"like your paper {pid}")

@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from digest.evidence import MIN_NEGATIVES, MIN_POSITIVES, Evidence, Learned, Similar
 from digest.models import Paper
@@ -54,8 +54,9 @@ W_IGNORED: Final = 0.3
 W_BACKGROUND: Final = 0.15
 # L2 strength: few, high-dimensional examples need a firm prior.
 C: Final = 1.0
-# "like 2605.06614 you liked" only when the texts are this close (TF-IDF cosine).
-SIMILAR_MIN: Final = 0.12
+# "like 2605.06614 you liked" only when the texts are this close (TF-IDF cosine over
+# words and word pairs: two papers of one topic score about 0.06-0.1, unrelated ones 0.02).
+SIMILAR_MIN: Final = 0.06
 MAX_FEATURES: Final = 20_000
 
 
@@ -211,12 +212,19 @@ def _similar(
         return {}
     # TF-IDF rows are L2-normalised: the dot product is the cosine.
     sims = (day @ train[rows].T).toarray()
+    ids = [examples.papers[r].paper_id for r in rows]
     out: dict[str, Similar] = {}
     for i, paper in enumerate(candidates):
-        j = int(sims[i].argmax())
-        best = float(sims[i, j])
-        other = examples.papers[rows[j]].paper_id
-        if best >= SIMILAR_MIN and other != paper.paper_id:
+        if paper.paper_id in seeds or paper.paper_id in liked:  # the reader's own paper
+            kind: Literal["seed", "liked"] = "liked" if paper.paper_id in liked else "seed"
+            out[paper.paper_id] = Similar(paper_id=paper.paper_id, kind=kind, similarity=1.0)
+            continue
+        row = [
+            -1.0 if pid == paper.paper_id else float(v) for pid, v in zip(ids, sims[i], strict=True)
+        ]
+        j = max(range(len(row)), key=row.__getitem__)
+        best, other = row[j], ids[j]
+        if best >= SIMILAR_MIN:
             out[paper.paper_id] = Similar(
                 paper_id=other, kind="liked" if other in liked else "seed", similarity=best
             )

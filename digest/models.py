@@ -87,6 +87,7 @@ class Paper(BaseModel):
     categories: list[str] = Field(default_factory=list)
     comment: str | None = None  # arXiv author comment
     withdrawn: bool = False
+    version: int | None = None  # the arXiv version the source answered with (2 for v2)
     on_hf: bool = False  # HF has a page for it
     sources: list[str] = Field(default_factory=list)  # "hf", "arxiv"
 

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "handlers.brief",
     "handlers.subscription",
     "handlers.interests",
+    "handlers.watch",
     "handlers.help",
     "handlers.feedback",
     "handlers.ask",

@@ -50,6 +50,9 @@ _WITHDRAWN = re.compile(
 Sleep = Callable[[float], Awaitable[None]]
 
 
+_VERSION = re.compile(r"v(\d+)$")
+
+
 def _text(value: str | None) -> str:
     return _SPACE.sub(" ", value).strip() if value else ""
 
@@ -68,8 +71,9 @@ def build_query(categories: Iterable[str], start: dt.date, end: dt.date) -> str:
 
 def result_to_paper(result: arxiv.Result) -> Paper | None:
     """A Paper from one feed entry; None for arXiv's error entries and unreadable ones."""
+    short_id = result.get_short_id()
     try:
-        paper_id = parse_arxiv_id(result.get_short_id())
+        paper_id = parse_arxiv_id(short_id)
     except InvalidPaperId:
         return None  # e.g. http://arxiv.org/api/errors#incorrect_id_format_for_...
     title = _text(result.title)
@@ -91,6 +95,7 @@ def result_to_paper(result: arxiv.Result) -> Paper | None:
         repo_in_text=find_github_repo(abstract) or find_github_repo(comment or ""),
         repo_promised=code_promised(f"{abstract} {comment or ''}"),
         withdrawn=bool(_WITHDRAWN.search(comment or "") or _WITHDRAWN.search(abstract)),
+        version=int(m.group(1)) if (m := _VERSION.search(short_id)) else None,
         sources=["arxiv"],
     )
 
