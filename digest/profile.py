@@ -39,7 +39,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import tomlkit
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from tomlkit.exceptions import TOMLKitError
 
 from digest.authors import clean_author
 from digest.errors import InvalidPaperId, ProfileError
@@ -47,7 +49,7 @@ from digest.evidence import Evidence
 from digest.ids import parse_arxiv_id
 from digest.models import Language
 
-__all__ = ["Profile", "example_profile", "load_profile"]
+__all__ = ["Profile", "add_papers", "example_profile", "load_profile"]
 
 _CATEGORY = r"^[a-z\-]+(\.[A-Za-z\-]+)?$"
 log = logging.getLogger(__name__)
@@ -238,3 +240,31 @@ def _validate(data: object, where: str, language: Language | None) -> Profile:
             phrase,
         )
     return profile
+
+
+def add_papers(path: Path | str, paper_ids: list[str]) -> int:
+    """Add seed papers to the profile file's `papers` (kept as written: comments, order,
+    other keys); returns how many were new. The result is validated before it is saved."""
+    p = Path(path).expanduser()
+    try:
+        doc = tomlkit.parse(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProfileError(f"profile file not found: {p}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"cannot read profile {p}: {exc.__class__.__name__}") from None
+    except TOMLKitError as exc:
+        raise ProfileError(f"profile {p} is not valid TOML: {exc}") from None
+    current = [str(x) for x in doc.get("papers", [])]
+    new = [pid for pid in dict.fromkeys(paper_ids) if pid not in current]
+    if len(current) + len(new) > MAX_PAPERS:
+        raise ProfileError(f"profile {p}: at most {MAX_PAPERS} papers")
+    if not new:
+        return 0
+    papers = tomlkit.array()
+    papers.multiline(True)
+    papers.extend([*current, *new])
+    doc["papers"] = papers
+    text = tomlkit.dumps(doc)
+    _validate(tomllib.loads(text), str(p), None)
+    p.write_text(text, encoding="utf-8")
+    return len(new)
