@@ -33,7 +33,7 @@ from digest.models import Language, Paper, PaperSummary, Ranked
 from digest.profile import Profile
 from digest.ranking import tokenize
 from digest.summarize import MustRead, ReaderNotes, split_sentences
-from digest.tokens import is_boilerplate
+from digest.tokens import canonical, is_boilerplate
 from digest.topics import category_label, topic_category
 
 __all__ = [
@@ -262,6 +262,14 @@ def _pick(key: str, options: Sequence[str]) -> str:
 # --- the reader's own texts ------------------------------------------------------------
 
 
+def _whole(paper: Paper, term: str) -> bool:
+    """Whether `term` stands in the paper's text on its own, not only as a piece of a
+    hyphenated compound ("InterLV" of "InterLV-Search", "self" of "self-evolving")."""
+    text = f"{paper.title} {paper.abstract} {paper.ai_summary or ''} {' '.join(paper.keywords)}"
+    alone = re.compile(r"(?<![\w-])" + re.escape(term) + r"(?![\w]|-\w)", re.IGNORECASE)
+    return alone.search(text) is not None or alone.search(canonical(text)) is not None
+
+
 def _join(items: Sequence[str], language: Language) -> str:
     if language == "zh":
         return "、".join(items)
@@ -344,8 +352,9 @@ class Writer:
         """The paper's most distinctive terms, its own name (and what `interests` already
         say) left out."""
         known = [st for i in interests for st in tokenize(i)]
-        terms = self.lexicon.top_terms(paper, n, exclude=[self.name(paper)], known=known)
-        return terms or self.lexicon.top_terms(paper, n, exclude=[self.name(paper)])
+        terms = self.lexicon.top_terms(paper, n + 2, exclude=[self.name(paper)], known=known)
+        terms = terms or self.lexicon.top_terms(paper, n + 2, exclude=[self.name(paper)])
+        return [t for t in terms if _whole(paper, t)][:n]
 
     def matched_phrases(self, r: Ranked, interest: str, n: int = 2) -> list[str]:
         """What in the paper matched `interest`: its own phrases holding the interest's words."""
@@ -356,6 +365,7 @@ class Writer:
         phrases = self.lexicon.phrases_with(r.paper, rare, n + 1) if rare else []
         if not phrases:
             phrases = self.lexicon.phrases_with(r.paper, stems, n + 1)
+        phrases = [p for p in phrases if _whole(r.paper, p)]
         own = [p for p in phrases if p.lower() != interest.lower()]
         return (own or phrases)[:n]
 

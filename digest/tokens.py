@@ -17,6 +17,7 @@ from digest.models import Paper
 
 __all__ = [
     "STOPWORDS",
+    "canonical",
     "document_tokens",
     "is_boilerplate",
     "supports",
@@ -101,6 +102,13 @@ def _norm_token(raw: str) -> str | None:
     if len(token) < 2 or token in STOPWORDS:
         return None
     return token
+
+
+def canonical(text: str) -> str:
+    """`text` with the field terms written one way ("reinforcement learning" -> "RL")."""
+    for pattern, acronym in _CANONICAL:
+        text = pattern.sub(acronym, text)
+    return " ".join(text.split())
 
 
 def tokenize(text: str) -> list[str]:

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from digest.compose import BriefFacts, compose_brief, repo_key
 from digest.evidence import Learned
-from digest.extractive import TAKEAWAY_CHARS, takeaway
+from digest.extractive import TAKEAWAY_CHARS, Writer, takeaway
 from digest.extractive import reader_notes as extractive_notes
 from digest.grouping import Plan, plan_picks, short_name
 from digest.i18n import label
@@ -37,6 +37,7 @@ from digest.ranking import rank
 from digest.settings import Settings
 from digest.store.base import Store
 from digest.summarize import Group, Idea, MustRead, ReaderNotes, matched_sentence
+from digest.tokens import canonical
 
 DAY = dt.date(2026, 5, 8)
 NOW = dt.datetime(2026, 5, 8, 0, 5, tzinfo=dt.UTC)
@@ -798,3 +799,22 @@ def test_groups_the_llm_proposes_are_used() -> None:
     llm = [g for g in merged.groups if g.proposed_by_llm]
     assert [set(g.paper_ids) for g in llm] == [{a, b}] and llm[0].title == "Same question"
     assert _with_llm_groups(plan, notes) is plan  # none proposed: the lexical plan
+
+
+def test_no_term_is_a_word_cut_out_of_a_hyphenated_compound() -> None:
+    papers = list(SAMPLE_PAPERS.values())
+    profile = example_profile("en")
+    ranked = rank(papers, profile, today=SAMPLE_DAY)
+    writer = Writer(profile=profile, language="en", picks=ranked[:20], others=[])
+    checked = 0
+    for r in ranked[:40]:
+        text = f"{r.paper.title} {r.paper.abstract} {r.paper.ai_summary or ''}"
+        terms = writer.own_terms(r.paper, 3)
+        terms += [t for m in r.matched for t in writer.matched_phrases(r, m)]
+        for term in terms:
+            checked += 1
+            pattern = rf"(?<![\w-]){re.escape(term)}(?![\w-])"
+            # As written, or as the field's terms are made one ("agentic RL").
+            alone = re.search(pattern, text, re.I) or re.search(pattern, canonical(text), re.I)
+            assert alone, f"{r.paper.paper_id}: {term!r} only occurs inside a compound"
+    assert checked > 40
