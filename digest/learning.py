@@ -1,7 +1,8 @@
 """A model per reader: a class-balanced logistic regression over TF-IDF features.
 
     evidence (ids) + the reader's papers (texts) + the day's candidates
-      → TF-IDF (unigrams and bigrams of ranking's tokens), fitted on candidates + reader's
+      → TF-IDF (unigrams and bigrams of ranking's tokens): the day's counts made once for
+        every chat, the idf fitted on the candidates and the reader's papers
       → logistic regression: positives (seeds, 👍, weakly /paper asks) against negatives
         (👎, weakly shown-and-ignored; the day's other candidates stand in, faintly, for
         negatives the reader has not given)
@@ -23,6 +24,7 @@ does not pay its memory.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,6 +60,8 @@ C: Final = 1.0
 # words and word pairs: two papers of one topic score about 0.06-0.1, unrelated ones 0.02).
 SIMILAR_MIN: Final = 0.06
 MAX_FEATURES: Final = 20_000
+GRAMS_CACHE: Final = 4096  # papers whose n-grams are kept (a few days of candidates)
+DAY_CACHE: Final = 4  # days whose candidate counts are kept
 
 
 @dataclass(frozen=True)
@@ -80,10 +84,10 @@ def model_weight(evidence: Evidence) -> float:
     return W_MODEL_MAX * n / (n + HALF)
 
 
-def _analyzer(tokens: Sequence[str]) -> list[str]:
-    grams = list(tokens)
-    grams += [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
-    return grams
+@functools.lru_cache(maxsize=GRAMS_CACHE)
+def _analyzer(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    # Every chat's model reads the same day's papers: their n-grams are made once.
+    return (*tokens, *(f"{a} {b}" for a, b in itertools.pairwise(tokens)))
 
 
 @dataclass(frozen=True)
@@ -147,6 +151,26 @@ def _vectorizer() -> Any:
     return TfidfVectorizer(analyzer=_analyzer, sublinear_tf=True, max_features=MAX_FEATURES)
 
 
+@functools.lru_cache(maxsize=DAY_CACHE)
+def _day_counts(docs: tuple[tuple[str, ...], ...]) -> tuple[Any, Any]:
+    """The day's n-gram counts and vocabulary: counted once, shared by every chat."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    counter = CountVectorizer(analyzer=_analyzer, max_features=MAX_FEATURES)
+    return counter.fit_transform(docs), counter
+
+
+def _features(day: tuple[tuple[str, ...], ...], reader: Sequence[tuple[str, ...]]) -> Any:
+    """TF-IDF rows of the day's candidates, then of the reader's papers. The idf is fitted
+    on both; the terms are the day's (a term no candidate has cannot rank one)."""
+    from scipy.sparse import vstack
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    counts, counter = _day_counts(day)
+    mine = counter.transform(reader) if reader else counts[:0]
+    return TfidfTransformer(sublinear_tf=True).fit_transform(vstack([counts, mine]).tocsr())
+
+
 def _regression() -> Any:
     from sklearn.linear_model import LogisticRegression
 
@@ -164,9 +188,10 @@ def fit_reader(
     examples = _examples(evidence, reader, candidates)
     if len(set(examples.labels)) < 2:
         return None
-    vectorizer = _vectorizer()
-    docs = [document_tokens(p) for p in (*candidates, *examples.papers)]
-    matrix = vectorizer.fit_transform(docs)
+    matrix = _features(
+        tuple(document_tokens(p) for p in candidates),
+        [document_tokens(p) for p in examples.papers],
+    )
     day = matrix[: len(candidates)]
     train = matrix[len(candidates) :]
     model = _regression()
