@@ -511,17 +511,20 @@ class Writer:
                 parts.append("the only pick with code today" if only else "code is linked")
         return _sentence((",".join(parts)) if zh else "; ".join(parts), self.language)
 
-    def glance(self, r: Ranked) -> str:
+    def glance(self, r: Ranked, line: str | None = None) -> str:
         """An other's one line: what the reader told us that put it here (or, in Chinese,
         that it is a benchmark or a dataset), then its telling sentence."""
         lead = self.evidence(r)
         title = clean_title(r.paper.title)
-        if self.zh and not lead and (m := _NAMES_ITSELF.search(title)):
+        if self.zh and not lead and line is None and (m := _NAMES_ITSELF.search(title)):
             lead = ["新评测" if m.group().lower().startswith("bench") else "新数据集"]
         head = ""
         if lead:
             head = f"{','.join(lead)}:" if self.zh else f"{_sentence('; '.join(lead), 'en')} "
-        return head + takeaway(r.paper, self.language, TAKEAWAY_CHARS - len(head))
+        limit = TAKEAWAY_CHARS - len(head)
+        if line is not None:  # an LLM's sentence
+            return head + shorten(line, limit)
+        return head + takeaway(r.paper, self.language, limit)
 
     # relation --------------------------------------------------------------------------
 

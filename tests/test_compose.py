@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
+import pytest
+
 from digest.compose import BriefFacts, compose_brief, repo_key
 from digest.evidence import Learned
 from digest.extractive import TAKEAWAY_CHARS, Writer, takeaway
@@ -818,3 +820,28 @@ def test_no_term_is_a_word_cut_out_of_a_hyphenated_compound() -> None:
             alone = re.search(pattern, text, re.I) or re.search(pattern, canonical(text), re.I)
             assert alone, f"{r.paper.paper_id}: {term!r} only occurs inside a compound"
     assert checked > 40
+
+
+@pytest.mark.parametrize("mode", ["llm", "extractive"])
+def test_why_picked_and_glance_lines_name_the_readers_evidence(
+    mode: Literal["llm", "extractive"],
+) -> None:
+    followed = OTHERS[0].model_copy(update={"followed": ["Ada Lovelace"]})
+    liked = PICKS[0].model_copy(update={"like": ("2605.00099", "liked")})
+    own = PICKS[1].model_copy(update={"like": (PICKS[1].paper.paper_id, "seed")})
+    for language, marks in (
+        ("en", ("By Ada Lovelace, whom you follow", "Like 2605.00099 you liked", "One of your")),
+        ("zh", ("来自你关注的作者 Ada Lovelace", "与你点过 👍 的 2605.00099 相近", "这是你的论文")),
+    ):
+        brief = build(
+            mode=mode,
+            language=language,  # type: ignore[arg-type]
+            picks=[liked, own, *PICKS[2:]],
+            others=[followed, *OTHERS[1:]],
+        )
+        glance = brief.find_paper(followed.paper.paper_id)
+        assert glance is not None and glance.note.startswith(marks[0]), glance.note
+        first = brief.find_paper(liked.paper.paper_id)
+        assert first is not None and first.note.startswith(marks[1]), first.note
+        second = brief.find_paper(own.paper.paper_id)
+        assert second is not None and second.note.startswith(marks[2]), second.note
