@@ -14,6 +14,7 @@ critical path. Nothing here prints: progress goes to the optional callback.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -24,6 +25,7 @@ from typing import Any, Literal
 
 import httpx
 
+from digest.authors import followed_in
 from digest.chatstate import put_papers
 from digest.compose import BriefFacts, compose_brief
 from digest.errors import PaperdropError, SourceError, StoreError
@@ -68,6 +70,7 @@ __all__ = [
     "papers_of_day",
     "sample_candidates",
     "select",
+    "with_followed",
     "write_notes",
 ]
 
@@ -341,6 +344,7 @@ async def build_brief(
                 arxiv_max_results=settings.arxiv_max_results,
             )
             github = GitHubSource(settings, client, store=store)
+            candidates = await with_followed(candidates, profile, arxiv, day, settings, say)
         if not candidates.papers:
             # The sources' details are in the reader's language: so is the sentence.
             if language == "zh":
@@ -458,6 +462,35 @@ async def build_brief(
         facts=facts,
         deltas=github.deltas if github is not None else {},
     )
+
+
+async def with_followed(
+    candidates: Candidates,
+    profile: Profile,
+    arxiv: ArxivSource,
+    day: dt.date,
+    settings: Settings,
+    say: Progress,
+) -> Candidates:
+    """The candidates with the followed authors' papers of the window, wherever arXiv
+    filed them (their papers are shown whatever their topic or category)."""
+    if not profile.authors:
+        return candidates
+    try:
+        found = await arxiv.by_authors(
+            profile.authors,
+            candidates.window_start - dt.timedelta(days=1),
+            day,
+            settings.arxiv_max_results,
+        )
+    except SourceError as exc:
+        say(f"followed authors' papers not looked up: {exc}")
+        return candidates
+    theirs = [p for p in found if followed_in(p.authors, profile.authors)]
+    if not theirs:
+        return candidates
+    papers = merge_papers(candidates.papers, theirs)
+    return dataclasses.replace(candidates, papers=papers)
 
 
 async def learn(

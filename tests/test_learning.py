@@ -13,7 +13,7 @@ from digest.chatstate import Vote, record_brief, vote
 from digest.evidence import MIN_POSITIVES, Evidence
 from digest.learning import W_MODEL_MAX, explain, fit_reader, model_weight
 from digest.models import Brief, Paper, PaperItem, PaperLinks, Ranked, Section
-from digest.pipeline import SAMPLE_DATE, sample_candidates, select
+from digest.pipeline import SAMPLE_DATE, sample_candidates, select, with_followed
 from digest.profile import Profile, example_profile
 from digest.ranking import rank
 from digest.reader import (
@@ -25,7 +25,12 @@ from digest.reader import (
     record_ask,
     save_reader,
 )
+from digest.settings import Settings
+from digest.sources.arxiv_api import ArxivSource
+from digest.sources.collect import Candidates
 from digest.store.base import Store
+from tests.fakes.arxiv_atom import AtomEntry
+from tests.fakes.arxiv_server import ArxivServer
 from tests.strategies import days, readers
 
 TODAY = dt.date(2026, 5, 8)
@@ -288,3 +293,44 @@ async def test_shown_and_ignored_papers_are_sampled_as_weak_negatives(store: Sto
     assert set(evidence.ignored) <= {i.paper_id for i in items}
     again = (await reader_profile(store, "telegram:7", PROFILE)).evidence
     assert again.ignored == evidence.ignored  # a deterministic sample: the same brief
+
+
+# --- a followed author's papers, wherever arXiv filed them ------------------------------------
+
+
+async def test_a_followed_authors_papers_are_looked_up_on_arxiv_whatever_their_category() -> None:
+    when = dt.datetime(2026, 5, 7, 12, tzinfo=dt.UTC)
+    theirs = AtomEntry(
+        arxiv_id="2605.08888v1",
+        title="Dust lanes in spiral galaxies",
+        summary="We measure dust.",
+        authors=["Vera C. Rubin", "Kent Ford"],
+        published=when,
+        primary_category="astro-ph.GA",
+    )
+    namesake = AtomEntry(
+        arxiv_id="2605.08889v1",
+        title="Another Rubin",
+        summary="Not hers.",
+        authors=["Robert Rubin"],
+        published=when,
+        primary_category="cs.LG",
+    )
+    async with ArxivServer([theirs, namesake]) as server:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            arxiv_api_url=server.url,
+            arxiv_delay=0,
+        )
+        day = [paper(1, "Agents with memory")]
+        base = Candidates(
+            papers=day, window_start=TODAY, window_end=TODAY, reports=[], widened=False
+        )
+        profile = PROFILE.model_copy(update={"authors": ["Rubin, Vera C."]})
+        out = await with_followed(base, profile, ArxivSource(settings), TODAY, settings, print)
+        assert [p.paper_id for p in out.papers] == ["2605.00001", "2605.08888"]
+        [query] = [r.params["search_query"] for r in server.requests]
+        assert 'au:"Vera C Rubin"' in query and "submittedDate:[202605070000" in query
+        # Nobody followed: no request.
+        await with_followed(base, PROFILE, ArxivSource(settings), TODAY, settings, print)
+        assert len(server.requests) == 1
