@@ -17,8 +17,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bibtexparser.entrypoint import parse_string
-
 from digest.errors import InvalidPaperId, ProfileError
 from digest.ids import parse_arxiv_id
 
@@ -120,6 +118,9 @@ def _read_csl(data: Any) -> LibraryImport:
 
 
 def _read_bibtex(text: str) -> LibraryImport:
+    # Imported here: only an import needs it, not every process of the CLI (serve).
+    from bibtexparser.entrypoint import parse_string
+
     library = parse_string(text)
     out = LibraryImport()
     for entry in library.entries:
