@@ -48,7 +48,7 @@ from bot.observability import count_event, count_sent, hashed, record_command
 from bot.platforms import PLATFORMS
 from bot.reconnect import Backoff
 from bot.sending import Sender, Sleep
-from digest.chatstate import get_prefs, get_votes, learned_weights, thread_key
+from digest.chatstate import get_prefs, thread_key
 from digest.errors import (
     ChatGone,
     DeliveryError,
@@ -62,6 +62,7 @@ from digest.ids import is_arxiv_id
 from digest.llm import LLM, make_llm
 from digest.models import Document, Language, Platform, Reply, Subscription
 from digest.profile import Profile, example_profile, load_profile
+from digest.reader import reader_profile
 from digest.settings import Settings
 from digest.store.base import Store
 from handlers import load_commands
@@ -748,7 +749,7 @@ async def chat_profile(
     language: Language,
 ) -> Profile:
     """The reader profile of a chat: its subscription's, else its saved interests, else the
-    configured or example profile; with what its 👍/👎 taught (learned boosts)."""
+    configured or example profile; with the chat's seeds, followed authors and evidence."""
     profile: Profile | None = None
     try:
         if sub is not None:
@@ -764,11 +765,8 @@ async def chat_profile(
     except ProfileError as exc:
         log.warning("profile of %s unusable (%s): using the example profile", hashed(chat_key), exc)
     profile = profile or example_profile()
-    votes = await get_votes(store, chat_key)
-    update: dict[str, Any] = {"language": language}
-    if votes:
-        update["boosts"] = learned_weights(votes)
-    return profile.model_copy(update=update)
+    profile = await reader_profile(store, chat_key, profile)
+    return profile.model_copy(update={"language": language})
 
 
 def _bad_id(language: Language, exc: InvalidPaperId) -> str:

@@ -44,8 +44,6 @@ from digest.chatstate import (
     BRIEF_NS,
     day_brief_key,
     get_day_brief,
-    get_votes,
-    learned_weights,
     put_day_brief,
     record_brief,
     thread_key,
@@ -60,6 +58,7 @@ from digest.errors import (
 )
 from digest.models import Brief, Language, PaperItem, Platform, Subscription
 from digest.profile import Profile, example_profile, load_profile
+from digest.reader import reader_profile
 from digest.settings import Settings
 from digest.store.base import Store
 
@@ -559,10 +558,9 @@ async def push(
     for sub in subs:
         try:
             profile = profile_for(sub, settings)
-            # A chat's 👍/👎 move its ranking: such a chat gets a brief of its own.
-            votes = await get_votes(store, sub.key)
-            if votes:
-                profile = profile.model_copy(update={"boosts": learned_weights(votes)})
+            # A chat's seeds, authors and votes: once its model weighs in, the chat gets a
+            # brief of its own (the evidence is part of the profile's key).
+            profile = await reader_profile(store, sub.key, profile)
         except PaperdropError as exc:
             report.outcomes.append(ChatOutcome(sub, error=str(exc)))
             log.warning("no profile: chat=%s reason=%s", hashed(sub.key), exc)

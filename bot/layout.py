@@ -111,8 +111,8 @@ def continued_line(title: str, lang: Language, kind: str = "heading") -> Line:
 
 # --- one-line takeaways -------------------------------------------------------------------
 
-TAKEAWAY_MAX: Final = 120
-# A takeaway up to this long is kept whole ("about 120 characters"); a longer one is cut.
+TAKEAWAY_MAX: Final = 150  # a glance line: most abstracts' telling sentence fits whole
+# A takeaway up to this much longer is kept whole; a longer one is cut.
 _TAKEAWAY_SLACK: Final = 12
 _ABBREVIATIONS: Final = ("e.g.", "i.e.", "et al.", "etc.", "vs.", "cf.", "Fig.", "Eq.", "No.")
 # A sentence ends at CJK end punctuation, or at ".!?" before a space and a capital, a digit,

@@ -7,6 +7,9 @@ memory), the chat is due. So a process that was down at 08:00 catches up when it
 back the same local day, once; after local midnight it is a new day whose time has not
 come yet, and yesterday's brief is not sent late.
 
+The leader also checks the watched papers once a day (`bot.watching`): one batched
+lookup, and each chat told once of a paper's first code, new version or upvote jump.
+
 Only one replica schedules: the lock is a lease renewed every tick (and during a long
 push), so when the leader dies another replica takes over after the lease runs out.
 
@@ -53,6 +56,7 @@ from bot.observability import (
 )
 from bot.ratelimit import Limiter, RateLimiter
 from bot.sending import Sender
+from bot.watching import check_watches
 from digest.errors import StoreError
 from digest.models import Platform, Subscription
 from digest.settings import Settings
@@ -286,6 +290,7 @@ class Scheduler:
             count_tick("follower")
             return TickReport(leader=False)
         report = TickReport(leader=True)
+        await self._check_watches(now, report)
         due = await self._due(now, report)
         if not due:
             count_tick("leader")
@@ -326,6 +331,19 @@ class Scheduler:
                 await renew
         count_tick("leader")
         return report
+
+    async def _check_watches(self, now: dt.datetime, report: TickReport) -> None:
+        """Once a day: tell chats what changed on the papers they watch."""
+        try:
+            done = await check_watches(
+                self.settings, self.store, now, senders=self._senders, limiter=self._limiter
+            )
+        except Exception as exc:  # a watch check must never stop the morning push
+            report.errors.append(f"watches: {exc.__class__.__name__}: {exc}")
+            log.exception("watch check failed")
+            return
+        if done is not None and done.told:
+            log.info("watches: told %d chat(s) of %d papers' news", done.told, done.checked)
 
     async def _enqueue(self, due: dict[dt.date, list[Subscription]], report: TickReport) -> None:
         """Hand the due chats to the workers; each is claimed so it is enqueued once."""

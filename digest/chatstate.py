@@ -2,7 +2,8 @@
 
 * the last briefs a chat received (item numbers of `/paper 3`, grounding of `/ideas`),
 * papers by id (abstracts for `/paper` and thread questions, without asking arXiv again),
-* 👍/👎 votes per (chat, paper): idempotent, they move the chat's next ranking,
+* 👍/👎 votes per (chat, paper): idempotent, they train the chat's model
+  (`digest.reader` gathers them with its other evidence, `digest.learning` fits it),
 * chat preferences (language, interests) for chats that are not subscribed,
 * which message holds which paper (thread context).
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
@@ -22,6 +23,7 @@ from digest.store.base import Store
 __all__ = [
     "BRIEF_NS",
     "FEEDBACK_ACTION",
+    "VOTE_NS",
     "ChatPrefs",
     "LastBrief",
     "Vote",
@@ -32,7 +34,6 @@ __all__ = [
     "get_prefs",
     "get_votes",
     "last_briefs",
-    "learned_weights",
     "put_day_brief",
     "put_papers",
     "record_brief",
@@ -179,21 +180,6 @@ async def vote(store: Store, chat_key: str, new: Vote) -> Literal["new", "same",
     payload = json.dumps([v.model_dump(mode="json") for v in kept[-MAX_VOTES:]])
     await store.cache_set(VOTE_NS, chat_key, payload)
     return "new" if old is None else "changed"
-
-
-def learned_weights(votes: Sequence[Vote]) -> dict[str, float]:
-    """Signed weights of interests ("i:"), authors ("a:") and categories ("c:") learned
-    from votes, each in [-1, 1]: the mean of the votes that carried it."""
-    sums: dict[str, list[int]] = {}
-    for v in votes:
-        terms = (
-            [f"i:{x}" for x in v.interests]
-            + [f"a:{x}" for x in v.authors[:5]]
-            + [f"c:{x}" for x in v.categories]
-        )
-        for term in dict.fromkeys(terms):
-            sums.setdefault(term, []).append(v.value)
-    return {t: sum(vals) / len(vals) for t, vals in sums.items()}
 
 
 # --- preferences of chats without a subscription -----------------------------------------

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from typing import Final, Literal
 from zoneinfo import ZoneInfo
 
-from digest.cleaning import clean_title, latex_to_text, shorten
+from digest.cleaning import clean_title, latex_to_text
 from digest.counts import Topics, check_counts
 from digest.errors import InvalidPaperId
-from digest.extractive import TAKEAWAY_CHARS, Writer, extractive_summary, takeaway
+from digest.extractive import Writer, extractive_summary
 from digest.grouping import Group, Plan
 from digest.i18n import label
 from digest.ids import parse_arxiv_id
@@ -76,7 +76,7 @@ class BriefFacts:
     counts: Mapping[str, int] = field(default_factory=dict)  # papers per source name
     widened: str = ""  # why the window widened (localised), "" when it did not
     hidden_avoid: int = 0  # papers the avoid list kept out of the brief
-    hidden_feedback: int = 0  # papers a 👎 pushed out of the brief
+    hidden_feedback: int = 0  # papers the reader's model pushed out of the brief
     llm_off: bool = False  # a key is configured but this run was told not to use it
 
 
@@ -308,9 +308,10 @@ def header_note(
     if facts.hidden_feedback:
         n = facts.hidden_feedback
         hidden.append(
-            f"{n} 篇因你的 👎 反馈未显示"
+            f"{n} 篇因你的 👍/👎 与论文学到的偏好未显示"
             if zh
-            else f"{n} {'paper' if n == 1 else 'papers'} hidden by your 👎 feedback"
+            else f"{n} {'paper' if n == 1 else 'papers'} hidden by what your 👍/👎 and "
+            "papers taught"
         )
     if hidden:
         parts.append(("另有 " + ",".join(hidden)) if zh else "; ".join(hidden))
@@ -506,7 +507,8 @@ def compose_brief(
         items: list[Item] = []
         for r in others:
             comment = _prose(notes.others_comments.get(r.paper.paper_id, ""))
-            items.append(ctx.paper_item(r, note=comment or _quick_take(ctx, r)))
+            note = writer.glance(r, comment) if comment else _quick_take(ctx, r)
+            items.append(ctx.paper_item(r, note=note))
         sections.append(Section(kind="others", title=label("others", language), items=items))
 
     must = _must_read(ctx, picks, pick_ids, notes, extractive)
@@ -625,15 +627,18 @@ def _must_read(
 
 
 def _quick_take(ctx: _Context, r: Ranked) -> str:
-    """An other's one line: its LLM "why" first sentence, or its contribution, quoted."""
+    """An other's one line: its LLM "why" first sentence, or its telling sentence quoted;
+    led by what the reader told us that put it here (a followed author, a liked paper)."""
     s = ctx.summary(r)
     if s.mode == "llm":
         sentences = split_sentences(_prose(s.contribution)) or split_sentences(_prose(s.why))
         if sentences:
-            return shorten(sentences[0], TAKEAWAY_CHARS)
-    return takeaway(r.paper, ctx.language)
+            return ctx.writer.glance(r, sentences[0])
+    return ctx.writer.glance(r)
 
 
 def _must_item(ctx: _Context, r: Ranked, reason: str) -> PaperItem:
-    # The card above already has the texts; here only the reason to read it closely.
-    return ctx.paper_item(r, contribution=False, note=reason)
+    # The card above already has the texts and the full title: here its short name and
+    # the reason to read it closely.
+    item = ctx.paper_item(r, contribution=False, note=reason)
+    return item.model_copy(update={"title": ctx.writer.name(r.paper)})

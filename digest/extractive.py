@@ -33,6 +33,8 @@ from digest.models import Language, Paper, PaperSummary, Ranked
 from digest.profile import Profile
 from digest.ranking import tokenize
 from digest.summarize import MustRead, ReaderNotes, split_sentences
+from digest.tokens import canonical, is_boilerplate
+from digest.topics import category_label, topic_category
 
 __all__ = [
     "PaperText",
@@ -46,7 +48,9 @@ __all__ = [
 
 CONTRIBUTION_CHARS: Final = 260
 KEY_CHARS: Final = 240
-TAKEAWAY_CHARS: Final = 120
+# A glance line, lead and quotation marks included: renderers keep up to 162 characters
+# whole (bot.layout's one_line), so a sentence chosen to fit is never cut there.
+TAKEAWAY_CHARS: Final = 160
 MUST_READ: Final = 3
 STRONG_MATCH: Final = 0.75  # a best-interest score this high is a close match
 # Papers whose cleaned texts and category are kept (a day has ~50, a week of days fits).
@@ -174,286 +178,96 @@ def _contribution(text: PaperText, language: Language, limit: int) -> str:
 
 
 def takeaway(paper: Paper, language: Language, limit: int = TAKEAWAY_CHARS) -> str:
-    """One line on the paper, at most about `limit` characters: its contribution, quoted."""
+    """One line on the paper, at most about `limit` characters, quoted: the sentence of its
+    AI summary or abstract that carries its finding and fits, rather than the first one
+    cut short (only when none fits is the contribution shortened)."""
     text = paper_text(paper)
     if text.survey is not None:
         head = f"综述“{text.survey}”" if language == "zh" else f"A survey of “{text.survey}”"
         if len(head) + 8 < limit:
             rest = limit - len(head) - 3
-            return f"{head}:{quote(shorten(text.contribution, rest), language)}"
+            return f"{head}:{quote(_fitting(paper, text, rest), language)}"
         return head
-    return quote(shorten(text.contribution, limit - 2), language)
+    return quote(_fitting(paper, text, limit - 2), language)
 
 
-# --- topical categories ----------------------------------------------------------------
-
-# A small vocabulary of the field's topics: (label, patterns, labels it makes redundant).
-# The first two labels a paper's title (x3), keywords (x2) and abstract (x1) support best
-# become its category; the arXiv category's name is the fallback.
-_TOPICS: Final = tuple(
-    (label, tuple(re.compile(p, re.IGNORECASE) for p in patterns), frozenset(excludes))
-    for label, patterns, excludes in [
-        (
-            "Agentic RL",
-            [
-                r"\bagentic (?:RL|reinforcement learning)\b",
-                r"\bmulti-turn (?:RL|reinforcement)",
-                r"\bcredit assignment\b",
-                r"\bturn-level\b",
-            ],
-            ["LLM Agent", "RL"],
-        ),
-        (
-            "RLVR / Post-training",
-            [
-                r"\bRLVR\b",
-                r"\bverifiable rewards?\b",
-                r"\bGRPO\b",
-                r"\bpolicy optimi[sz]ation\b",
-                r"\bpost-training\b",
-                r"\bRLHF\b",
-                r"\breward model",
-            ],
-            ["RL"],
-        ),
-        (
-            "Code Agent",
-            [
-                r"\bcode (?:agents?|generation|search|LLMs?|intelligence)\b",
-                r"\bsoftware engineering\b",
-                r"\bprogram synthesis\b",
-                r"\bSWE-bench\b",
-                r"\bGPU kernels?\b",
-                r"\bcoding agents?\b",
-            ],
-            ["LLM Agent"],
-        ),
-        (
-            "Agent Memory",
-            [
-                r"\bagent memory\b",
-                r"\bepisodic memory\b",
-                r"\blong-term memory\b",
-                r"\bmemory (?:mechanisms?|systems?|banks?|modules?)\b",
-            ],
-            ["LLM Agent"],
-        ),
-        (
-            "Self-Evolving Agent",
-            [
-                r"\bself-evolv\w*",
-                r"\bcontinual (?:learning|adaptation)\b",
-                r"\blifelong\b",
-                r"\bskill (?:library|curation|distillation|selection)\b",
-                r"\bdeployment-time learning\b",
-            ],
-            ["LLM Agent"],
-        ),
-        (
-            "Tool Use",
-            [
-                r"\btool[- ](?:use|using|calling|calls?|learning|retrieval)\b",
-                r"\bfunction[- ]calling\b",
-                r"\bAPI calls?\b",
-            ],
-            ["LLM Agent"],
-        ),
-        (
-            "Agentic Search",
-            [
-                r"\b(?:agentic|deep) (?:search|research)\b",
-                r"\bsearch agents?\b",
-                r"\bweb (?:agents?|browsing)\b",
-            ],
-            ["LLM Agent", "Retrieval"],
-        ),
-        ("Multi-Agent", [r"\bmulti-agent\b"], ["LLM Agent"]),
-        (
-            "World Model",
-            [
-                r"\bworld (?:action )?models?\b",
-                r"\bmodel-based RL\b",
-                r"\bmodel-based reinforcement\b",
-                r"\bimagination\b",
-            ],
-            [],
-        ),
-        ("Test-time Scaling", [r"\btest-time (?:scaling|compute)\b", r"\bTTS\b"], ["Reasoning"]),
-        ("Scaling Laws", [r"\bscaling (?:laws?|properties)\b", r"\bpower law\b"], []),
-        ("Pre-training", [r"\bpre-?training\b", r"\bdata-constrained\b", r"\bdata mixture\b"], []),
-        (
-            "MoE",
-            [r"\bmixture-of-experts\b", r"\bmixture of experts\b", r"\bMoE\b", r"\bexpert pool\b"],
-            [],
-        ),
-        (
-            "Long Context",
-            [r"\blong-context\b", r"\bKV[- ]cache\b", r"\bprefill\w*", r"\bsparse attention\b"],
-            [],
-        ),
-        (
-            "Diffusion LM",
-            [r"\bdiffusion language models?\b", r"\bdLLMs?\b", r"\blatent diffusion language\b"],
-            ["Diffusion"],
-        ),
-        (
-            "Latent Reasoning",
-            [r"\blatent (?:reasoning|thoughts?|space reasoning)\b", r"\bcontinuous thought\b"],
-            ["Reasoning"],
-        ),
-        (
-            "Interpretability",
-            [
-                r"\binterpretab\w*",
-                r"\bhidden states?\b",
-                r"\blatent directions?\b",
-                r"\bmechanistic\b",
-                r"\bactivation steering\b",
-                r"\bsteering\b",
-                r"\bprobing\b",
-            ],
-            [],
-        ),
-        (
-            "Reasoning",
-            [r"\breasoning\b", r"\bchain-of-thought\b", r"\bCoT\b", r"\btheorem proving\b"],
-            [],
-        ),
-        ("Retrieval", [r"\bretriev\w+", r"\bRAG\b", r"\bembeddings?\b", r"\breranking\b"], []),
-        ("Distillation", [r"\bdistillation\b", r"\bself-distill\w*"], []),
-        ("Diffusion", [r"\bdiffusion\b", r"\bflow matching\b"], []),
-        ("Video", [r"\bvideo\w*"], []),
-        (
-            "Multimodal",
-            [r"\bmultimodal\b", r"\bvision-language\b", r"\bVLMs?\b", r"\bvisual\b", r"\bimage\w*"],
-            [],
-        ),
-        (
-            "Prompt Optimization",
-            [
-                r"\bprompt optimi[sz]ation\b",
-                r"\bprompt (?:engineering|tuning|perturbation)\b",
-                r"\bprompts?\b",
-            ],
-            [],
-        ),
-        (
-            "Safety",
-            [
-                r"\bsafety\b",
-                r"\bjailbreak\w*",
-                r"\bharmful\b",
-                r"\bred[- ]teaming\b",
-                r"\balignment\b",
-            ],
-            [],
-        ),
-        (
-            "AI for Science",
-            [
-                r"\bmathematic\w*",
-                r"\bbiomedical\b",
-                r"\bchemistry\b",
-                r"\bprotein\w*",
-                r"\bscientific discovery\b",
-                r"\bauto(?:mated)? research\b",
-            ],
-            [],
-        ),
-        ("Economics", [r"\beconomic\w*", r"\blabor\b", r"\bwages?\b"], []),
-        ("Robotics", [r"\brobot\w*", r"\bembodied\b", r"\bmanipulation\b", r"\bVLA\b"], []),
-        ("Tabular", [r"\btabular\b"], []),
-        (
-            "Efficiency",
-            [
-                r"\binference (?:efficiency|acceleration|latency|cost)\b",
-                r"\bquantization\b",
-                r"\bpruning\b",
-                r"\bspeedup\b",
-            ],
-            [],
-        ),
-        ("LLM Agent", [r"\bLLM agents?\b", r"\bagents?\b", r"\bagentic\b"], []),
-        ("RL", [r"\breinforcement learning\b", r"\bRL\b"], []),
-        ("Benchmark", [r"\bbenchmark\w*"], []),
-    ]
-)
-_TOPIC_MIN: Final = 2.0
-# Readable names of the arXiv categories AI papers are filed under: the fallback label.
-_ARXIV_NAMES: Final = {
-    "cs.AI": "Artificial Intelligence", "cs.CL": "NLP", "cs.LG": "Machine Learning",
-    "cs.CV": "Computer Vision", "cs.RO": "Robotics", "cs.SE": "Software Engineering",
-    "cs.IR": "Information Retrieval", "cs.MA": "Multi-Agent", "cs.CR": "Security",
-    "cs.HC": "HCI", "cs.NE": "Neural and Evolutionary Computing", "cs.DC": "Systems",
-    "cs.SD": "Audio", "eess.AS": "Audio", "eess.IV": "Image and Video",
-    "stat.ML": "Machine Learning",
-    "cs.CY": "Computers and Society", "cs.DB": "Databases", "cs.PL": "Programming Languages",
-}  # fmt: skip
-
-
-def topic_category(paper: Paper, *, parts: int = 2) -> str:
-    """A short topical label ("Agentic RL / Tool Use") from the paper's title, keywords and
-    abstract; the arXiv category's name when no topic is clear. Computed once per paper
-    in a process."""
-    return _topic_category(
-        paper.title,
-        tuple(paper.keywords),
-        paper.abstract,
-        (paper.primary_category, *paper.categories),
-        parts,
-    )
-
-
-@functools.lru_cache(maxsize=TEXT_CACHE)
-def _topic_category(
-    raw_title: str,
-    raw_keywords: tuple[str, ...],
-    raw_abstract: str,
-    categories: tuple[str | None, ...],
-    parts: int,
-) -> str:
-    title = clean_title(raw_title)
-    keywords = " ; ".join(raw_keywords)
-    abstract = latex_to_text(raw_abstract)
-    scores: list[tuple[float, int, str, frozenset[str]]] = []
-    for order, (label, patterns, excludes) in enumerate(_TOPICS):
-        score = 0.0
-        for pattern in patterns:
-            score += 3.0 * bool(pattern.search(title))
-            score += 2.0 * bool(pattern.search(keywords))
-            score += min(3, len(pattern.findall(abstract)))
-        if score >= _TOPIC_MIN:
-            scores.append((score, order, label, excludes))
-    scores.sort(key=lambda t: (-t[0], t[1]))
-    chosen: list[str] = []
-    excluded: set[str] = set()
-    for _, _, label, excludes in scores:
-        if label in excluded:
+def _fitting(paper: Paper, text: PaperText, limit: int) -> str:
+    """The most telling sentence within `limit` characters: what the paper does or finds,
+    with a figure if it has one; the contribution shortened when no sentence fits."""
+    if len(text.contribution) <= limit:
+        return text.contribution
+    pool = [clean_sentence(s) for s in split_sentences(latex_to_text(paper.ai_summary or ""))]
+    pool += [clean_sentence(s) for s in split_sentences(latex_to_text(paper.abstract))]
+    best: tuple[float, int, str] | None = None
+    for order, sentence in enumerate(dict.fromkeys(s for s in pool if s)):
+        if len(sentence) > limit or len(sentence) < _MIN_SENTENCE or is_boilerplate(sentence):
             continue
-        chosen.append(label)
-        excluded |= excludes
-        if len(chosen) >= parts:
-            break
-    if chosen:
-        return " / ".join(chosen)
-    for cat in categories:
-        if cat and cat in _ARXIV_NAMES:
-            return _ARXIV_NAMES[cat]
-    return categories[0] or "AI"
+        score = _score(sentence)
+        if _CONTRIBUTION_CUE.search(sentence) or _OWN_CLAIM.search(sentence):
+            score += 3.0
+        if best is None or (score, -order) > (best[0], -best[1]):
+            best = (score, order, sentence)
+    if best is not None and best[0] > 0:
+        return best[2]
+    return shorten(text.contribution, limit)
+
+
+# A title that says what the paper is: a benchmark, a dataset.
+_NAMES_ITSELF = re.compile(r"\bbenchmark(?:s|ing)?\b|\bdataset\b", re.IGNORECASE)
+# "Our central contribution, …", "We argue that …": the paper saying what it stands for.
+_OWN_CLAIM = re.compile(r"\bour (?:central |main |key )?contribution\b|\bwe argue\b", re.I)
 
 
 def extractive_summary(paper: Paper, language: Language) -> PaperSummary:
-    """The paper's own words, cleaned and quoted, with a topical category."""
+    """The paper's own words, cleaned and quoted, with a topical category (in the
+    language's own words)."""
     text = paper_text(paper)
     return PaperSummary(
         contribution=_contribution(text, language, CONTRIBUTION_CHARS),
-        why=quote(shorten(text.key, KEY_CHARS), language) if text.key else "",
-        category=topic_category(paper),
+        why=_why(text, language),
+        category=category_label(topic_category(paper), language),
         mode="extractive",
     )
 
 
+_COMPARES = re.compile(r"\b(?:outperform|surpass|beats?\b|better than|state-of-the-art)", re.I)
+_FINDS = re.compile(r"\b(?:we (?:find|show|observe|reveal)|results? (?:show|reveal|suggest))", re.I)
+
+
+def _why(text: PaperText, language: Language) -> str:
+    """The key sentence, quoted; a Chinese brief says first, in Chinese, what kind of
+    statement it is (the figures it reports, a comparison, a finding)."""
+    if not text.key:
+        return ""
+    quoted = quote(shorten(text.key, KEY_CHARS), language)
+    if language != "zh":
+        return quoted
+    if text.figures:
+        lead = f"摘要报告的关键数字是 {'、'.join(text.figures[:2])}"
+    elif _COMPARES.search(text.key):
+        lead = _pick(text.key, ["作者报告它优于已有方法", "与基线对比的结论", "实验对比给出的结果"])
+    elif _FINDS.search(text.key):
+        lead = _pick(text.key, ["作者的主要发现", "实验得出的结论"])
+    else:
+        lead = _pick(text.key, ["摘要中最能说明效果的一句", "作者对效果的描述"])
+    return f"{lead}:{quoted}"
+
+
+def _pick(key: str, options: Sequence[str]) -> str:
+    """One of `options`, fixed by the text (papers of one brief differ, a paper's
+    summary is the same for every reader)."""
+    return options[sum(map(ord, key)) % len(options)]
+
+
 # --- the reader's own texts ------------------------------------------------------------
+
+
+def _whole(paper: Paper, term: str) -> bool:
+    """Whether `term` stands in the paper's text on its own, not only as a piece of a
+    hyphenated compound ("InterLV" of "InterLV-Search", "self" of "self-evolving")."""
+    text = f"{paper.title} {paper.abstract} {paper.ai_summary or ''} {' '.join(paper.keywords)}"
+    alone = re.compile(r"(?<![\w-])" + re.escape(term) + r"(?![\w]|-\w)", re.IGNORECASE)
+    return alone.search(text) is not None or alone.search(canonical(text)) is not None
 
 
 def _join(items: Sequence[str], language: Language) -> str:
@@ -505,6 +319,7 @@ class Writer:
         self._themes: list[Theme] | None = None
         self._shown = shown
         self._leads_used: set[str] = set()
+        self._variants: dict[str, int] = {}
 
     def _papers(self) -> list[Paper]:
         return [r.paper for r in (*self.picks, *self.others)]
@@ -537,8 +352,9 @@ class Writer:
         """The paper's most distinctive terms, its own name (and what `interests` already
         say) left out."""
         known = [st for i in interests for st in tokenize(i)]
-        terms = self.lexicon.top_terms(paper, n, exclude=[self.name(paper)], known=known)
-        return terms or self.lexicon.top_terms(paper, n, exclude=[self.name(paper)])
+        terms = self.lexicon.top_terms(paper, n + 2, exclude=[self.name(paper)], known=known)
+        terms = terms or self.lexicon.top_terms(paper, n + 2, exclude=[self.name(paper)])
+        return [t for t in terms if _whole(paper, t)][:n]
 
     def matched_phrases(self, r: Ranked, interest: str, n: int = 2) -> list[str]:
         """What in the paper matched `interest`: its own phrases holding the interest's words."""
@@ -549,6 +365,7 @@ class Writer:
         phrases = self.lexicon.phrases_with(r.paper, rare, n + 1) if rare else []
         if not phrases:
             phrases = self.lexicon.phrases_with(r.paper, stems, n + 1)
+        phrases = [p for p in phrases if _whole(r.paper, p)]
         own = [p for p in phrases if p.lower() != interest.lower()]
         return (own or phrases)[:n]
 
@@ -562,13 +379,108 @@ class Writer:
 
     # why picked ------------------------------------------------------------------------
 
-    def why_picked(self, r: Ranked) -> str:
-        """One specific sentence on why this paper is a pick: its strongest interest and
-        what in the paper matched it, further interests, community signal, code."""
+    def _variant(self, family: str, options: Sequence[str]) -> str:
+        """The next of `options` for this family in this brief: consecutive papers do not
+        get the same sentence shape."""
+        n = self._variants.get(family, 0)
+        self._variants[family] = n + 1
+        return options[n % len(options)]
+
+    def evidence(self, r: Ranked) -> list[str]:
+        """What the reader told us that picked this paper: a followed author, a paper
+        they liked (or one of their own) that it is most like."""
+        zh = self.zh
+        out: list[str] = []
+        if r.followed:
+            names = _join(r.followed, self.language)
+            out.append(f"来自你关注的作者 {names}" if zh else f"by {names}, whom you follow")
+        if r.like is not None:
+            pid, kind = r.like
+            if pid == r.paper.paper_id:
+                out.append(
+                    ("这是你的论文之一" if zh else "one of your own papers")
+                    if kind == "seed"
+                    else ("你已为它点过 👍" if zh else "you liked it already")
+                )
+            elif kind == "liked":
+                out.append(f"与你点过 👍 的 {pid} 相近" if zh else f"like {pid} you liked")
+            else:
+                out.append(f"与你的论文 {pid} 相近" if zh else f"like your paper {pid}")
+        return out
+
+    def _interest_reason(self, r: Ranked) -> str:
+        """Which interest the paper serves and what in its text says so, in a shape that
+        follows what kind of paper it is and varies from paper to paper."""
         p = r.paper
         zh = self.zh
-        parts: list[str] = []
-        strength = r.signals.get("bm25", 0.0)
+        top = r.matched[0]
+        lab = self.quoted_label(top)
+        phrases = self.matched_phrases(r, top)
+        titled = [ph for ph in phrases if self.lexicon.in_title(p, ph)]
+        said = _join(titled or phrases, self.language) if (titled or phrases) else ""
+        kind = self.text(p).kind
+        if kind != "method" and said:
+            if zh:
+                return {
+                    "survey": f"一篇综述,系统梳理你关注的{lab}中的 {said}",
+                    "benchmark": f"为你关注的{lab}提供新的评测,考察 {said}",
+                    "dataset": f"为你关注的{lab}提供新数据,围绕 {said}",
+                    "analysis": f"一项分析:它追问你关注的{lab}里关于 {said} 的问题",
+                }[kind]
+            return {
+                "survey": f"a survey that maps {said} within your interest in {lab}",
+                "benchmark": f"a new evaluation for your interest in {lab}, testing {said}",
+                "dataset": f"new data for your interest in {lab}, built around {said}",
+                "analysis": f"an analysis that asks what holds for {said}, within {lab}",
+            }[kind]
+        close = r.signals.get("bm25", 0.0) >= STRONG_MATCH
+        if titled:
+            options = (
+                [
+                    f"标题就点明了 {said},正是你关注的{lab}",
+                    f"{said} 写在标题里,属于你关注的{lab}",
+                    f"题目直接讲 {said},落在你关注的{lab}上",
+                ]
+                if zh
+                else [
+                    f"its title names {said}: squarely your interest in {lab}",
+                    f"{said} is in its title, which puts it in {lab}",
+                    f"it is about {said} by its very title, your interest in {lab}",
+                ]
+            )
+            return self._variant("titled", options)
+        if phrases:
+            verb = ("紧扣" if close else "对应") if zh else ("squarely" if close else "close to")
+            options = (
+                [
+                    f"摘要的主线是 {said},{verb}你关注的{lab}",
+                    f"正文围绕 {said} 展开,{verb}你关注的{lab}",
+                ]
+                if zh
+                else [
+                    f"its abstract turns on {said}, {verb} your interest in {lab}",
+                    f"the work centres on {said}, {verb} your interest in {lab}",
+                ]
+            )
+            return self._variant("abstract", options)
+        return f"最贴近你关注的{lab}" if zh else f"closest to your interest in {lab}"
+
+    def _also(self, r: Ranked) -> str:
+        """Further interests the paper serves (each borne out by its text)."""
+        more = [self.quoted_label(m) for m in r.matched[1:3]]
+        if not more:
+            return ""
+        if self.zh:
+            return f"也涉及{''.join(more)}"
+        return f"it also touches {_join(more, 'en')}"
+
+    def why_picked(self, r: Ranked) -> str:
+        """One specific sentence on why this paper is a pick: what the reader told us
+        (a followed author, a liked paper it resembles), the interest it serves and what
+        in its text says so, further interests, community signal, code."""
+        p = r.paper
+        zh = self.zh
+        parts = self.evidence(r)
         upvotes = p.upvotes or 0
         most_upvoted = upvotes >= 5 and upvotes == self._max_upvotes and len(self.picks) > 1
         if most_upvoted:
@@ -578,42 +490,10 @@ class Writer:
                 else f"the most upvoted of today's picks on Hugging Face ({upvotes})"
             )
         if r.matched:
-            top = r.matched[0]
-            phrases = self.matched_phrases(r, top)
-            titled = [ph for ph in phrases if self.lexicon.in_title(p, ph)]
-            lab = self.quoted_label(top)
-            close = strength >= STRONG_MATCH
-            if titled:
-                parts.append(
-                    f"标题里的 {_join(titled, 'zh')} 直指你关注的{lab}"
-                    if zh
-                    else f"its title says {_join(titled, 'en')}: squarely your interest in {lab}"
-                )
-            elif phrases:
-                verb = "紧扣" if close else "对应"
-                parts.append(
-                    f"摘要围绕 {_join(phrases, 'zh')} 展开,{verb}你关注的{lab}"
-                    if zh
-                    else f"its abstract turns on {_join(phrases, 'en')}, "
-                    f"{'squarely' if close else 'close to'} your interest in {lab}"
-                )
-            else:
-                parts.append(f"最贴近你关注的{lab}" if zh else f"closest to your interest in {lab}")
-            more = [self.quoted_label(m) for m in r.matched[1:3]]
-            if more:
-                # When the strongest match is only the interest's own words ("LLMs"), what
-                # the next interest matched says more.
-                weak = all(" " not in ph for ph in phrases)
-                extra = self.matched_phrases(r, r.matched[1], 1) if weak else []
-                extra = [e for e in extra if " " in e]
-                said = f"({extra[0]})" if zh and extra else f" ({extra[0]})" if extra else ""
-                parts.append(
-                    f"也涉及{more[0]}{said}{''.join(more[1:])}"
-                    if zh
-                    else f"it also touches {more[0]}{said}"
-                    + (f" and {_join(more[1:], 'en')}" if more[1:] else "")
-                )
-        else:
+            parts.append(self._interest_reason(r))
+            if also := self._also(r):
+                parts.append(also)
+        elif not parts:
             terms = self.own_terms(p)
             parts.append(
                 f"与你的兴趣没有直接的词面匹配,按整体相关度入选(关键词:{_join(terms, 'zh')})"
@@ -630,6 +510,21 @@ class Writer:
             else:
                 parts.append("the only pick with code today" if only else "code is linked")
         return _sentence((",".join(parts)) if zh else "; ".join(parts), self.language)
+
+    def glance(self, r: Ranked, line: str | None = None) -> str:
+        """An other's one line: what the reader told us that put it here (or, in Chinese,
+        that it is a benchmark or a dataset), then its telling sentence."""
+        lead = self.evidence(r)
+        title = clean_title(r.paper.title)
+        if self.zh and not lead and line is None and (m := _NAMES_ITSELF.search(title)):
+            lead = ["新评测" if m.group().lower().startswith("bench") else "新数据集"]
+        head = ""
+        if lead:
+            head = f"{','.join(lead)}:" if self.zh else f"{_sentence('; '.join(lead), 'en')} "
+        limit = TAKEAWAY_CHARS - len(head)
+        if line is not None:  # an LLM's sentence
+            return head + shorten(line, limit)
+        return head + takeaway(r.paper, self.language, limit)
 
     # relation --------------------------------------------------------------------------
 
@@ -674,8 +569,16 @@ class Writer:
                 "dataset": f"{name} 提供的是数据:可用于你在{lab}方向的训练或评测,核心是 {t}",
                 "analysis": f"{name} 是分析型工作:它对 {t} 的结论"
                 f"可能直接影响你在{lab}方向的设计选择",
-                "method": f"在你关注的{lab}上,{name} 的切入点是 {t}",
-            }[kind]
+                "method": "",
+            }[kind] or self._variant(
+                "relation",
+                [
+                    f"在你关注的{lab}上,{name} 的切入点是 {t}",
+                    f"如果你在做{lab},{name} 值得借鉴的是 {t}",
+                    f"{name} 为{lab}带来的是 {t},可以对照你自己的做法",
+                    f"{name} 用 {t} 处理{lab}中的问题",
+                ],
+            )
             tail = f";它也连到{second}" if second else ""
         else:
             head = {
@@ -687,8 +590,16 @@ class Writer:
                 f"around {t}",
                 "analysis": f"{name} is an analysis: what it finds about {t} bears on design "
                 f"choices in {lab}",
-                "method": f"for your work on {lab}, {name} comes at it through {t}",
-            }[kind]
+                "method": "",
+            }[kind] or self._variant(
+                "relation",
+                [
+                    f"for your work on {lab}, {name} comes at it through {t}",
+                    f"if you work on {lab}, the part of {name} to borrow is {t}",
+                    f"what {name} brings to {lab} is {t}: worth setting against your own approach",
+                    f"{name} tackles {lab} with {t}",
+                ],
+            )
             tail = f"; it also connects to {second}" if second else ""
         out = _sentence(head + tail, self.language)
         group = self.group(p.paper_id)

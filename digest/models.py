@@ -89,6 +89,7 @@ class Paper(BaseModel):
     categories: list[str] = Field(default_factory=list)
     comment: str | None = None  # arXiv author comment
     withdrawn: bool = False
+    version: int | None = None  # the arXiv version the source answered with (2 for v2)
     on_hf: bool = False  # HF has a page for it
     sources: list[str] = Field(default_factory=list)  # "hf", "arxiv"
 
@@ -383,3 +384,6 @@ class Ranked(BaseModel):
     # for display; `matched` keeps the phrases (what 👍/👎 learn from).
     matched_labels: list[str] = Field(default_factory=list)
     signals: dict[str, float] = Field(default_factory=dict)  # score components, for --explain
+    followed: list[str] = Field(default_factory=list)  # followed authors who wrote it
+    # The reader's paper it is most like, by their model: (id, "liked" | "seed").
+    like: tuple[str, Literal["liked", "seed"]] | None = None

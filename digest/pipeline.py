@@ -16,6 +16,7 @@ critical path. Nothing here prints: progress goes to the optional callback.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -26,13 +27,16 @@ from typing import Any, Literal
 
 import httpx
 
+from digest.authors import followed_in
 from digest.chatstate import put_papers
 from digest.compose import BriefFacts, compose_brief
 from digest.errors import PaperdropError, SourceError, StoreError
+from digest.evidence import Learned
 from digest.extractive import reader_notes as extractive_reader_notes
 from digest.fulltext.model import FullText
 from digest.fulltext.picks import fulltext_report, picks_to_read, read_picks
 from digest.grouping import Plan, merge_groups, plan_picks, themes
+from digest.learning import fit_reader
 from digest.llm import LLM, llm_session, usage_of
 from digest.models import (
     Brief,
@@ -47,6 +51,7 @@ from digest.models import (
 )
 from digest.profile import Profile
 from digest.ranking import llm_rerank, rank, semantic_blend
+from digest.reader import Fetch, reader_papers
 from digest.settings import Settings
 from digest.sources.arxiv_api import ArxivSource
 from digest.sources.collect import Candidates, SourceOutcome, collect_candidates
@@ -63,17 +68,23 @@ __all__ = [
     "fetch_repos",
     "hidden_counts",
     "http_client",
+    "learn",
     "llm_failed_note",
     "mark_seen",
     "papers_of_day",
     "sample_candidates",
     "select",
+    "with_followed",
     "write_notes",
 ]
 
 SAMPLE_DATE = dt.date(2026, 5, 8)
 MAX_OTHERS = 15  # the reference brief lists 17 others
 MIN_OTHERS = 5
+# A followed author's papers are shown beyond MAX_OTHERS, up to this many a day.
+MAX_FOLLOWED = 10
+# The reader's model wants the top fifth of the day (its scores are places in its order).
+MODEL_WANTS = 0.8
 # One rerank call per reader over the head of the lexical ranking: one batch, so the
 # instructions are paid once (this call repeats for every reader; summaries do not).
 RERANK_TOP_N = 24
@@ -143,15 +154,22 @@ def http_client(settings: Settings) -> httpx.AsyncClient:
 
 
 def select(ranked: Sequence[Ranked], top_picks: int) -> tuple[list[Ranked], list[Ranked]]:
-    """The picks, then others worth a glance (those matching an interest, at least a few)."""
+    """The picks, then others worth a glance: those matching an interest or the reader's
+    model, at least a few, and every paper by a followed author (however off-topic)."""
     picks = list(ranked[:top_picks])
     rest = list(ranked[top_picks:])
-    others = [r for r in rest if r.matched][:MAX_OTHERS]
+    others = [r for r in rest if _wanted(r)][:MAX_OTHERS]
     if len(others) < MIN_OTHERS:
         chosen = {r.paper.paper_id for r in others}
         others += [r for r in rest if r.paper.paper_id not in chosen][: MIN_OTHERS - len(others)]
-        others.sort(key=lambda r: -r.score)
+    chosen = {r.paper.paper_id for r in others}
+    others += [r for r in rest if r.followed and r.paper.paper_id not in chosen][:MAX_FOLLOWED]
+    others.sort(key=lambda r: -r.score)
     return picks, others
+
+
+def _wanted(r: Ranked) -> bool:
+    return bool(r.matched) or r.signals.get("model", 0.0) >= MODEL_WANTS
 
 
 def hidden_counts(
@@ -162,27 +180,28 @@ def hidden_counts(
     seen: Collection[str],
     shown: Collection[str],
     ranked: Sequence[Ranked],
+    learned: Learned | None = None,
 ) -> tuple[int, int]:
-    """How many papers the avoid list, and how many a 👎, kept out of the brief.
+    """How many papers the avoid list, and how many the reader's model, kept out.
 
-    A paper counts when the same lexical ranking without that signal would have shown it,
-    it is not shown, and the signal did weigh on it (`signals["avoid"]` above zero; a
-    negative `signals["feedback"]`). Nothing is hidden silently.
+    A paper counts when the same ranking without that signal would have shown it, it is
+    not shown, and the signal did weigh on it (`signals["avoid"]` above zero; a model
+    probability below one half). Nothing is hidden silently.
     """
     signals = {r.paper.paper_id: r.signals for r in ranked}
 
-    def would_show(variant: Profile) -> set[str]:
-        picks, others = select(rank(papers, variant, today=today, seen=seen), variant.top_picks)
+    def would_show(variant: Profile, model: Learned | None) -> set[str]:
+        order = rank(papers, variant, today=today, seen=seen, learned=model)
+        picks, others = select(order, variant.top_picks)
         return {r.paper.paper_id for r in (*picks, *others)}
 
     avoid = feedback = 0
     if profile.avoid:
-        missing = would_show(profile.model_copy(update={"avoid": []})) - set(shown)
+        missing = would_show(profile.model_copy(update={"avoid": []}), learned) - set(shown)
         avoid = sum(1 for pid in missing if signals.get(pid, {}).get("avoid", 0.0) > 0)
-    if any(v < 0 for v in profile.boosts.values()):
-        liked = {k: v for k, v in profile.boosts.items() if v > 0}
-        missing = would_show(profile.model_copy(update={"boosts": liked})) - set(shown)
-        feedback = sum(1 for pid in missing if signals.get(pid, {}).get("feedback", 0.0) < 0)
+    if learned is not None and learned.weight > 0:
+        missing = would_show(profile, None) - set(shown)
+        feedback = sum(1 for pid in missing if signals.get(pid, {}).get("model", 1.0) < 0.5)
     return avoid, feedback
 
 
@@ -345,7 +364,8 @@ async def build_brief(
         llm_session(settings, use_llm=use_llm, llm=llm) as llm,
         http_client(settings) as client,
     ):
-        if sample:
+        arxiv = None if sample else ArxivSource(settings)  # one, so its requests are spaced
+        if arxiv is None:
             say("loading the offline sample")
             candidates = sample_candidates(language)
             github = None
@@ -358,11 +378,12 @@ async def build_brief(
                 need=need,
                 language=language,
                 hf=HuggingFaceSource(settings, client),
-                arxiv=ArxivSource(settings),
+                arxiv=arxiv,
                 lookback_days=settings.lookback_days,
                 arxiv_max_results=settings.arxiv_max_results,
             )
             github = GitHubSource(settings, client, store=store)
+            candidates = await with_followed(candidates, profile, arxiv, day, settings, say)
         if not candidates.papers:
             raise NoBrief(
                 _nothing_collected(day, candidates.outcomes, language),
@@ -375,7 +396,14 @@ async def build_brief(
         if readers and not include_seen:
             sets = [await store.seen(r) for r in readers]
             seen = set.intersection(*sets) if sets else set()
-        ranked = rank(candidates.papers, profile, today=day, seen=seen)
+        learned = await learn(
+            store,
+            profile,
+            candidates.papers,
+            fetch=arxiv.lookup if arxiv is not None else None,
+            progress=say,
+        )
+        ranked = rank(candidates.papers, profile, today=day, seen=seen, learned=learned)
         if not ranked:
             raise NoBrief(
                 f"all {len(candidates.papers)} candidates were already shown to this reader "
@@ -389,7 +417,8 @@ async def build_brief(
                 usage.add(u)
             if settings.llm_rerank:
                 say("re-ranking with the LLM")
-                matched = sum(1 for r in ranked if r.matched)
+                # The head as the reader's model ranks it, its wanted papers counted in.
+                matched = sum(1 for r in ranked if _wanted(r) or r.followed)
                 top_n = min(RERANK_TOP_N, matched + RERANK_UNMATCHED)
                 ranked, u = await llm_rerank(
                     ranked, profile, llm, top_n=top_n, batch_size=RERANK_TOP_N
@@ -407,6 +436,7 @@ async def build_brief(
             seen=seen,
             shown={p.paper_id for p in shown},
             ranked=ranked,
+            learned=learned,
         )
         # Abstracts for follow-up questions and /paper, without asking arXiv again.
         try:
@@ -499,6 +529,63 @@ async def build_brief(
         facts=facts,
         deltas=github.deltas if github is not None else {},
     )
+
+
+async def with_followed(
+    candidates: Candidates,
+    profile: Profile,
+    arxiv: ArxivSource,
+    day: dt.date,
+    settings: Settings,
+    say: Progress,
+) -> Candidates:
+    """The candidates with the followed authors' papers of the window, wherever arXiv
+    filed them (their papers are shown whatever their topic or category)."""
+    if not profile.authors:
+        return candidates
+    try:
+        found = await arxiv.by_authors(
+            profile.authors,
+            candidates.window_start - dt.timedelta(days=1),
+            day,
+            settings.arxiv_max_results,
+        )
+    except SourceError as exc:
+        say(f"followed authors' papers not looked up: {exc}")
+        return candidates
+    theirs = [p for p in found if followed_in(p.authors, profile.authors)]
+    if not theirs:
+        return candidates
+    papers = merge_papers(candidates.papers, theirs)
+    return dataclasses.replace(candidates, papers=papers)
+
+
+async def learn(
+    store: Store,
+    profile: Profile,
+    candidates: Sequence[Paper],
+    *,
+    fetch: Fetch | None,
+    progress: Progress | None = None,
+) -> Learned | None:
+    """The reader's model on the day's candidates (None in the cold start): the profile's
+    seed papers join its evidence; texts come from the Store, the day, or arXiv (once)."""
+    evidence = profile.evidence
+    seeds = tuple(dict.fromkeys([*profile.papers, *evidence.seeds]))
+    evidence = evidence.model_copy(update={"seeds": seeds})
+    if not evidence.active:
+        return None
+    try:
+        papers = await reader_papers(
+            store, [*evidence.positives, *evidence.negatives], known=candidates, fetch=fetch
+        )
+    except (SourceError, StoreError) as exc:
+        log.warning("reader papers unavailable, ranking by interests: %s", exc)
+        return None
+    learned = fit_reader(candidates, papers, evidence)
+    if learned is not None and progress is not None:
+        progress(f"reader model: {len(evidence.positives)} positives, weight {learned.weight:.2f}")
+    return learned
 
 
 def _with_llm_groups(plan: Plan, notes: ReaderNotes) -> Plan:

@@ -10,6 +10,8 @@ interests = [
 avoid = ["medical imaging"]
 categories = ["cs.CL", "cs.LG", "cs.AI"]
 top_picks = 5
+papers = ["2501.12948"]    # your own or favourite papers (arXiv ids): they train your model
+authors = ["Yoshua Bengio"] # followed authors: their new papers are always shown
 
 [labels]                   # another way to label phrases: phrase = label
 "code intelligence" = "代码智能"
@@ -20,6 +22,10 @@ profile's language (a Chinese reader's brief says "智能体强化学习" where 
 "agentic RL" matched); labels are used when the brief is in the profile's own language and
 the phrase is shown otherwise. A phrase written in Chinese alone would match no English
 abstract, so give it as a label of an English phrase instead.
+
+`papers` are fetched once (arXiv) and cached; with 👍/👎 and the papers a chat asks
+about they train the reader's model (`digest.learning`). `paperdrop profile import`
+fills them from a BibTeX or Zotero CSL-JSON export.
 """
 
 from __future__ import annotations
@@ -33,15 +39,23 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import tomlkit
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from tomlkit.exceptions import TOMLKitError
 
-from digest.errors import ProfileError
+from digest.authors import clean_author
+from digest.errors import InvalidPaperId, ProfileError
+from digest.evidence import Evidence
+from digest.ids import parse_arxiv_id
 from digest.models import Language
 
-__all__ = ["Profile", "example_profile", "load_profile"]
+__all__ = ["Profile", "add_papers", "example_profile", "load_profile"]
 
 _CATEGORY = r"^[a-z\-]+(\.[A-Za-z\-]+)?$"
 log = logging.getLogger(__name__)
+
+MAX_PAPERS = 500
+MAX_AUTHORS = 100
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -59,9 +73,11 @@ class Profile(BaseModel):
     # Display labels of interest phrases (phrase -> label), in `labels_language`.
     labels: dict[str, str] = Field(default_factory=dict)
     labels_language: Language | None = None  # None: the profile's language
-    # Learned from a chat's 👍/👎 (digest.chatstate.learned_weights): "i:<interest>",
-    # "a:<author>", "c:<category>" -> weight in [-1, 1]. Not written by hand.
-    boosts: dict[str, float] = Field(default_factory=dict)
+    papers: list[str] = Field(default_factory=list, max_length=MAX_PAPERS)  # seed arXiv ids
+    authors: list[str] = Field(default_factory=list, max_length=MAX_AUTHORS)  # followed
+    # What the chat's 👍/👎, asks and seeds say (digest.evidence); set by the bot, not
+    # written by hand: the seeds above join it when a brief is built.
+    evidence: Evidence = Field(default_factory=Evidence)
 
     @model_validator(mode="before")
     @classmethod
@@ -99,11 +115,28 @@ class Profile(BaseModel):
             raise ValueError("each phrase must be 1-200 characters")
         return list(dict.fromkeys(cleaned))
 
+    @field_validator("papers")
+    @classmethod
+    def _check_papers(cls, value: list[str]) -> list[str]:
+        out: list[str] = []
+        for raw in value:
+            try:
+                out.append(parse_arxiv_id(raw))
+            except InvalidPaperId:
+                raise ValueError(f"not an arXiv id: {raw[:60]!r} (e.g. 2501.12948)") from None
+        return list(dict.fromkeys(out))
+
+    @field_validator("authors")
+    @classmethod
+    def _check_authors(cls, value: list[str]) -> list[str]:
+        cleaned = [clean_author(a) for a in value]
+        if any(not a for a in cleaned):
+            raise ValueError('an author is a name, e.g. "Yoshua Bengio"')
+        return list(dict.fromkeys(cleaned))
+
     @field_validator("categories")
     @classmethod
     def _check_categories(cls, value: list[str]) -> list[str]:
-        import re
-
         bad = [c for c in value if not re.match(_CATEGORY, c)]
         if bad:
             raise ValueError(f"not arXiv categories: {', '.join(bad)} (e.g. cs.CL)")
@@ -151,7 +184,13 @@ class Profile(BaseModel):
                 *sorted(self.categories),
                 str(self.top_picks),
                 "|",
-                *(f"{k}={v:.3f}" for k, v in sorted(self.boosts.items())),
+                *sorted(self.papers),
+                "|",
+                *sorted(a.casefold() for a in self.authors),
+                "|",
+                # Only evidence a model is trained on makes a brief of its own: chats in
+                # the cold start still share theirs.
+                self.evidence.key if self.evidence.active else "",
                 "|",
                 self.timezone,
                 *(f"{k}={self.label(k)}" for k in sorted(self.labels) if k in self.interests),
@@ -201,3 +240,31 @@ def _validate(data: object, where: str, language: Language | None) -> Profile:
             phrase,
         )
     return profile
+
+
+def add_papers(path: Path | str, paper_ids: list[str]) -> int:
+    """Add seed papers to the profile file's `papers` (kept as written: comments, order,
+    other keys); returns how many were new. The result is validated before it is saved."""
+    p = Path(path).expanduser()
+    try:
+        doc = tomlkit.parse(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProfileError(f"profile file not found: {p}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"cannot read profile {p}: {exc.__class__.__name__}") from None
+    except TOMLKitError as exc:
+        raise ProfileError(f"profile {p} is not valid TOML: {exc}") from None
+    current = [str(x) for x in doc.get("papers", [])]
+    new = [pid for pid in dict.fromkeys(paper_ids) if pid not in current]
+    if len(current) + len(new) > MAX_PAPERS:
+        raise ProfileError(f"profile {p}: at most {MAX_PAPERS} papers")
+    if not new:
+        return 0
+    papers = tomlkit.array()
+    papers.multiline(True)
+    papers.extend([*current, *new])
+    doc["papers"] = papers
+    text = tomlkit.dumps(doc)
+    _validate(tomllib.loads(text), str(p), None)
+    p.write_text(text, encoding="utf-8")
+    return len(new)

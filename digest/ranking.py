@@ -16,7 +16,8 @@ multiply it by at most `1 + PRIOR_MAX`, so they order papers of about equal rele
 and cannot lift an off-topic paper. A paper matching an interest outranks every
 unmatched one unless avoided. An `avoid` phrase, scored like an interest, subtracts
 `W_AVOID` times its normalised score (that score is `signals["avoid"]`, 0 when nothing
-was subtracted); a chat's 👍/👎 add or subtract up to `W_FEEDBACK`.
+was subtracted). The reader's own model (`digest.learning`, trained on their seed
+papers, 👍/👎 and questions) is blended in at a weight that grows with its evidence.
 
 No score depends on a paper's id (only the final tie-break does): renaming or reordering
 the candidates leaves every score as it was. `bench/ranking.py` measures the ranking
@@ -51,21 +52,27 @@ from typing import Final
 from pydantic import BaseModel, Field
 from rank_bm25 import BM25Okapi
 
+from digest.authors import followed_in
 from digest.errors import LLMError
+from digest.evidence import Learned
 from digest.llm import LLM
 from digest.models import LLMUsage, Paper, Ranked
 from digest.profile import Profile
+from digest.tokens import STOPWORDS, document_tokens, supports, surface_forms, tokenize
 
 __all__ = [
     "PROMPT_VERSION",
+    "STOPWORDS",
     "RerankAnswer",
     "RerankItem",
+    "document_tokens",
     "interest_scores",
     "llm_rerank",
     "rank",
     "rerank_system_prompt",
     "rerank_user_prompt",
     "semantic_blend",
+    "surface_forms",
     "tokenize",
 ]
 
@@ -75,7 +82,6 @@ PROMPT_VERSION: Final = "rerank-v1"
 
 # --- lexical scoring -------------------------------------------------------------------
 
-TITLE_REPEAT: Final = 2  # the title counts twice: it is the densest statement of the topic
 MATCH_THRESHOLD: Final = 0.35  # normalised interest score that counts as "matched"
 # Below the threshold a paper keeps a sliver of its score, to order the unmatched tail.
 UNMATCHED_FACTOR: Final = 0.2
@@ -95,10 +101,6 @@ DOMINANCE_MARGIN: Final = PRIOR_MAX + BREADTH_WEIGHT / 4 * (1 + PRIOR_MAX)
 
 # --- the reader's own signals ----------------------------------------------------------
 
-# A chat's 👍/👎 learned weights (mean in [-1, 1]) move a paper by at most this much.
-W_FEEDBACK: Final = 0.25
-# Tokenised papers kept in memory (a day has a few hundred candidates; several days fit).
-DOCUMENT_CACHE: Final = 4096
 # BM25 indexes kept: one per day and set of papers already seen (readers who saw the
 # same papers share one); an index of a few hundred papers is a few hundred KB.
 INDEX_CACHE: Final = 64
@@ -119,112 +121,9 @@ LLM_WEIGHT: Final = 0.5
 SEMANTIC_WEIGHT: Final = 0.25
 EMBED_CHARS: Final = 1000  # title + abstract head sent for embedding
 
-# A compact English stopword list; idf already discounts common words, this removes the
-# ones that would otherwise make phrases like "tool use and function calling" match noise.
-_STOPWORD_TEXT: Final = """
-    a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each
-    either et etc few for from further had has have having he her here hers him his how i
-    if in into is it its itself just may me might more most must my no nor not of off on
-    once only or other our ours out over own per same she should so some such than that
-    the their theirs them then there these they this those through thus to too under until
-    up upon us very via was we were what when where which while who whom why will with
-    within without would yet you your
-"""
-STOPWORDS: Final = frozenset(_STOPWORD_TEXT.split())
-
-_WORD = re.compile(r"[^\W_]+")
-_ACRONYM = re.compile(r"[A-Z0-9]*[A-Z][A-Z0-9]*[A-Z0-9]s?")  # RLVR, LLMs, GPT4, A2C
-# Field terms written several ways become one form before tokenising.
-_CANONICAL: Final = tuple(
-    (re.compile(pattern, re.IGNORECASE), replacement)
-    for pattern, replacement in [
-        (r"\breinforcement[\s-]+learning\b", " RL "),
-        (r"\blarge[\s-]+language[\s-]+models?\b", " LLM "),
-        (r"\bvision[\s-]+language[\s-]+models?\b", " VLM "),
-        (r"\bretrieval[\s-]+augmented[\s-]+generation\b", " RAG "),
-        (r"\bmixture[\s-]+of[\s-]+experts\b", " MOE "),
-        (r"\bchain[\s-]+of[\s-]+thoughts?\b", " COT "),
-        (r"\b(pre|post)[\s-]+(train|tun)", r"\1\2"),  # pre-training -> pretraining
-        (r"\bfine[\s-]+tun", "finetun"),
-    ]
-)
 _VERSION = re.compile(r"v\d+$")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
-
-
-def _stem(word: str) -> str:
-    """Light, deterministic suffix stripping: agents/agent, learning/learn, policies/policy.
-
-    Surface forms meet rather than produce real words: code/coding -> "cod".
-    """
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    if word.endswith(("ies", "ied")) and len(word) > 4:
-        return word[:-3] + "y"
-    stem = word
-    if stem.endswith("sses"):
-        stem = stem[:-2]
-    elif stem.endswith("s") and not stem.endswith(("ss", "us", "is")):
-        stem = stem[:-1]
-    suffix = 0
-    if stem.endswith("ing") and len(stem) >= 6:
-        suffix = 3
-    elif stem.endswith("ed") and len(stem) >= 6:  # not "based", "embed", "speed"
-        suffix = 2
-    if suffix:
-        stem = stem[:-suffix]
-        # planning -> plan, embedding -> embed, modelling -> model; not skilled -> skil.
-        if stem[-1] == stem[-2] and (stem[-1] not in "lsz" or (stem[-1] == "l" and len(stem) > 5)):
-            stem = stem[:-1]
-    if len(stem) > 3 and stem.endswith("e"):
-        stem = stem[:-1]
-    return stem
-
-
-def _norm_token(raw: str) -> str | None:
-    if _ACRONYM.fullmatch(raw) and sum(c.isupper() for c in raw) >= 2:
-        token = raw.removesuffix("s").lower()  # acronyms are not stemmed: RLVR stays rlvr
-    else:
-        low = raw.lower()
-        if low in STOPWORDS:
-            return None
-        token = _stem(low)
-    if len(token) < 2 or token in STOPWORDS:
-        return None
-    return token
-
-
-def tokenize(text: str) -> list[str]:
-    """Lowercased, stopword-free, lightly stemmed tokens.
-
-    A hyphenated compound yields its parts: "world-model" matches "world model". A few
-    field terms are made one form first: "reinforcement learning" and "RL" are one token,
-    "pre-training" and "pretraining" another.
-    """
-    for pattern, acronym in _CANONICAL:
-        text = pattern.sub(acronym, text)
-    out: list[str] = []
-    for m in _WORD.finditer(text):
-        tok = _norm_token(m.group())
-        if tok is not None:
-            out.append(tok)
-    return out
-
-
-def _document(paper: Paper) -> tuple[str, ...]:
-    return _document_tokens(paper.title, paper.abstract, tuple(paper.keywords), paper.ai_summary)
-
-
-@functools.lru_cache(maxsize=DOCUMENT_CACHE)
-def _document_tokens(
-    title: str, abstract: str, keywords: tuple[str, ...], ai_summary: str | None
-) -> tuple[str, ...]:
-    # Every reader's ranking tokenises the same day's papers: do it once per text.
-    fields = [title] * TITLE_REPEAT + [abstract, *keywords]
-    if ai_summary:
-        fields.append(ai_summary)
-    return tuple(tok for f in fields for tok in tokenize(f))
+_document = document_tokens
 
 
 def _idf(docs: int, containing: int) -> float:
@@ -312,21 +211,6 @@ def _sorted(items: Iterable[Ranked]) -> list[Ranked]:
     return sorted(items, key=lambda r: (-r.score, r.paper.paper_id))
 
 
-def _feedback(
-    boosts: dict[str, float], matched: Sequence[str], paper: Paper, cats: set[str]
-) -> float:
-    """The mean learned weight of what this paper shares with voted papers."""
-    if not boosts:
-        return 0.0
-    terms = (
-        [f"i:{m}" for m in matched]
-        + [f"a:{a}" for a in paper.authors[:5]]
-        + [f"c:{c}" for c in sorted(cats)]
-    )
-    values = [boosts[t] for t in terms if t in boosts]
-    return sum(values) / len(values) if values else 0.0
-
-
 def _relevance(best: float, matched: Sequence[float]) -> float:
     """The best interest, plus a bounded share of its headroom for a second match.
 
@@ -346,11 +230,15 @@ def rank(
     *,
     today: dt.date,
     seen: Collection[str] = frozenset(),
+    learned: Learned | None = None,
 ) -> list[Ranked]:
     """All unseen, live candidates ordered for `profile`, best first (ties by id).
 
     Nothing is cut: papers matching no interest come after every matched one (unless
-    avoided or voted down), ordered by their best, sub-threshold interest.
+    avoided or the reader's model disagrees), ordered by their best, sub-threshold
+    interest. `learned` is the reader's model on these candidates (`digest.learning`):
+    its probability is blended in at its weight, `(1 - w) * score + w * p`. A paper by a
+    followed author is marked (`followed`); `select` always shows it.
     """
     seen_ids = {_bare(s) for s in seen}
     pool: dict[str, Paper] = {}
@@ -366,6 +254,7 @@ def rank(
     per_avoid = [lex.scores(phrase) for phrase in profile.avoid]
     max_up = max((p.upvotes or 0 for p in cands), default=0)
     wanted_cats = {c.casefold() for c in profile.categories}
+    weight = learned.weight if learned is not None else 0.0
 
     out: list[Ranked] = []
     for i, paper in enumerate(cands):
@@ -374,8 +263,11 @@ def rank(
             key=lambda sp: -sp[0],  # stable: equal strengths keep the profile's order
         )
         best = strengths[0][0] if strengths else 0.0
-        matched = [(s, ph) for s, ph in strengths if s >= MATCH_THRESHOLD]
-        relevance = _relevance(best, [s for s, _ in matched])
+        # An interest is matched only where the text bears it out: a score above the
+        # threshold from common words alone leaves the paper with the unmatched ones.
+        doc = _document(paper)
+        matched = [(s, ph) for s, ph in strengths if s >= MATCH_THRESHOLD and supports(doc, ph)]
+        relevance = _relevance(matched[0][0] if matched else best, [s for s, _ in matched])
         avoid = max((col[i] for col in per_avoid), default=0.0)
         avoid = avoid if avoid >= AVOID_THRESHOLD else 0.0
         upvotes = math.log1p(paper.upvotes or 0) / math.log1p(max_up) if max_up > 0 else 0.0
@@ -383,24 +275,36 @@ def rank(
         recency = _recency(paper.day, today)
         cats = {c.casefold() for c in (paper.primary_category, *paper.categories) if c}
         category = 1.0 if cats & wanted_cats else 0.0
-        feedback = _feedback(profile.boosts, [ph for _, ph in matched], paper, cats)
         prior = W_UPVOTES * upvotes + W_CODE * code + W_RECENCY * recency + W_CATEGORY * category
-        score = relevance * (1 + prior) - W_AVOID * avoid + W_FEEDBACK * feedback
+        score = relevance * (1 + prior) - W_AVOID * avoid
+        signals = {
+            "bm25": matched[0][0] if matched else best,
+            "relevance": relevance,
+            "avoid": avoid,
+            "upvotes": upvotes,
+            "code": code,
+            "recency": recency,
+            "category": category,
+        }
+        like = None
+        if learned is not None and paper.paper_id in learned.scores:
+            model = learned.scores[paper.paper_id]
+            signals["model"] = model
+            score = (1 - weight) * score + weight * model
+            similar = learned.similar.get(paper.paper_id)
+            if similar is not None:
+                like = (similar.paper_id, similar.kind)
+        followed = followed_in(paper.authors, profile.authors)
+        if followed:
+            signals["followed"] = 1.0
         out.append(
             Ranked(
                 paper=paper,
                 score=score,
                 matched=[ph for _, ph in matched],
-                signals={
-                    "bm25": best,
-                    "relevance": relevance,
-                    "avoid": avoid,
-                    "upvotes": upvotes,
-                    "code": code,
-                    "recency": recency,
-                    "category": category,
-                    "feedback": feedback,
-                },
+                signals=signals,
+                followed=followed,
+                like=like,
             )
         )
     return _sorted(out)

@@ -131,6 +131,10 @@ class Settings(BaseSettings):
     )
     worker_jobs: int = Field(10, ge=1, le=1000, description="jobs one worker runs at once")
     seen_ttl_days: int = Field(90, ge=1)
+    watch_days: int = Field(90, ge=1, le=3650, description="how long a /watch lasts")
+    watch_upvote_jump: int = Field(
+        20, ge=1, description="HF upvotes gained since /watch that a watching chat is told of"
+    )
 
     # Delivery platforms
     telegram_token: SecretStr | None = None

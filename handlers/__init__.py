@@ -16,6 +16,8 @@ COMMAND_MODULES = (
     "handlers.ideas",
     "handlers.brief",
     "handlers.subscription",
+    "handlers.interests",
+    "handlers.watch",
     "handlers.help",
     "handlers.feedback",
     "handlers.ask",

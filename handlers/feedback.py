@@ -1,17 +1,18 @@
 """👍 / 👎 on a paper (a button click): stored per chat, moving the chat's next ranking.
 
-The same vote twice counts once; the other vote replaces it. What a vote teaches is the
-interests the paper matched for this chat, its authors and its categories
-(`digest.chatstate.learned_weights`); `/interests` shows it.
+The same vote twice counts once; the other vote replaces it. Votes train the chat's model
+(`digest.learning`) once it has 5 positives; `/interests` shows what it learned. The
+paper's text is kept with the reader's papers, so the vote keeps its meaning later.
 """
 
 from __future__ import annotations
 
 from digest.chatstate import Vote, get_paper, last_briefs, vote
 from digest.errors import InvalidPaperId
+from digest.evidence import MIN_POSITIVES
 from digest.ids import parse_arxiv_id
 from digest.models import Document, Reply
-from digest.ranking import rank
+from digest.reader import put_reader_papers, reader_profile
 from handlers.context import Args, HandlerContext, UsageError
 from handlers.registry import command
 
@@ -31,39 +32,28 @@ async def feedback(ctx: HandlerContext, args: Args) -> Document:
     value = 1 if direction == "up" else -1
     paper = await get_paper(ctx.store, paper_id)
     title = paper.title if paper else ""
-    interests: list[str] = []
-    authors: list[str] = []
-    categories: list[str] = []
     if paper is not None:
-        ranked = rank(
-            [paper], ctx.profile.model_copy(update={"boosts": {}}), today=ctx.now().date()
-        )
-        interests = ranked[0].matched if ranked else []
-        authors = paper.authors[:5]
-        categories = [c.casefold() for c in (paper.primary_category, *paper.categories) if c]
+        await put_reader_papers(ctx.store, [paper])  # its text outlives the day's cache
     else:
         for brief in await last_briefs(ctx.store, ctx.chat.key):
             item = next((i for i in brief.items if i.paper_id == paper_id), None)
             if item is not None:
-                title, interests, authors = item.title, item.matched, item.authors[:5]
+                title = item.title
                 break
     outcome = await vote(
-        ctx.store,
-        ctx.chat.key,
-        Vote(
-            paper_id=paper_id,
-            value=value,
-            at=ctx.now(),
-            title=title,
-            interests=interests,
-            authors=authors,
-            categories=list(dict.fromkeys(categories)),
-        ),
+        ctx.store, ctx.chat.key, Vote(paper_id=paper_id, value=value, at=ctx.now(), title=title)
     )
     if outcome == "same":
-        text = ctx.t("Already noted — thanks.", "已经记下了,谢谢。")
-    elif value > 0:
+        return Reply.text(ctx.language, ctx.t("Already noted — thanks.", "已经记下了,谢谢。"))
+    if value > 0:
         text = ctx.t("Thanks! More like this in your next briefs.", "收到!之后会多推荐这类论文。")
     else:
         text = ctx.t("Noted: fewer like this from now on.", "收到:之后会少推荐这类论文。")
+    evidence = (await reader_profile(ctx.store, ctx.chat.key, ctx.profile)).evidence
+    missing = MIN_POSITIVES - len(evidence.positives)
+    if missing > 0:
+        text += ctx.t(
+            f" ({missing} more 👍 and your brief starts learning from them.)",
+            f"(再有 {missing} 个 👍,简报就会开始从中学习。)",
+        )
     return Reply.text(ctx.language, text)

@@ -45,6 +45,7 @@ from digest.models import (
 from digest.pipeline import fetch_repos, http_client, llm_failed_note
 from digest.profile import Profile
 from digest.ranking import rank
+from digest.reader import record_ask
 from digest.settings import Settings
 from digest.sources.arxiv_api import ArxivSource
 from digest.sources.github import GitHubSource
@@ -348,6 +349,8 @@ async def paper(ctx: HandlerContext, args: Args) -> Document:
                 f"{bare} 已被作者撤回,没有可读的内容。",
             )
         ) from None
+    if ctx.chat.platform is not None and (asked := await get_paper(ctx.store, bare)):
+        await record_ask(ctx.store, ctx.chat.key, asked)  # a weak positive for the model
     return Reply(
         language=ctx.language,
         title=card.title,

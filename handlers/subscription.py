@@ -1,4 +1,5 @@
-"""`/subscribe`, `/unsubscribe`, `/interests`, `/lang`: the chat's own settings.
+"""`/subscribe`, `/unsubscribe`, `/lang`: the chat's own settings (`/interests` is in
+`handlers.interests`).
 
 In groups, changing them is for chat admins (the conversation asks the platform). A chat
 that is not subscribed still keeps its language and interests (`ChatPrefs`), so the
@@ -10,16 +11,14 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from digest.chatstate import ChatPrefs, get_prefs, get_votes, learned_weights, save_prefs
-from digest.models import Document, Language, Reply, Section, Subscription, TextItem
+from digest.chatstate import ChatPrefs, get_prefs, save_prefs
+from digest.models import Document, Language, Reply, Subscription
 from handlers.context import Args, HandlerContext, UsageError
 from handlers.registry import command
 
-__all__ = ["interests", "lang", "subscribe", "unsubscribe"]
+__all__ = ["lang", "subscribe", "unsubscribe"]
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-MAX_INTERESTS = 20
-MAX_PHRASE = 120
 
 
 def _time_and_zone(
@@ -103,104 +102,6 @@ async def unsubscribe(ctx: HandlerContext, args: Args) -> Document:
             "Unsubscribed. /subscribe brings the brief back.",
             "已退订。发送 /subscribe 可重新订阅。",
         ),
-    )
-
-
-def _phrases(ctx: HandlerContext, text: str) -> list[str]:
-    parts = [" ".join(p.split()) for p in re.split(r"[;；\n]", text)]
-    if len(parts) == 1 and "," in text:
-        parts = [" ".join(p.split()) for p in text.split(",")]
-    items = list(dict.fromkeys(p for p in parts if p))
-    if not items or len(items) > MAX_INTERESTS or any(len(p) > MAX_PHRASE for p in items):
-        raise UsageError(
-            ctx.t(
-                f"Give 1–{MAX_INTERESTS} interests of at most {MAX_PHRASE} characters, "
-                "separated by semicolons: /interests LLM agents; world models",
-                f"请给出 1–{MAX_INTERESTS} 个兴趣,每个不超过 {MAX_PHRASE} 个字符,用分号分隔:"
-                "/interests LLM agents; world models",
-            )
-        )
-    return items
-
-
-async def _learned(ctx: HandlerContext) -> list[TextItem]:
-    votes = await get_votes(ctx.store, ctx.chat.key)
-    if not votes:
-        return [
-            TextItem(
-                text=ctx.t(
-                    "No 👍/👎 yet: tap them under the picks to teach me what you like.",
-                    "还没有 👍/👎:在推荐下方点按,告诉我你喜欢什么。",
-                )
-            )
-        ]
-    ups = sum(1 for v in votes if v.value > 0)
-    weights = learned_weights(votes)
-    liked = [
-        t[2:]
-        for t, w in sorted(weights.items(), key=lambda kv: -kv[1])
-        if w > 0 and t.startswith("i:")
-    ]
-    disliked = [
-        t[2:]
-        for t, w in sorted(weights.items(), key=lambda kv: kv[1])
-        if w < 0 and t.startswith("i:")
-    ]
-    lines = [
-        ctx.t(
-            f"Learned from {len(votes)} votes ({ups} 👍, {len(votes) - ups} 👎).",
-            f"已从 {len(votes)} 次反馈中学习({ups} 👍,{len(votes) - ups} 👎)。",
-        )
-    ]
-    if liked:
-        lines.append(ctx.t("More weight on: ", "加权:") + "; ".join(liked[:5]))
-    if disliked:
-        lines.append(ctx.t("Less weight on: ", "降权:") + "; ".join(disliked[:5]))
-    return [TextItem(text=line) for line in lines]
-
-
-@command(
-    "interests",
-    usage="[phrase; phrase; …]",
-    zh="查看或设置兴趣(用分号分隔),以及从 👍/👎 学到的偏好",
-)
-async def interests(ctx: HandlerContext, args: Args) -> Document:
-    """Show or set this chat's interests (separated by ;) and what 👍/👎 taught."""
-    if not args.text.strip():
-        current = ctx.profile.interests
-        items = [TextItem(text=f"• {p}") for p in current]
-        learned = await _learned(ctx)
-        return Reply(
-            language=ctx.language,
-            title=ctx.t("Interests", "兴趣"),
-            sections=[
-                Section(kind="text", title="", items=list(items)),
-                Section(kind="text", title=ctx.t("Feedback", "反馈"), items=list(learned)),
-            ],
-        )
-    if ctx.chat.is_group and not await ctx.is_admin():
-        raise UsageError(
-            ctx.t(
-                "Only chat admins can change the interests in a group.",
-                "群聊中只有管理员可以修改兴趣。",
-            )
-        )
-    phrases = _phrases(ctx, args.text)
-    note = ""
-    if ctx.subscription is not None:
-        if ctx.subscription.profile_path:
-            note = ctx.t(
-                " (This replaces the subscription's profile file.)",
-                "(这将替换订阅原来的画像文件。)",
-            )
-        updated = ctx.subscription.model_copy(update={"interests": phrases, "profile_path": None})
-        await ctx.store.save_subscription(updated)
-    else:
-        prefs = await get_prefs(ctx.store, ctx.chat.key)
-        await save_prefs(ctx.store, ctx.chat.key, prefs.model_copy(update={"interests": phrases}))
-    return Reply.text(
-        ctx.language,
-        ctx.t("Interests set: ", "兴趣已设置:") + "; ".join(phrases) + note,
     )
 
 

@@ -13,7 +13,7 @@ from digest.cleaning import (
     shorten,
     survey_topic,
 )
-from digest.extractive import paper_text, takeaway
+from digest.extractive import TAKEAWAY_CHARS, paper_text, takeaway
 from digest.models import Paper
 from digest.pipeline import sample_candidates
 
@@ -152,7 +152,7 @@ def test_a_surveys_contribution_says_what_it_surveys() -> None:
     assert text.contribution.startswith("This survey proposes a novel evolutionary framework")
     line = takeaway(survey, "zh")
     assert line.startswith("综述“Evolution of LLM Agent Memory Mechanisms”")
-    assert len(line) <= 125
+    assert len(line) <= TAKEAWAY_CHARS
 
 
 def test_every_sample_text_is_clean() -> None:

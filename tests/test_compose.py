@@ -9,10 +9,15 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
+import pytest
+
 from digest.compose import BriefFacts, compose_brief, repo_key
+from digest.evidence import Learned
+from digest.extractive import TAKEAWAY_CHARS, Writer, takeaway
 from digest.extractive import reader_notes as extractive_notes
 from digest.grouping import Plan, plan_picks, short_name
 from digest.i18n import label
+from digest.learning import W_MODEL_MAX
 from digest.models import (
     Brief,
     IdeaItem,
@@ -34,6 +39,7 @@ from digest.ranking import rank
 from digest.settings import Settings
 from digest.store.base import Store
 from digest.summarize import Group, Idea, MustRead, ReaderNotes, matched_sentence
+from digest.tokens import canonical
 
 DAY = dt.date(2026, 5, 8)
 NOW = dt.datetime(2026, 5, 8, 0, 5, tzinfo=dt.UTC)
@@ -625,8 +631,28 @@ def test_glance_rows_have_topical_categories_and_one_line_takeaways() -> None:
     categories = {o.category for o in others}
     assert "AI" not in categories and len(categories) >= len(others) // 2
     for o in others:
-        assert o.note and len(o.note) <= 125, o.note
-        assert o.note.startswith(("“", "综述"))
+        assert o.note and len(o.note) <= TAKEAWAY_CHARS, o.note
+        assert o.note.startswith(("“", "综述", "新评测:“", "新数据集:“"))
+    # A whole sentence that fits is chosen over the first one cut short: most are whole.
+    cut = sum(1 for o in others if o.note.endswith("…”"))
+    assert cut <= len(others) // 2 + 1
+
+
+def test_a_glance_line_is_the_telling_sentence_that_fits_not_the_first_cut_short() -> None:
+    long_first = (
+        "Large language models have recently shown remarkable abilities across a wide range "
+        "of complex tasks that require planning, memory and the use of external tools."
+    )
+    paper = Paper(
+        paper_id="2605.00077",
+        title="Plan2: Planning with memories",
+        abstract=f"{long_first} We propose Plan2, a planner that keeps memories of past "
+        "episodes and retrieves the relevant ones at every step of a long-horizon task. "
+        "Plan2 improves success rate by 12.5% over ReAct on ALFWorld.",
+    )
+    line = takeaway(paper, "en", 100)
+    assert line == "“Plan2 improves success rate by 12.5% over ReAct on ALFWorld.”"
+    assert len(takeaway(paper, "en", 40)) <= 40  # nothing fits: shortened, marked
 
 
 def test_source_text_is_cleaned_of_latex() -> None:
@@ -743,12 +769,18 @@ AVOID = ["multimodal search"]
 def test_papers_hidden_by_the_avoid_list_are_counted() -> None:
     papers = list(SAMPLE_PAPERS.values())
 
-    def hidden(profile: Profile) -> tuple[int, int]:
-        ranked = rank(papers, profile, today=SAMPLE_DAY)
+    def hidden(profile: Profile, learned: Learned | None = None) -> tuple[int, int]:
+        ranked = rank(papers, profile, today=SAMPLE_DAY, learned=learned)
         picks, others = select(ranked, profile.top_picks)
         shown = {r.paper.paper_id for r in (*picks, *others)}
         return hidden_counts(
-            papers, profile, today=SAMPLE_DAY, seen=set(), shown=shown, ranked=ranked
+            papers,
+            profile,
+            today=SAMPLE_DAY,
+            seen=set(),
+            shown=shown,
+            ranked=ranked,
+            learned=learned,
         )
 
     reader = example_profile("en")
@@ -756,11 +788,13 @@ def test_papers_hidden_by_the_avoid_list_are_counted() -> None:
     avoid, feedback = hidden(reader.model_copy(update={"avoid": AVOID}))
     multimodal = sum(1 for p in papers if "multimodal search" in (p.title + p.abstract).lower())
     assert 1 <= avoid <= multimodal and feedback == 0
-    # A 👎 that pushes papers out is counted too: every paper of an author voted down.
-    first = rank(papers, reader, today=SAMPLE_DAY)[0].paper
-    boosts = {f"a:{a}": -1.0 for a in first.authors[:5]}
-    _, feedback = hidden(reader.model_copy(update={"boosts": boosts}))
-    assert feedback >= 0  # counted only when the 👎 moved a paper out of the brief
+    # Papers the reader's model pushes out are counted too: here it puts the day's ten
+    # best-matched papers last, at its full weight.
+    order = [r.paper.paper_id for r in rank(papers, reader, today=SAMPLE_DAY)]
+    scores = {pid: (1.0 if i >= 10 else 0.0) for i, pid in enumerate(order)}
+    _, feedback = hidden(reader, Learned(scores=scores, weight=W_MODEL_MAX))
+    assert feedback >= 1
+    assert hidden(reader, Learned(scores=dict.fromkeys(order, 1.0), weight=W_MODEL_MAX)) == (0, 0)
 
 
 async def test_the_sample_brief_says_how_many_papers_the_avoid_list_hid(store: Store) -> None:
@@ -781,3 +815,47 @@ def test_groups_the_llm_proposes_are_used() -> None:
     llm = [g for g in merged.groups if g.proposed_by_llm]
     assert [set(g.paper_ids) for g in llm] == [{a, b}] and llm[0].title == "Same question"
     assert _with_llm_groups(plan, notes) is plan  # none proposed: the lexical plan
+
+
+def test_no_term_is_a_word_cut_out_of_a_hyphenated_compound() -> None:
+    papers = list(SAMPLE_PAPERS.values())
+    profile = example_profile("en")
+    ranked = rank(papers, profile, today=SAMPLE_DAY)
+    writer = Writer(profile=profile, language="en", picks=ranked[:20], others=[])
+    checked = 0
+    for r in ranked[:40]:
+        text = f"{r.paper.title} {r.paper.abstract} {r.paper.ai_summary or ''}"
+        terms = writer.own_terms(r.paper, 3)
+        terms += [t for m in r.matched for t in writer.matched_phrases(r, m)]
+        for term in terms:
+            checked += 1
+            pattern = rf"(?<![\w-]){re.escape(term)}(?![\w-])"
+            # As written, or as the field's terms are made one ("agentic RL").
+            alone = re.search(pattern, text, re.I) or re.search(pattern, canonical(text), re.I)
+            assert alone, f"{r.paper.paper_id}: {term!r} only occurs inside a compound"
+    assert checked > 40
+
+
+@pytest.mark.parametrize("mode", ["llm", "extractive"])
+def test_why_picked_and_glance_lines_name_the_readers_evidence(
+    mode: Literal["llm", "extractive"],
+) -> None:
+    followed = OTHERS[0].model_copy(update={"followed": ["Ada Lovelace"]})
+    liked = PICKS[0].model_copy(update={"like": ("2605.00099", "liked")})
+    own = PICKS[1].model_copy(update={"like": (PICKS[1].paper.paper_id, "seed")})
+    for language, marks in (
+        ("en", ("By Ada Lovelace, whom you follow", "Like 2605.00099 you liked", "One of your")),
+        ("zh", ("来自你关注的作者 Ada Lovelace", "与你点过 👍 的 2605.00099 相近", "这是你的论文")),
+    ):
+        brief = build(
+            mode=mode,
+            language=language,  # type: ignore[arg-type]
+            picks=[liked, own, *PICKS[2:]],
+            others=[followed, *OTHERS[1:]],
+        )
+        glance = brief.find_paper(followed.paper.paper_id)
+        assert glance is not None and glance.note.startswith(marks[0]), glance.note
+        first = brief.find_paper(liked.paper.paper_id)
+        assert first is not None and first.note.startswith(marks[1]), first.note
+        second = brief.find_paper(own.paper.paper_id)
+        assert second is not None and second.note.startswith(marks[2]), second.note

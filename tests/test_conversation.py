@@ -302,27 +302,35 @@ async def test_without_an_llm_answers_quote_the_paper(world: World) -> None:
     assert "The paper does not seem to say" in text
 
 
-async def test_a_thumbs_up_counts_once_and_moves_the_next_brief(world: World) -> None:
+async def test_thumbs_up_count_once_and_teach_the_brief_from_the_fifth(world: World) -> None:
     conv = world.bot()
     ada = Person(conv)
     before = await sample_brief(world, "telegram:42")
-    picks = [i.paper_id for i in before.sections[1].items if isinstance(i, PaperItem)]
     others = before.section("others")
     assert others is not None
-    liked = next(i for i in others.items if isinstance(i, PaperItem) and i.matched)
-    # The paper is known to the bot (it was in a brief), so the vote learns its interests.
-    [ack] = await ada.clicks("fb", f"up:{liked.paper_id}")
-    assert ack.notice and "More like this" in ack.text
-    [again] = await ada.clicks("fb", f"up:{liked.paper_id}")
+    # The reader likes the glance list's last five papers, not the picks.
+    liked = [i.paper_id for i in others.items if isinstance(i, PaperItem)][-5:]
+    for n, pid in enumerate(liked[:4], 1):
+        [ack] = await ada.clicks("fb", f"up:{pid}")
+        assert ack.notice and "More like this" in ack.text
+        assert f"{5 - n} more 👍" in ack.text
+    [again] = await ada.clicks("fb", f"up:{liked[0]}")
     assert "Already noted" in again.text
     votes = await get_votes(world.store, "telegram:42")
-    assert [(v.paper_id, v.value) for v in votes] == [(liked.paper_id, 1)]
+    assert [(v.paper_id, v.value) for v in votes] == [(pid, 1) for pid in liked[:4]]
+    # Four positives: the cold start, the same brief (and the same shared profile).
+    assert (await sample_brief(world, "telegram:42")).paper_ids() == before.paper_ids()
+    [ack] = await ada.clicks("fb", f"up:{liked[4]}")
+    assert "more 👍" not in ack.text
     after = await sample_brief(world, "telegram:42")
-    moved = after.paper_ids().index(liked.paper_id)
-    assert moved < before.paper_ids().index(liked.paper_id)
-    assert picks != [i.paper_id for i in after.sections[1].items if isinstance(i, PaperItem)]
+    place = {pid: after.paper_ids().index(pid) for pid in liked}
+    was = {pid: before.paper_ids().index(pid) for pid in liked}
+    assert sum(place.values()) < sum(was.values())
     text = shown(await ada.says("/interests"))
-    assert "Learned from 1 votes (1 👍, 0 👎)" in text
+    assert "Learned from 5 👍, 0 👎" in text
+    assert "More of:" in text
+    # Another chat's brief did not move.
+    assert (await sample_brief(world, "telegram:43")).paper_ids() == before.paper_ids()
 
 
 async def test_a_forged_button_value_is_refused_politely(world: World) -> None:

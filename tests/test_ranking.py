@@ -145,7 +145,7 @@ def test_other_profile_reorders(papers: list[Paper]) -> None:
     agents = ids(rank(papers, AGENTS, today=TODAY))
     vision = rank(papers, VISION, today=TODAY)
     order = ids(vision)
-    assert set(order[:3]) == {CTDM, SPARKLE, A2RD}
+    assert {CTDM, SPARKLE} <= set(order[:3])
     assert order.index(CTDM) < order.index(SKILLOS)
     assert agents.index(CTDM) > agents.index(SKILLOS)
     assert vision[order.index(SKILLOS)].matched == []
@@ -193,7 +193,8 @@ def test_avoid_pushes_a_matching_paper_down(papers: list[Paper]) -> None:
     )
     before = next(r for r in plain if r.paper.paper_id == A2RD)
     after = next(r for r in avoiding if r.paper.paper_id == A2RD)
-    assert before.matched  # it is an "agentic" paper the reader would otherwise see
+    # An "agentic" paper scored high for agents (not claimed for agentic RL: it has no RL).
+    assert before.signals["bm25"] >= 0.35
     assert after.signals["avoid"] >= 0.5
     assert ids(avoiding).index(A2RD) > ids(plain).index(A2RD) + 10
     assert after.score == pytest.approx(before.score - W_AVOID * after.signals["avoid"])
@@ -268,7 +269,6 @@ def test_every_signal_is_recorded(papers: list[Paper]) -> None:
             "code",
             "recency",
             "category",
-            "feedback",
         }
 
 
@@ -323,7 +323,7 @@ def tie_groups(ranked: Sequence[Ranked], old_id: dict[str, str] | None = None) -
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_order_is_invariant_to_renaming_and_reordering_ids(papers: list[Paper], seed: int) -> None:
-    profile = example_profile().model_copy(update={"boosts": {"c:cs.lg": 0.5}})
+    profile = example_profile().model_copy(update={"categories": ["cs.LG"]})
     for reader in (AGENTS, VISION, profile):
         before = rank(papers, reader, today=TODAY)
         others, old_id = renamed(papers, seed)
@@ -397,7 +397,9 @@ def test_a_strong_single_match_beats_a_weak_broad_one_and_a_popular_off_topic_on
     by_id = {r.paper.paper_id: r for r in ranked}
     strong, broad, popular = by_id[STRONG], by_id[BROAD], by_id[POPULAR]
     # The day is what it claims to be: breadth, upvotes and code are all on the losers' side.
-    assert len(broad.matched) >= 4 and strong.matched == ["world models for planning"]
+    # Four matched once; "long-term agent memory" is not borne out (the text never says
+    # long-term), so it is not claimed.
+    assert len(broad.matched) >= 3 and strong.matched == ["world models for planning"]
     assert strong.signals["bm25"] > broad.signals["bm25"] + 0.2
     assert popular.signals["upvotes"] == 1.0 and not popular.matched
     assert ids(ranked)[:2] == [STRONG, BROAD]
@@ -409,7 +411,7 @@ def test_a_strong_single_match_beats_a_weak_broad_one_and_a_popular_off_topic_on
 
 def test_breadth_and_priors_are_bounded(papers: list[Paper]) -> None:
     for r in rank(papers, example_profile(), today=TODAY):
-        assert r.signals["feedback"] == 0
+        assert "model" not in r.signals
         if r.signals["avoid"]:
             continue
         best, relevance = r.signals["bm25"], r.signals["relevance"]
@@ -727,20 +729,3 @@ async def test_semantic_blend_error_or_bad_vectors_leave_ranking(papers: list[Pa
     out, usage = await semantic_blend(lexical, AGENTS, ShortLLM())
     assert ids(out) == ids(lexical) and usage == LLMUsage()
     assert all("semantic" not in r.signals for r in out)
-
-
-def test_feedback_boosts_move_papers_sharing_a_liked_interest_up() -> None:
-    profile = make_profile("x", ["world models", "code agents"])
-    docs = [
-        paper("2601.00001", "Code agents for repository repair"),
-        paper("2601.00002", "World models for video prediction"),
-    ]
-    plain = ids(rank(docs, profile, today=TODAY))
-    liked_world = profile.model_copy(update={"boosts": {"i:world models": 1.0}})
-    liked_code = profile.model_copy(update={"boosts": {"i:code agents": 1.0}})
-    assert ids(rank(docs, liked_world, today=TODAY))[0] == "2601.00002"
-    assert ids(rank(docs, liked_code, today=TODAY))[0] == "2601.00001"
-    unrelated = profile.model_copy(update={"boosts": {"i:protein folding": -1.0}})
-    assert ids(rank(docs, unrelated, today=TODAY)) == plain  # no shared term: no change
-    # The boosts are part of the profile's key: such a chat gets a brief of its own.
-    assert liked_world.key != profile.key

@@ -34,6 +34,7 @@ from bot.cli.common import (
     tr,
     with_store,
 )
+from bot.cli.profile import register as register_profile
 from digest.errors import PaperdropError, ProfileError
 from digest.models import Document
 from digest.profile import Profile, example_profile, load_profile
@@ -473,6 +474,7 @@ def _register_delivery() -> None:
     from bot.cli import delivery as cli_delivery
 
     cli_delivery.register(app)
+    register_profile(app)
 
 
 _register_delivery()

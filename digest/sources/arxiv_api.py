@@ -21,6 +21,7 @@ import arxiv
 import requests
 import requests.adapters
 
+from digest.authors import clean_author
 from digest.cleaning import clean_source_text
 from digest.errors import ConfigError, InvalidPaperId, SourceError
 from digest.ids import parse_arxiv_id
@@ -51,6 +52,11 @@ _WITHDRAWN = re.compile(
 Sleep = Callable[[float], Awaitable[None]]
 
 
+_VERSION = re.compile(r"v(\d+)$")
+# The words of an author's name that arXiv's search takes (no quotes, no operators).
+_AUTHOR_WORD = re.compile(r"[^\W\d_][^\W_'’\-]*", re.UNICODE)
+
+
 def _text(value: str | None) -> str:
     return _SPACE.sub(" ", value).strip() if value else ""
 
@@ -69,8 +75,9 @@ def build_query(categories: Iterable[str], start: dt.date, end: dt.date) -> str:
 
 def result_to_paper(result: arxiv.Result) -> Paper | None:
     """A Paper from one feed entry; None for arXiv's error entries and unreadable ones."""
+    short_id = result.get_short_id()
     try:
-        paper_id = parse_arxiv_id(result.get_short_id())
+        paper_id = parse_arxiv_id(short_id)
     except InvalidPaperId:
         return None  # e.g. http://arxiv.org/api/errors#incorrect_id_format_for_...
     title = _text(result.title)
@@ -93,6 +100,7 @@ def result_to_paper(result: arxiv.Result) -> Paper | None:
         repo_in_text=find_github_repo(abstract) or find_github_repo(comment or ""),
         repo_promised=code_promised(f"{abstract} {comment or ''}"),
         withdrawn=bool(_WITHDRAWN.search(comment or "") or _WITHDRAWN.search(abstract)),
+        version=int(m.group(1)) if (m := _VERSION.search(short_id)) else None,
         sources=["arxiv"],
     )
 
@@ -263,6 +271,26 @@ class ArxivSource:
         """Papers submitted in [start, end] in any of `categories`, newest first."""
         search = arxiv.Search(
             query=build_query(categories, start, end),
+            max_results=max_results,
+            sort_by=arxiv.SortCriterion.SubmittedDate,
+            sort_order=arxiv.SortOrder.Descending,
+        )
+        results = await self._run(search, min(max_results, ARXIV_PAGE_MAX))
+        return [p for r in results if (p := result_to_paper(r)) is not None]
+
+    async def by_authors(
+        self, authors: list[str], start: dt.date, end: dt.date, max_results: int
+    ) -> list[Paper]:
+        """Papers submitted in [start, end] by any of `authors` (arXiv's author search:
+        every word of the name), newest first."""
+        names = [" ".join(_AUTHOR_WORD.findall(clean_author(a))) for a in authors]
+        names = [n for n in dict.fromkeys(names) if n]
+        if not names:
+            return []
+        dates = f"submittedDate:[{start:%Y%m%d}0000 TO {end:%Y%m%d}2359]"
+        query = "(" + " OR ".join(f'au:"{n}"' for n in names) + ") AND " + dates
+        search = arxiv.Search(
+            query=query,
             max_results=max_results,
             sort_by=arxiv.SortCriterion.SubmittedDate,
             sort_order=arxiv.SortOrder.Descending,

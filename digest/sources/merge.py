@@ -58,6 +58,7 @@ def _combine(a: Paper, b: Paper) -> Paper:
         categories=_union(a.categories, b.categories),
         comment=a.comment or b.comment,
         withdrawn=a.withdrawn or b.withdrawn,
+        version=_max(a.version, b.version),
         on_hf=a.on_hf or b.on_hf,
         sources=_union(a.sources, b.sources),
     )

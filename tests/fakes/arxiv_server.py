@@ -36,6 +36,7 @@ _ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+
 _CAT = re.compile(r"cat:([A-Za-z][\w.\-]*)")
 _DATES = re.compile(r"submittedDate:\[(\d{12}) TO (\d{12})\]")
 _GLUE = re.compile(r"\(|\)|\bAND\b|\bOR\b|\s+")
+_AUTHOR = re.compile(r'au:"([^"]+)"')  # every word of the name in one author's name
 
 
 @dataclass
@@ -180,11 +181,22 @@ class ArxivServer:
         query = params.get("search_query", "")
         if query:
             cats = set(_CAT.findall(query))
+            names = [re.findall(r"\w+", n.lower()) for n in _AUTHOR.findall(query)]
             dates = _DATES.search(query)
-            if _GLUE.sub("", _DATES.sub("", _CAT.sub("", query))):
+            if _GLUE.sub("", _DATES.sub("", _CAT.sub("", _AUTHOR.sub("", query)))):
                 return error(f"query not supported by the fake server: {query}")
             if cats:
                 matches = [e for e in matches if cats & set(e.all_categories)]
+            if names:
+                matches = [
+                    e
+                    for e in matches
+                    if any(
+                        all(w in re.findall(r"\w+", a.lower()) for w in n)
+                        for n in names
+                        for a in e.authors
+                    )
+                ]
             if dates:
                 low, high = dates.groups()
                 matches = [
