@@ -320,6 +320,10 @@ def _command(name: str, s: str, i: int, math: bool, out: list[str]) -> tuple[str
 
 
 _DASH = re.compile(r"(?<=\w)---?(?=\w)")
+# "a --- b" typed with spaces, as abstracts often do.
+_SPACED_DASH = re.compile(r"(?<= )---?(?= )")
+# A tie ("Task~B", "Fig.~3") is a space; "~10%" (approximately) after a space stays.
+_TIE = re.compile(r"(?<=[\w.)])~(?=[\w(])|(?<=\s)~(?=[A-Za-z])")
 # A caret outside math that can only be an exponent, as titles type it without dollars:
 # "A^2TGPO", "O(n^2)", "10^{-3}" (a letter exponent, "x^n", stays: it may be literal).
 _TEXT_CARET = re.compile(r"(?<=[A-Za-z0-9)\]])\^(?:\{([0-9+\-−=()]{1,8})\}|([0-9]{1,4}))")
@@ -340,6 +344,10 @@ def latex_to_text(text: str) -> str:
     if "^" in out:
         out = _TEXT_CARET.sub(lambda m: (m.group(1) or m.group(2)).translate(_SUPERSCRIPT), out)
     out = _DASH.sub(lambda m: "—" if len(m.group()) == 3 else "–", out)
+    if "--" in out:
+        out = _SPACED_DASH.sub(lambda m: "—" if len(m.group()) == 3 else "–", out)
+    if "~" in out:
+        out = _TIE.sub(" ", out)
     out = " ".join(out.split())
     out = _SPACE_BEFORE.sub(r"\1", out)
     return _SPACE_AFTER_OPEN.sub(r"\1", out)

@@ -46,6 +46,11 @@ from digest.pipeline import sample_candidates
         (r"\href{https://x.org}{the site}, \textcolor{red}{warning}", "the site, warning"),
         ("``quoted'' words", "“quoted” words"),
         ("the accuracy--cost tradeoff", "the accuracy–cost tradeoff"),
+        ("fast --- and cheap -- runs", "fast — and cheap – runs"),
+        ("Task~B and Fig.~3 (see Table~(2))", "Task B and Fig. 3 (see Table (2))"),
+        (r"as shown \cite{x}~and kept", "as shown and kept"),
+        ("improves by ~10% and ~ 5 points", "improves by ~10% and ~ 5 points"),
+        ("--flag stays", "--flag stays"),
         # Not LaTeX: left alone.
         ("costs $5 and $10 per run", "costs $5 and $10 per run"),
         ("Plain text (with parens), 5% gains.", "Plain text (with parens), 5% gains."),
