@@ -51,6 +51,10 @@ _LABELS: Final[dict[str, dict[Language, str]]] = {
         "zh": "以下为摘要原文摘录(未配置 LLM)。",
         "en": "Quoted from the abstract (no LLM configured).",
     },
+    "quoted_note_failed": {
+        "zh": "以下为摘要原文摘录(LLM 这次没有答复)。",
+        "en": "Quoted from the abstract (the LLM did not answer this time).",
+    },
     "paper": {"zh": "论文", "en": "Paper"},
     "why_picked": {"zh": "入选原因", "en": "Why picked"},
     "takeaway": {"zh": "一句话", "en": "Takeaway"},

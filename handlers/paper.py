@@ -268,7 +268,8 @@ async def paper_card(
                 for i in s.items
             ]
             if details.mode == "extractive":
-                s = s.model_copy(update={"intro": label("quoted_note", language)})
+                why = "quoted_note_failed" if details.failed else "quoted_note"
+                s = s.model_copy(update={"intro": label(why, language)})
             s = s.model_copy(update={"title": bare, "items": items})
         sections.append(s)
     card = brief.model_copy(update={"title": paper.title, "sections": sections})

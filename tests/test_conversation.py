@@ -461,3 +461,14 @@ async def test_llm_calls_and_tokens_are_counted_by_task(world: World) -> None:
         "paperdrop_llm_tokens_total", {"task": "paper_details", "kind": "prompt"}
     )
     assert tokens is not None and tokens > 0
+
+
+async def test_a_card_says_the_llm_failed_not_that_none_is_configured(world: World) -> None:
+    world.llm.fail_next("500", count=20)
+    conv = world.bot()
+    text = shown(await Person(conv).says(f"/paper {PAPER}"))
+    assert "the LLM did not answer this time" in text
+    assert "no LLM configured" not in text
+    world.llm.clear_failures()
+    unconfigured = shown(await Person(world.bot(llm=False), chat_id="43").says(f"/paper {PAPER}"))
+    assert "no LLM configured" in unconfigured
