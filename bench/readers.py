@@ -20,6 +20,9 @@ A warm-up reader (its own Store) first pays the process's one-time costs: import
 SDK's schema building, and the day's shared structures; its CPU is printed apart.
 
     uv run python bench/readers.py --readers 1000 [--latency 0.2] [--profile out.prof]
+
+`--profile` writes a cProfile of the timed run (not of the warm-up) for pstats/snakeviz;
+the profiler slows the run, so its figures are not the ones to quote.
 """
 
 from __future__ import annotations
@@ -163,7 +166,9 @@ async def build(settings: Settings, store: SQLiteStore, profile: Profile) -> Bri
     )
 
 
-async def run(count: int, base_url: str, llm: ChildLLM, tmp: Path) -> dict[str, float]:
+async def run(
+    count: int, base_url: str, llm: ChildLLM, tmp: Path, profiler: cProfile.Profile | None
+) -> dict[str, float]:
     settings = Settings(
         _env_file=None,  # type: ignore[call-arg]
         llm_base_url=base_url,
@@ -180,12 +185,16 @@ async def run(count: int, base_url: str, llm: ChildLLM, tmp: Path) -> dict[str, 
     failed0 = failed_calls()
 
     store = await SQLiteStore.open(tmp / "day.sqlite3")
+    if profiler is not None:
+        profiler.enable()
     c0, t0 = cpu(), time.perf_counter()
     briefs: Sequence[Brief | BaseException] = await asyncio.gather(
         *(build(settings, store, p) for p in people[:count]), return_exceptions=True
     )
     wall = time.perf_counter() - t0
     used = cpu() - c0
+    if profiler is not None:
+        profiler.disable()
     await store.close()
     calls, tokens = llm.counts()
     errors = [b for b in briefs if isinstance(b, BaseException)]
@@ -212,11 +221,8 @@ def main() -> None:
 
     with ChildLLM(args.latency) as llm, tempfile.TemporaryDirectory() as tmp:
         profiler = cProfile.Profile() if args.profile else None
+        got = asyncio.run(run(args.readers, llm.base_url, llm, Path(tmp), profiler))
         if profiler is not None:
-            profiler.enable()
-        got = asyncio.run(run(args.readers, llm.base_url, llm, Path(tmp)))
-        if profiler is not None:
-            profiler.disable()
             profiler.dump_stats(args.profile)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{args.readers} readers, fixture day, fake LLM {args.latency:g} s/call:")

@@ -16,6 +16,7 @@ critical path. Nothing here prints: progress goes to the optional callback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -29,6 +30,7 @@ import httpx
 
 from digest.authors import followed_in
 from digest.chatstate import put_papers
+from digest.clients import build_gate, http_session, shared_http, shared_llm
 from digest.compose import BriefFacts, compose_brief
 from digest.errors import PaperdropError, SourceError, StoreError
 from digest.evidence import Learned
@@ -37,7 +39,7 @@ from digest.fulltext.model import FullText
 from digest.fulltext.picks import fulltext_report, picks_to_read, read_picks
 from digest.grouping import Plan, merge_groups, plan_picks, themes
 from digest.learning import fit_reader
-from digest.llm import LLM, llm_session, usage_of
+from digest.llm import LLM, usage_of
 from digest.models import (
     Brief,
     Language,
@@ -91,8 +93,6 @@ RERANK_TOP_N = 24
 # Cheap filters first: the LLM rates the papers that matched an interest lexically, plus
 # a few unmatched ones from the head (where a semantic match could hide), not the rest.
 RERANK_UNMATCHED = 4
-USER_AGENT = "paperdrop/0.1 (+https://github.com/paperdrop)"
-
 Progress = Callable[[str], None]
 
 log = logging.getLogger(__name__)
@@ -145,12 +145,10 @@ def _outcome_phrase(o: SourceOutcome, zh: bool) -> str:
     return f"{o.source} 没有论文" if zh else f"{o.source} listed no papers"
 
 
-def http_client(settings: Settings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=settings.http_timeout,
-        headers={"User-Agent": USER_AGENT},
-        follow_redirects=True,
-    )
+def http_client(settings: Settings) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
+    """`async with http_client(settings) as client:` the process's HTTP pool for the
+    sources (digest.clients), lent: it stays open for the next build or command."""
+    return http_session(settings)
 
 
 def select(ranked: Sequence[Ranked], top_picks: int) -> tuple[list[Ranked], list[Ranked]]:
@@ -360,10 +358,14 @@ async def build_brief(
     say = progress or (lambda _msg: None)
     language = profile.language
     usage = LLMUsage()
-    async with (
-        llm_session(settings, use_llm=use_llm, llm=llm) as llm,
-        http_client(settings) as client,
-    ):
+    # The process's clients (digest.clients), never one per build: a morning builds
+    # hundreds of briefs, and the LLM's concurrency bound must hold across all of them.
+    if not use_llm:
+        llm = None
+    elif llm is None:
+        llm = shared_llm(settings)
+    client = shared_http(settings)
+    async with build_gate(settings):  # at most PAPERDROP_BUILD_CONCURRENCY builds at once
         arxiv = None if sample else ArxivSource(settings)  # one, so its requests are spaced
         if arxiv is None:
             say("loading the offline sample")
