@@ -18,6 +18,7 @@ avoid list or 👎 kept out.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,6 +60,8 @@ LLM_SOURCE: Final = "LLM"
 GITHUB_SOURCE: Final = "GitHub"
 # Reports that are about the window, not a source (older callers still send one).
 WINDOW_SOURCES: Final = frozenset({"Window", "时间窗口"})
+# Cleaned texts kept (a day's summaries and notes, in each language, and then some).
+PROSE_CACHE: Final = 8192
 
 # used: the LLM wrote text; not_configured: no key; off: a key is set but the run turned the
 # LLM off (--no-llm); failed: it was called and failed.
@@ -101,8 +104,10 @@ def _bare(paper_id: str) -> str:
         return paper_id.strip()
 
 
+@functools.lru_cache(maxsize=PROSE_CACHE)
 def _prose(text: str) -> str:
-    """Model or source prose for display: no URLs, no LaTeX."""
+    """Model or source prose for display: no URLs, no LaTeX. Cached: the day's summaries
+    are shown to every reader of the day."""
     return strip_urls(latex_to_text(text))
 
 

@@ -240,6 +240,9 @@ class Lexicon:
         self._vectors: dict[str, dict[str, float]] = {}
         self._norms: dict[str, float] = {}
         self._outside: dict[str, _Doc] = {}
+        # Per pair of the day's papers (every reader asks about the same pairs).
+        self._similar: dict[tuple[str, str], float] = {}
+        self._shared: dict[tuple[str, str], list[str]] = {}
 
     def _doc(self, paper: Paper) -> _Doc:
         doc = self._docs.get(paper.paper_id)
@@ -289,9 +292,24 @@ class Lexicon:
         # The most frequent form; among equals the lowercase one (the abstract's).
         return max(counts.items(), key=lambda kv: (kv[1], kv[0].islower(), kv[0]))[0]
 
+    def _pair(self, a: Paper, b: Paper) -> tuple[str, str] | None:
+        """The cache key of two of the day's papers (None when one is outside the corpus)."""
+        if a.paper_id in self._docs and b.paper_id in self._docs:
+            return (a.paper_id, b.paper_id)
+        return None
+
     def similarity(self, a: Paper, b: Paper) -> float:
         """Cosine of the two papers' vectors over the terms another candidate shares (a
         paper's one-off words, its name among them, cannot be shared by anyone)."""
+        pair = self._pair(a, b)
+        if pair is None:
+            return self._similarity(a, b)
+        found = self._similar.get(pair)
+        if found is None:
+            found = self._similar[pair] = self._similarity(a, b)
+        return found
+
+    def _similarity(self, a: Paper, b: Paper) -> float:
         va, vb = self.vector(a), self.vector(b)
         dot = sum(w * vb[k] for k, w in va.items() if k in vb)
         if dot <= 0:
@@ -309,6 +327,15 @@ class Lexicon:
 
     def shared(self, a: Paper, b: Paper) -> list[str]:
         """Distinctive term keys the two papers share, strongest first."""
+        pair = self._pair(a, b)
+        if pair is None:
+            return self._shared_terms(a, b)
+        found = self._shared.get(pair)
+        if found is None:
+            found = self._shared[pair] = self._shared_terms(a, b)
+        return list(found)
+
+    def _shared_terms(self, a: Paper, b: Paper) -> list[str]:
         va, vb = self.vector(a), self.vector(b)
         keys = [k for k in va if k in vb and self.distinctive(k)]
         return sorted(keys, key=lambda k: (-min(va[k], vb[k]), k))

@@ -16,6 +16,7 @@ critical path. Nothing here prints: progress goes to the optional callback.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -29,6 +30,7 @@ import httpx
 
 from digest.authors import followed_in
 from digest.chatstate import put_papers
+from digest.clients import build_gate, http_session, shared_http, shared_llm
 from digest.compose import BriefFacts, compose_brief
 from digest.errors import PaperdropError, SourceError, StoreError
 from digest.evidence import Learned
@@ -37,9 +39,10 @@ from digest.fulltext.model import FullText
 from digest.fulltext.picks import fulltext_report, picks_to_read, read_picks
 from digest.grouping import Plan, merge_groups, plan_picks, themes
 from digest.learning import fit_reader
-from digest.llm import LLM, llm_session, usage_of
+from digest.llm import LLM, usage_of
 from digest.models import (
     Brief,
+    Item,
     Language,
     LLMUsage,
     Paper,
@@ -91,8 +94,6 @@ RERANK_TOP_N = 24
 # Cheap filters first: the LLM rates the papers that matched an interest lexically, plus
 # a few unmatched ones from the head (where a semantic match could hide), not the rest.
 RERANK_UNMATCHED = 4
-USER_AGENT = "paperdrop/0.1 (+https://github.com/paperdrop)"
-
 Progress = Callable[[str], None]
 
 log = logging.getLogger(__name__)
@@ -145,12 +146,10 @@ def _outcome_phrase(o: SourceOutcome, zh: bool) -> str:
     return f"{o.source} 没有论文" if zh else f"{o.source} listed no papers"
 
 
-def http_client(settings: Settings) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        timeout=settings.http_timeout,
-        headers={"User-Agent": USER_AGENT},
-        follow_redirects=True,
-    )
+def http_client(settings: Settings) -> contextlib.AbstractAsyncContextManager[httpx.AsyncClient]:
+    """`async with http_client(settings) as client:` the process's HTTP pool for the
+    sources (digest.clients), lent: it stays open for the next build or command."""
+    return http_session(settings)
 
 
 def select(ranked: Sequence[Ranked], top_picks: int) -> tuple[list[Ranked], list[Ranked]]:
@@ -360,10 +359,14 @@ async def build_brief(
     say = progress or (lambda _msg: None)
     language = profile.language
     usage = LLMUsage()
-    async with (
-        llm_session(settings, use_llm=use_llm, llm=llm) as llm,
-        http_client(settings) as client,
-    ):
+    # The process's clients (digest.clients), never one per build: a morning builds
+    # hundreds of briefs, and the LLM's concurrency bound must hold across all of them.
+    if not use_llm:
+        llm = None
+    elif llm is None:
+        llm = shared_llm(settings)
+    client = shared_http(settings)
+    async with build_gate(settings):  # at most PAPERDROP_BUILD_CONCURRENCY builds at once
         arxiv = None if sample else ArxivSource(settings)  # one, so its requests are spaced
         if arxiv is None:
             say("loading the offline sample")
@@ -403,6 +406,7 @@ async def build_brief(
             fetch=arxiv.lookup if arxiv is not None else None,
             progress=say,
         )
+        await _yield()  # the CPU-bound steps take turns with the other builds' I/O
         ranked = rank(candidates.papers, profile, today=day, seen=seen, learned=learned)
         if not ranked:
             raise NoBrief(
@@ -411,6 +415,7 @@ async def build_brief(
             )
         say(f"ranked {len(ranked)} candidates")
 
+        rerank_failed: list[str] = []
         if llm is not None:
             if settings.embeddings_model:
                 ranked, u = await semantic_blend(ranked, profile, llm)
@@ -421,9 +426,15 @@ async def build_brief(
                 matched = sum(1 for r in ranked if _wanted(r) or r.followed)
                 top_n = min(RERANK_TOP_N, matched + RERANK_UNMATCHED)
                 ranked, u = await llm_rerank(
-                    ranked, profile, llm, top_n=top_n, batch_size=RERANK_TOP_N
+                    ranked,
+                    profile,
+                    llm,
+                    top_n=top_n,
+                    batch_size=RERANK_TOP_N,
+                    failures=rerank_failed,
                 )
                 usage.add(u)
+        await _yield()
         picks, others = select(ranked, profile.top_picks)
         # Related papers under one pick; the shown papers stay the same set.
         plan = plan_picks(picks, others, top_picks=profile.top_picks, corpus=candidates.papers)
@@ -495,6 +506,7 @@ async def build_brief(
         plan = _with_llm_groups(plan, notes)
         if llm is not None:
             _warn_once(summaries, shown, llm_note)
+        await _yield()
 
     mode: Literal["llm", "extractive"] = "llm" if llm_used else "extractive"
     reports = [*candidates.reports, github_note, fulltext_note]
@@ -510,7 +522,7 @@ async def build_brief(
         # A key is configured, but this run was told not to use it (--no-llm).
         llm_off=not use_llm and settings.llm_enabled,
     )
-    return compose_brief(
+    brief = compose_brief(
         day=day,
         profile=profile,
         language=language,
@@ -529,6 +541,42 @@ async def build_brief(
         facts=facts,
         deltas=github.deltas if github is not None else {},
     )
+    if rerank_failed:
+        brief = _say_rerank_failed(brief, rerank_failed[0])
+    return brief
+
+
+async def _yield() -> None:
+    """Let the event loop run other tasks: a morning runs hundreds of builds in one loop,
+    and a build's synchronous steps must not hold up the others' LLM and HTTP calls."""
+    await asyncio.sleep(0)
+
+
+def _say_rerank_failed(brief: Brief, reason: str) -> Brief:
+    """The brief whose LLM source note also says the re-ranking failed (its papers are in
+    their keyword-match order); a note already saying the LLM failed says enough."""
+    zh = brief.language == "zh"
+    sentence = (
+        f"重排调用失败({reason}):论文按关键词匹配排序。"
+        if zh
+        else f"The re-ranking failed ({reason}): papers are in their keyword-match order."
+    )
+    sections = []
+    for section in brief.sections:
+        if section.kind == "sources":
+            items: list[Item] = []
+            for item in section.items:
+                if (
+                    isinstance(item, SourceItem)
+                    and item.source == "LLM"
+                    and item.status != "failed"
+                ):
+                    detail = f"{item.detail}{sentence}" if zh else f"{item.detail} {sentence}"
+                    item = item.model_copy(update={"status": "partial", "detail": detail})
+                items.append(item)
+            section = section.model_copy(update={"items": items})
+        sections.append(section)
+    return brief.model_copy(update={"sections": sections})
 
 
 async def with_followed(

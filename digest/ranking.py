@@ -46,7 +46,7 @@ import logging
 import math
 import re
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from pydantic import BaseModel, Field
@@ -104,6 +104,8 @@ DOMINANCE_MARGIN: Final = PRIOR_MAX + BREADTH_WEIGHT / 4 * (1 + PRIOR_MAX)
 # BM25 indexes kept: one per day and set of papers already seen (readers who saw the
 # same papers share one); an index of a few hundred papers is a few hundred KB.
 INDEX_CACHE: Final = 64
+# (paper, phrase) answers one index keeps: a day's papers times every reader's phrases.
+SUPPORT_CACHE: Final = 100_000
 # An avoid phrase counts from a stronger match than an interest: "medical imaging" must
 # not penalise every paper that mentions images.
 AVOID_THRESHOLD: Final = 0.5
@@ -136,6 +138,8 @@ class _Lexicon:
 
     bm25: BM25Okapi | None
     size: int
+    # (document, phrase) -> whether the text bears the phrase out: readers share phrases.
+    _supported: dict[tuple[int, str], bool] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, docs: Sequence[Sequence[str]]) -> _Lexicon:
@@ -152,6 +156,16 @@ class _Lexicon:
                 df[word] = df.get(word, 0) + 1
         bm25.idf = {w: _idf(len(docs), n) for w, n in df.items()}
         return cls(bm25, len(docs))
+
+    def supports(self, i: int, doc: tuple[str, ...], phrase: str) -> bool:
+        """`supports(doc, phrase)` for the index's document `i`, `doc`, remembered."""
+        key = (i, phrase)
+        found = self._supported.get(key)
+        if found is None:
+            if len(self._supported) >= SUPPORT_CACHE:
+                self._supported.clear()
+            found = self._supported[key] = supports(doc, phrase)
+        return found
 
     def _idf(self, term: str) -> float:
         assert self.bm25 is not None
@@ -266,7 +280,9 @@ def rank(
         # An interest is matched only where the text bears it out: a score above the
         # threshold from common words alone leaves the paper with the unmatched ones.
         doc = _document(paper)
-        matched = [(s, ph) for s, ph in strengths if s >= MATCH_THRESHOLD and supports(doc, ph)]
+        matched = [
+            (s, ph) for s, ph in strengths if s >= MATCH_THRESHOLD and lex.supports(i, doc, ph)
+        ]
         relevance = _relevance(matched[0][0] if matched else best, [s for s, _ in matched])
         avoid = max((col[i] for col in per_avoid), default=0.0)
         avoid = avoid if avoid >= AVOID_THRESHOLD else 0.0
@@ -388,7 +404,8 @@ def rerank_user_prompt(papers: Sequence[Paper], profile: Profile) -> str:
 
 async def _rerank_batch(
     llm: LLM, batch: Sequence[Ranked], profile: Profile
-) -> tuple[RerankAnswer, LLMUsage] | None:
+) -> tuple[RerankAnswer, LLMUsage] | str:
+    """The batch's ratings, or why the LLM gave none (the batch keeps its order)."""
     try:
         return await llm.complete_json(
             system=rerank_system_prompt(),
@@ -398,7 +415,7 @@ async def _rerank_batch(
         )
     except LLMError as exc:
         log.info("rerank batch of %d kept its lexical order: %s", len(batch), exc)
-        return None
+        return str(exc)
 
 
 async def llm_rerank(
@@ -408,11 +425,13 @@ async def llm_rerank(
     *,
     top_n: int = 24,
     batch_size: int = 12,
+    failures: list[str] | None = None,
 ) -> tuple[list[Ranked], LLMUsage]:
     """Blend an LLM's 0-10 rating into the head of `ranked` (batches run concurrently).
 
     For each rated paper: score = 0.5 * lexical (min-max over the list) + 0.5 * llm / 10;
-    every other paper keeps its normalised lexical score. A failed batch keeps its order.
+    every other paper keeps its normalised lexical score. A failed batch keeps its order,
+    and why it failed is appended to `failures` (so the brief can say so).
     """
     usage = LLMUsage()
     if not ranked or top_n <= 0:
@@ -432,7 +451,11 @@ async def llm_rerank(
 
     rated: dict[str, tuple[float, list[int]]] = {}
     for batch, result in zip(batches, results, strict=True):
-        if result is None or isinstance(result, BaseException):
+        if isinstance(result, str):
+            if failures is not None:
+                failures.append(result)
+            continue
+        if isinstance(result, BaseException):
             continue
         answer, batch_usage = result
         usage.add(batch_usage)

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_timeout: float = Field(60.0, gt=0)
     llm_concurrency: int = Field(32, ge=1, le=256, description="parallel LLM calls")
+    build_concurrency: int = Field(
+        64, ge=1, le=10_000, description="briefs one process builds at once (the rest wait)"
+    )
     llm_rerank: bool = True
     llm_structured: Literal["auto", "json_schema", "json_object"] = Field(
         "auto",
