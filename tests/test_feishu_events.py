@@ -29,6 +29,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from bot.core.reconnect import Backoff
 from bot.platforms.feishu import events
 from bot.platforms.feishu.longconn import (
     CONTROL,
@@ -38,7 +39,6 @@ from bot.platforms.feishu.longconn import (
     LongConnection,
     Refused,
 )
-from bot.reconnect import Backoff
 from digest.errors import ConfigError
 from tests.fakes import feishu_events as fe
 from tests.fakes.feishu_server import FakeFeishu

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.html import render_html, safe_href
+from bot.render.html import render_html, safe_href
 from digest.models import (
     Brief,
     Detail,

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from bot.platforms.base import OutMessage
+from bot.core.messages import OutMessage
 from bot.platforms.feishu.render import (
     APP_CONTENT_LIMIT,
     ELEMENT_MAX_BYTES,

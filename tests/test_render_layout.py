@@ -17,18 +17,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from bot.layout import (
-    TAKEAWAY_MAX,
-    first_sentence,
-    glance_takeaway,
-    one_line,
-    repo_facts,
-)
-from bot.markdown import render_markdown
-from bot.platforms.base import OutMessage
+from bot.core.messages import OutMessage
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.slack.render import render_slack
 from bot.platforms.telegram.render import parse_html, render_telegram
+from bot.render.layout import TAKEAWAY_MAX, first_sentence, glance_takeaway, one_line, repo_facts
+from bot.render.markdown import render_markdown
 from digest.i18n import label
 from digest.models import (
     Brief,

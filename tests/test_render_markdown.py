@@ -6,8 +6,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from markdown_it import MarkdownIt
 
-from bot.layout import glance_takeaway
-from bot.markdown import escape_md, render_markdown
+from bot.render.layout import glance_takeaway
+from bot.render.markdown import escape_md, render_markdown
 from digest.i18n import label
 from digest.models import PaperItem
 from tests.fixtures_reference import reference_brief

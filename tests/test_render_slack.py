@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from bot.platforms.base import OutMessage
+from bot.core.messages import OutMessage
 from bot.platforms.slack.render import (
     CONTEXT_MAX_ELEMENTS,
     HEADER_TEXT_MAX,

@@ -5,7 +5,7 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from telegram.constants import MessageLimit
 
-from bot.platforms.base import OutMessage
+from bot.core.messages import OutMessage
 from bot.platforms.telegram.render import parse_html, render_telegram, visible_length, visible_text
 from digest.models import Brief, PaperItem, PaperLinks, Section, abs_url, pdf_url
 from tests.fixtures_reference import reference_brief

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.split import (
+from bot.render.split import (
     BREAK,
     Cost,
     DocSection,

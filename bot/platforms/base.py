@@ -1,74 +1,33 @@
-"""What every platform adapter shares: the message it sends, the adapter and receiver
-interfaces, and threading of rendered pages."""
+"""What every platform adapter provides: the adapter and the receiver interfaces.
+
+An adapter package imports only the rooms below it (`bot.render`, `bot.core`), never the
+conversation or delivery engines: those call it through this interface.
+"""
 
 from __future__ import annotations
 
 import abc
 import re
-from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from collections.abc import Awaitable, Callable
+from typing import ClassVar, Protocol
 
-from pydantic import BaseModel, Field
+from aiohttp import web
 
+from bot.core.chat import ReceiverDeps
+from bot.core.messages import OutMessage
+from bot.core.ports import Sender, Sleep
+from bot.core.ratelimit import Limiter, RateKeys
 from digest.models import Document, Platform, Subscription
 from digest.settings import Settings
 
-if TYPE_CHECKING:
-    from aiohttp import web
-
-    from bot.conversation import ReceiverDeps
-    from bot.layout import Page
-    from bot.ratelimit import Limit, Limiter
-    from bot.sending import Sender, Sleep
-
-__all__ = ["OutMessage", "PlatformAdapter", "RateKeys", "Receiver", "Route", "threaded"]
-
-
-class OutMessage(BaseModel):
-    """One request to a platform, complete except for the destination.
-
-    `payload` is exactly the body sent to `method`, without the chat/channel/receive id
-    and thread reference, which the sender adds. `text` is the visible text a reader sees
-    (used to prove that splitting is lossless).
-    """
-
-    platform: Platform
-    part: int  # position in the day's sequence for one chat, from 0
-    method: str  # "sendMessage", "chat.postMessage", "webhook", "im/v1/messages"
-    payload: dict[str, Any] = Field(default_factory=dict)
-    text: str
-    parent: bool = False  # the thread's parent message (threaded briefs)
-    in_thread: bool = False  # send as a reply in the parent's thread
-    paper_id: str | None = None  # the paper this message is about (thread context)
-    # A figure: when it cannot be sent, the messages after it still are.
-    optional: bool = False
-    # An image the sender must fetch and upload first (Feishu's img_key), with the card.
-    media_url: str | None = None
-
-
-def threaded(pages: Sequence[Page], render: Callable[..., list[OutMessage]]) -> list[OutMessage]:
-    """Render pages in sequence: the first message is the thread's parent, every later
-    one goes into its thread. Parts are numbered across pages."""
-    out: list[OutMessage] = []
-    for page in pages:
-        out.extend(render(page, first_part=len(out)))
-    for msg in out:
-        msg.parent = msg.part == 0
-        msg.in_thread = msg.part > 0
-    return out
-
-
-# --- the adapter: everything one platform needs --------------------------------------------
-
-
-RateKeys = list[tuple[str, tuple["Limit", ...]]]
+__all__ = ["PlatformAdapter", "Receiver", "Route"]
 
 
 class PlatformAdapter(abc.ABC):
     """One platform: how to render for it, send to it, receive from it, and its rules.
 
     Registered once in `bot.platforms.PLATFORMS`; nothing else dispatches on a platform
-    name. SDK-heavy modules are imported inside the methods, so the CLI starts fast.
+    name.
     """
 
     name: ClassVar[Platform]
@@ -85,8 +44,8 @@ class PlatformAdapter(abc.ABC):
         """A sender; ConfigError when the platform's credentials are missing."""
 
     @abc.abstractmethod
-    def rate_keys(self, chat_id: str, *, webhook: bool = False) -> RateKeys:
-        """The client-side rate limits a send to this chat counts against."""
+    def rate_keys(self, sub: Subscription) -> RateKeys:
+        """The client-side rate limits a send to this subscription's chat counts against."""
 
     @abc.abstractmethod
     def configured(self, settings: Settings) -> bool:
@@ -103,7 +62,7 @@ class PlatformAdapter(abc.ABC):
         return None
 
 
-Route = tuple[str, str, Callable[["web.Request"], Awaitable["web.StreamResponse"]]]
+Route = tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
 
 
 class Receiver(Protocol):

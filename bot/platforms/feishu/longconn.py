@@ -46,7 +46,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from bot.reconnect import RECEIVER_BACKOFF, Backoff, Link
+from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link
 from digest.errors import ConfigError
 
 __all__ = [

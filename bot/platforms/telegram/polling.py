@@ -31,8 +31,8 @@ import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, Protocol
 
-from bot.intake import Deferred
-from bot.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, nap_until
+from bot.core.intake import Deferred
+from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, nap_until
 
 __all__ = ["BUSY_POLL", "RETRY_BACKOFF", "Poller", "UpdateLike"]
 

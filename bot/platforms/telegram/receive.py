@@ -49,12 +49,14 @@ from telegram.ext import (
     filters,
 )
 
-from bot.conversation import AdminCheck, Answer, Deferred, Incoming, ReceiverDeps
+from bot.core.chat import Answer, Incoming, ReceiverDeps
+from bot.core.intake import Deferred
+from bot.core.ports import AdminCheck, Sender
+from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep
+from bot.core.redaction import scrub_line
 from bot.platforms.base import Route
 from bot.platforms.telegram.polling import BUSY_POLL, Poller, UpdateLike
 from bot.platforms.telegram.send import TelegramSender, TokenRejected
-from bot.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep
-from bot.sending import Sender, scrub_line
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform
 from handlers.registry import COMMANDS, help_lines

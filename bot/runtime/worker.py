@@ -30,22 +30,17 @@ from arq.worker import Worker
 from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.exceptions import RedisError
 
-from bot.conversation import Conversation
-from bot.observability import REGISTRY, configure_hashing, set_queue_depth
+from bot.chat.conversation import Conversation
+from bot.core.observability import REGISTRY, configure_hashing, set_queue_depth
+from bot.core.ports import Sender
+from bot.core.reconnect import Backoff, Link, Sleep, nap_until
+from bot.delivery.build import BriefBuilder, timed_builder
 from bot.platforms import PLATFORMS
-from bot.queue import (
-    POLL_DELAY,
-    JobQueue,
-    WorkerState,
-    fleet_command_limiter,
-    fleet_limiter,
-    make_worker,
-)
-from bot.reconnect import Backoff, Link, Sleep, nap_until
-from bot.scheduler import timed_builder
-from bot.sending import Sender
+from bot.runtime.jobs import POLL_DELAY, WorkerState, make_worker
+from bot.runtime.queue import JobQueue, fleet_command_limiter, fleet_limiter
 from digest.errors import ConfigError
 from digest.models import Platform
+from digest.pipeline import build_brief
 from digest.settings import Settings
 from digest.store.base import Store
 
@@ -120,7 +115,7 @@ async def start_worker(
     store: Store,
     *,
     senders: Mapping[Platform, Sender] | None = None,
-    builder: Any = None,
+    builder: BriefBuilder = build_brief,
     poll_delay: float = POLL_DELAY,
     http: bool = True,
     queue: JobQueue | None = None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.layout import announced, glance_takeaway, matched_names, repo_facts, source_status
+from bot.render.layout import announced, glance_takeaway, matched_names, repo_facts, source_status
 from digest.i18n import label
 from digest.models import (
     Document,

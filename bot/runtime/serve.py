@@ -39,20 +39,22 @@ from typing import Any
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
-from bot.conversation import Conversation, ReceiverDeps
-from bot.observability import (
+from bot.chat.conversation import Conversation
+from bot.core.chat import ReceiverDeps
+from bot.core.observability import (
     REGISTRY,
     configure_hashing,
     set_queue_depth,
     set_receiver_running,
 )
+from bot.core.ports import Sender
+from bot.core.ratelimit import Limiter, RateLimiter
+from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, keep_trying
+from bot.core.redaction import known_secrets, scrub_line
 from bot.platforms import PLATFORMS
 from bot.platforms.base import Receiver
-from bot.queue import JobQueue, fleet_command_limiter, fleet_limiter
-from bot.ratelimit import Limiter, RateLimiter
-from bot.reconnect import RECEIVER_BACKOFF, Backoff, Link, keep_trying
-from bot.scheduler import Scheduler
-from bot.sending import Sender, known_secrets, scrub_line
+from bot.runtime.queue import JobQueue, fleet_command_limiter, fleet_limiter
+from bot.runtime.scheduler import Scheduler
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform
 from digest.settings import Settings

@@ -26,15 +26,13 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
-from bot.delivery import nap, profile_for
-from bot.intake import (
+from bot.core.chat import Answer, AnswerQueue, Incoming, Post, event_key, parse_command
+from bot.core.intake import (
     EVENT_NS,
     Claim,
-    CommandCheck,
     CommandLimiter,
     Deferred,
     FloodGate,
@@ -44,25 +42,24 @@ from bot.intake import (
     one_moment,
     process_owner,
 )
-from bot.observability import count_event, count_sent, hashed, record_command
+from bot.core.leases import nap
+from bot.core.observability import count_event, count_sent, hashed, record_command
+from bot.core.ports import AdminCheck, CommandCheck, Sender, Sleep
+from bot.core.profiles import chat_profile
+from bot.core.reconnect import Backoff
 from bot.platforms import PLATFORMS
-from bot.reconnect import Backoff
-from bot.sending import Sender, Sleep
 from digest.chatstate import get_prefs, thread_key
 from digest.errors import (
     ChatGone,
     DeliveryError,
     InvalidPaperId,
     PaperNotFound,
-    ProfileError,
     SourceError,
     StoreError,
 )
 from digest.ids import is_arxiv_id
 from digest.llm import LLM, make_llm
-from digest.models import Document, Language, Platform, Reply, Subscription
-from digest.profile import Profile, example_profile, load_profile
-from digest.reader import reader_profile
+from digest.models import Document, Language, Reply, Subscription
 from digest.settings import Settings
 from digest.store.base import Store
 from handlers import load_commands
@@ -78,19 +75,7 @@ from handlers.context import (
 )
 from handlers.registry import COMMANDS
 
-if TYPE_CHECKING:
-    from bot.queue import JobQueue
-
-__all__ = [
-    "EVENT_NS",
-    "Answer",
-    "CommandLimiter",
-    "Conversation",
-    "Deferred",
-    "Incoming",
-    "ReceiverDeps",
-    "parse_command",
-]
+__all__ = ["Conversation"]
 
 log = logging.getLogger(__name__)
 
@@ -101,88 +86,6 @@ HISTORY_KEEP = 6  # question/answer pairs kept per thread for context
 UNAVAILABLE_PATIENCE = 300.0
 UNAVAILABLE_BACKOFF = Backoff(base=2.0, cap=30.0)
 _NOTED_MAX = 1024  # events whose chat was told "one moment" (remembered, bounded)
-
-AdminCheck = Callable[[], Awaitable[bool]]
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """One message or click, as every platform's receiver describes it."""
-
-    platform: Platform
-    chat_id: str
-    user_id: str
-    text: str = ""  # the bot's own mention removed
-    user_name: str = ""
-    is_group: bool = False
-    # Meant for the bot: a DM, a command, a mention of it, or a reply to its message.
-    addressed: bool = True
-    message_ref: str | None = None  # this message's id on the platform
-    # Where an answer goes to stay in this conversation: the thread root (Slack ts), the
-    # message to reply to (Telegram, Feishu); None: a plain message in the chat.
-    reply_ref: str | None = None
-    # The messages this one answers, nearest first (replied-to message, thread root):
-    # looked up for what the thread is about.
-    thread_refs: tuple[str, ...] = ()
-    event_id: str | None = None  # the platform's id of a (possibly retried) delivery
-    button: tuple[str, str] | None = None  # (action, value) of a clicked button
-    bot_name: str | None = None  # "/cmd@other_bot" is not for us
-    # How commands are typed there: "/" (Telegram, Feishu) or "/paperdrop " (Slack, where
-    # one slash command carries them all). Used in help and pointers.
-    command_prefix: str = "/"
-
-    @property
-    def chat_key(self) -> str:
-        return f"{self.platform}:{self.chat_id}"
-
-
-@dataclass
-class Answer:
-    doc: Document
-    reply_to: str | None = None  # reply into this message's thread
-    notice: bool = False  # a short acknowledgement (a click): a toast where there is one
-    thread: ThreadContext | None = None  # the thread it answers in (history is appended)
-    question: str = ""
-
-    @property
-    def text(self) -> str:
-        """The plain text of a short answer (toasts, ephemeral notes)."""
-        if isinstance(self.doc, Reply):
-            return "\n".join(
-                getattr(item, "text", "") for s in self.doc.sections for item in s.items
-            ).strip()
-        return self.doc.title
-
-
-def parse_command(text: str, bot_name: str | None = None) -> tuple[str, str] | None:
-    """("paper", "2605.29559") from "/paper@bot 2605.29559" or "paper 2605.29559";
-    None when the text is not a command; ("", "") when it is one for another bot."""
-    stripped = text.strip()
-    if not stripped:
-        return None
-    head, _, rest = stripped.partition(" ")
-    if "\n" in head:
-        head, _, more = head.partition("\n")
-        rest = f"{more} {rest}".strip()
-    if head.startswith("/"):
-        name, _, target = head[1:].partition("@")
-        if target and bot_name and target.lower() != bot_name.lower():
-            return ("", "")
-        return (name.lower(), rest.strip())
-    if head.lower() in COMMANDS and not COMMANDS[head.lower()].hidden:
-        return (head.lower(), rest.strip())
-    return None
-
-
-@dataclass
-class ReceiverDeps:
-    """What a platform's receiver is given by `serve`."""
-
-    settings: Settings
-    store: Store
-    conversation: Conversation
-    sender: Sender | None = None  # the platform's sender (made by serve)
-    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
 
 def _utc_now() -> dt.datetime:
@@ -198,7 +101,7 @@ class Conversation:
         llm: LLM | None = None,
         now: Callable[[], dt.datetime] = _utc_now,
         clock: Callable[[], float] = time.monotonic,
-        jobs: JobQueue | None = None,
+        jobs: AnswerQueue | None = None,
         command_limiter: CommandCheck | None = None,
         gate: FloodGate | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -278,7 +181,7 @@ class Conversation:
         sender: Sender,
         *,
         is_admin: AdminCheck | None = None,
-        post: Callable[[Answer], Awaitable[bool]] | None = None,
+        post: Post | None = None,
         queue: bool = True,
         redeliverable: bool = False,
     ) -> list[Answer]:
@@ -316,7 +219,7 @@ class Conversation:
         incoming: Incoming,
         sender: Sender,
         is_admin: AdminCheck | None,
-        post: Callable[[Answer], Awaitable[bool]] | None,
+        post: Post | None,
         queue: bool,
         redeliverable: bool,
     ) -> list[Answer]:
@@ -329,7 +232,7 @@ class Conversation:
                 )
             except _Unavailable as exc:
                 reason = str(exc)
-            key = _event_key(incoming) or f"{incoming.chat_key}|{incoming.message_ref}"
+            key = event_key(incoming) or f"{incoming.chat_key}|{incoming.message_ref}"
             if key not in self._noted:
                 self._noted[key] = None
                 if len(self._noted) > _NOTED_MAX:
@@ -354,7 +257,7 @@ class Conversation:
         incoming: Incoming,
         sender: Sender,
         is_admin: AdminCheck | None,
-        post: Callable[[Answer], Awaitable[bool]] | None,
+        post: Post | None,
         queue: bool,
         redeliverable: bool,
     ) -> list[Answer]:
@@ -403,7 +306,7 @@ class Conversation:
         """This process's claim on `inc` (None: a duplicate, ignored). Another process
         answering it: a duplicate, unless the platform delivers it again (Deferred: it
         is answered then, by whoever holds it by then)."""
-        key = _event_key(inc)
+        key = event_key(inc)
         try:
             claim = await claim_event(self.store, key, self.owner, claimed=self._claimed)
         except StoreError as exc:
@@ -446,7 +349,7 @@ class Conversation:
         assert self.jobs is not None
         unclaimed = dataclasses.replace(inc, event_id=None)
         try:
-            await self.jobs.enqueue_answer(unclaimed, key=_event_key(inc))
+            await self.jobs.enqueue_answer(unclaimed, key=event_key(inc))
         except Exception as exc:
             log.warning("queue unreachable, answering here: %s", exc.__class__.__name__)
             return False
@@ -456,7 +359,7 @@ class Conversation:
         self,
         inc: Incoming,
         sender: Sender,
-        post: Callable[[Answer], Awaitable[bool]] | None,
+        post: Post | None,
         line: Callable[[Language], str],
     ) -> None:
         """A short line to the chat without the Store (it may be what is down), in the
@@ -474,7 +377,7 @@ class Conversation:
 
     async def handle(self, inc: Incoming, *, is_admin: AdminCheck | None = None) -> list[Answer]:
         """The answers to one message or click (no sending); [] for a duplicate."""
-        claim = await claim_event(self.store, _event_key(inc), self.owner, claimed=self._claimed)
+        claim = await claim_event(self.store, event_key(inc), self.owner, claimed=self._claimed)
         if claim is None:
             count_event(inc.platform, "duplicate")
             return []
@@ -733,40 +636,8 @@ class _Unavailable(Exception):
     """The Store (or the fleet's Redis) failed before anything was sent."""
 
 
-def _event_key(inc: Incoming) -> str | None:
-    return None if inc.event_id is None else f"{inc.platform}:{inc.event_id}"
-
-
 async def _no() -> bool:
     return False
-
-
-async def chat_profile(
-    settings: Settings,
-    store: Store,
-    chat_key: str,
-    sub: Subscription | None,
-    language: Language,
-) -> Profile:
-    """The reader profile of a chat: its subscription's, else its saved interests, else the
-    configured or example profile; with the chat's seeds, followed authors and evidence."""
-    profile: Profile | None = None
-    try:
-        if sub is not None:
-            profile = profile_for(sub, settings)
-        else:
-            prefs = await get_prefs(store, chat_key)
-            if prefs.interests:
-                profile = Profile(
-                    name=", ".join(prefs.interests[:2])[:80], interests=prefs.interests
-                )
-            elif settings.profile_path is not None:
-                profile = load_profile(settings.profile_path)
-    except ProfileError as exc:
-        log.warning("profile of %s unusable (%s): using the example profile", hashed(chat_key), exc)
-    profile = profile or example_profile()
-    profile = await reader_profile(store, chat_key, profile)
-    return profile.model_copy(update={"language": language})
 
 
 def _bad_id(language: Language, exc: InvalidPaperId) -> str:

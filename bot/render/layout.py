@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
-from bot.split import DocSection, Line, Span, cut_point
+from bot.render.split import DocSection, Line, Span, cut_point
 from digest.chatstate import feedback_buttons
 from digest.i18n import label
 from digest.models import (

@@ -16,7 +16,7 @@ import datetime as dt
 import html
 from urllib.parse import urlsplit
 
-from bot.layout import (
+from bot.render.layout import (
     announced,
     glance_takeaway,
     matched_names,
