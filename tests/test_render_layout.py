@@ -40,9 +40,11 @@ from digest.models import (
 from tests.delivery_helpers import built_brief
 from tests.fixtures_reference import reference_brief
 from tests.render_checks import assert_in_order, norm, strip_continued
-from tests.strategies import ordinary_briefs
+from tests.strategies import examples, ordinary_briefs
 
-PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 Renderer = Callable[[Brief], list[OutMessage]]
 RENDERERS: dict[str, Renderer] = {

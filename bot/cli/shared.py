@@ -16,8 +16,8 @@ from bot.cli.common import (
     clean_message,
     err_console,
 )
+from bot.core.platform import PlatformAdapter
 from bot.platforms import PLATFORMS
-from bot.platforms.base import PlatformAdapter
 from digest.errors import ConfigError
 
 out = Console(highlight=False, soft_wrap=True)

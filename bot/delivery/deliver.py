@@ -18,6 +18,7 @@ from bot.core.leases import patiently
 from bot.core.messages import OutMessage
 from bot.core.observability import count_sent, hashed
 from bot.core.ports import Sender
+from bot.platforms import PLATFORMS
 from digest.chatstate import (
     record_brief,
     thread_key,
@@ -154,7 +155,7 @@ async def remember_delivery(
     pick_ids = [i.paper_id for i in picks.items if isinstance(i, PaperItem)] if picks else []
     for msg in messages:
         ref = result.refs.get(msg.part)
-        if ref is None or ref == "webhook":  # a custom bot's message has no id to reply to
+        if ref is None or not PLATFORMS[sub.platform].has_message_id(ref):
             continue
         key = thread_key(sub.platform, sub.chat_id, ref)
         if msg.paper_id is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from bot.platforms.base import PlatformAdapter
+from bot.core.platform import PlatformAdapter
 from bot.platforms.feishu import FeishuAdapter
 from bot.platforms.slack import SlackAdapter
 from bot.platforms.telegram import TelegramAdapter

@@ -47,12 +47,12 @@ from bot.core.observability import (
     set_queue_depth,
     set_receiver_running,
 )
+from bot.core.platform import Receiver
 from bot.core.ports import Sender
 from bot.core.ratelimit import Limiter, RateLimiter
 from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, keep_trying
 from bot.core.redaction import known_secrets, scrub_line
 from bot.platforms import PLATFORMS
-from bot.platforms.base import Receiver
 from bot.runtime.queue import JobQueue, fleet_command_limiter, fleet_limiter
 from bot.runtime.scheduler import Scheduler
 from digest.errors import ConfigError, DeliveryError

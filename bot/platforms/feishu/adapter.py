@@ -7,13 +7,13 @@ from typing import ClassVar
 
 from bot.core.chat import ReceiverDeps
 from bot.core.messages import OutMessage
+from bot.core.platform import PlatformAdapter, Receiver
 from bot.core.ports import Sender, Sleep
 from bot.core.ratelimit import Limiter, RateKeys
-from bot.platforms.base import PlatformAdapter, Receiver
 from bot.platforms.feishu import rules
 from bot.platforms.feishu.receive import FeishuReceiver
 from bot.platforms.feishu.render import render_feishu
-from bot.platforms.feishu.send import FeishuSender
+from bot.platforms.feishu.send import WEBHOOK_REF, FeishuSender
 from digest.models import Document, Platform, Subscription
 from digest.settings import Settings
 
@@ -34,6 +34,12 @@ class FeishuAdapter(PlatformAdapter):
 
     def make_sender(self, settings: Settings, *, limiter: Limiter | None, sleep: Sleep) -> Sender:
         return FeishuSender(settings, limiter=limiter, sleep=sleep)
+
+    def render_key(self, sub: Subscription) -> str:
+        return f"threads={sub.threads},webhook={sub.webhook is not None}"
+
+    def has_message_id(self, ref: str) -> bool:
+        return ref != WEBHOOK_REF  # a custom bot's message has no id to reply to
 
     def rate_keys(self, sub: Subscription) -> RateKeys:
         return rules.rate_keys(sub.chat_id, webhook=sub.webhook is not None)

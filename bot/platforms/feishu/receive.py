@@ -38,10 +38,10 @@ import httpx
 from aiohttp import web
 
 from bot.core.chat import Answer, Incoming, ReceiverDeps
+from bot.core.platform import Route
 from bot.core.ports import Sender
 from bot.core.reconnect import Link
 from bot.core.redaction import redact_in_logs
-from bot.platforms.base import Route
 from bot.platforms.feishu import events
 from bot.platforms.feishu.events import CARD_EVENT, MESSAGE_EVENT, Envelope, Mention
 from bot.platforms.feishu.longconn import LongConnection, Refused

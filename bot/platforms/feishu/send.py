@@ -38,7 +38,10 @@ from digest.fulltext.fetch import IMAGE_MAX_BYTES, ArxivWeb, FetchFailed
 from digest.models import Platform, Subscription
 from digest.settings import Settings
 
-__all__ = ["FeishuSender", "feishu_sign", "feishu_uuid"]
+__all__ = ["WEBHOOK_REF", "FeishuSender", "feishu_sign", "feishu_uuid"]
+
+# The reference of a custom-bot message: a webhook answers with no message id.
+WEBHOOK_REF = "webhook"
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +178,7 @@ class FeishuSender:
         self._raise_for_code(sub, data)
         inner = data.get("data")
         ref = inner.get("message_id") if isinstance(inner, dict) else None
-        return str(ref) if ref else "webhook"
+        return str(ref) if ref else WEBHOOK_REF
 
     # app mode
 

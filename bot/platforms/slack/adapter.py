@@ -7,9 +7,9 @@ from typing import ClassVar
 
 from bot.core.chat import ReceiverDeps
 from bot.core.messages import OutMessage
+from bot.core.platform import PlatformAdapter, Receiver
 from bot.core.ports import Sender, Sleep
 from bot.core.ratelimit import Limiter, RateKeys
-from bot.platforms.base import PlatformAdapter, Receiver
 from bot.platforms.slack import rules
 from bot.platforms.slack.receive import SlackReceiver
 from bot.platforms.slack.render import render_slack

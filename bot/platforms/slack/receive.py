@@ -50,10 +50,10 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.core.chat import Answer, Incoming, ReceiverDeps, parse_command
 from bot.core.messages import OutMessage
+from bot.core.platform import Route
 from bot.core.ports import Sender
 from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, keep_trying
 from bot.core.redaction import redact_in_logs, scrub_line
-from bot.platforms.base import Route
 from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.rules import SDK_LOGGERS
 from bot.platforms.slack.send import SlackSender

@@ -7,9 +7,9 @@ from typing import ClassVar
 
 from bot.core.chat import ReceiverDeps
 from bot.core.messages import OutMessage
+from bot.core.platform import PlatformAdapter, Receiver
 from bot.core.ports import Sender, Sleep
 from bot.core.ratelimit import Limiter, RateKeys
-from bot.platforms.base import PlatformAdapter, Receiver
 from bot.platforms.telegram import rules
 from bot.platforms.telegram.receive import TelegramReceiver
 from bot.platforms.telegram.render import render_telegram

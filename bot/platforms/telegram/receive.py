@@ -51,10 +51,10 @@ from telegram.ext import (
 
 from bot.core.chat import Answer, Incoming, ReceiverDeps
 from bot.core.intake import Deferred
+from bot.core.platform import Route
 from bot.core.ports import AdminCheck, Sender
 from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep
 from bot.core.redaction import scrub_line
-from bot.platforms.base import Route
 from bot.platforms.telegram.polling import BUSY_POLL, Poller, UpdateLike
 from bot.platforms.telegram.send import TelegramSender, TokenRejected
 from digest.errors import ConfigError, DeliveryError

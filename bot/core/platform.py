@@ -39,6 +39,16 @@ class PlatformAdapter(abc.ABC):
     def render(self, doc: Document, sub: Subscription) -> list[OutMessage]:
         """The document as this platform's requests, for this subscription's options."""
 
+    def render_key(self, sub: Subscription) -> str:
+        """What of a subscription changes its rendering: chats with the same key (and the
+        same brief) share one rendering."""
+        return f"threads={sub.threads}"
+
+    def has_message_id(self, ref: str) -> bool:
+        """Whether a sent message's reference names a message one can reply to (a thread
+        is remembered under it)."""
+        return True
+
     @abc.abstractmethod
     def make_sender(self, settings: Settings, *, limiter: Limiter | None, sleep: Sleep) -> Sender:
         """A sender; ConfigError when the platform's credentials are missing."""
