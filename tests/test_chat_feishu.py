@@ -32,7 +32,8 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.chat.conversation import THREAD_TTL, Conversation
+from bot.chat.conversation import Conversation
+from bot.chat.outbox import THREAD_TTL
 from bot.core.chat import Answer, Incoming, ReceiverDeps
 from bot.core.ports import Sender
 from bot.platforms.feishu import FeishuAdapter

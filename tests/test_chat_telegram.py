@@ -29,7 +29,8 @@ import telegram
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.chat.conversation import THREAD_TTL, Conversation
+from bot.chat.conversation import Conversation
+from bot.chat.outbox import THREAD_TTL
 from bot.core.chat import Answer, Incoming, ReceiverDeps
 from bot.core.ports import Sender
 from bot.platforms.telegram.receive import SECRET_HEADER, WEBHOOK_PATH, TelegramReceiver

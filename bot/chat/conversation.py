@@ -13,7 +13,7 @@ input, and a polite "something went wrong" when a handler crashes (logged with i
 traceback, never stopping other chats). Graceful shutdown: `close()` stops new work and
 waits a bounded time for answers in flight.
 
-Metrics (bot/observability.py): every event (`paperdrop_events_total{platform,kind}`),
+Metrics (bot/core/observability.py): every event (`paperdrop_events_total{platform,kind}`),
 every command with its outcome and its handler's time (`paperdrop_commands_total`,
 `paperdrop_command_seconds`), every answer message sent (`paperdrop_messages_sent_total`
 with kind="answer"). Log lines carry the chat and user ids hashed, never raw.
@@ -29,6 +29,8 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
+from bot.chat import replies
+from bot.chat.outbox import remember, remember_quietly, send_answer
 from bot.core.chat import Answer, AnswerQueue, Incoming, Post, event_key, parse_command
 from bot.core.intake import (
     EVENT_NS,
@@ -47,11 +49,8 @@ from bot.core.observability import count_event, count_sent, hashed, record_comma
 from bot.core.ports import AdminCheck, CommandCheck, Sender, Sleep
 from bot.core.profiles import chat_profile
 from bot.core.reconnect import Backoff
-from bot.platforms import PLATFORMS
 from digest.chatstate import get_prefs, thread_key
 from digest.errors import (
-    ChatGone,
-    DeliveryError,
     InvalidPaperId,
     PaperNotFound,
     SourceError,
@@ -59,7 +58,7 @@ from digest.errors import (
 )
 from digest.ids import is_arxiv_id
 from digest.llm import LLM, make_llm
-from digest.models import Document, Language, Reply, Subscription
+from digest.models import Document, Language, Reply
 from digest.settings import Settings
 from digest.store.base import Store
 from handlers import load_commands
@@ -79,8 +78,6 @@ __all__ = ["Conversation"]
 
 log = logging.getLogger(__name__)
 
-THREAD_TTL = dt.timedelta(days=14)
-HISTORY_KEEP = 6  # question/answer pairs kept per thread for context
 # An event the platform will not deliver again is tried this long while the Store is
 # unreachable (then the chat is told to try again), with this backoff between tries.
 UNAVAILABLE_PATIENCE = 300.0
@@ -278,9 +275,9 @@ class Conversation:
                     count_sent(incoming.platform, "ok")
                     sent += 1
                     continue
-                refs = await self._send(incoming, answer, sender)
+                refs = await send_answer(incoming, answer, sender)
                 sent += len(refs)
-                await self._remember_quietly(incoming, answer, refs)
+                await remember_quietly(self.store, incoming, answer, refs)
         except StoreError as exc:
             if sent == 0:
                 await claim.release()
@@ -371,7 +368,7 @@ class Conversation:
         answer = Answer(Reply.text(language, line(language)), reply_to=reply_to)
         try:
             if post is None or not await post(answer):
-                await self._send(inc, answer, sender)
+                await send_answer(inc, answer, sender)
         except Exception as exc:
             log.info("a short note to the chat was not sent: %s", exc.__class__.__name__)
 
@@ -409,34 +406,21 @@ class Conversation:
                     return []
                 if COMMANDS[name].admin and inc.is_group and not await ctx.is_admin():
                     record_command(name, "forbidden")
-                    return say(_admins_only(ctx.language, f"{inc.command_prefix}{name}"))
+                    return say(replies.admins_only(ctx.language, f"{inc.command_prefix}{name}"))
                 doc = await self._run(ctx, name, value)
                 return [Answer(doc, reply_to=None, notice=True)]
             return await self._text(ctx, inc, reply_to)
         except UsageError as exc:
             return say(str(exc))
         except InvalidPaperId as exc:
-            return say(_bad_id(ctx.language, exc))
+            return say(replies.bad_id(ctx.language, exc))
         except PaperNotFound as exc:
-            return say(
-                tr(
-                    ctx.language,
-                    f"No paper {exc.paper_id} on arXiv or Hugging Face.",
-                    f"arXiv 和 Hugging Face 上都没有论文 {exc.paper_id}。",
-                )
-            )
+            return say(replies.not_found(ctx.language, exc.paper_id))
         except StoreError:
             raise  # the Store is down: not this command's fault (answered once it is back)
         except SourceError as exc:
             log.warning("source failed for a command: %s", exc, extra={"source": exc.source})
-            return say(
-                tr(
-                    ctx.language,
-                    "arXiv and Hugging Face could not be reached just now: "
-                    "try again in a few minutes.",
-                    "暂时连不上 arXiv 和 Hugging Face,请几分钟后再试。",
-                )
-            )
+            return say(replies.sources_down(ctx.language))
         except Exception:
             chat = hashed(inc.chat_key)
             log.exception(
@@ -445,9 +429,7 @@ class Conversation:
                 chat,
                 extra={"platform": inc.platform, "chat": chat},
             )
-            return say(
-                tr(ctx.language, "Something went wrong, try again.", "出了点问题,请再试一次。")
-            )
+            return say(replies.went_wrong(ctx.language))
 
     async def _text(self, ctx: HandlerContext, inc: Incoming, reply_to: str | None) -> list[Answer]:
         lang = ctx.language
@@ -473,16 +455,16 @@ class Conversation:
                 return []  # group chatter not meant for the bot
             if not inc.is_group and is_arxiv_id(text):
                 return [Answer(await self._run(ctx, "paper", text, limited=True), reply_to)]
-            return [Answer(Reply.text(lang, _pointer(lang, inc.command_prefix)), reply_to)]
+            return [Answer(Reply.text(lang, replies.pointer(lang, inc.command_prefix)), reply_to)]
         name, args = parsed
         cmd = COMMANDS.get(name)
         if cmd is None or cmd.hidden:
             record_command("unknown", "unknown")  # never the typed name: labels stay bounded
-            msg = _unknown(lang, name, inc.command_prefix)
+            msg = replies.unknown(lang, name, inc.command_prefix)
             return [Answer(Reply.text(lang, msg), reply_to=reply_to)]
         if cmd.admin and inc.is_group and not await ctx.is_admin():
             record_command(name, "forbidden")
-            msg = _admins_only(lang, f"{inc.command_prefix}{name}")
+            msg = replies.admins_only(lang, f"{inc.command_prefix}{name}")
             return [Answer(Reply.text(lang, msg), reply_to=reply_to)]
         doc = await self._run(ctx, name, args, limited=cmd.llm)
         return [Answer(doc, reply_to=reply_to)]
@@ -561,75 +543,13 @@ class Conversation:
 
     async def deliver(self, inc: Incoming, answer: Answer, sender: Sender) -> list[str]:
         """Render the answer for the platform and send it; remember what it is about."""
-        refs = await self._send(inc, answer, sender)
+        refs = await send_answer(inc, answer, sender)
         await self.remember(inc, answer, refs)
-        return refs
-
-    async def _remember_quietly(self, inc: Incoming, answer: Answer, refs: Sequence[str]) -> None:
-        """`remember`, after the answer went out: a Store failure here loses only the
-        thread's context, never the answer (and must not send it again)."""
-        try:
-            await self.remember(inc, answer, refs)
-        except StoreError as exc:
-            log.warning("answer sent but its thread context not saved: %s", exc)
-
-    async def _send(self, inc: Incoming, answer: Answer, sender: Sender) -> list[str]:
-        """Render and send; the message references. StoreError (a fleet's limiter on
-        Redis) only before the first message: after it, the rest is dropped and logged."""
-        sub = Subscription(platform=inc.platform, chat_id=inc.chat_id)
-        messages = PLATFORMS[inc.platform].render(answer.doc, sub)
-        refs: list[str] = []
-        for msg in messages:
-            msg.in_thread = answer.reply_to is not None
-            try:
-                refs.append(await sender.send(sub, msg, answer.reply_to))
-            except StoreError as exc:
-                count_sent(inc.platform, "error")
-                if not refs:
-                    raise
-                log.warning("the rest of an answer was not sent: %s", exc)
-                return refs
-            except DeliveryError as exc:
-                count_sent(inc.platform, "gone" if isinstance(exc, ChatGone) else "failed")
-                chat = hashed(inc.chat_key)
-                if msg.optional and not isinstance(exc, ChatGone):
-                    # A figure the platform could not show: the card still goes.
-                    log.info("optional message not delivered (%s): %s", msg.method, exc.reason)
-                    continue
-                log.warning(
-                    "answer not delivered: platform=%s chat=%s reason=%s",
-                    inc.platform,
-                    chat,
-                    exc.reason,
-                    extra={"platform": inc.platform, "chat": chat},
-                )
-                return refs
-            except Exception:
-                count_sent(inc.platform, "error")
-                raise
-            count_sent(inc.platform, "ok")
         return refs
 
     async def remember(self, inc: Incoming, answer: Answer, refs: Sequence[str]) -> None:
         """Thread context: which paper the sent messages are about; a thread's Q&A."""
-        paper_id = answer.doc.paper_id if isinstance(answer.doc, Reply) else None
-        if answer.thread is not None and answer.question:
-            thread = answer.thread
-            thread.history = [*thread.history, {"q": answer.question, "a": answer.text}]
-            thread.history = thread.history[-HISTORY_KEEP:]
-            await self.store.save_thread(thread.key, thread.to_json(), THREAD_TTL)
-            paper_id = paper_id or thread.paper_id
-        if paper_id is None:
-            return
-        keys = [thread_key(inc.platform, inc.chat_id, ref) for ref in refs]
-        if answer.reply_to is not None:
-            # Slack threads are keyed by their root (the message answered under); keep a
-            # brief head's picks or an existing thread's history as they are.
-            root = thread_key(inc.platform, inc.chat_id, answer.reply_to)
-            if await self.store.get_thread(root) is None:
-                keys.append(root)
-        for key in keys:
-            await self.store.save_thread(key, {"paper_id": paper_id}, THREAD_TTL)
+        await remember(self.store, inc, answer, refs)
 
 
 class _Unavailable(Exception):
@@ -638,39 +558,3 @@ class _Unavailable(Exception):
 
 async def _no() -> bool:
     return False
-
-
-def _bad_id(language: Language, exc: InvalidPaperId) -> str:
-    shown = exc.text.strip()[:60]
-    return tr(
-        language,
-        f"“{shown}” is not an arXiv id. Try /paper 2605.29559, an arXiv or Hugging Face "
-        "link, an old-style id such as hep-th/9901001, or an item number of your last brief.",
-        f"“{shown}”不是 arXiv 编号。可以试试 /paper 2605.29559、arXiv 或 Hugging Face 链接、"
-        "旧式编号如 hep-th/9901001,或上一期简报中的条目序号。",
-    )
-
-
-def _admins_only(language: Language, shown: str) -> str:
-    return tr(
-        language,
-        f"Only chat admins can use {shown} in a group.",
-        f"群聊中只有管理员可以使用 {shown}。",
-    )
-
-
-def _pointer(language: Language, p: str) -> str:
-    return tr(
-        language,
-        f"I answer commands: {p}help lists them (for example {p}paper 2605.29559 or {p}ideas).",
-        f"我能回答命令:发送 {p}help 查看(例如 {p}paper 2605.29559 或 {p}ideas)。",
-    )
-
-
-def _unknown(language: Language, name: str, p: str) -> str:
-    shown = name[:32]
-    return tr(
-        language,
-        f"Unknown command {p}{shown}. {p}help lists what I can do.",
-        f"没有 {p}{shown} 这个命令。发送 {p}help 查看可用命令。",
-    )

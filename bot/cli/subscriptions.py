@@ -29,6 +29,7 @@ from bot.runtime.scheduler import parse_hhmm
 from digest.errors import ProfileError
 from digest.models import Language, Subscription
 from digest.profile import load_profile
+from digest.settings import Settings
 from digest.store.base import Store
 
 _MAX_INTERESTS = 50
@@ -78,6 +79,23 @@ def parse_interests(value: str) -> list[str]:
 def mask(secret: SecretStr | None) -> str:
     """What the table shows of a webhook URL or secret: only that it is set."""
     return "•••• (set)" if secret is not None and secret.get_secret_value() else "—"
+
+
+def _reader(
+    profile: Path | None, lang: Lang | None, settings: Settings
+) -> tuple[str | None, Language]:
+    """The subscription's profile file (checked, absolute) and language: --lang, else the
+    profile's, else the configured one, else English."""
+    language: Language = lang.value if lang is not None else "en"
+    if profile is None:
+        if lang is None and settings.language in ("zh", "en"):
+            language = settings.language  # type: ignore[assignment]
+        return None, language
+    try:
+        loaded = load_profile(profile)
+    except ProfileError as exc:
+        fail(str(exc), USAGE)
+    return str(profile.expanduser().resolve()), language if lang is not None else loaded.language
 
 
 def subscribe(
@@ -151,18 +169,7 @@ def subscribe(
         fail("--secret signs a Feishu webhook: give --webhook too", USAGE)
     if webhook is not None:
         check_webhook(webhook)
-    language: Language = lang.value if lang is not None else "en"
-    profile_path: str | None = None
-    if profile is not None:
-        try:
-            loaded = load_profile(profile)
-        except ProfileError as exc:
-            fail(str(exc), USAGE)
-        profile_path = str(profile.expanduser().resolve())
-        if lang is None:
-            language = loaded.language
-    elif lang is None and settings.language in ("zh", "en"):
-        language = settings.language  # type: ignore[assignment]
+    profile_path, language = _reader(profile, lang, settings)
     sub = Subscription(
         platform=platform.value,
         chat_id=chat,
@@ -178,7 +185,7 @@ def subscribe(
     problem = target.check_subscription(sub, settings)
     if problem is not None:
         fail(problem, USAGE)
-    if not target.configured(settings) and sub.webhook is None:
+    if not target.can_deliver(sub, settings):
         warn(
             f"{missing_credentials(target, settings)}: nothing can be delivered to "
             f"{sub.key} until it is set (`paperdrop push --dry-run --sample` shows what "

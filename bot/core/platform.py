@@ -61,6 +61,10 @@ class PlatformAdapter(abc.ABC):
     def configured(self, settings: Settings) -> bool:
         """Credentials to send (and receive) are set."""
 
+    def can_deliver(self, sub: Subscription, settings: Settings) -> bool:
+        """Whether a brief can be sent to this subscription with these settings."""
+        return self.configured(settings)
+
     def check_subscription(self, sub: Subscription, settings: Settings) -> str | None:
         """Why this subscription cannot work here, or None."""
         if sub.webhook is not None:

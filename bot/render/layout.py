@@ -1,7 +1,7 @@
 """What a brief says, line by line, for every platform: the shared content layout.
 
 `document(brief)` turns the Brief into `DocSection`s of plain-text `Line`s (bold and link
-spans, no markup). Each platform module renders those lines natively and `bot.split`
+spans, no markup). Each platform module renders those lines natively and `bot.render.split`
 packs them, so the three platforms show the same content in the same order.
 
 The brief reads top-down: the title with the retrieval note (`Brief.header`) and the

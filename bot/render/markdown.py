@@ -1,6 +1,6 @@
 """The Brief as Markdown, for the terminal and files (`paperdrop brief`).
 
-The same content as the chat layout (`bot.layout`): the retrieval note under the title,
+The same content as the chat layout (`bot.render.layout`): the retrieval note under the title,
 "worth a glance" as a table of one line per paper, repos with their fetched facts.
 """
 

@@ -8,7 +8,7 @@ worker dies is run again by another once its in-progress key expires. That key n
 lives as long as the job's timeout; a running job here renews it every few seconds with a
 short lease instead (`JOB_LEASE`), so a killed worker's job is taken over within a minute
 while a long push may still run for hours. A retried push sends only what is missing: the
-Store's delivery records say what arrived, and a per-chat lease (bot/delivery.py) keeps
+Store's delivery records say what arrived, and a per-chat lease (bot/delivery/) keeps
 two workers from sending the same chat at once.
 
 The scheduler claims each (chat, day) it enqueues (`QUEUED_NS`, with `cache_add`), so a

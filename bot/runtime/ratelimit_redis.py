@@ -173,7 +173,7 @@ return 1
 
 
 class RedisCommandLimiter:
-    """bot.intake.CommandLimiter's windows in Redis, so a user's `/paper` count is
+    """bot.core.intake.CommandLimiter's windows in Redis, so a user's `/paper` count is
     the same whichever replica or worker answers (one round trip per command)."""
 
     def __init__(

@@ -7,13 +7,13 @@ memory), the chat is due. So a process that was down at 08:00 catches up when it
 back the same local day, once; after local midnight it is a new day whose time has not
 come yet, and yesterday's brief is not sent late.
 
-The leader also checks the watched papers once a day (`bot.watching`): one batched
+The leader also checks the watched papers once a day (`bot.delivery.watching`): one batched
 lookup, and each chat told once of a paper's first code, new version or upvote jump.
 
 Only one replica schedules: the lock is a lease renewed every tick (and during a long
 push), so when the leader dies another replica takes over after the lease runs out.
 
-Metrics (bot/observability.py): ticks by role (leader, follower, error), whether this
+Metrics (bot/core/observability.py): ticks by role (leader, follower, error), whether this
 replica leads and when it last ticked, each push's chats, parts and briefs (read from its
 PushReport), and each brief build's time (`paperdrop_brief_build_seconds`).
 """

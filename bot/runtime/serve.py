@@ -14,12 +14,12 @@ the long connection. Webhook modes add their routes to the one HTTP server
   property); 503 with `{"ok": false, "reasons": [...]}` otherwise, naming the platform
   and why ("telegram: not connected: getUpdates: NetworkError: …"), and from the moment
   shutdown begins, so a load balancer stops sending;
-- `GET /metrics`: the Prometheus registry of `bot.observability`.
+- `GET /metrics`: the Prometheus registry of `bot.core.observability`.
 
 A receiver that cannot connect at boot (the platform down, a DNS blip, a 5xx on getMe) is
 tried again in the background with capped exponential backoff and jitter until it
 connects; a running one that loses its connection reconnects the same way by itself
-(`bot.reconnect`). Only a refusal that trying again cannot cure (a rejected token, a
+(`bot.core.reconnect`). Only a refusal that trying again cannot cure (a rejected token, a
 ConfigError) stops the trying; /readyz then says so. Each change of state is logged once.
 
 Shutdown (SIGTERM, Ctrl-C) runs in order: stop taking updates, let the push part being

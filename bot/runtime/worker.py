@@ -1,6 +1,6 @@
 """`paperdrop worker`: one process of the fleet that runs the queue's jobs.
 
-    arq Worker (PAPERDROP_WORKER_JOBS at once) ── push_chats / answer (bot/queue.py)
+    arq Worker (PAPERDROP_WORKER_JOBS at once) ── push_chats / answer (bot/runtime/queue.py)
     one sender per platform, all behind the fleet's Redis rate limiter
     HTTP: GET /healthz, GET /readyz (Redis answers, not stopping), GET /metrics
 
@@ -12,7 +12,7 @@ runs it again elsewhere.
 Redis restarting: arq's job loop fails under it; it is started again with capped
 exponential backoff (`keep_running`) instead of the worker exiting (and its supervisor
 restarting it in a loop), the outage said once and the recovery once. Jobs in flight
-wait for Redis where they need it (bot/delivery.py) and go on.
+wait for Redis where they need it (bot/delivery/) and go on.
 """
 
 from __future__ import annotations

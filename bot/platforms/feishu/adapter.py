@@ -47,6 +47,9 @@ class FeishuAdapter(PlatformAdapter):
     def configured(self, settings: Settings) -> bool:
         return bool(settings.feishu_app_id and settings.feishu_app_secret)
 
+    def can_deliver(self, sub: Subscription, settings: Settings) -> bool:
+        return sub.webhook is not None or self.configured(settings)
+
     def check_subscription(self, sub: Subscription, settings: Settings) -> str | None:
         if sub.webhook is None and not self.configured(settings):
             return (

@@ -12,7 +12,7 @@ signature and its timestamp (refusing with 401) and answers the url_verification
 
 The Socket Mode connection is kept up here, not by the SDK (whose reconnecting waits a
 fixed 10 s and logs a traceback per try): a closed or stale connection is made again with
-capped exponential backoff and jitter (`bot.reconnect`), each change of state logged once;
+capped exponential backoff and jitter (`bot.core.reconnect`), each change of state logged once;
 a refused app token ends the trying.
 
 Every listener acknowledges at once and hands the answer to `Conversation.spawn`, which

@@ -17,7 +17,7 @@ update confirmed on shutdown is one whose answer finished; one still running is
 delivered again after a restart and answered once (the conversation's done marker).
 
 Network errors, 5xx, 409 conflicts: retried with capped exponential backoff and jitter,
-the link's state logged once per change (`bot.reconnect`).
+the link's state logged once per change (`bot.core.reconnect`).
 """
 
 from __future__ import annotations

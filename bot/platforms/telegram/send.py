@@ -2,7 +2,7 @@
 
 Refusals: `ChatGone` when the bot can no longer post there (blocked, kicked, chat gone),
 `DeliveryError` with Telegram's own reason for the rest; 429s are waited out
-(`bot.sending`). Every Bot API call, `getMe` included, goes through `call_with_retries`.
+(`bot.core.retries`). Every Bot API call, `getMe` included, goes through `call_with_retries`.
 """
 
 from __future__ import annotations
