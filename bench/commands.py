@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pydantic import SecretStr
 
-from bot.serve import start_service, stop_service
+from bot.runtime.serve import start_service, stop_service
 from digest.settings import Settings
 from digest.store.sqlite import SQLiteStore
 from tests.fakes.arxiv_atom import entries_from_hf_fixture

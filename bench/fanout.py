@@ -61,14 +61,14 @@ from typing import Any
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from bot.delivery import is_delivered, profile_for, render_for
-from bot.queue import JobQueue
-from bot.ratelimit import (
-    SLACK_PER_CHANNEL,
-    TELEGRAM_GLOBAL,
-    TELEGRAM_PER_CHAT,
-    TELEGRAM_PER_GROUP,
-)
+from bot.core.profiles import profile_for
+from bot.delivery.deliver import is_delivered
+from bot.delivery.push import render_for
+from bot.platforms.slack.limits import PER_CHANNEL as SLACK_PER_CHANNEL
+from bot.platforms.telegram.limits import GLOBAL as TELEGRAM_GLOBAL
+from bot.platforms.telegram.limits import PER_CHAT as TELEGRAM_PER_CHAT
+from bot.platforms.telegram.limits import PER_GROUP as TELEGRAM_PER_GROUP
+from bot.runtime.queue import JobQueue
 from digest.chatstate import put_day_brief
 from digest.models import Subscription
 from digest.settings import Settings

@@ -29,20 +29,26 @@ __all__ = [
     "ProfileError",
     "SourceError",
     "StoreError",
+    "mask",
     "scrub",
 ]
 
 
-def scrub(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` on one line, with every given secret replaced by ***.
+def mask(text: str, secrets: Iterable[str | None]) -> str:
+    """`text` with every given secret replaced by ***, its layout kept (a traceback).
 
-    The one place where text from libraries and servers is cleaned before it reaches a
-    message or a log line.
+    The one place where text from libraries and servers is cleaned of secrets before it
+    reaches a message or a log line; `scrub` is its one-line form.
     """
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
-    return " ".join(text.split())
+    return text
+
+
+def scrub(text: str, secrets: Iterable[str | None]) -> str:
+    """`text` on one line, with every given secret replaced by ***."""
+    return " ".join(mask(text, secrets).split())
 
 
 class PaperdropError(Exception):

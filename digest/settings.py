@@ -179,7 +179,7 @@ class Settings(BaseSettings):
         5.0, ge=0, description="seconds in-flight replies get to finish on SIGTERM"
     )
 
-    # Operations: logs (bot/observability.py); metrics and probes are served by `serve`.
+    # Operations: logs (bot/core/observability.py); metrics and probes are served by `serve`.
     log_format: Literal["text", "json"] = Field(
         "text", description="json: one JSON object per log line (time, level, logger, …)"
     )

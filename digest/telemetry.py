@@ -1,5 +1,5 @@
 """Counters of the core (LLM calls and tokens by task, source failures), in a registry of
-their own: `digest` imports no `bot/` code, and `bot.observability` serves this registry
+their own: `digest` imports no `bot/` code, and `bot.core.observability` serves this registry
 at `GET /metrics` together with its own."""
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ repository, a new arXiv version, or a big jump in Hugging Face upvotes.
 
 The Store keeps each chat's watches under its chat key and an index of the chats that
 watch anything, so the daily check reads only those. Nothing here sends: the scheduler
-(`bot.watching`) renders and delivers the notices.
+(`bot.delivery.watching`) renders and delivers the notices.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
     async def paper(ctx: HandlerContext, args: Args) -> Document:
         \"\"\"A paper's card: problem, method, results, limits, links.\"\"\"
 
-The chats (through `bot.conversation`) and the CLI dispatch through `COMMANDS`, so
+The chats (through `bot.chat`) and the CLI dispatch through `COMMANDS`, so
 `/paper ID` in a chat and `paperdrop paper ID` run the same code.
 """
 

@@ -1,6 +1,6 @@
 """`/watch`, `/watching`, `/unwatch`: papers this chat wants news of.
 
-A watched paper is checked daily by the scheduler (`bot.watching`); the chat is told once
+A watched paper is checked daily by the scheduler (`bot.delivery.watching`); the chat is told once
 when it gets its first code repository, a new arXiv version, or a big jump in Hugging
 Face upvotes. Watches expire after `PAPERDROP_WATCH_DAYS` (90) days; watching a paper
 again renews it.

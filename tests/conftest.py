@@ -30,11 +30,14 @@ from digest.store.redis import make_client, redact_url
 # its timedelta mode; production sets the same in bot/platforms/telegram/send.py.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-# CI runs the property tests with a fixed seed, so a run is reproducible; locally each run
-# explores new examples.
-hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
-if os.environ.get("CI"):
-    hypothesis_settings.load_profile("ci")
+# CI runs the property tests in full with a fixed seed, so a run is reproducible; locally
+# each run explores new examples, a fifth as many (`examples(n)` scales each test's count
+# by the profile; PAPERDROP_HYPOTHESIS=ci runs the full profile here too).
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True, max_examples=100)
+hypothesis_settings.register_profile("dev", max_examples=20)
+hypothesis_settings.load_profile(
+    "ci" if os.environ.get("CI") else os.environ.get("PAPERDROP_HYPOTHESIS", "dev")
+)
 
 REDIS_URL_ENV = "PAPERDROP_TEST_REDIS_URL"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"

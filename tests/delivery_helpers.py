@@ -8,7 +8,11 @@ import heapq
 import itertools
 from collections.abc import Sequence
 
-from digest.models import Brief, PaperItem, PaperLinks, Section, SourceItem
+from pydantic import SecretStr
+
+from bot.core.ratelimit import RateKeys
+from bot.platforms import adapter
+from digest.models import Brief, PaperItem, PaperLinks, Section, SourceItem, Subscription
 
 # Loop turns that let every runnable task reach its next await before time moves on.
 _SETTLE_TURNS = 50
@@ -126,3 +130,11 @@ def reference_or_built_brief() -> Brief:
         return built_brief()
     brief: Brief = reference_brief()
     return brief
+
+
+def limits_for(platform: str, chat_id: str, *, feishu_mode: str = "app") -> RateKeys:
+    """The windows a send to this chat counts against, as its platform's adapter says (a
+    Feishu custom-bot subscription with `feishu_mode="webhook"`)."""
+    webhook = SecretStr("https://hook.invalid/x") if feishu_mode == "webhook" else None
+    sub = Subscription(platform=platform, chat_id=chat_id, webhook=webhook)  # type: ignore[arg-type]
+    return adapter(platform).rate_keys(sub)

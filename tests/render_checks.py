@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from urllib.parse import unquote
 
-from bot.layout import glance_takeaway
+from bot.render.layout import glance_takeaway
 from digest.i18n import label
 from digest.models import (
     Brief,

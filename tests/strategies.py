@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from digest.models import (
@@ -333,3 +334,9 @@ def readers(draw: st.DrawFn) -> Profile:
         labels=labels,
         top_picks=draw(st.integers(min_value=2, max_value=6)),
     )
+
+
+def examples(full: int) -> int:
+    """A property test's example count: `full` under the CI profile (100 examples by
+    default), scaled down with the local one (tests/conftest.py), never below 5."""
+    return max(5, full * settings.default.max_examples // 100)

@@ -32,12 +32,14 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.conversation import THREAD_TTL, Answer, Conversation, Incoming, ReceiverDeps
+from bot.chat.conversation import Conversation
+from bot.chat.outbox import THREAD_TTL
+from bot.core.chat import Answer, Incoming, ReceiverDeps
+from bot.core.ports import Sender
 from bot.platforms.feishu import FeishuAdapter
 from bot.platforms.feishu.receive import EVENTS_PATH, FeishuReceiver
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.feishu.send import FeishuSender
-from bot.sending import Sender
 from digest.chatstate import feedback_buttons, get_votes, put_papers, thread_key
 from digest.errors import ConfigError
 from digest.models import Document, Paper, Reply, Subscription

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.conversation import Answer, Conversation, Incoming, ReceiverDeps
-from bot.markdown import render_markdown
+from bot.chat.conversation import Conversation
+from bot.core.chat import Answer, Incoming, ReceiverDeps
 from bot.platforms import PLATFORMS
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.feishu.send import FeishuSender
@@ -30,6 +30,7 @@ from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.send import SlackSender
 from bot.platforms.telegram.render import render_telegram
 from bot.platforms.telegram.send import TelegramSender
+from bot.render.markdown import render_markdown
 from digest.models import PaperItem, Reply, TextItem
 from digest.settings import Settings
 from digest.store.base import Store

@@ -25,12 +25,13 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.conversation import Conversation, ReceiverDeps
+from bot.chat.conversation import Conversation
+from bot.core.chat import ReceiverDeps
+from bot.core.reconnect import Backoff
 from bot.platforms import PLATFORMS
 from bot.platforms.slack.receive import EVENTS_PATH, SlackReceiver
 from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.send import SlackSender
-from bot.reconnect import Backoff
 from digest.chatstate import feedback_buttons, get_votes, put_papers, thread_key
 from digest.errors import ConfigError
 from digest.models import Document, Paper, Reply, Subscription

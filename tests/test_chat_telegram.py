@@ -29,11 +29,13 @@ import telegram
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot.conversation import THREAD_TTL, Answer, Conversation, Incoming, ReceiverDeps
+from bot.chat.conversation import Conversation
+from bot.chat.outbox import THREAD_TTL
+from bot.core.chat import Answer, Incoming, ReceiverDeps
+from bot.core.ports import Sender
 from bot.platforms.telegram.receive import SECRET_HEADER, WEBHOOK_PATH, TelegramReceiver
 from bot.platforms.telegram.render import render_telegram
 from bot.platforms.telegram.send import TelegramSender
-from bot.sending import Sender
 from digest.chatstate import get_votes, put_papers, thread_key
 from digest.errors import ConfigError
 from digest.models import Button, Document, Paper, Reply, Subscription
@@ -449,7 +451,7 @@ async def test_a_click_whose_handling_crashes_still_stops_the_spinner(
         with caplog.at_level(logging.ERROR):
             toast = await bot.clicks(DM, pick.message_id, f"fb|down:{PICK}")
     assert len(bot.tg.callback_answers) == 1  # answered, once
-    # The apology is the toast or (as bot.conversation words it today) a message.
+    # The apology is the toast or (as bot.chat.conversation words it today) a message.
     shown = [toast, *(m.text for m in bot.tg.by_chat(DM)[1:])]
     assert "Something went wrong, try again." in shown
     assert "command failed" in caplog.text

@@ -279,7 +279,7 @@ def test_progress_shows_a_spinner_only_on_a_terminal() -> None:
 def test_the_sample_hint_follows_only_an_empty_collection(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from bot.cli.main import sample_hint
+    from bot.cli.reading import sample_hint
     from digest.models import SourceItem
     from digest.pipeline import NoBrief
 

@@ -15,10 +15,11 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from bot.cli.delivery import register
-from bot.delivery import BRIEF_NS, profile_for
+from bot.cli.main import register_delivery as register
+from bot.core.profiles import profile_for
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.telegram.render import render_telegram
+from digest.chatstate import BRIEF_NS
 from digest.models import Subscription
 from digest.settings import Settings
 from digest.store import SQLiteStore

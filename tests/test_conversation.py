@@ -14,8 +14,10 @@ from typing import Any
 
 import pytest
 
-from bot.conversation import Answer, Conversation, Incoming, chat_profile
-from bot.markdown import render_markdown
+from bot.chat.conversation import Conversation
+from bot.core.chat import Answer, Incoming
+from bot.core.profiles import chat_profile
+from bot.render.markdown import render_markdown
 from digest.chatstate import get_votes, last_briefs, record_brief
 from digest.models import Brief, IdeaItem, PaperItem, Reply, Subscription
 from digest.pipeline import build_brief
@@ -448,7 +450,7 @@ async def test_a_subscription_s_profile_is_the_chats(world: World) -> None:
 
 
 async def test_llm_calls_and_tokens_are_counted_by_task(world: World) -> None:
-    from bot.observability import REGISTRY
+    from bot.core.observability import REGISTRY
 
     def calls() -> float:
         labels = {"task": "paper_details", "outcome": "ok"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,27 +16,23 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.delivery import (
-    BRIEF_NS,
-    STORE_LINK,
-    deliver,
-    is_delivered,
-    profile_for,
-    push,
-    render_for,
-)
-from bot.observability import hashed
-from bot.platforms.base import OutMessage
+from bot.core.leases import STORE_LINK
+from bot.core.messages import OutMessage
+from bot.core.observability import hashed
+from bot.core.ports import Sender
+from bot.core.profiles import profile_for
+from bot.core.ratelimit import RateLimiter
+from bot.delivery.deliver import deliver, is_delivered
+from bot.delivery.push import push, render_for
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.feishu.send import FeishuSender
 from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.send import SlackSender
 from bot.platforms.telegram.render import render_telegram
 from bot.platforms.telegram.send import TRANSIENT_RETRIES, TelegramSender
-from bot.ratelimit import RateLimiter
-from bot.sending import Sender
+from digest.chatstate import BRIEF_NS
 from digest.errors import ConfigError, DeliveryError, ProfileError, SourceError
-from digest.models import Brief, Platform, Subscription
+from digest.models import Brief, Language, Platform, Subscription
 from digest.profile import Profile
 from digest.settings import Settings
 from digest.store.base import Store
@@ -127,6 +123,7 @@ class Builder:
         *,
         store: Store,
         readers: Sequence[str] = (),
+        languages: Collection[Language] | None = None,
     ) -> Brief:
         self.calls.append((profile.name, list(readers)))
         if self.fail_for is not None and self.fail_for in profile.interests:
@@ -744,7 +741,7 @@ async def test_chats_sharing_a_brief_share_one_render(
 
 
 async def test_status_shows_each_chats_day_at_a_glance(platforms: Platforms, store: Store) -> None:
-    from bot.scheduler import push_status
+    from bot.runtime.scheduler import push_status
 
     team = ["LLM agents"]
     ok = Subscription(platform="telegram", chat_id="1001", interests=team)

@@ -29,6 +29,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from bot.core.reconnect import Backoff
 from bot.platforms.feishu import events
 from bot.platforms.feishu.longconn import (
     CONTROL,
@@ -38,10 +39,10 @@ from bot.platforms.feishu.longconn import (
     LongConnection,
     Refused,
 )
-from bot.reconnect import Backoff
 from digest.errors import ConfigError
 from tests.fakes import feishu_events as fe
 from tests.fakes.feishu_server import FakeFeishu
+from tests.strategies import examples
 
 WAIT = 10.0  # seconds: the bound on every wait
 EK = fe.DEFAULT_ENCRYPT_KEY
@@ -370,7 +371,7 @@ def test_the_long_connections_plaintext_events_are_read_as_lark_reads_them() -> 
             events.parse(bad)
 
 
-@hypothesis_settings(max_examples=150, deadline=None)
+@hypothesis_settings(max_examples=examples(150), deadline=None)
 @given(
     plain=st.binary(max_size=80),
     key=st.text(min_size=1, max_size=20),
@@ -447,7 +448,7 @@ def _lark_frame(frame: Frame) -> Any:
     return theirs
 
 
-@hypothesis_settings(max_examples=200, deadline=None)
+@hypothesis_settings(max_examples=examples(200), deadline=None)
 @given(frame=_frames)
 def test_frames_are_byte_compatible_with_lark(frame: Frame) -> None:
     _import_lark()

@@ -23,13 +23,16 @@ import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
 
-from bot import delivery
-from bot.conversation import Conversation, Incoming
-from bot.delivery import is_delivered, profile_for
+from bot.chat.conversation import Conversation
+from bot.core.chat import Incoming
+from bot.core.profiles import profile_for
+from bot.delivery import build
+from bot.delivery.deliver import is_delivered
+from bot.delivery.push import render_for
 from bot.platforms.telegram.send import TelegramSender
-from bot.queue import JobQueue
-from bot.scheduler import Scheduler
-from bot.worker import RunningWorker, start_worker, stop_worker
+from bot.runtime.queue import JobQueue
+from bot.runtime.scheduler import Scheduler
+from bot.runtime.worker import RunningWorker, start_worker, stop_worker
 from digest.chatstate import put_day_brief
 from digest.models import Brief, Language, Subscription
 from digest.profile import Profile
@@ -109,7 +112,7 @@ async def cache_briefs(
     for sub in subs:
         brief = built_brief(papers=papers, language=sub.language)
         await put_day_brief(store, profile_for(sub, settings).key, DAY, brief)
-        parts = len(delivery.render_for(brief, sub))
+        parts = len(render_for(brief, sub))
     return parts
 
 
@@ -276,7 +279,7 @@ async def test_four_workers_build_each_profile_and_language_once(
     tg: FakeTelegram,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(delivery, "BUILD_POLL", 0.02)
+    monkeypatch.setattr(build, "BUILD_POLL", 0.02)
     # One job at a time per worker, so the six jobs spread over all four.
     settings = fleet_settings(redis_url, redis_prefix, tg, worker_jobs=1)
     subs = await subscribe(redis_store, [str(400 + i) for i in range(6)], "en")
@@ -407,7 +410,7 @@ async def test_a_worker_answers_its_probes_and_shows_the_queue_in_metrics(
 async def test_command_limits_are_the_same_whichever_process_answers(
     redis_client: aioredis.Redis, redis_prefix: str
 ) -> None:
-    from bot.ratelimit_redis import RedisCommandLimiter
+    from bot.runtime.ratelimit_redis import RedisCommandLimiter
 
     now = [1000.0]
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.markdown import render_markdown
 from bot.platforms.telegram.render import render_telegram
+from bot.render.markdown import render_markdown
 from digest.models import Language
 from digest.pipeline import SAMPLE_DATE, build_brief
 from digest.profile import example_profile

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.html import render_html, safe_href
+from bot.render.html import render_html, safe_href
 from digest.models import (
     Brief,
     Detail,
@@ -42,7 +42,7 @@ from digest.models import (
 from tests.conftest import missing
 from tests.delivery_helpers import built_brief
 from tests.render_checks import assert_in_order, assert_links_in_order
-from tests.strategies import briefs
+from tests.strategies import briefs, examples
 
 CHROMIUM = Path("/usr/bin/chromium")
 DESKTOP = (1280, 1400)
@@ -118,7 +118,7 @@ def assert_safe(page: Page) -> None:
 # --- the page as text ---------------------------------------------------------------------
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(briefs())
 def test_any_brief_is_a_safe_complete_page(brief: Brief) -> None:
     out = render_html(brief)

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from bot.conversation import Conversation, Deferred, Incoming
-from bot.intake import EVENT_LEASE, MAX_PENDING, FloodGate
-from bot.platforms.base import OutMessage
+from bot.chat.conversation import Conversation
+from bot.core.chat import Incoming
+from bot.core.intake import EVENT_LEASE, MAX_PENDING, Deferred, FloodGate
+from bot.core.messages import OutMessage
 from digest.models import Platform, Subscription
 from digest.settings import Settings
 from digest.store.base import Store

@@ -31,7 +31,7 @@ from digest.sources.collect import Candidates
 from digest.store.base import Store
 from tests.fakes.arxiv_atom import AtomEntry
 from tests.fakes.arxiv_server import ArxivServer
-from tests.strategies import days, readers
+from tests.strategies import days, examples, readers
 
 TODAY = dt.date(2026, 5, 8)
 AT = dt.datetime(2026, 5, 8, 9, tzinfo=dt.UTC)
@@ -195,7 +195,7 @@ def test_bibtex_names_are_cleaned() -> None:
     assert followed_in(["Y. LeCun", "G. Hinton"], ["Yann LeCun", "Yoshua Bengio"]) == ["Yann LeCun"]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(day=days(), reader=readers(), which=st.integers(min_value=0, max_value=29))
 def test_a_followed_authors_paper_is_always_shown(
     day: list[Paper], reader: Profile, which: int

@@ -1,5 +1,5 @@
 """Structured logs: one JSON object per line, chat and user ids hashed, secrets masked
-(the redacting filter of bot.sending and the formatters together), and the same masking
+(the redacting filter of bot.core.redaction and the formatters together), and the same masking
 in text logs. Log lines come from the real code paths where it matters (429 waits, an
 answer that was not delivered)."""
 
@@ -12,11 +12,12 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
-from bot import observability
-from bot.conversation import Answer, Conversation, Incoming
-from bot.observability import Hashed, configure_hashing, hashed, setup_logging
-from bot.platforms.base import OutMessage
-from bot.sending import RetryAfter, with_rate_retries
+from bot.chat.conversation import Conversation
+from bot.core import observability
+from bot.core.chat import Answer, Incoming
+from bot.core.messages import OutMessage
+from bot.core.observability import Hashed, configure_hashing, hashed, setup_logging
+from bot.core.retries import RetryAfter, with_rate_retries
 from digest.errors import DeliveryError
 from digest.models import Reply, Subscription
 from digest.settings import Settings

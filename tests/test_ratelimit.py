@@ -7,14 +7,12 @@ import itertools
 
 import pytest
 
-from bot.ratelimit import (
-    TELEGRAM_GLOBAL,
-    TELEGRAM_PER_GROUP,
-    Limit,
-    RateLimiter,
-    limits_for,
-)
-from tests.delivery_helpers import VirtualClock, max_in_window
+from bot.core.ratelimit import Limit, RateLimiter
+from bot.platforms import adapter
+from bot.platforms.telegram.rules import GLOBAL as TELEGRAM_GLOBAL
+from bot.platforms.telegram.rules import PER_GROUP as TELEGRAM_PER_GROUP
+from digest.errors import ConfigError
+from tests.delivery_helpers import VirtualClock, limits_for, max_in_window
 
 
 def make() -> tuple[RateLimiter, VirtualClock]:
@@ -24,7 +22,7 @@ def make() -> tuple[RateLimiter, VirtualClock]:
 
 async def grant_all(limiter: RateLimiter, sends: list[tuple[str, str]], **kw: str) -> list[float]:
     return list(
-        await asyncio.gather(*(limiter.acquire(p, c, **kw) for p, c in sends))  # type: ignore[arg-type]
+        await asyncio.gather(*(limiter.acquire_keys(limits_for(p, c, **kw)) for p, c in sends))  # type: ignore[arg-type]
     )
 
 
@@ -43,7 +41,7 @@ async def test_same_chat_is_spaced_one_second_and_others_are_not_held_up() -> No
     start = clock.now
 
     async def chat_a() -> list[float]:
-        return [await limiter.acquire("telegram", "42") for _ in range(4)]
+        return [await limiter.acquire_keys(limits_for("telegram", "42")) for _ in range(4)]
 
     others = grant_all(limiter, [("telegram", str(i)) for i in range(1, 21)])
     a, rest = await asyncio.gather(chat_a(), others)
@@ -56,7 +54,7 @@ async def test_same_chat_is_spaced_one_second_and_others_are_not_held_up() -> No
 async def test_group_twenty_per_minute() -> None:
     limiter, clock = make()
     start = clock.now
-    grants = [await limiter.acquire("telegram", "-100123") for _ in range(25)]
+    grants = [await limiter.acquire_keys(limits_for("telegram", "-100123")) for _ in range(25)]
     assert max_in_window(grants, 60.0) == TELEGRAM_PER_GROUP[0].count
     assert max_in_window(grants, 1.0) == 1
     # The 21st send waits for the first to leave the minute window.
@@ -83,7 +81,10 @@ async def test_feishu_five_per_second(mode: str, per_second: int) -> None:
 
 async def test_feishu_webhook_hundred_per_minute() -> None:
     limiter, _ = make()
-    grants = [await limiter.acquire("feishu", "oc_9", feishu_mode="webhook") for _ in range(110)]
+    grants = [
+        await limiter.acquire_keys(limits_for("feishu", "oc_9", feishu_mode="webhook"))
+        for _ in range(110)
+    ]
     assert max_in_window(grants, 60.0) == 100
     assert max_in_window(grants, 1.0) == 5
 
@@ -100,8 +101,8 @@ async def test_slack_one_per_channel_second_channels_independent() -> None:
 async def test_margin_widens_periods() -> None:
     clock = VirtualClock()
     limiter = RateLimiter(clock=clock, sleep=clock.sleep, margin=0.1)
-    a = await limiter.acquire("slack", "C1")
-    b = await limiter.acquire("slack", "C1")
+    a = await limiter.acquire_keys(limits_for("slack", "C1"))
+    b = await limiter.acquire_keys(limits_for("slack", "C1"))
     assert b - a == pytest.approx(1.1, abs=1e-6)
 
 
@@ -112,14 +113,14 @@ async def test_custom_keys_and_bad_limits() -> None:
     assert max_in_window(grants, 10.0) == 2
     with pytest.raises(ValueError):
         Limit(0, 1.0)
-    with pytest.raises(ValueError):
-        limits_for("irc", "x")
+    with pytest.raises(ConfigError, match="unknown platform"):
+        adapter("irc")
 
 
 async def test_idle_keys_are_forgotten_to_bound_memory() -> None:
     limiter, clock = make()
     for i in range(5000):
-        await limiter.acquire("slack", f"C{i}")
+        await limiter.acquire_keys(limits_for("slack", f"C{i}"))
         clock.now += 0.01
     # Every channel's window is long expired except the last few hundred.
     assert len(tuple(limiter.known_keys())) < 4200

@@ -13,18 +13,15 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from bot.ratelimit import (
-    TELEGRAM_GLOBAL,
-    TELEGRAM_PER_CHAT,
-    TELEGRAM_PER_GROUP,
-    Limit,
-    RateLimiter,
-    limits_for,
-)
-from bot.ratelimit_redis import RedisRateLimiter
-from digest.errors import StoreError
+from bot.core.ratelimit import Limit, RateLimiter
+from bot.platforms import adapter
+from bot.platforms.telegram.rules import GLOBAL as TELEGRAM_GLOBAL
+from bot.platforms.telegram.rules import PER_CHAT as TELEGRAM_PER_CHAT
+from bot.platforms.telegram.rules import PER_GROUP as TELEGRAM_PER_GROUP
+from bot.runtime.ratelimit_redis import RedisRateLimiter
+from digest.errors import ConfigError, StoreError
 from digest.store.redis import make_client
-from tests.delivery_helpers import max_in_window
+from tests.delivery_helpers import limits_for, max_in_window
 
 pytestmark = pytest.mark.redis
 
@@ -147,8 +144,8 @@ async def test_matches_the_in_process_limiter_for_one_sender(
         step = rng.choice([0.0, 0.0, 0.01, 0.3, 1.0, 5.0])
         fake_redis.now += step
         fake_local.now += step
-        got = await shared.acquire(platform, chat)
-        want = await local.acquire(platform, chat)
+        got = await shared.acquire_keys(limits_for(platform, chat))
+        want = await local.acquire_keys(limits_for(platform, chat))
         assert got == pytest.approx(want, abs=1e-6)
     assert shared.waited == pytest.approx(local.waited, abs=1e-4)
 
@@ -159,7 +156,7 @@ async def test_one_chat_is_spaced_by_its_period(
     fake = FakeTime()
     start = fake.now
     limiter = RedisRateLimiter(redis_client, prefix=redis_prefix, clock=fake, sleep=fake.sleep)
-    grants = [await limiter.acquire("telegram", "42") for _ in range(4)]
+    grants = [await limiter.acquire_keys(limits_for("telegram", "42")) for _ in range(4)]
     assert grants == pytest.approx([start, start + 1, start + 2, start + 3], abs=1e-6)
     assert fake.sleeps == pytest.approx([1.0, 1.0, 1.0], abs=1e-6)
     assert limiter.waited == pytest.approx(3.0, abs=1e-6)
@@ -171,7 +168,7 @@ async def test_a_groups_21st_send_within_a_minute_waits_for_the_window(
     fake = FakeTime()
     start = fake.now
     limiter = RedisRateLimiter(redis_client, prefix=redis_prefix, clock=fake, sleep=fake.sleep)
-    grants = [await limiter.acquire("telegram", "-1009") for _ in range(22)]
+    grants = [await limiter.acquire_keys(limits_for("telegram", "-1009")) for _ in range(22)]
     # 1/s in the chat for the first 20, then the group's 20/min: the 21st waits until the
     # 1st leaves the minute, the 22nd until the 2nd does.
     assert grants[:20] == pytest.approx([start + i for i in range(20)], abs=1e-6)
@@ -201,7 +198,7 @@ async def test_keys_expire_and_old_entries_are_trimmed(
     fake = FakeTime(advance=False)
     limiter = RedisRateLimiter(redis_client, prefix=redis_prefix, clock=fake, sleep=fake.sleep)
     for _ in range(25):
-        await limiter.acquire("telegram", "-1007")
+        await limiter.acquire_keys(limits_for("telegram", "-1007"))
     names = {k async for k in redis_client.scan_iter(match=f"{redis_prefix}rl:*")}
     assert names == {
         f"{redis_prefix}rl:tg:chat:-1007",
@@ -219,7 +216,7 @@ async def test_keys_expire_and_old_entries_are_trimmed(
     assert await redis_client.pttl(f"{redis_prefix}rl:tg:group:-1007") > 100_000
     # Once the windows have passed, a new send drops the entries that can no longer count.
     fake.now += 500.0
-    await limiter.acquire("telegram", "-1007")
+    await limiter.acquire_keys(limits_for("telegram", "-1007"))
     for name in names:
         assert await redis_client.zcard(name) == 1, name
 
@@ -243,10 +240,10 @@ async def test_acquire_uses_the_platforms_keys(
 ) -> None:
     fake = FakeTime()
     limiter = RedisRateLimiter(redis_client, prefix=redis_prefix, clock=fake, sleep=fake.sleep)
-    await limiter.acquire("telegram", "42")
+    await limiter.acquire_keys(limits_for("telegram", "42"))
     names = {k async for k in redis_client.scan_iter(match=f"{redis_prefix}*")}
     assert names == {f"{redis_prefix}rl:tg:chat:42", f"{redis_prefix}rl:tg:global"}
-    await limiter.acquire("telegram", "-1005")
+    await limiter.acquire_keys(limits_for("telegram", "-1005"))
     names = {k async for k in redis_client.scan_iter(match=f"{redis_prefix}*")}
     assert f"{redis_prefix}rl:tg:group:-1005" in names
     assert len(names) == 4
@@ -257,8 +254,8 @@ async def test_acquire_uses_the_platforms_keys(
         ("tg:group:-1005", TELEGRAM_PER_GROUP),
         ("tg:global", TELEGRAM_GLOBAL),
     ]
-    with pytest.raises(ValueError, match="unknown platform"):
-        await limiter.acquire("carrier-pigeon", "1")
+    with pytest.raises(ConfigError, match="unknown platform"):
+        adapter("carrier-pigeon")
 
 
 async def test_without_a_clock_the_script_uses_redis_time(
@@ -289,7 +286,7 @@ async def test_a_redis_failure_is_a_store_error_without_the_url() -> None:
     try:
         limiter = RedisRateLimiter(client, prefix="x:")
         with pytest.raises(StoreError) as info:
-            await limiter.acquire("telegram", "42")
+            await limiter.acquire_keys(limits_for("telegram", "42"))
     finally:
         await client.aclose()
     message = str(info.value)
@@ -304,7 +301,9 @@ async def test_one_round_trip_per_acquire(
 ) -> None:
     fake = FakeTime()
     limiter = RedisRateLimiter(redis_client, prefix=redis_prefix, clock=fake, sleep=fake.sleep)
-    await limiter.acquire("telegram", "-1003")  # warm-up: the script is loaded by now
+    await limiter.acquire_keys(
+        limits_for("telegram", "-1003")
+    )  # warm-up: the script is loaded by now
 
     def calls(stats: dict[str, Any], command: str) -> int:
         return int(stats.get(f"cmdstat_{command}", {}).get("calls", 0))
@@ -319,7 +318,7 @@ async def test_one_round_trip_per_acquire(
 
     monkeypatch.setattr(redis_client, "execute_command", counting)
     for _ in range(5):
-        await limiter.acquire("telegram", "-1003")
+        await limiter.acquire_keys(limits_for("telegram", "-1003"))
     monkeypatch.undo()
     after = await redis_client.info("commandstats")
     assert sent == ["EVALSHA"] * 5

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from bot.platforms.base import OutMessage
+from bot.core.messages import OutMessage
 from bot.platforms.feishu.render import (
     APP_CONTENT_LIMIT,
     ELEMENT_MAX_BYTES,
@@ -24,9 +24,11 @@ from bot.platforms.feishu.render import (
 from digest.models import Brief, PaperItem, PaperLinks, Section, abs_url, pdf_url
 from tests.fixtures_reference import reference_brief
 from tests.render_checks import assert_in_order, assert_links_in_order
-from tests.strategies import briefs
+from tests.strategies import briefs, examples
 
-PROPERTY = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 Mode = Literal["webhook", "app"]
 
 

@@ -17,18 +17,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from bot.layout import (
-    TAKEAWAY_MAX,
-    first_sentence,
-    glance_takeaway,
-    one_line,
-    repo_facts,
-)
-from bot.markdown import render_markdown
-from bot.platforms.base import OutMessage
+from bot.core.messages import OutMessage
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.slack.render import render_slack
 from bot.platforms.telegram.render import parse_html, render_telegram
+from bot.render.layout import TAKEAWAY_MAX, first_sentence, glance_takeaway, one_line, repo_facts
+from bot.render.markdown import render_markdown
 from digest.i18n import label
 from digest.models import (
     Brief,
@@ -46,9 +40,11 @@ from digest.models import (
 from tests.delivery_helpers import built_brief
 from tests.fixtures_reference import reference_brief
 from tests.render_checks import assert_in_order, norm, strip_continued
-from tests.strategies import ordinary_briefs
+from tests.strategies import examples, ordinary_briefs
 
-PROPERTY = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=examples(30), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 Renderer = Callable[[Brief], list[OutMessage]]
 RENDERERS: dict[str, Renderer] = {

@@ -6,14 +6,16 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from markdown_it import MarkdownIt
 
-from bot.layout import glance_takeaway
-from bot.markdown import escape_md, render_markdown
+from bot.render.layout import glance_takeaway
+from bot.render.markdown import escape_md, render_markdown
 from digest.i18n import label
 from digest.models import PaperItem
 from tests.fixtures_reference import reference_brief
-from tests.strategies import COPYABLE, texts
+from tests.strategies import COPYABLE, examples, texts
 
-PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 MD = MarkdownIt("commonmark").enable(["strikethrough", "table"])
 
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
-from bot.platforms.base import OutMessage
+from bot.core.messages import OutMessage
 from bot.platforms.slack.render import (
     CONTEXT_MAX_ELEMENTS,
     HEADER_TEXT_MAX,
@@ -36,9 +36,11 @@ from digest.models import (
 from tests.delivery_helpers import built_brief
 from tests.fixtures_reference import reference_brief
 from tests.render_checks import assert_in_order, assert_links_in_order, norm, strip_continued
-from tests.strategies import COPYABLE, briefs, identifiers, ordinary_briefs, texts
+from tests.strategies import COPYABLE, briefs, examples, identifiers, ordinary_briefs, texts
 
-PROPERTY = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 # Slack has rejected payloads near 13k characters of block text (msg_blocks_too_long).
 OBSERVED_TOO_LONG = 12_000
 # A mention that would notify: Slack's special mentions, or the words a client links.

@@ -5,14 +5,16 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from telegram.constants import MessageLimit
 
-from bot.platforms.base import OutMessage
+from bot.core.messages import OutMessage
 from bot.platforms.telegram.render import parse_html, render_telegram, visible_length, visible_text
 from digest.models import Brief, PaperItem, PaperLinks, Section, abs_url, pdf_url
 from tests.fixtures_reference import reference_brief
 from tests.render_checks import assert_in_order, assert_links_in_order
-from tests.strategies import briefs
+from tests.strategies import briefs, examples
 
-PROPERTY = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 def _brief(*items: PaperItem, overview: str = "ov", title: str = "Brief") -> Brief:

@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from bot.html import render_html
-from bot.markdown import render_markdown
-from bot.platforms.base import OutMessage
+from bot.core.messages import OutMessage
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.slack.render import render_slack
 from bot.platforms.telegram.render import render_telegram
+from bot.render.html import render_html
+from bot.render.markdown import render_markdown
 from digest.models import Brief, PaperItem, RepoItem, SourceItem
 from digest.pipeline import build_brief
 from digest.profile import Profile

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from bot.delivery import PushReport, push
+from bot.core.ratelimit import RateLimiter
+from bot.delivery.outcomes import RETRY_BASE
+from bot.delivery.push import push
+from bot.delivery.report import PushReport
 from bot.platforms.telegram.send import TRANSIENT_RETRIES, TelegramSender
-from bot.ratelimit import RateLimiter
-from bot.scheduler import LOCK_NAME, RETRY_BASE, Scheduler, local_due, parse_hhmm
-from digest.models import Brief, Subscription
+from bot.runtime.scheduler import LOCK_NAME, Scheduler, local_due, parse_hhmm
+from digest.models import Brief, Language, Subscription
 from digest.profile import Profile
 from digest.settings import Settings
 from digest.store import RedisStore
@@ -52,6 +54,7 @@ class Builder:
         *,
         store: Store,
         readers: Sequence[str] = (),
+        languages: Collection[Language] | None = None,
     ) -> Brief:
         self.days.append(day)
         return built_brief(papers=3).model_copy(update={"date": day})

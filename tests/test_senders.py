@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import SecretStr
 
-from bot.platforms.base import OutMessage
+from bot.core.messages import OutMessage
+from bot.core.ratelimit import RateLimiter
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.feishu.send import FeishuSender, feishu_sign, feishu_uuid
 from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.send import SlackSender, _SleepingRateLimitHandler
 from bot.platforms.telegram.render import render_telegram
 from bot.platforms.telegram.send import TRANSIENT_RETRIES, TelegramSender
-from bot.ratelimit import RateLimiter
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Subscription
 from digest.settings import Settings

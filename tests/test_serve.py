@@ -17,8 +17,8 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.reconnect import Backoff
-from bot.serve import MAX_BODY, readiness, start_service, stop_service
+from bot.core.reconnect import Backoff
+from bot.runtime.serve import MAX_BODY, readiness, start_service, stop_service
 from digest.models import Subscription
 from digest.settings import Settings
 from digest.store.base import Store
@@ -209,7 +209,8 @@ async def test_the_scheduler_pushes_from_serve(
 ) -> None:
     tg, slack = fakes
     # A chat whose brief is due and already built for today: serve's scheduler sends it.
-    from bot.delivery import is_delivered, profile_for
+    from bot.core.profiles import profile_for
+    from bot.delivery.deliver import is_delivered
     from digest.chatstate import put_day_brief
     from tests.delivery_helpers import built_brief
 

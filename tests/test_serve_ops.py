@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +14,14 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 
-from bot.delivery import is_delivered, profile_for
-from bot.observability import REGISTRY
+from bot.core.observability import REGISTRY
+from bot.core.profiles import profile_for
+from bot.delivery.deliver import is_delivered
 from bot.platforms.telegram.send import TelegramSender
-from bot.scheduler import Scheduler
-from bot.serve import Service, readiness, start_service, stop_service
+from bot.runtime.scheduler import Scheduler
+from bot.runtime.serve import Service, readiness, start_service, stop_service
 from digest.chatstate import put_day_brief
-from digest.models import Brief, Subscription
+from digest.models import Brief, Language, Subscription
 from digest.profile import Profile
 from digest.settings import Settings
 from digest.store.base import Store
@@ -225,6 +226,7 @@ async def test_each_brief_build_is_timed(tg: FakeTelegram, store: Store, tmp_pat
         *,
         store: Store,
         readers: Sequence[str] = (),
+        languages: Collection[Language] | None = None,
     ) -> Brief:  # an old-style builder: it takes no `languages`
         built.append(day)
         return built_brief(papers=2).model_copy(update={"date": day})

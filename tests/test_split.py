@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.split import (
+from bot.render.split import (
     BREAK,
     Cost,
     DocSection,
@@ -19,7 +19,7 @@ from bot.split import (
     pack,
     split_line,
 )
-from tests.strategies import E_ACUTE, FAMILY, FLAGS, RAINBOW, THUMB, texts
+from tests.strategies import E_ACUTE, FAMILY, FLAGS, RAINBOW, THUMB, examples, texts
 
 
 class CharLayout:
@@ -104,7 +104,7 @@ def test_split_line_refuses_when_nothing_fits() -> None:
         split_line(line("abc"), lambda part: False)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(texts.filter(lambda t: len(t) > 1), st.integers(min_value=4, max_value=40))
 def test_split_line_reassembles_exactly(text: str, room: int) -> None:
     chunks = []
@@ -243,7 +243,7 @@ def test_a_sticky_section_after_a_break_starts_the_next_message() -> None:
     assert texts_of(messages) == [["T\n\nov"], ["S\n\ns"]]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(
     st.lists(
         st.lists(st.integers(min_value=1, max_value=35), min_size=1, max_size=5),

@@ -436,7 +436,7 @@ async def test_push_tells_every_build_the_days_languages(
 ) -> None:
     """push → build_brief → summarize_papers: a zh and an en chat of one day cost one
     summary call per paper shown to either, both briefs fully LLM-written."""
-    from bot.delivery import push
+    from bot.delivery.push import push
     from digest.models import Subscription
     from digest.pipeline import SAMPLE_DATE, build_brief
 

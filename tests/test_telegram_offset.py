@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.conversation import Conversation, ReceiverDeps
+from bot.chat.conversation import Conversation
+from bot.core.chat import ReceiverDeps
+from bot.core.reconnect import Backoff
 from bot.platforms.telegram.receive import TelegramReceiver
-from bot.reconnect import Backoff
 from digest.models import Document, Reply
 from digest.settings import Settings
 from digest.store.base import Store

@@ -21,10 +21,12 @@ from digest.models import Paper
 from digest.pipeline import SAMPLE_DATE, sample_candidates, select
 from digest.profile import Profile, example_profile
 from digest.ranking import STOPWORDS, rank
-from tests.strategies import days, readers
+from tests.strategies import days, examples, readers
 from tests.test_grouping import ABSTRACTS, DAY
 
-PROPERTY = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 SAMPLE = sample_candidates("en").papers
 # The reference-shaped day: its eight papers among the sample day's.
 REFERENCE_DAY = [

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from bot.core.ratelimit import RateLimiter
+from bot.delivery.watching import check_watches
 from bot.platforms.telegram.send import TelegramSender
-from bot.ratelimit import RateLimiter
-from bot.watching import check_watches
 from digest.settings import Settings
 from digest.store.base import Store
 from digest.watch import (

@@ -19,9 +19,11 @@ from rich.status import Status
 from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
 
-from bot.reconnect import Backoff, Link
+from bot.core.observability import setup_logging
+from bot.core.reconnect import Backoff, Link
 from digest.errors import ConfigError, PaperdropError, StoreError
 from digest.settings import Settings
+from digest.store import open_store
 from digest.store.base import Store
 
 __all__ = [
@@ -134,7 +136,6 @@ class Group(_Conventions, TyperGroup):
 def configure_logging(verbose: bool) -> None:
     """Log at INFO (`-v`) or WARNING to stderr, as text or JSON (`PAPERDROP_LOG_FORMAT`),
     with secrets masked and chat ids hashed; one handler however often it is called."""
-    from bot.observability import setup_logging
 
     setup_logging(None, verbose)
 
@@ -184,7 +185,6 @@ def with_store(
     `on_error` may add a line of its own after it. `wait_for_store` (the long-running
     `serve` and `worker`): an unreachable Store (Redis restarting) is waited for with
     backoff, said once, instead of exiting into a supervisor's restart loop."""
-    from digest.store import open_store
 
     async def go() -> T:
         store = await (

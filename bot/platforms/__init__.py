@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from bot.platforms.base import OutMessage, PlatformAdapter, Receiver
+from bot.core.platform import PlatformAdapter
 from bot.platforms.feishu import FeishuAdapter
 from bot.platforms.slack import SlackAdapter
 from bot.platforms.telegram import TelegramAdapter
 from digest.errors import ConfigError
 from digest.models import Platform
 
-__all__ = ["PLATFORMS", "OutMessage", "PlatformAdapter", "Receiver", "adapter"]
+__all__ = ["PLATFORMS", "adapter"]
 
 PLATFORMS: Mapping[Platform, PlatformAdapter] = MappingProxyType(
     {a.name: a for a in (TelegramAdapter(), SlackAdapter(), FeishuAdapter())}

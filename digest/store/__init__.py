@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from digest.errors import StoreError
 from digest.settings import Settings
 from digest.store.base import Store
+from digest.store.redis import RedisStore
 from digest.store.sqlite import SQLiteStore
 
-if TYPE_CHECKING:
-    from digest.store.redis import RedisStore
-
 __all__ = ["RedisStore", "SQLiteStore", "Store", "open_store"]
-
-
-def __getattr__(name: str) -> object:
-    # redis.asyncio is slow to import; load it only where a Redis store is used.
-    if name == "RedisStore":
-        from digest.store.redis import RedisStore
-
-        return RedisStore
-    raise AttributeError(name)
 
 
 async def open_store(settings: Settings) -> Store:
@@ -30,8 +17,6 @@ async def open_store(settings: Settings) -> Store:
     Raises StoreError (one line, no password) when the store cannot be reached.
     """
     if settings.redis_url:
-        from digest.store.redis import RedisStore
-
         return await RedisStore.from_url(settings.redis_url, settings.redis_prefix)
     path = settings.resolved_sqlite_path
     if str(path) != ":memory:":

@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.delivery import profile_for
+from bot.core.profiles import profile_for
 from bot.platforms.telegram.render import render_telegram
 from digest.chatstate import put_day_brief
 from digest.models import Subscription

@@ -23,7 +23,7 @@ in `start()` (blocking `requests`) and has no stop. This is its protocol
    base64(json(handler's answer))}`` (no data for None), or ``{"code": 500}`` when the
    handler raised. ``card`` frames (the old card callback) get no answer, as in lark.
 5. A lost connection (or a first one that failed): tried again with capped exponential
-   backoff and jitter (`bot.reconnect`), for as long as it takes; lark's fixed
+   backoff and jitter (`bot.core.reconnect`), for as long as it takes; lark's fixed
    ReconnectInterval and ReconnectCount are not followed (a bot must come back by
    itself). A final refusal ends the trying. Each change of state is logged once.
 
@@ -46,7 +46,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 
-from bot.reconnect import RECEIVER_BACKOFF, Backoff, Link
+from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link
 from digest.errors import ConfigError
 
 __all__ = [

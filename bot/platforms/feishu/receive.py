@@ -37,14 +37,16 @@ from urllib.parse import quote
 import httpx
 from aiohttp import web
 
-from bot.conversation import Answer, Incoming, ReceiverDeps
-from bot.platforms.base import Route
+from bot.core.chat import Answer, Incoming, ReceiverDeps
+from bot.core.platform import Route
+from bot.core.ports import Sender
+from bot.core.reconnect import Link
+from bot.core.redaction import redact_in_logs
 from bot.platforms.feishu import events
 from bot.platforms.feishu.events import CARD_EVENT, MESSAGE_EVENT, Envelope, Mention
 from bot.platforms.feishu.longconn import LongConnection, Refused
+from bot.platforms.feishu.rules import SDK_LOGGERS
 from bot.platforms.feishu.send import _FEISHU_BAD_TOKEN, FeishuSender
-from bot.reconnect import Link
-from bot.sending import Sender, redact_in_logs
 from digest.chatstate import FEEDBACK_ACTION
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform, Reply, Subscription
@@ -108,8 +110,8 @@ class FeishuReceiver:
         self._mode = settings.feishu_event_mode
         self._token = _secret(settings.feishu_verification_token)
         self._encrypt_key = _secret(settings.feishu_encrypt_key)
-        redact_in_logs(self._token)
-        redact_in_logs(self._encrypt_key)
+        redact_in_logs(self._token, SDK_LOGGERS)
+        redact_in_logs(self._encrypt_key, SDK_LOGGERS)
         self._own_sender = deps.sender is None
         self._sender: Sender = deps.sender or FeishuSender(settings)
         # Tenant tokens for the chat-info call come from a FeishuSender (one cache).

@@ -26,25 +26,22 @@ from typing import Any
 
 import httpx
 
-from bot.platforms.base import OutMessage
+from bot.core.messages import OutMessage
+from bot.core.ports import Clock, Sleep
+from bot.core.ratelimit import Limiter
+from bot.core.redaction import redact_in_logs, scrub_line
+from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, retry_after_header, with_rate_retries
 from bot.platforms.feishu.render import IMAGE_PENDING
-from bot.ratelimit import Limiter
-from bot.sending import (
-    DEFAULT_RATE_RETRIES,
-    Clock,
-    RetryAfter,
-    Sleep,
-    redact_in_logs,
-    retry_after_header,
-    scrub_line,
-    with_rate_retries,
-)
+from bot.platforms.feishu.rules import SDK_LOGGERS, rate_keys
 from digest.errors import ChatGone, DeliveryError
 from digest.fulltext.fetch import IMAGE_MAX_BYTES, ArxivWeb, FetchFailed
 from digest.models import Platform, Subscription
 from digest.settings import Settings
 
-__all__ = ["FeishuSender", "feishu_sign", "feishu_uuid"]
+__all__ = ["WEBHOOK_REF", "FeishuSender", "feishu_sign", "feishu_uuid"]
+
+# The reference of a custom-bot message: a webhook answers with no message id.
+WEBHOOK_REF = "webhook"
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +103,7 @@ class FeishuSender:
         self._app_secret = (
             settings.feishu_app_secret.get_secret_value() if settings.feishu_app_secret else None
         )
-        redact_in_logs(self._app_secret)
+        redact_in_logs(self._app_secret, SDK_LOGGERS)
         self._client = httpx.AsyncClient(timeout=settings.http_timeout, transport=transport)
         self._limiter = limiter
         self._sleep = sleep
@@ -138,7 +135,7 @@ class FeishuSender:
     ) -> str:
         webhook = sub.webhook is not None
         if sub.webhook is not None:
-            redact_in_logs(sub.webhook.get_secret_value())
+            redact_in_logs(sub.webhook.get_secret_value(), SDK_LOGGERS)
         # A brief part's uuid is stable per (chat, day, part): a re-run is deduplicated.
         # An answer (no day) is new each time it is sent: the same "/help" twice must
         # arrive twice; the nonce stays the same across this send's own retries.
@@ -148,9 +145,7 @@ class FeishuSender:
 
         async def attempt() -> str:
             if self._limiter is not None:
-                await self._limiter.acquire(
-                    "feishu", sub.chat_id, feishu_mode="webhook" if webhook else "app"
-                )
+                await self._limiter.acquire_keys(rate_keys(sub.chat_id, webhook=webhook))
             if webhook:
                 return await self._send_webhook(sub, msg)
             return await self._send_app(sub, msg, thread_ref, day, nonce)
@@ -183,7 +178,7 @@ class FeishuSender:
         self._raise_for_code(sub, data)
         inner = data.get("data")
         ref = inner.get("message_id") if isinstance(inner, dict) else None
-        return str(ref) if ref else "webhook"
+        return str(ref) if ref else WEBHOOK_REF
 
     # app mode
 
@@ -207,7 +202,7 @@ class FeishuSender:
                     "feishu", sub.chat_id, f"tenant token refused: {self._describe(sub, data)}"
                 )
             self.token_fetches += 1
-            redact_in_logs(token)
+            redact_in_logs(token, SDK_LOGGERS)
             expire = float(data.get("expire") or 7200)
             self._token = token
             self._token_expires = now + max(expire - TOKEN_REFRESH_MARGIN, 0.0)

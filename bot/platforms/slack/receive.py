@@ -12,7 +12,7 @@ signature and its timestamp (refusing with 401) and answers the url_verification
 
 The Socket Mode connection is kept up here, not by the SDK (whose reconnecting waits a
 fixed 10 s and logs a traceback per try): a closed or stale connection is made again with
-capped exponential backoff and jitter (`bot.reconnect`), each change of state logged once;
+capped exponential backoff and jitter (`bot.core.reconnect`), each change of state logged once;
 a refused app token ends the trying.
 
 Every listener acknowledges at once and hands the answer to `Conversation.spawn`, which
@@ -48,12 +48,15 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.conversation import Answer, Incoming, ReceiverDeps, parse_command
-from bot.platforms.base import OutMessage, Route
+from bot.core.chat import Answer, Incoming, ReceiverDeps, parse_command
+from bot.core.messages import OutMessage
+from bot.core.platform import Route
+from bot.core.ports import Sender
+from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, keep_trying
+from bot.core.redaction import redact_in_logs, scrub_line
 from bot.platforms.slack.render import render_slack
+from bot.platforms.slack.rules import SDK_LOGGERS
 from bot.platforms.slack.send import SlackSender
-from bot.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, keep_trying
-from bot.sending import Sender, redact_in_logs, scrub_line
 from digest.chatstate import get_prefs
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Language, Platform, Reply, Subscription
@@ -161,7 +164,7 @@ class SlackReceiver:
                 "or PAPERDROP_SLACK_SIGNING_SECRET (HTTP mode)"
             )
         for secret in (token, app_token, signing_secret):
-            redact_in_logs(secret)
+            redact_in_logs(secret, SDK_LOGGERS)
         self._deps = deps
         self._app_token = app_token or None
         self._timeout = int(max(1, s.http_timeout))

@@ -29,9 +29,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.layout import Page, page_of, safe_url, thread_pages
-from bot.platforms.base import OutMessage, threaded
-from bot.split import Cost, Line, Span, cut_point, pack
+from bot.core.messages import OutMessage
+from bot.render.layout import Page, page_of, safe_url, thread_pages
+from bot.render.split import Cost, Line, Span, cut_point, pack
+from bot.render.threads import threaded
 from digest.i18n import label
 from digest.models import Brief, Button, Document, FigureRef
 

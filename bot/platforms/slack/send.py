@@ -23,17 +23,12 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.platforms.base import OutMessage
-from bot.ratelimit import Limiter
-from bot.sending import (
-    DEFAULT_RATE_RETRIES,
-    RetryAfter,
-    Sleep,
-    redact_in_logs,
-    retry_after_header,
-    scrub_line,
-    with_rate_retries,
-)
+from bot.core.messages import OutMessage
+from bot.core.ports import Sleep
+from bot.core.ratelimit import Limiter
+from bot.core.redaction import redact_in_logs, scrub_line
+from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, retry_after_header, with_rate_retries
+from bot.platforms.slack.rules import SDK_LOGGERS, rate_keys
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Platform, Subscription
 from digest.settings import Settings
@@ -96,7 +91,7 @@ class SlackSender:
         if settings.slack_bot_token is None or not settings.slack_bot_token.get_secret_value():
             raise ConfigError("Slack needs PAPERDROP_SLACK_BOT_TOKEN")
         self._token = settings.slack_bot_token.get_secret_value()
-        redact_in_logs(self._token)
+        redact_in_logs(self._token, SDK_LOGGERS)
         self._base_url = settings.slack_api_url
         self._timeout = int(max(1, settings.http_timeout))
         self._limiter = limiter
@@ -147,7 +142,7 @@ class SlackSender:
 
         async def attempt() -> str:
             if self._limiter is not None:
-                await self._limiter.acquire("slack", sub.chat_id)
+                await self._limiter.acquire_keys(rate_keys(sub.chat_id))
             try:
                 resp = await client.chat_postMessage(channel=sub.chat_id, **kwargs)
             except SlackApiError as exc:

@@ -17,7 +17,7 @@ update confirmed on shutdown is one whose answer finished; one still running is
 delivered again after a restart and answered once (the conversation's done marker).
 
 Network errors, 5xx, 409 conflicts: retried with capped exponential backoff and jitter,
-the link's state logged once per change (`bot.reconnect`).
+the link's state logged once per change (`bot.core.reconnect`).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, Protocol
 
-from bot.intake import Deferred
-from bot.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, nap_until
+from bot.core.intake import Deferred
+from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, nap_until
 
 __all__ = ["BUSY_POLL", "RETRY_BACKOFF", "Poller", "UpdateLike"]
 

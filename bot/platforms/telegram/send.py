@@ -2,7 +2,7 @@
 
 Refusals: `ChatGone` when the bot can no longer post there (blocked, kicked, chat gone),
 `DeliveryError` with Telegram's own reason for the rest; 429s are waited out
-(`bot.sending`). Every Bot API call, `getMe` included, goes through `call_with_retries`.
+(`bot.core.retries`). Every Bot API call, `getMe` included, goes through `call_with_retries`.
 """
 
 from __future__ import annotations
@@ -14,16 +14,12 @@ import warnings
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from bot.platforms.base import OutMessage
-from bot.ratelimit import Limiter
-from bot.sending import (
-    DEFAULT_RATE_RETRIES,
-    RetryAfter,
-    Sleep,
-    redact_in_logs,
-    scrub_line,
-    with_rate_retries,
-)
+from bot.core.messages import OutMessage
+from bot.core.ports import Sleep
+from bot.core.ratelimit import Limiter
+from bot.core.redaction import redact_in_logs, scrub_line
+from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, with_rate_retries
+from bot.platforms.telegram.rules import SDK_LOGGERS, rate_keys
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Platform, Subscription
 from digest.settings import Settings
@@ -82,7 +78,7 @@ class TelegramSender:
         # setup turns into a crash instead of a 429 we can wait out.
         os.environ.setdefault(PTB_TIMEDELTA_ENV, "1")
         self._token = settings.telegram_token.get_secret_value()
-        redact_in_logs(self._token)
+        redact_in_logs(self._token, SDK_LOGGERS)
         timeout = settings.http_timeout
         request = HTTPXRequest(
             connection_pool_size=pool_size,
@@ -142,7 +138,7 @@ class TelegramSender:
             nonlocal transient
             while True:
                 if limited and self._limiter is not None:
-                    await self._limiter.acquire("telegram", chat_id)
+                    await self._limiter.acquire_keys(rate_keys(chat_id))
                 try:
                     return await self._translate(chat_id, make(self._bot))
                 except _Transient as exc:

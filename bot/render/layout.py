@@ -1,7 +1,7 @@
 """What a brief says, line by line, for every platform: the shared content layout.
 
 `document(brief)` turns the Brief into `DocSection`s of plain-text `Line`s (bold and link
-spans, no markup). Each platform module renders those lines natively and `bot.split`
+spans, no markup). Each platform module renders those lines natively and `bot.render.split`
 packs them, so the three platforms show the same content in the same order.
 
 The brief reads top-down: the title with the retrieval note (`Brief.header`) and the
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
-from bot.split import DocSection, Line, Span, cut_point
+from bot.render.split import DocSection, Line, Span, cut_point
 from digest.chatstate import feedback_buttons
 from digest.i18n import label
 from digest.models import (

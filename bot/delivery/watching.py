@@ -19,10 +19,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from bot.observability import hashed
+from bot.core.observability import hashed
+from bot.core.ports import Sender
+from bot.core.ratelimit import Limiter
 from bot.platforms import PLATFORMS
-from bot.ratelimit import Limiter
-from bot.sending import Sender
 from digest.chatstate import get_prefs
 from digest.errors import ConfigError, PaperdropError
 from digest.models import Language, Platform, Reply, Subscription, abs_url

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from bot.ratelimit import Clock, FeishuMode, Limit, Sleep, limits_for
+from bot.core.ratelimit import Clock, Limit, Sleep
 from digest.errors import StoreError, scrub
 
 __all__ = ["RedisRateLimiter"]
@@ -142,12 +142,6 @@ class RedisRateLimiter:
             await self._sleep(wait)
         return at
 
-    async def acquire(
-        self, platform: str, chat_id: str, *, feishu_mode: FeishuMode = "app"
-    ) -> float:
-        """Wait for the platform's limits for one send to `chat_id`."""
-        return await self.acquire_keys(limits_for(platform, chat_id, feishu_mode=feishu_mode))
-
     def _scrub(self, exc: BaseException) -> str:
         # redis-py does not quote the password today; should it ever, it still goes.
         kwargs = getattr(self._client.connection_pool, "connection_kwargs", {})
@@ -179,7 +173,7 @@ return 1
 
 
 class RedisCommandLimiter:
-    """bot.intake.CommandLimiter's windows in Redis, so a user's `/paper` count is
+    """bot.core.intake.CommandLimiter's windows in Redis, so a user's `/paper` count is
     the same whichever replica or worker answers (one round trip per command)."""
 
     def __init__(

@@ -1,5 +1,5 @@
 """The Brief as one web page (`paperdrop brief --format html`): the third renderer beside
-Markdown (`bot.markdown`) and the chat platforms.
+Markdown (`bot.render.markdown`) and the chat platforms.
 
 The page is self-contained: inline CSS only, no script, no font, image or stylesheet
 from anywhere (a Content-Security-Policy says so to the browser too), light and dark
@@ -16,7 +16,7 @@ import datetime as dt
 import html
 from urllib.parse import urlsplit
 
-from bot.layout import (
+from bot.render.layout import (
     announced,
     glance_takeaway,
     matched_names,
@@ -45,7 +45,7 @@ __all__ = ["render_html", "safe_href"]
 SEP = " · "
 MAX_AUTHORS = 3  # the authors line names this many, then "et al."
 
-# Strings of the page only (the brief's own come from digest.i18n and bot.layout).
+# Strings of the page only (the brief's own come from digest.i18n and bot.render.layout).
 _WORDS: dict[str, dict[Language, str]] = {
     "et_al": {"zh": "等", "en": "et al."},
     "generated": {"zh": "生成于 {stamp}", "en": "generated {stamp}"},

@@ -14,12 +14,12 @@ the long connection. Webhook modes add their routes to the one HTTP server
   property); 503 with `{"ok": false, "reasons": [...]}` otherwise, naming the platform
   and why ("telegram: not connected: getUpdates: NetworkError: …"), and from the moment
   shutdown begins, so a load balancer stops sending;
-- `GET /metrics`: the Prometheus registry of `bot.observability`.
+- `GET /metrics`: the Prometheus registry of `bot.core.observability`.
 
 A receiver that cannot connect at boot (the platform down, a DNS blip, a 5xx on getMe) is
 tried again in the background with capped exponential backoff and jitter until it
 connects; a running one that loses its connection reconnects the same way by itself
-(`bot.reconnect`). Only a refusal that trying again cannot cure (a rejected token, a
+(`bot.core.reconnect`). Only a refusal that trying again cannot cure (a rejected token, a
 ConfigError) stops the trying; /readyz then says so. Each change of state is logged once.
 
 Shutdown (SIGTERM, Ctrl-C) runs in order: stop taking updates, let the push part being
@@ -39,20 +39,22 @@ from typing import Any
 from aiohttp import web
 from prometheus_client.aiohttp import make_aiohttp_handler
 
-from bot.conversation import Conversation, ReceiverDeps
-from bot.observability import (
+from bot.chat.conversation import Conversation
+from bot.core.chat import ReceiverDeps
+from bot.core.observability import (
     REGISTRY,
     configure_hashing,
     set_queue_depth,
     set_receiver_running,
 )
+from bot.core.platform import Receiver
+from bot.core.ports import Sender
+from bot.core.ratelimit import Limiter, RateLimiter
+from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, keep_trying
+from bot.core.redaction import known_secrets, scrub_line
 from bot.platforms import PLATFORMS
-from bot.platforms.base import Receiver
-from bot.queue import JobQueue, fleet_command_limiter, fleet_limiter
-from bot.ratelimit import Limiter, RateLimiter
-from bot.reconnect import RECEIVER_BACKOFF, Backoff, Link, keep_trying
-from bot.scheduler import Scheduler
-from bot.sending import Sender, known_secrets, scrub_line
+from bot.runtime.queue import JobQueue, fleet_command_limiter, fleet_limiter
+from bot.runtime.scheduler import Scheduler
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform
 from digest.settings import Settings

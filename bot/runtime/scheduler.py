@@ -7,13 +7,13 @@ memory), the chat is due. So a process that was down at 08:00 catches up when it
 back the same local day, once; after local midnight it is a new day whose time has not
 come yet, and yesterday's brief is not sent late.
 
-The leader also checks the watched papers once a day (`bot.watching`): one batched
+The leader also checks the watched papers once a day (`bot.delivery.watching`): one batched
 lookup, and each chat told once of a paper's first code, new version or upvote jump.
 
 Only one replica schedules: the lock is a lease renewed every tick (and during a long
 push), so when the leader dies another replica takes over after the lease runs out.
 
-Metrics (bot/observability.py): ticks by role (leader, follower, error), whether this
+Metrics (bot/core/observability.py): ticks by role (leader, follower, error), whether this
 replica leads and when it last ticked, each push's chats, parts and briefs (read from its
 PushReport), and each brief build's time (`paperdrop_brief_build_seconds`).
 """
@@ -23,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import inspect
-import json
 import logging
 import os
 import socket
@@ -32,50 +30,35 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.delivery import (
-    STORE_LINK,
-    BriefBuilder,
-    ChatOutcome,
-    PushReport,
-    day_key,
-    is_delivered,
-    keep_lock,
-    last_outcome,
-    nap,
-    push,
-)
-from bot.observability import (
-    count_push_error,
-    count_tick,
-    hashed,
-    record_push,
-    time_brief_build,
-)
-from bot.ratelimit import Limiter, RateLimiter
-from bot.sending import Sender
-from bot.watching import check_watches
+from bot.core.leases import STORE_LINK, keep_lock, nap
+from bot.core.observability import count_push_error, count_tick, hashed
+from bot.core.ports import Sender
+from bot.core.ratelimit import Limiter, RateLimiter
+from bot.delivery.build import BriefBuilder, timed_builder
+from bot.delivery.deliver import day_key, is_delivered
+from bot.delivery.outcomes import last_outcome, pace_retries, record_push, retry_state
+from bot.delivery.push import push
+from bot.delivery.report import ChatOutcome, PushReport
+from bot.delivery.watching import check_watches
+from bot.runtime.queue import JobQueue
 from digest.errors import StoreError
 from digest.models import Platform, Subscription
+from digest.pipeline import build_brief
 from digest.settings import Settings
 from digest.store.base import Store
 
 __all__ = [
     "DEFAULT_INTERVAL",
     "LOCK_NAME",
-    "RETRY_NS",
     "Scheduler",
     "TickReport",
     "local_due",
     "parse_hhmm",
     "push_status",
-    "record_outcomes",
 ]
-
-if TYPE_CHECKING:
-    from bot.queue import JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +68,6 @@ DEFAULT_INTERVAL = 60.0
 # The lease outlives a few missed ticks, so a slow tick does not hand over leadership.
 LOCK_TTL_TICKS = 3
 MIN_LOCK_TTL = dt.timedelta(seconds=60)
-# After a failed attempt a chat is retried after this long, doubling, up to the cap.
-RETRY_BASE = dt.timedelta(minutes=2)
-RETRY_CAP = dt.timedelta(minutes=30)
-# (chat, day) -> {"failures": n, "not_before": iso}: in the Store, so a new leader (or the
-# worker that ran the push) paces retries the same way.
-RETRY_NS = "retry"
-RETRY_TTL = dt.timedelta(days=2)
-
 Now = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -149,70 +124,12 @@ async def push_status(store: Store, now: dt.datetime) -> list[dict[str, Any]]:
     return rows
 
 
-async def record_outcomes(store: Store, report: PushReport, now: dt.datetime) -> None:
-    """Pace the next attempt of each chat that failed (doubling, capped); forget the
-    failures of those now delivered. A chat stopped by a shutdown or busy elsewhere was
-    not a failure."""
-    for outcome in report.outcomes:
-        key = day_key(outcome.sub.key, report.day)
-        if outcome.busy or outcome.stopped:
-            continue
-        if outcome.ok:
-            await store.cache_delete(RETRY_NS, key)
-            continue
-        failures = (await _retry_state(store, key))[0] + 1
-        delay = min(RETRY_BASE * 2 ** (failures - 1), RETRY_CAP)
-        value = {"failures": failures, "not_before": (now + delay).isoformat()}
-        await store.cache_set(RETRY_NS, key, json.dumps(value), RETRY_TTL)
-
-
-async def _retry_state(store: Store, key: str) -> tuple[int, dt.datetime | None]:
-    raw = await store.cache_get(RETRY_NS, key)
-    if raw is None:
-        return 0, None
-    try:
-        data = json.loads(raw)
-        return int(data["failures"]), dt.datetime.fromisoformat(data["not_before"])
-    except (ValueError, KeyError, TypeError):
-        return 0, None
-
-
 @dataclass
 class TickReport:
     leader: bool
     due: list[str] = field(default_factory=list)  # subscription keys pushed this tick
     pushes: list[PushReport] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-
-
-def timed_builder(inner: BriefBuilder | None = None) -> BriefBuilder:
-    """`inner` (default: digest.pipeline.build_brief), each call timed as a brief build.
-
-    Keyword arguments the inner builder does not take (`languages`, for builders written
-    before it existed) are not passed on.
-    """
-
-    async def build(*args: Any, **kwargs: Any) -> Any:
-        builder: Any = inner
-        if builder is None:
-            from digest.pipeline import build_brief
-
-            builder = build_brief
-        kwargs = _accepted(builder, kwargs)
-        with time_brief_build():
-            return await builder(*args, **kwargs)
-
-    return build
-
-
-def _accepted(func: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-    try:
-        params = inspect.signature(func).parameters
-    except (TypeError, ValueError):
-        return kwargs
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return kwargs
-    return {k: v for k, v in kwargs.items() if k in params}
 
 
 def _default_owner() -> str:
@@ -233,7 +150,7 @@ class Scheduler:
         interval: float = DEFAULT_INTERVAL,
         clock: Now = _utc_now,
         sleep: Sleep = asyncio.sleep,
-        builder: Any = None,
+        builder: BriefBuilder = build_brief,
         senders: Mapping[Platform, Sender] | None = None,
         limiter: Limiter | None = None,
         push_fn: Callable[..., Awaitable[PushReport]] = push,
@@ -277,7 +194,7 @@ class Scheduler:
                 continue
             if day is None or await is_delivered(self.store, sub, day):
                 continue
-            not_before = (await _retry_state(self.store, day_key(sub.key, day)))[1]
+            not_before = (await retry_state(self.store, day_key(sub.key, day)))[1]
             if not_before is not None and now < not_before:
                 continue
             by_day.setdefault(day, []).append(sub)
@@ -320,11 +237,11 @@ class Scheduler:
                     log.exception("push for %s failed", day)
                     failed = PushReport(day=day, dry_run=False, started_at=now)
                     failed.outcomes = [ChatOutcome(sub, error=str(exc)) for sub in subs]
-                    await record_outcomes(self.store, failed, now)
+                    await pace_retries(self.store, failed, now)
                     continue
                 record_push(pushed)
                 report.pushes.append(pushed)
-                await record_outcomes(self.store, pushed, now)
+                await pace_retries(self.store, pushed, now)
         finally:
             finished.set()
             with contextlib.suppress(Exception):

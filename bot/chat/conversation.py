@@ -13,7 +13,7 @@ input, and a polite "something went wrong" when a handler crashes (logged with i
 traceback, never stopping other chats). Graceful shutdown: `close()` stops new work and
 waits a bounded time for answers in flight.
 
-Metrics (bot/observability.py): every event (`paperdrop_events_total{platform,kind}`),
+Metrics (bot/core/observability.py): every event (`paperdrop_events_total{platform,kind}`),
 every command with its outcome and its handler's time (`paperdrop_commands_total`,
 `paperdrop_command_seconds`), every answer message sent (`paperdrop_messages_sent_total`
 with kind="answer"). Log lines carry the chat and user ids hashed, never raw.
@@ -26,15 +26,15 @@ import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
-from bot.delivery import nap, profile_for
-from bot.intake import (
+from bot.chat import replies
+from bot.chat.outbox import remember, remember_quietly, send_answer
+from bot.core.chat import Answer, AnswerQueue, Incoming, Post, event_key, parse_command
+from bot.core.intake import (
     EVENT_NS,
     Claim,
-    CommandCheck,
     CommandLimiter,
     Deferred,
     FloodGate,
@@ -44,25 +44,21 @@ from bot.intake import (
     one_moment,
     process_owner,
 )
-from bot.observability import count_event, count_sent, hashed, record_command
-from bot.platforms import PLATFORMS
-from bot.reconnect import Backoff
-from bot.sending import Sender, Sleep
+from bot.core.leases import nap
+from bot.core.observability import count_event, count_sent, hashed, record_command
+from bot.core.ports import AdminCheck, CommandCheck, Sender, Sleep
+from bot.core.profiles import chat_profile
+from bot.core.reconnect import Backoff
 from digest.chatstate import get_prefs, thread_key
 from digest.errors import (
-    ChatGone,
-    DeliveryError,
     InvalidPaperId,
     PaperNotFound,
-    ProfileError,
     SourceError,
     StoreError,
 )
 from digest.ids import is_arxiv_id
 from digest.llm import LLM, make_llm
-from digest.models import Document, Language, Platform, Reply, Subscription
-from digest.profile import Profile, example_profile, load_profile
-from digest.reader import reader_profile
+from digest.models import Document, Language, Reply
 from digest.settings import Settings
 from digest.store.base import Store
 from handlers import load_commands
@@ -78,111 +74,15 @@ from handlers.context import (
 )
 from handlers.registry import COMMANDS
 
-if TYPE_CHECKING:
-    from bot.queue import JobQueue
-
-__all__ = [
-    "EVENT_NS",
-    "Answer",
-    "CommandLimiter",
-    "Conversation",
-    "Deferred",
-    "Incoming",
-    "ReceiverDeps",
-    "parse_command",
-]
+__all__ = ["Conversation"]
 
 log = logging.getLogger(__name__)
 
-THREAD_TTL = dt.timedelta(days=14)
-HISTORY_KEEP = 6  # question/answer pairs kept per thread for context
 # An event the platform will not deliver again is tried this long while the Store is
 # unreachable (then the chat is told to try again), with this backoff between tries.
 UNAVAILABLE_PATIENCE = 300.0
 UNAVAILABLE_BACKOFF = Backoff(base=2.0, cap=30.0)
 _NOTED_MAX = 1024  # events whose chat was told "one moment" (remembered, bounded)
-
-AdminCheck = Callable[[], Awaitable[bool]]
-
-
-@dataclass(frozen=True)
-class Incoming:
-    """One message or click, as every platform's receiver describes it."""
-
-    platform: Platform
-    chat_id: str
-    user_id: str
-    text: str = ""  # the bot's own mention removed
-    user_name: str = ""
-    is_group: bool = False
-    # Meant for the bot: a DM, a command, a mention of it, or a reply to its message.
-    addressed: bool = True
-    message_ref: str | None = None  # this message's id on the platform
-    # Where an answer goes to stay in this conversation: the thread root (Slack ts), the
-    # message to reply to (Telegram, Feishu); None: a plain message in the chat.
-    reply_ref: str | None = None
-    # The messages this one answers, nearest first (replied-to message, thread root):
-    # looked up for what the thread is about.
-    thread_refs: tuple[str, ...] = ()
-    event_id: str | None = None  # the platform's id of a (possibly retried) delivery
-    button: tuple[str, str] | None = None  # (action, value) of a clicked button
-    bot_name: str | None = None  # "/cmd@other_bot" is not for us
-    # How commands are typed there: "/" (Telegram, Feishu) or "/paperdrop " (Slack, where
-    # one slash command carries them all). Used in help and pointers.
-    command_prefix: str = "/"
-
-    @property
-    def chat_key(self) -> str:
-        return f"{self.platform}:{self.chat_id}"
-
-
-@dataclass
-class Answer:
-    doc: Document
-    reply_to: str | None = None  # reply into this message's thread
-    notice: bool = False  # a short acknowledgement (a click): a toast where there is one
-    thread: ThreadContext | None = None  # the thread it answers in (history is appended)
-    question: str = ""
-
-    @property
-    def text(self) -> str:
-        """The plain text of a short answer (toasts, ephemeral notes)."""
-        if isinstance(self.doc, Reply):
-            return "\n".join(
-                getattr(item, "text", "") for s in self.doc.sections for item in s.items
-            ).strip()
-        return self.doc.title
-
-
-def parse_command(text: str, bot_name: str | None = None) -> tuple[str, str] | None:
-    """("paper", "2605.29559") from "/paper@bot 2605.29559" or "paper 2605.29559";
-    None when the text is not a command; ("", "") when it is one for another bot."""
-    stripped = text.strip()
-    if not stripped:
-        return None
-    head, _, rest = stripped.partition(" ")
-    if "\n" in head:
-        head, _, more = head.partition("\n")
-        rest = f"{more} {rest}".strip()
-    if head.startswith("/"):
-        name, _, target = head[1:].partition("@")
-        if target and bot_name and target.lower() != bot_name.lower():
-            return ("", "")
-        return (name.lower(), rest.strip())
-    if head.lower() in COMMANDS and not COMMANDS[head.lower()].hidden:
-        return (head.lower(), rest.strip())
-    return None
-
-
-@dataclass
-class ReceiverDeps:
-    """What a platform's receiver is given by `serve`."""
-
-    settings: Settings
-    store: Store
-    conversation: Conversation
-    sender: Sender | None = None  # the platform's sender (made by serve)
-    now: Callable[[], dt.datetime] = field(default=lambda: dt.datetime.now(dt.UTC))
 
 
 def _utc_now() -> dt.datetime:
@@ -198,7 +98,7 @@ class Conversation:
         llm: LLM | None = None,
         now: Callable[[], dt.datetime] = _utc_now,
         clock: Callable[[], float] = time.monotonic,
-        jobs: JobQueue | None = None,
+        jobs: AnswerQueue | None = None,
         command_limiter: CommandCheck | None = None,
         gate: FloodGate | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -278,7 +178,7 @@ class Conversation:
         sender: Sender,
         *,
         is_admin: AdminCheck | None = None,
-        post: Callable[[Answer], Awaitable[bool]] | None = None,
+        post: Post | None = None,
         queue: bool = True,
         redeliverable: bool = False,
     ) -> list[Answer]:
@@ -316,7 +216,7 @@ class Conversation:
         incoming: Incoming,
         sender: Sender,
         is_admin: AdminCheck | None,
-        post: Callable[[Answer], Awaitable[bool]] | None,
+        post: Post | None,
         queue: bool,
         redeliverable: bool,
     ) -> list[Answer]:
@@ -329,7 +229,7 @@ class Conversation:
                 )
             except _Unavailable as exc:
                 reason = str(exc)
-            key = _event_key(incoming) or f"{incoming.chat_key}|{incoming.message_ref}"
+            key = event_key(incoming) or f"{incoming.chat_key}|{incoming.message_ref}"
             if key not in self._noted:
                 self._noted[key] = None
                 if len(self._noted) > _NOTED_MAX:
@@ -354,7 +254,7 @@ class Conversation:
         incoming: Incoming,
         sender: Sender,
         is_admin: AdminCheck | None,
-        post: Callable[[Answer], Awaitable[bool]] | None,
+        post: Post | None,
         queue: bool,
         redeliverable: bool,
     ) -> list[Answer]:
@@ -375,9 +275,9 @@ class Conversation:
                     count_sent(incoming.platform, "ok")
                     sent += 1
                     continue
-                refs = await self._send(incoming, answer, sender)
+                refs = await send_answer(incoming, answer, sender)
                 sent += len(refs)
-                await self._remember_quietly(incoming, answer, refs)
+                await remember_quietly(self.store, incoming, answer, refs)
         except StoreError as exc:
             if sent == 0:
                 await claim.release()
@@ -403,7 +303,7 @@ class Conversation:
         """This process's claim on `inc` (None: a duplicate, ignored). Another process
         answering it: a duplicate, unless the platform delivers it again (Deferred: it
         is answered then, by whoever holds it by then)."""
-        key = _event_key(inc)
+        key = event_key(inc)
         try:
             claim = await claim_event(self.store, key, self.owner, claimed=self._claimed)
         except StoreError as exc:
@@ -446,7 +346,7 @@ class Conversation:
         assert self.jobs is not None
         unclaimed = dataclasses.replace(inc, event_id=None)
         try:
-            await self.jobs.enqueue_answer(unclaimed, key=_event_key(inc))
+            await self.jobs.enqueue_answer(unclaimed, key=event_key(inc))
         except Exception as exc:
             log.warning("queue unreachable, answering here: %s", exc.__class__.__name__)
             return False
@@ -456,7 +356,7 @@ class Conversation:
         self,
         inc: Incoming,
         sender: Sender,
-        post: Callable[[Answer], Awaitable[bool]] | None,
+        post: Post | None,
         line: Callable[[Language], str],
     ) -> None:
         """A short line to the chat without the Store (it may be what is down), in the
@@ -468,13 +368,13 @@ class Conversation:
         answer = Answer(Reply.text(language, line(language)), reply_to=reply_to)
         try:
             if post is None or not await post(answer):
-                await self._send(inc, answer, sender)
+                await send_answer(inc, answer, sender)
         except Exception as exc:
             log.info("a short note to the chat was not sent: %s", exc.__class__.__name__)
 
     async def handle(self, inc: Incoming, *, is_admin: AdminCheck | None = None) -> list[Answer]:
         """The answers to one message or click (no sending); [] for a duplicate."""
-        claim = await claim_event(self.store, _event_key(inc), self.owner, claimed=self._claimed)
+        claim = await claim_event(self.store, event_key(inc), self.owner, claimed=self._claimed)
         if claim is None:
             count_event(inc.platform, "duplicate")
             return []
@@ -506,34 +406,21 @@ class Conversation:
                     return []
                 if COMMANDS[name].admin and inc.is_group and not await ctx.is_admin():
                     record_command(name, "forbidden")
-                    return say(_admins_only(ctx.language, f"{inc.command_prefix}{name}"))
+                    return say(replies.admins_only(ctx.language, f"{inc.command_prefix}{name}"))
                 doc = await self._run(ctx, name, value)
                 return [Answer(doc, reply_to=None, notice=True)]
             return await self._text(ctx, inc, reply_to)
         except UsageError as exc:
             return say(str(exc))
         except InvalidPaperId as exc:
-            return say(_bad_id(ctx.language, exc))
+            return say(replies.bad_id(ctx.language, exc))
         except PaperNotFound as exc:
-            return say(
-                tr(
-                    ctx.language,
-                    f"No paper {exc.paper_id} on arXiv or Hugging Face.",
-                    f"arXiv 和 Hugging Face 上都没有论文 {exc.paper_id}。",
-                )
-            )
+            return say(replies.not_found(ctx.language, exc.paper_id))
         except StoreError:
             raise  # the Store is down: not this command's fault (answered once it is back)
         except SourceError as exc:
             log.warning("source failed for a command: %s", exc, extra={"source": exc.source})
-            return say(
-                tr(
-                    ctx.language,
-                    "arXiv and Hugging Face could not be reached just now: "
-                    "try again in a few minutes.",
-                    "暂时连不上 arXiv 和 Hugging Face,请几分钟后再试。",
-                )
-            )
+            return say(replies.sources_down(ctx.language))
         except Exception:
             chat = hashed(inc.chat_key)
             log.exception(
@@ -542,9 +429,7 @@ class Conversation:
                 chat,
                 extra={"platform": inc.platform, "chat": chat},
             )
-            return say(
-                tr(ctx.language, "Something went wrong, try again.", "出了点问题,请再试一次。")
-            )
+            return say(replies.went_wrong(ctx.language))
 
     async def _text(self, ctx: HandlerContext, inc: Incoming, reply_to: str | None) -> list[Answer]:
         lang = ctx.language
@@ -570,16 +455,16 @@ class Conversation:
                 return []  # group chatter not meant for the bot
             if not inc.is_group and is_arxiv_id(text):
                 return [Answer(await self._run(ctx, "paper", text, limited=True), reply_to)]
-            return [Answer(Reply.text(lang, _pointer(lang, inc.command_prefix)), reply_to)]
+            return [Answer(Reply.text(lang, replies.pointer(lang, inc.command_prefix)), reply_to)]
         name, args = parsed
         cmd = COMMANDS.get(name)
         if cmd is None or cmd.hidden:
             record_command("unknown", "unknown")  # never the typed name: labels stay bounded
-            msg = _unknown(lang, name, inc.command_prefix)
+            msg = replies.unknown(lang, name, inc.command_prefix)
             return [Answer(Reply.text(lang, msg), reply_to=reply_to)]
         if cmd.admin and inc.is_group and not await ctx.is_admin():
             record_command(name, "forbidden")
-            msg = _admins_only(lang, f"{inc.command_prefix}{name}")
+            msg = replies.admins_only(lang, f"{inc.command_prefix}{name}")
             return [Answer(Reply.text(lang, msg), reply_to=reply_to)]
         doc = await self._run(ctx, name, args, limited=cmd.llm)
         return [Answer(doc, reply_to=reply_to)]
@@ -658,148 +543,18 @@ class Conversation:
 
     async def deliver(self, inc: Incoming, answer: Answer, sender: Sender) -> list[str]:
         """Render the answer for the platform and send it; remember what it is about."""
-        refs = await self._send(inc, answer, sender)
+        refs = await send_answer(inc, answer, sender)
         await self.remember(inc, answer, refs)
-        return refs
-
-    async def _remember_quietly(self, inc: Incoming, answer: Answer, refs: Sequence[str]) -> None:
-        """`remember`, after the answer went out: a Store failure here loses only the
-        thread's context, never the answer (and must not send it again)."""
-        try:
-            await self.remember(inc, answer, refs)
-        except StoreError as exc:
-            log.warning("answer sent but its thread context not saved: %s", exc)
-
-    async def _send(self, inc: Incoming, answer: Answer, sender: Sender) -> list[str]:
-        """Render and send; the message references. StoreError (a fleet's limiter on
-        Redis) only before the first message: after it, the rest is dropped and logged."""
-        sub = Subscription(platform=inc.platform, chat_id=inc.chat_id)
-        messages = PLATFORMS[inc.platform].render(answer.doc, sub)
-        refs: list[str] = []
-        for msg in messages:
-            msg.in_thread = answer.reply_to is not None
-            try:
-                refs.append(await sender.send(sub, msg, answer.reply_to))
-            except StoreError as exc:
-                count_sent(inc.platform, "error")
-                if not refs:
-                    raise
-                log.warning("the rest of an answer was not sent: %s", exc)
-                return refs
-            except DeliveryError as exc:
-                count_sent(inc.platform, "gone" if isinstance(exc, ChatGone) else "failed")
-                chat = hashed(inc.chat_key)
-                if msg.optional and not isinstance(exc, ChatGone):
-                    # A figure the platform could not show: the card still goes.
-                    log.info("optional message not delivered (%s): %s", msg.method, exc.reason)
-                    continue
-                log.warning(
-                    "answer not delivered: platform=%s chat=%s reason=%s",
-                    inc.platform,
-                    chat,
-                    exc.reason,
-                    extra={"platform": inc.platform, "chat": chat},
-                )
-                return refs
-            except Exception:
-                count_sent(inc.platform, "error")
-                raise
-            count_sent(inc.platform, "ok")
         return refs
 
     async def remember(self, inc: Incoming, answer: Answer, refs: Sequence[str]) -> None:
         """Thread context: which paper the sent messages are about; a thread's Q&A."""
-        paper_id = answer.doc.paper_id if isinstance(answer.doc, Reply) else None
-        if answer.thread is not None and answer.question:
-            thread = answer.thread
-            thread.history = [*thread.history, {"q": answer.question, "a": answer.text}]
-            thread.history = thread.history[-HISTORY_KEEP:]
-            await self.store.save_thread(thread.key, thread.to_json(), THREAD_TTL)
-            paper_id = paper_id or thread.paper_id
-        if paper_id is None:
-            return
-        keys = [thread_key(inc.platform, inc.chat_id, ref) for ref in refs]
-        if answer.reply_to is not None:
-            # Slack threads are keyed by their root (the message answered under); keep a
-            # brief head's picks or an existing thread's history as they are.
-            root = thread_key(inc.platform, inc.chat_id, answer.reply_to)
-            if await self.store.get_thread(root) is None:
-                keys.append(root)
-        for key in keys:
-            await self.store.save_thread(key, {"paper_id": paper_id}, THREAD_TTL)
+        await remember(self.store, inc, answer, refs)
 
 
 class _Unavailable(Exception):
     """The Store (or the fleet's Redis) failed before anything was sent."""
 
 
-def _event_key(inc: Incoming) -> str | None:
-    return None if inc.event_id is None else f"{inc.platform}:{inc.event_id}"
-
-
 async def _no() -> bool:
     return False
-
-
-async def chat_profile(
-    settings: Settings,
-    store: Store,
-    chat_key: str,
-    sub: Subscription | None,
-    language: Language,
-) -> Profile:
-    """The reader profile of a chat: its subscription's, else its saved interests, else the
-    configured or example profile; with the chat's seeds, followed authors and evidence."""
-    profile: Profile | None = None
-    try:
-        if sub is not None:
-            profile = profile_for(sub, settings)
-        else:
-            prefs = await get_prefs(store, chat_key)
-            if prefs.interests:
-                profile = Profile(
-                    name=", ".join(prefs.interests[:2])[:80], interests=prefs.interests
-                )
-            elif settings.profile_path is not None:
-                profile = load_profile(settings.profile_path)
-    except ProfileError as exc:
-        log.warning("profile of %s unusable (%s): using the example profile", hashed(chat_key), exc)
-    profile = profile or example_profile()
-    profile = await reader_profile(store, chat_key, profile)
-    return profile.model_copy(update={"language": language})
-
-
-def _bad_id(language: Language, exc: InvalidPaperId) -> str:
-    shown = exc.text.strip()[:60]
-    return tr(
-        language,
-        f"“{shown}” is not an arXiv id. Try /paper 2605.29559, an arXiv or Hugging Face "
-        "link, an old-style id such as hep-th/9901001, or an item number of your last brief.",
-        f"“{shown}”不是 arXiv 编号。可以试试 /paper 2605.29559、arXiv 或 Hugging Face 链接、"
-        "旧式编号如 hep-th/9901001,或上一期简报中的条目序号。",
-    )
-
-
-def _admins_only(language: Language, shown: str) -> str:
-    return tr(
-        language,
-        f"Only chat admins can use {shown} in a group.",
-        f"群聊中只有管理员可以使用 {shown}。",
-    )
-
-
-def _pointer(language: Language, p: str) -> str:
-    return tr(
-        language,
-        f"I answer commands: {p}help lists them (for example {p}paper 2605.29559 or {p}ideas).",
-        f"我能回答命令:发送 {p}help 查看(例如 {p}paper 2605.29559 或 {p}ideas)。",
-    )
-
-
-def _unknown(language: Language, name: str, p: str) -> str:
-    shown = name[:32]
-    return tr(
-        language,
-        f"Unknown command {p}{shown}. {p}help lists what I can do.",
-        f"没有 {p}{shown} 这个命令。发送 {p}help 查看可用命令。",
-    )

@@ -1,6 +1,6 @@
 """`paperdrop worker`: one process of the fleet that runs the queue's jobs.
 
-    arq Worker (PAPERDROP_WORKER_JOBS at once) ── push_chats / answer (bot/queue.py)
+    arq Worker (PAPERDROP_WORKER_JOBS at once) ── push_chats / answer (bot/runtime/queue.py)
     one sender per platform, all behind the fleet's Redis rate limiter
     HTTP: GET /healthz, GET /readyz (Redis answers, not stopping), GET /metrics
 
@@ -12,7 +12,7 @@ runs it again elsewhere.
 Redis restarting: arq's job loop fails under it; it is started again with capped
 exponential backoff (`keep_running`) instead of the worker exiting (and its supervisor
 restarting it in a loop), the outage said once and the recovery once. Jobs in flight
-wait for Redis where they need it (bot/delivery.py) and go on.
+wait for Redis where they need it (bot/delivery/) and go on.
 """
 
 from __future__ import annotations
@@ -30,22 +30,17 @@ from arq.worker import Worker
 from prometheus_client.aiohttp import make_aiohttp_handler
 from redis.exceptions import RedisError
 
-from bot.conversation import Conversation
-from bot.observability import REGISTRY, configure_hashing, set_queue_depth
+from bot.chat.conversation import Conversation
+from bot.core.observability import REGISTRY, configure_hashing, set_queue_depth
+from bot.core.ports import Sender
+from bot.core.reconnect import Backoff, Link, Sleep, nap_until
+from bot.delivery.build import BriefBuilder, timed_builder
 from bot.platforms import PLATFORMS
-from bot.queue import (
-    POLL_DELAY,
-    JobQueue,
-    WorkerState,
-    fleet_command_limiter,
-    fleet_limiter,
-    make_worker,
-)
-from bot.reconnect import Backoff, Link, Sleep, nap_until
-from bot.scheduler import timed_builder
-from bot.sending import Sender
+from bot.runtime.jobs import POLL_DELAY, WorkerState, make_worker
+from bot.runtime.queue import JobQueue, fleet_command_limiter, fleet_limiter
 from digest.errors import ConfigError
 from digest.models import Platform
+from digest.pipeline import build_brief
 from digest.settings import Settings
 from digest.store.base import Store
 
@@ -120,7 +115,7 @@ async def start_worker(
     store: Store,
     *,
     senders: Mapping[Platform, Sender] | None = None,
-    builder: Any = None,
+    builder: BriefBuilder = build_brief,
     poll_delay: float = POLL_DELAY,
     http: bool = True,
     queue: JobQueue | None = None,

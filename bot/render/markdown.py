@@ -1,6 +1,6 @@
 """The Brief as Markdown, for the terminal and files (`paperdrop brief`).
 
-The same content as the chat layout (`bot.layout`): the retrieval note under the title,
+The same content as the chat layout (`bot.render.layout`): the retrieval note under the title,
 "worth a glance" as a table of one line per paper, repos with their fetched facts.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bot.layout import announced, glance_takeaway, matched_names, repo_facts, source_status
+from bot.render.layout import announced, glance_takeaway, matched_names, repo_facts, source_status
 from digest.i18n import label
 from digest.models import (
     Document,

@@ -1,7 +1,8 @@
 """Client-side rate limits for sending: sliding windows per chat, per group and overall.
 
-Each send names the windows it counts against (its *keys*), for example Telegram's
-``tg:chat:<id>`` (1/s), ``tg:group:<id>`` (20/min) and ``tg:global`` (30/s). A task
+Each send names the windows it counts against (its *keys*, which its platform's adapter
+supplies), for example Telegram's ``tg:chat:<id>`` (1/s), ``tg:group:<id>`` (20/min) and
+``tg:global`` (30/s). A task
 takes the keys' locks in one fixed order (so tasks never deadlock), waits on each key
 until its windows have room, then records the same instant in all of them. Waiting
 while holding a key's lock is deliberate: it is a FIFO queue per key, so waiters are
@@ -19,26 +20,12 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
-__all__ = [
-    "FEISHU_APP_PER_CHAT",
-    "FEISHU_WEBHOOK_PER_BOT",
-    "SLACK_PER_CHANNEL",
-    "TELEGRAM_GLOBAL",
-    "TELEGRAM_PER_CHAT",
-    "TELEGRAM_PER_GROUP",
-    "Clock",
-    "Limit",
-    "Limiter",
-    "RateLimiter",
-    "Sleep",
-    "limits_for",
-]
+__all__ = ["Clock", "Limit", "Limiter", "RateKeys", "RateLimiter", "Sleep"]
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
-FeishuMode = Literal["webhook", "app"]
 # Float slack when comparing instants: a sleep of exactly the computed wait must free the slot.
 _EPSILON = 1e-6
 
@@ -55,49 +42,17 @@ class Limit:
             raise ValueError("a limit needs count >= 1 and period > 0")
 
 
-# Telegram Bot FAQ (approximate, official): ~1 msg/s in one chat, 20 msg/min in a group,
-# ~30 msg/s overall for broadcasts.
-TELEGRAM_PER_CHAT: tuple[Limit, ...] = (Limit(1, 1.0),)
-TELEGRAM_PER_GROUP: tuple[Limit, ...] = (Limit(20, 60.0),)
-# Overall sends are paced evenly (one per 1/30 s) rather than in bursts of 30: a burst
-# reaches the server spread by queueing, and the next second's burst then overlaps it in
-# the server's window (429s). Same throughput, no burst.
-TELEGRAM_GLOBAL: tuple[Limit, ...] = (Limit(30, 1.0), Limit(1, 1.0 / 30))
-# Slack chat.postMessage: about one message per second per channel (short bursts allowed,
-# but we do not rely on them).
-SLACK_PER_CHANNEL: tuple[Limit, ...] = (Limit(1, 1.0),)
-# Feishu custom bot (webhook): 5 requests/s and 100 requests/min per bot.
-FEISHU_WEBHOOK_PER_BOT: tuple[Limit, ...] = (Limit(5, 1.0), Limit(100, 60.0))
-# Feishu app bot: 5 QPS per chat for im/v1/messages.
-FEISHU_APP_PER_CHAT: tuple[Limit, ...] = (Limit(5, 1.0),)
-
-
-def limits_for(
-    platform: str, chat_id: str, *, feishu_mode: FeishuMode = "app"
-) -> list[tuple[str, tuple[Limit, ...]]]:
-    """The (key, limits) a send to this chat counts against (the platform's adapter says)."""
-    from bot.platforms import PLATFORMS
-
-    found = PLATFORMS.get(platform)  # type: ignore[call-overload]
-    if found is None:
-        raise ValueError(f"unknown platform {platform!r}")
-    keys: list[tuple[str, tuple[Limit, ...]]] = found.rate_keys(
-        chat_id, webhook=feishu_mode == "webhook"
-    )
-    return keys
+# The windows one send counts against: (key, its limits), e.g. ("tg:chat:42", (1/s,)).
+RateKeys = list[tuple[str, tuple[Limit, ...]]]
 
 
 class Limiter(Protocol):
     """What senders need of a limiter: this process's RateLimiter, or the fleet's
-    RedisRateLimiter (bot/ratelimit_redis.py) shared by every worker."""
+    RedisRateLimiter (bot/runtime/ratelimit_redis.py) shared by every worker."""
 
     waited: float
 
     async def acquire_keys(self, keys: Sequence[tuple[str, tuple[Limit, ...]]]) -> float: ...
-
-    async def acquire(
-        self, platform: str, chat_id: str, *, feishu_mode: FeishuMode = "app"
-    ) -> float: ...
 
 
 @dataclass
@@ -185,12 +140,6 @@ class RateLimiter:
             for entry in entries:
                 entry.users -= 1
             self._forget_idle()
-
-    async def acquire(
-        self, platform: str, chat_id: str, *, feishu_mode: FeishuMode = "app"
-    ) -> float:
-        """Wait for the platform's limits for one send to `chat_id`."""
-        return await self.acquire_keys(limits_for(platform, chat_id, feishu_mode=feishu_mode))
 
     def _forget_idle(self) -> None:
         # Keep memory bounded by the chats active within the longest window.

@@ -8,7 +8,7 @@ fields: `hashed(chat_key)` is a keyed hash (HMAC-SHA256 with `PAPERDROP_LOG_SALT
 built-in constant), stable across processes and replicas so that one chat's lines can be
 followed; extra fields named `chat`, `chat_id`, `chat_key`, `user` or `user_id` are hashed
 by the formatter when the code did not do it. Secrets never appear: the redacting filter
-of `bot.sending` runs on the handler (so on every logger's records, not only the HTTP
+of `bot.core.redaction` runs on the handler (so on every logger's records, not only the HTTP
 libraries'), and both formatters replace every known secret (the tokens the senders and
 receivers registered, every secret setting, the Redis URL's password) in the message, the
 fields and the traceback.
@@ -33,7 +33,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING, Any, get_args
+from typing import Any, get_args
 from urllib.parse import urlsplit
 
 from prometheus_client import (
@@ -45,13 +45,13 @@ from prometheus_client import (
     PlatformCollector,
     ProcessCollector,
 )
+from pydantic import SecretStr
 
+from bot.core.redaction import known_secrets, redact_in_logs, redacting_filter
 from digest import telemetry as _core_telemetry
+from digest.errors import mask
 from digest.models import Platform
-
-if TYPE_CHECKING:
-    from bot.delivery import PushReport
-    from digest.settings import Settings
+from digest.settings import Settings
 
 __all__ = [
     "REGISTRY",
@@ -67,8 +67,8 @@ __all__ = [
     "count_sent",
     "count_tick",
     "hashed",
+    "platform_label",
     "record_command",
-    "record_push",
     "set_jobs_running",
     "set_queue_depth",
     "set_receiver_running",
@@ -134,13 +134,6 @@ def _no_secrets() -> Iterable[str]:
     return ()
 
 
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret and secret in text:
-            text = text.replace(secret, "***")
-    return text
-
-
 class TextFormatter(logging.Formatter):
     """`LEVEL logger: message` (the CLI's format), with every known secret masked."""
 
@@ -149,7 +142,7 @@ class TextFormatter(logging.Formatter):
         self._secrets = secrets
 
     def format(self, record: logging.LogRecord) -> str:
-        return _scrub(super().format(record), list(self._secrets()))
+        return mask(super().format(record), list(self._secrets()))
 
 
 class JsonFormatter(logging.Formatter):
@@ -164,14 +157,14 @@ class JsonFormatter(logging.Formatter):
 
         def clean(value: Any) -> Any:
             if isinstance(value, str):
-                return _scrub(value, secrets)
+                return mask(value, secrets)
             if isinstance(value, bool | int | float) or value is None:
                 return value
             if isinstance(value, list | tuple | set | frozenset):
                 return [clean(v) for v in value]
             if isinstance(value, dict):
                 return {str(k): clean(v) for k, v in value.items()}
-            return _scrub(str(value), secrets)
+            return mask(str(value), secrets)
 
         moment = dt.datetime.fromtimestamp(record.created, dt.UTC)
         entry: dict[str, Any] = {
@@ -207,8 +200,6 @@ class _StderrHandler(logging.Handler):
 
 def _setting_secrets(settings: Settings) -> list[str]:
     """Every secret value among the settings, and the Redis URL's password."""
-    from pydantic import SecretStr
-
     found: list[str] = []
     for name in type(settings).model_fields:
         value = getattr(settings, name, None)
@@ -223,8 +214,6 @@ def _setting_secrets(settings: Settings) -> list[str]:
 
 
 def _settings_or_none() -> Settings | None:
-    from digest.settings import Settings
-
     try:
         return Settings()
     except Exception:  # unusable settings are reported by the command that needs them
@@ -238,8 +227,6 @@ def setup_logging(settings: Settings | None = None, verbose: bool = False) -> No
     handler. `settings` None: read them from the environment and `.env` as `Settings()`
     does (text logs when they cannot be read).
     """
-    from bot.sending import known_secrets, redact_in_logs, redacting_filter
-
     if settings is None:
         settings = _settings_or_none()
     log_format = settings.log_format if settings is not None else "text"
@@ -319,7 +306,7 @@ EVENTS = Counter(
     ["platform", "kind"],
     registry=REGISTRY,
 )
-COMMANDS = Counter(
+COMMANDS_HANDLED = Counter(
     "paperdrop_commands",
     "Commands handled, by command (a registered name, or 'unknown') and outcome "
     "(ok, usage, unavailable: no LLM or it failed, limited, forbidden, bad_input, "
@@ -411,34 +398,35 @@ QUEUE_DEPTH = Gauge(
 )
 
 
-def _platform(name: str) -> str:
+def platform_label(name: str) -> str:
+    """A platform name as a metric label: a known one, else \"other\" (labels stay bounded)."""
     return name if name in _PLATFORM_NAMES else "other"
 
 
 def count_sent(platform: str, outcome: str, *, kind: str = "answer", n: int = 1) -> None:
     """`n` messages sent (or not) to `platform`: outcome ok, failed, gone or error."""
     if n > 0:
-        MESSAGES_SENT.labels(_platform(platform), kind, outcome).inc(n)
+        MESSAGES_SENT.labels(platform_label(platform), kind, outcome).inc(n)
 
 
 def count_rate_limit_wait(platform: str, seconds: float) -> None:
     """A 429 about to be waited out for `seconds`."""
-    RATE_LIMIT_WAITS.labels(_platform(platform)).inc()
-    RATE_LIMIT_WAIT_SECONDS.labels(_platform(platform)).inc(max(seconds, 0.0))
+    RATE_LIMIT_WAITS.labels(platform_label(platform)).inc()
+    RATE_LIMIT_WAIT_SECONDS.labels(platform_label(platform)).inc(max(seconds, 0.0))
 
 
 def count_rate_limit_giveup(platform: str) -> None:
-    RATE_LIMIT_GIVEUPS.labels(_platform(platform)).inc()
+    RATE_LIMIT_GIVEUPS.labels(platform_label(platform)).inc()
 
 
 def count_event(platform: str, kind: str) -> None:
     """An event from a receiver: message, click or duplicate."""
-    EVENTS.labels(_platform(platform), kind).inc()
+    EVENTS.labels(platform_label(platform), kind).inc()
 
 
 def record_command(command: str, outcome: str, seconds: float | None = None) -> None:
     """A command handled; `seconds` (its handler's time) when it ran."""
-    COMMANDS.labels(command, outcome).inc()
+    COMMANDS_HANDLED.labels(command, outcome).inc()
     if seconds is not None:
         COMMAND_SECONDS.labels(command).observe(seconds)
 
@@ -453,37 +441,6 @@ def count_tick(role: str) -> None:
 
 def count_push_error() -> None:
     PUSHES.labels("error").inc()
-
-
-def record_push(report: PushReport) -> None:
-    """What one push did, from its report: chats, parts, briefs."""
-    PUSHES.labels("ok").inc()
-    if report.dry_run:
-        return
-    BRIEFS.labels("built").inc(report.briefs_built)
-    BRIEFS.labels("reused").inc(report.briefs_reused)
-    for outcome in report.outcomes:
-        platform = _platform(outcome.sub.platform)
-        result = outcome.result
-        if outcome.busy:  # another process is delivering it and counts it
-            continue
-        if result is None:  # nothing was sent: no profile, no brief, no sender, stopping
-            PUSH_CHATS.labels(platform, "stopped" if outcome.stopped else "error").inc()
-            continue
-        if result.gone:
-            state = "gone"
-        elif outcome.ok:
-            state = "delivered"
-        else:
-            state = "failed"
-        PUSH_CHATS.labels(platform, state).inc()
-        for part_outcome, n in (
-            ("sent", result.sent),
-            ("skipped", result.skipped),
-            ("failed", result.failed),
-        ):
-            if n:
-                BRIEF_PARTS.labels(platform, part_outcome).inc(n)
 
 
 @contextlib.contextmanager
@@ -515,4 +472,4 @@ def set_queue_depth(depth: dict[str, int]) -> None:
 
 
 def set_receiver_running(platform: str, running: bool) -> None:
-    RECEIVER_RUNNING.labels(_platform(platform)).set(1 if running else 0)
+    RECEIVER_RUNNING.labels(platform_label(platform)).set(1 if running else 0)

@@ -39,9 +39,9 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Final
 
-from bot.delivery import keep_lock
+from bot.core.leases import keep_lock
 from digest.errors import PaperdropError
 from digest.models import Language
 from digest.store.base import Store
@@ -55,7 +55,6 @@ __all__ = [
     "MAX_PENDING",
     "REFILL",
     "Claim",
-    "CommandCheck",
     "CommandLimiter",
     "Deferred",
     "FloodGate",
@@ -280,10 +279,6 @@ class CommandLimiter:
     async def check(self, user_key: str, chat_key: str) -> bool:
         """`allow`, as the fleet's RedisCommandLimiter is called."""
         return self.allow(user_key, chat_key)
-
-
-class CommandCheck(Protocol):
-    async def check(self, user_key: str, chat_key: str) -> bool: ...
 
 
 # --- what a chat is told (without the Store: it may be what is down) ------------------

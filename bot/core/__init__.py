@@ -1,0 +1,1 @@
+"""Contracts every room of bot/ shares: messages, ports, redaction, leases, metrics."""

@@ -1,0 +1,1 @@
+"""Platform-free rendering: layout of a document, splitting by limits, Markdown, HTML."""

@@ -1,0 +1,1 @@
+"""The running processes: scheduler, job queue and jobs, worker, serve."""
