@@ -252,6 +252,15 @@ async def paper_card(
         usage=usage,
         generated_at=now(),
     )
+    sections = _card_sections(brief, bare, details, text, language)
+    card = brief.model_copy(update={"title": paper.title, "sections": sections})
+    return card, first_figure(text)
+
+
+def _card_sections(
+    brief: Brief, bare: str, details: PaperDetails, text: FullText | Missing, language: Language
+) -> list[Section]:
+    """The brief's card sections, the pick carrying the full text's details and link."""
     extra = _detail_lines(details, text, language)
     html = text.html_url if isinstance(text, FullText) else None
     sections: list[Section] = []
@@ -272,8 +281,7 @@ async def paper_card(
                 s = s.model_copy(update={"intro": label(why, language)})
             s = s.model_copy(update={"title": bare, "items": items})
         sections.append(s)
-    card = brief.model_copy(update={"title": paper.title, "sections": sections})
-    return card, first_figure(text)
+    return sections
 
 
 async def _repos(
