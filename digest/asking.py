@@ -25,7 +25,7 @@ from digest.fulltext.model import FullText
 from digest.fulltext.passages import Passage, index_of, tokens_of
 from digest.llm import LLM, usage_of
 from digest.models import Language, Link, LLMUsage, Paper
-from digest.summarize import split_sentences
+from digest.sentences import split_sentences
 
 __all__ = ["Answer", "answer_question"]
 

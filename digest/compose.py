@@ -49,8 +49,10 @@ from digest.models import (
     SourceStatus,
     TextItem,
 )
+from digest.notes import ReaderNotes
 from digest.profile import Profile
-from digest.summarize import ReaderNotes, matched_sentence, split_sentences, strip_urls
+from digest.sentences import split_sentences, strip_urls
+from digest.summarize import matched_sentence
 
 __all__ = ["BriefFacts", "LLMState", "compose_brief", "header_note", "repo_key"]
 

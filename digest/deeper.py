@@ -24,12 +24,13 @@ from typing import Final, Literal
 from pydantic import BaseModel, Field
 
 from digest.errors import LLMError, StoreError
+from digest.extractive import category_label, topic_category
 from digest.fulltext.budget import select_excerpts
 from digest.fulltext.model import FullText, Missing, MissingReason
 from digest.llm import LLM, usage_of
 from digest.models import IdeaItem, Language, LLMUsage, Paper, PaperItem, PaperSummary
+from digest.sentences import split_sentences, strip_urls
 from digest.store.base import Store
-from digest.summarize import category_name, split_sentences, strip_urls
 
 __all__ = [
     "DETAILS_PROMPT_VERSION",
@@ -329,7 +330,8 @@ async def paper_details(
         summary = PaperSummary(
             contribution=clean_prose(answer.contribution, source, 300) or fallback.method,
             why=clean_prose(answer.why, source) or fallback.problem,
-            category=strip_urls(answer.category)[:40] or category_name(paper.primary_category),
+            category=strip_urls(answer.category)[:40]
+            or category_label(topic_category(paper), language),
             mode="llm",
         )
     details = PaperDetails(

@@ -52,6 +52,7 @@ from digest.models import (
     SourceItem,
     SourceStatus,
 )
+from digest.notes import ReaderNotes
 from digest.profile import Profile
 from digest.ranking import llm_rerank, rank, semantic_blend
 from digest.reader import Fetch, reader_papers
@@ -62,7 +63,7 @@ from digest.sources.github import GitHubSource, normalize_repo_url
 from digest.sources.hf import HuggingFaceSource, parse_daily
 from digest.sources.merge import merge_papers
 from digest.store.base import Store
-from digest.summarize import NoteHints, ReaderNotes, reader_notes, summarize_papers
+from digest.summarize import NoteHints, reader_notes, summarize_papers
 
 __all__ = [
     "SAMPLE_DATE",

@@ -23,7 +23,6 @@ import functools
 import json
 import logging
 import re
-from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
@@ -31,27 +30,22 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, Field, create_model, model_validator
 
 from digest.errors import InvalidPaperId, LLMError, StoreError
+from digest.extractive import extractive_summary
 from digest.fulltext.budget import select_excerpts
 from digest.fulltext.model import FullText
 from digest.ids import parse_arxiv_id
 from digest.llm import LLM, LLMCallError, usage_of
 from digest.models import Language, LLMUsage, Paper, PaperSummary, Ranked
+from digest.notes import Group, Idea, MustRead, ReaderNotes
 from digest.profile import Profile
+from digest.sentences import split_sentences, strip_urls
 from digest.store.base import Store
 
 __all__ = [
     "PROMPT_VERSION",
-    "Group",
-    "Idea",
-    "MustRead",
     "NoteHints",
-    "ReaderNotes",
-    "extractive_notes",
-    "extractive_summary",
     "matched_sentence",
     "reader_notes",
-    "split_sentences",
-    "strip_urls",
     "summarize_papers",
 ]
 
@@ -156,28 +150,6 @@ No invented numbers, results or links; no URLs, no Markdown."""
 
 # --- prose hygiene ---------------------------------------------------------------------
 
-_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-# A URL ends before trailing punctuation: "see https://x.org/y, or" keeps its comma.
-_URL_TAIL = r"[^\s<>()\[\]{}\"'，。；]*[^\s<>()\[\]{}\"'，。；.,;:!?]"
-_URL = re.compile(
-    rf"<?(?:https?://|ftp://|www\.){_URL_TAIL}>?"
-    rf"|\b(?:[a-z0-9-]+\.)+(?:com|org|io|ai|net|dev|cn|edu|gov|co|me|app|xyz)/(?:{_URL_TAIL})?",
-    re.IGNORECASE,
-)
-_EMPTY_BRACKETS = re.compile(r"[(\[（【]\s*[:：,，]?\s*[)\]）】]")
-_SPACE_BEFORE_PUNCT = re.compile(r"\s+([,.;:!?，。；：！？])")
-_DANGLING = re.compile(r"[,;:，；：]+([.!?。！？])")  # "work, <url>." -> "work."
-
-
-def strip_urls(text: str) -> str:
-    """`text` without URLs (Markdown links keep their label) and with whitespace collapsed."""
-    out = _MD_LINK.sub(r"\1", text)
-    out = _URL.sub("", out)
-    out = _EMPTY_BRACKETS.sub("", out)
-    out = " ".join(out.split())
-    out = _SPACE_BEFORE_PUNCT.sub(r"\1", out)
-    return _DANGLING.sub(r"\1", out).strip()
-
 
 def _prose(text: str, limit: int) -> str:
     out = strip_urls(text)
@@ -190,142 +162,11 @@ def _prose(text: str, limit: int) -> str:
     return cut.rstrip(" ,;:，；：") + "…"
 
 
-# --- sentences -------------------------------------------------------------------------
-
-# Words after which a period does not end a sentence ("e.g.", "et al.", "Fig. 3").
-_ABBREVIATIONS: Final = frozenset(
-    {"e.g", "i.e", "etc", "vs", "cf", "al", "fig", "figs", "eq", "eqs", "sec", "secs"}
-    | {"approx", "resp", "ref", "refs", "tab", "viz", "ca", "dr", "mr", "mrs", "ms"}
-    | {"prof", "jr", "sr", "inc", "ltd", "corp", "dept", "univ", "vol", "pp", "eds"}
-)
-_BOUNDARY = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)|[。！？]+[”’」』）)]*")
-_DOTTED = re.compile(r"^(?:[A-Za-z]\.)+[A-Za-z]?$")  # U.S, e.g, i.e
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of an abstract; abbreviations, initials and decimals do not split."""
-    text = " ".join(text.split())
-    out: list[str] = []
-    start = 0
-    for m in _BOUNDARY.finditer(text):
-        end = m.end()
-        if m.group()[0] == ".":
-            word = text[start : m.start()].rsplit(" ", 1)[-1].lstrip("([{\"'").lower()
-            if word in _ABBREVIATIONS or _DOTTED.match(word) or (len(word) == 1 and word.isalpha()):
-                continue
-        rest = text[end:].lstrip()
-        if rest and m.group()[0] in ".!?" and rest[0].islower():
-            continue  # "approx. three", "vs. baselines": not a new sentence
-        sentence = text[start:end].strip()
-        if sentence:
-            out.append(sentence)
-        start = end
-    tail = text[start:].strip()
-    if tail:
-        out.append(tail)
-    return out
-
-
-_CUES: Final = (
-    "we propose",
-    "we introduce",
-    "we present",
-    "we show",
-    "we find",
-    "we demonstrate",
-    "we develop",
-    "results",
-    "outperform",
-    "achiev",
-    "improv",
-    "state-of-the-art",
-    "surpass",
-    "reduc",
-    "enabl",
-    "experiments",
-    "benchmark",
-    "framework",
-    "method",
-    "significant",
-)
-_NUMBER = re.compile(r"\d+(?:\.\d+)?\s*(?:%|x\b|×)?")
 _CONTRIBUTION_CUE = re.compile(
     r"\b(we|this (paper|work)|in this (paper|work),?)\s+(?:\w+ly\s+)?"
     r"(propose|introduce|present|develop|design|formali[sz]e|build|release|construct)",
     re.IGNORECASE,
 )
-_LINK_CUE = re.compile(r"https?://|github|available at|project page", re.IGNORECASE)
-MIN_SENTENCE_CHARS: Final = 40
-MAX_SENTENCE_CHARS: Final = 400
-
-
-def _sentence_score(sentence: str) -> float:
-    low = sentence.lower()
-    score = 2.0 * sum(1 for cue in _CUES if cue in low)
-    numbers = _NUMBER.findall(sentence)
-    score += min(2, len(numbers)) + sum(1 for n in numbers if n.strip().endswith(("%", "x", "×")))
-    if len(sentence) < MIN_SENTENCE_CHARS:
-        score -= 2
-    if len(sentence) > MAX_SENTENCE_CHARS:
-        score -= 1
-    if _LINK_CUE.search(sentence):
-        score -= 3  # "Code is available at <url>" says nothing once the URL is gone
-    return score
-
-
-# Readable names of the arXiv categories AI papers are filed under (the label of an
-# extractive summary; the raw category is shown beside it).
-_CATEGORY_NAMES: Final = {
-    "cs.AI": "Artificial Intelligence",
-    "cs.CL": "NLP / Language Models",
-    "cs.LG": "Machine Learning",
-    "cs.CV": "Computer Vision",
-    "cs.RO": "Robotics",
-    "cs.SE": "Software Engineering",
-    "cs.IR": "Information Retrieval",
-    "cs.MA": "Multi-Agent Systems",
-    "cs.CR": "Security",
-    "cs.HC": "Human-Computer Interaction",
-    "cs.NE": "Neural and Evolutionary Computing",
-    "cs.DC": "Distributed Computing",
-    "cs.SD": "Audio and Speech",
-    "eess.AS": "Audio and Speech",
-    "eess.IV": "Image and Video Processing",
-    "stat.ML": "Machine Learning",
-}
-
-
-def category_name(primary: str | None) -> str:
-    if primary is None:
-        return "AI"
-    return _CATEGORY_NAMES.get(primary, primary)
-
-
-def extractive_summary(paper: Paper, language: Language) -> PaperSummary:
-    """The paper's own words: HF AI summary or its contribution sentence, then 2 key sentences.
-
-    The source texts are English whatever `language` is: nothing is translated or invented.
-    """
-    sentences = split_sentences(paper.abstract)
-    ai = " ".join((paper.ai_summary or "").split())
-    if ai:
-        contribution, skip_first = ai, False
-    elif sentences:
-        # Abstracts usually open with background; the contribution is where "we propose" is.
-        contribution = next((x for x in sentences if _CONTRIBUTION_CUE.search(x)), sentences[0])
-        skip_first = contribution == sentences[0]
-    else:
-        contribution, skip_first = " ".join(paper.title.split()), False
-    pool = list(enumerate(sentences))[1 if skip_first else 0 :]
-    pool = [(i, s) for i, s in pool if s != contribution]
-    best = sorted(pool, key=lambda item: (-_sentence_score(item[1]), item[0]))[:WHY_SENTENCES]
-    why = " ".join(s for _, s in sorted(best))
-    return PaperSummary(
-        contribution=_prose(contribution, CONTRIBUTION_CHARS),
-        why=_prose(why, WHY_CHARS),
-        category=category_name(paper.primary_category),
-        mode="extractive",
-    )
 
 
 # --- summaries -------------------------------------------------------------------------
@@ -624,35 +465,6 @@ async def summarize_papers(
 # --- reader notes ----------------------------------------------------------------------
 
 
-class MustRead(BaseModel):
-    paper_id: str
-    reason: str = ""
-
-
-class Idea(BaseModel):
-    title: str
-    body: str
-    paper_ids: list[str] = Field(default_factory=list)
-
-
-class Group(BaseModel):
-    """Picks answering the same question, shown as one pick (ids in the picks' order)."""
-
-    title: str
-    paper_ids: list[str] = Field(min_length=2)
-
-
-class ReaderNotes(BaseModel):
-    overview: str = Field(min_length=1)
-    relations: dict[str, str] = Field(default_factory=dict)
-    must_read: list[MustRead] = Field(default_factory=list)
-    ideas: list[Idea] = Field(default_factory=list)
-    conclusion: str = Field(min_length=1)
-    repo_notes: dict[str, str] = Field(default_factory=dict)
-    others_comments: dict[str, str] = Field(default_factory=dict)  # the glance list's lines
-    groups: list[Group] = Field(default_factory=list)
-
-
 # What the notes call answers (lists of {id, text}, not maps: strict JSON schemas have no
 # open maps). JSON-mode answers in the older shapes ({"<id>": "text"}, "paper_id",
 # "reason") are accepted too; `_clean_notes` turns the answer into ReaderNotes.
@@ -907,7 +719,7 @@ async def reader_notes(
     """The reader's notes from one LLM call, checked against the papers given.
 
     Raises LLMError (an `LLMCallError` carrying the failed call's usage) when the LLM
-    fails; the caller then uses `extractive_notes` and marks the brief extractive.
+    fails; the caller then uses `digest.extractive.reader_notes` and marks the brief extractive.
     """
     raw, usage = await llm.complete_json(
         system=NOTES_SYSTEM.format(language=f"Write in {_LANGUAGE_NAME[language]}."),
@@ -920,60 +732,3 @@ async def reader_notes(
         # Nothing left once URLs were removed: as unusable as a malformed answer.
         raise LLMCallError("LLM reader notes had an empty overview or conclusion", usage)
     return notes, usage
-
-
-def extractive_notes(
-    picks: Sequence[Ranked],
-    others: Sequence[Ranked],
-    summaries: Mapping[str, PaperSummary],
-    profile: Profile,
-    language: Language,
-) -> ReaderNotes:
-    """Notes without an LLM: built from titles, counts and matched interests only."""
-    del summaries, profile  # the honest version needs neither prose nor guesses
-    counts = Counter(m for r in picks for m in r.matched)
-    top = [m for m, _ in counts.most_common(3)]
-    with_repo = sum(1 for r in picks if r.paper.github_repo)
-    titles = [" ".join(r.paper.title.split()) for r in picks[:MUST_READ]]
-    sep = _LIST_SEP[language]
-    if language == "zh":
-        overview = f"今日为你挑选了 {len(picks)} 篇重点论文,另有 {len(others)} 篇值得扫一眼。"
-        overview += (
-            f"重点推荐主要匹配你的兴趣:{sep.join(top)}。"
-            if top
-            else "今日没有论文明确匹配你的兴趣,以下按整体相关度排序。"
-        )
-        if titles:
-            rest = "、".join(f"《{t}》" for t in titles[1:])
-            conclusion = f"建议先读《{titles[0]}》" + (f",再看{rest}" if rest else "") + "。"
-        else:
-            conclusion = "今日没有入选论文。"
-        if with_repo:
-            conclusion += f"{len(picks)} 篇重点推荐中有 {with_repo} 篇附带代码仓库。"
-    else:
-        overview = (
-            f"{len(picks)} top picks for you today and {len(others)} more papers worth a glance. "
-        )
-        overview += (
-            f"The top picks mostly match your interests in {sep.join(top)}."
-            if top
-            else "No paper clearly matches your interests today; they are ordered by "
-            "overall relevance."
-        )
-        if titles:
-            rest = " and ".join(f'"{t}"' for t in titles[1:])
-            conclusion = f'Start with "{titles[0]}"' + (f", then {rest}" if rest else "") + "."
-        else:
-            conclusion = "No papers were selected today."
-        if with_repo:
-            conclusion += f" {with_repo} of the {len(picks)} top picks link a code repository."
-    return ReaderNotes(
-        overview=overview,
-        relations={r.paper.paper_id: matched_sentence(r.matched, language) for r in picks},
-        must_read=[
-            MustRead(paper_id=r.paper.paper_id, reason=matched_sentence(r.matched, language))
-            for r in picks[:MUST_READ]
-        ],
-        ideas=[],
-        conclusion=conclusion,
-    )

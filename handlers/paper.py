@@ -23,6 +23,7 @@ from digest.chatstate import feedback_buttons, get_paper, last_briefs, put_paper
 from digest.compose import compose_brief
 from digest.deeper import PaperDetails, paper_details, read_from_note
 from digest.errors import PaperdropError, PaperNotFound, SourceError
+from digest.extractive import extractive_summary, reader_notes
 from digest.fulltext.model import FullText, Missing
 from digest.fulltext.service import read_paper
 from digest.i18n import label
@@ -52,7 +53,7 @@ from digest.sources.github import GitHubSource
 from digest.sources.hf import HuggingFaceSource
 from digest.sources.merge import merge_papers
 from digest.store.base import Store
-from digest.summarize import PROMPT_VERSION, extractive_notes, extractive_summary
+from digest.summarize import PROMPT_VERSION
 from handlers.context import Args, HandlerContext, UsageError
 from handlers.registry import command
 
@@ -234,7 +235,7 @@ async def paper_card(
     summaries = {paper.paper_id: summary}
     llm_used = summary.mode == "llm" or details.mode == "llm"
     # The relation is the chat's matched interests (no per-chat call: cards are shared).
-    notes = extractive_notes(ranked, [], summaries, profile, language)
+    notes = reader_notes(ranked, [], summaries, profile, language)
 
     brief = compose_brief(
         day=day,

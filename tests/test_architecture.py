@@ -19,7 +19,7 @@ LONG_ALLOWED = frozenset(
     {
         "digest/compose.py",
         "digest/compose.py:compose_brief",
-        "digest/extractive.py",
+        "digest/extractive/writer.py",
         "digest/grouping.py",
         "digest/pipeline.py",
         "digest/pipeline.py:build_brief",

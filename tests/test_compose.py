@@ -33,12 +33,13 @@ from digest.models import (
     SourceItem,
     TextItem,
 )
+from digest.notes import Group, Idea, MustRead, ReaderNotes
 from digest.pipeline import _with_llm_groups, build_brief, hidden_counts, sample_candidates, select
 from digest.profile import Profile, example_profile
 from digest.ranking import rank
 from digest.settings import Settings
 from digest.store.base import Store
-from digest.summarize import Group, Idea, MustRead, ReaderNotes, matched_sentence
+from digest.summarize import matched_sentence
 from digest.tokens import canonical
 
 DAY = dt.date(2026, 5, 8)

@@ -13,26 +13,17 @@ from typing import Any, TypeVar
 import pytest
 from pydantic import BaseModel
 
+from digest.cleaning import latex_to_text
 from digest.errors import LLMError, StoreError
+from digest.extractive import extractive_summary
 from digest.llm import LLMCallError, OpenAILLM, forget_structured_support
 from digest.models import LLMUsage, Paper, PaperSummary, Ranked
+from digest.notes import Group, Idea, MustRead, ReaderNotes
 from digest.profile import example_profile
+from digest.sentences import split_sentences, strip_urls
 from digest.settings import Settings
 from digest.store.sqlite import SQLiteStore
-from digest.summarize import (
-    PROMPT_VERSION,
-    Group,
-    Idea,
-    MustRead,
-    NoteHints,
-    ReaderNotes,
-    extractive_notes,
-    extractive_summary,
-    reader_notes,
-    split_sentences,
-    strip_urls,
-    summarize_papers,
-)
+from digest.summarize import PROMPT_VERSION, NoteHints, reader_notes, summarize_papers
 from tests.fakes.llm_server import FakeLLMServer
 
 KEY = "sk-summarize-test"
@@ -145,19 +136,21 @@ TRICKY = Paper(
 def test_extractive_uses_the_contribution_sentence_and_key_sentences() -> None:
     s = extractive_summary(TRICKY, "en")
     assert s.mode == "extractive"
-    # The background opening is skipped for the sentence that states the contribution.
-    assert (
-        s.contribution == "We propose TrickNet, a framework that plans over 3.5x longer horizons."
+    # The background opening is skipped for the sentence that states the contribution,
+    # quoted: the paper's own words.
+    assert s.contribution == (
+        "“We propose TrickNet, a framework that plans over 3.5x longer horizons.”"
     )
     assert "We propose" not in s.why
     assert "Experiments show TrickNet improves success by 12.4% over strong baselines." in s.why
-    assert s.category == "NLP / Language Models"  # readable; the raw category is shown beside it
+    assert s.category == "NLP"  # the one category table: the brief says the same
+    assert extractive_summary(TRICKY, "zh").category == "自然语言处理"
     assert "http" not in s.why
 
 
 def test_extractive_falls_back_to_the_first_sentence_without_a_cue() -> None:
     paper = TRICKY.model_copy(update={"abstract": "Agents act. They act well in many places."})
-    assert extractive_summary(paper, "en").contribution == "Agents act."
+    assert extractive_summary(paper, "en").contribution == "“Agents act.”"
 
 
 def test_extractive_prefers_the_hf_ai_summary_and_defaults_category() -> None:
@@ -165,18 +158,24 @@ def test_extractive_prefers_the_hf_ai_summary_and_defaults_category() -> None:
         update={"ai_summary": "TrickNet plans longer with less compute.", "primary_category": None}
     )
     s = extractive_summary(paper, "zh")
-    assert s.contribution == "TrickNet plans longer with less compute."
-    assert s.why.startswith("We propose TrickNet")  # the first sentence may be used now
+    assert s.contribution == "“TrickNet plans longer with less compute.”"
+    assert "12.4%" in s.why  # the abstract's key figure, introduced in Chinese
     assert s.category == "AI"
 
 
-def test_extractive_on_real_abstracts_copies_their_sentences() -> None:
+def test_extractive_on_real_abstracts_quotes_only_their_words() -> None:
     for paper in PAPERS:
         s = extractive_summary(paper, "en")
-        source = " ".join(f"{paper.abstract} {paper.ai_summary or ''} {paper.title}".split())
-        assert s.contribution and s.contribution.rstrip("…") in source
-        for sentence in split_sentences(s.why):
-            assert sentence in source
+        words = set(_words(latex_to_text(f"{paper.abstract} {paper.ai_summary or ''}")))
+        quotes = [q.split("”")[0] for q in f"{s.contribution} {s.why}".split("“")[1:]]
+        assert quotes
+        for quote in quotes:
+            # Shortened and trimmed of asides, never reworded.
+            assert set(_words(quote)) <= words, quote
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
 
 
 def test_strip_urls() -> None:
@@ -685,32 +684,6 @@ async def test_reader_notes_failure_raises_for_the_caller() -> None:
     with pytest.raises(LLMError, match="HTTP 500"):
         await reader_notes(PICKS, OTHERS, SUMMARIES, PROFILE, "zh", failing)
     assert "Simplified Chinese" in failing.systems[0]
-
-
-def test_extractive_notes_are_honest() -> None:
-    notes = extractive_notes(PICKS, OTHERS, SUMMARIES, PROFILE, "en")
-    assert notes.ideas == []
-    p0 = PICKS[0].paper.paper_id
-    assert (
-        notes.relations[p0] == "Matches your interests: LLM agents, tool use and function calling"
-    )
-    assert notes.must_read == [
-        MustRead(paper_id=r.paper.paper_id, reason=notes.relations[r.paper.paper_id])
-        for r in PICKS[:3]
-    ]
-    assert "5 top picks" in notes.overview and "4 more" in notes.overview
-    assert "LLM agents" in notes.overview
-    assert PICKS[0].paper.title in notes.conclusion
-    assert "http" not in notes.overview + notes.conclusion
-
-
-def test_extractive_notes_in_chinese() -> None:
-    notes = extractive_notes(PICKS, OTHERS, SUMMARIES, PROFILE, "zh")
-    assert notes.relations[PICKS[0].paper.paper_id] == (
-        "匹配你的兴趣:LLM agents、tool use and function calling"
-    )
-    assert notes.overview.startswith("今日为你挑选了 5 篇重点论文")
-    assert f"《{PICKS[0].paper.title}》" in notes.conclusion
 
 
 def test_reader_notes_schema_requires_overview() -> None:

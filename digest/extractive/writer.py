@@ -28,13 +28,14 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from digest.cleaning import clean_sentence, clean_title, latex_to_text, quote, shorten, survey_topic
+from digest.extractive.categories import category_label, topic_category
 from digest.grouping import Group, Plan, Theme, interest_counts, lexicon_of, short_name, themes
 from digest.models import Language, Paper, PaperSummary, Ranked
+from digest.notes import MustRead, ReaderNotes
 from digest.profile import Profile
 from digest.ranking import tokenize
-from digest.summarize import MustRead, ReaderNotes, split_sentences
+from digest.sentences import split_sentences
 from digest.tokens import canonical, is_boilerplate
-from digest.topics import category_label, topic_category
 
 __all__ = [
     "PaperText",
