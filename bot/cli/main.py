@@ -10,7 +10,7 @@ errors are one line on stderr, progress goes to stderr, the document to stdout (
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,7 +24,7 @@ from bot.cli.processes import serve, worker
 from bot.cli.profile import register as register_profile
 from bot.cli.pushing import push_command, render, status
 from bot.cli.reading import register as register_reading
-from bot.cli.subscriptions import subscribe, subscriptions, unsubscribe
+from bot.cli.subscriptions import SUBSCRIBE_SETTINGS, subscribe, subscriptions, unsubscribe
 
 __all__ = ["app"]
 
@@ -80,7 +80,9 @@ def register_delivery(app: typer.Typer) -> None:
         ("worker", worker),
         ("render", render),
     ):
-        app.command(name, cls=Command, context_settings=CONTEXT)(command)
+        own: dict[str, Any] = SUBSCRIBE_SETTINGS if name == "subscribe" else {}
+        context = {**CONTEXT, **own.get("context_settings", {})}
+        app.command(name, cls=Command, context_settings=context, epilog=own.get("epilog"))(command)
 
 
 # The commands, in the order `paperdrop --help` lists them.

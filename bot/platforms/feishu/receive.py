@@ -47,6 +47,7 @@ from bot.platforms.feishu.events import CARD_EVENT, MESSAGE_EVENT, Envelope, Men
 from bot.platforms.feishu.longconn import LongConnection, Refused
 from bot.platforms.feishu.rules import SDK_LOGGERS
 from bot.platforms.feishu.send import _FEISHU_BAD_TOKEN, FeishuSender
+from bot.platforms.feishu.settings import feishu_settings
 from digest.chatstate import FEEDBACK_ACTION
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform, Reply, Subscription
@@ -107,9 +108,11 @@ class FeishuReceiver:
         settings = deps.settings
         self._deps = deps
         self._settings = settings
-        self._mode = settings.feishu_event_mode
-        self._token = _secret(settings.feishu_verification_token)
-        self._encrypt_key = _secret(settings.feishu_encrypt_key)
+        own = feishu_settings(settings)
+        self._own = own
+        self._mode = own.event_mode
+        self._token = _secret(own.verification_token)
+        self._encrypt_key = _secret(own.encrypt_key)
         redact_in_logs(self._token, SDK_LOGGERS)
         redact_in_logs(self._encrypt_key, SDK_LOGGERS)
         self._own_sender = deps.sender is None
@@ -173,13 +176,13 @@ class FeishuReceiver:
             self._identity = await self._learn_identity()
         if self._mode != "ws":
             return
-        settings = self._settings
+        own = self._own
         ws = LongConnection(
-            settings.feishu_app_id or "",
-            _secret(settings.feishu_app_secret) or "",
+            own.app_id or "",
+            _secret(own.app_secret) or "",
             self._on_long_connection_event,
-            base_url=settings.feishu_base_url,
-            timeout=settings.http_timeout,
+            base_url=own.base_url,
+            timeout=self._settings.http_timeout,
         )
         # The first connection is made here so that wrong credentials fail `serve` at
         # once; a passing failure (network, Feishu busy) is tried again in the background.
@@ -462,7 +465,7 @@ class FeishuReceiver:
         sub = Subscription(platform="feishu", chat_id=chat)
         # The token sender's client: its pool, its timeout, closed with it.
         http = self._tokens._client
-        url = self._settings.feishu_base_url.rstrip("/") + path
+        url = self._own.base_url.rstrip("/") + path
         for refreshed in (False, True):
             try:
                 token = await self._tokens._tenant_token(sub, force=refreshed)

@@ -57,6 +57,7 @@ from bot.core.redaction import redact_in_logs, scrub_line
 from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.rules import SDK_LOGGERS
 from bot.platforms.slack.send import SlackSender
+from bot.platforms.slack.settings import slack_settings
 from digest.chatstate import get_prefs
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Language, Platform, Reply, Subscription
@@ -152,10 +153,10 @@ class SlackReceiver:
         random: Callable[[], float] = _random.random,
         socket_check: float = SOCKET_CHECK,
     ) -> None:
-        s = deps.settings
-        token = s.slack_bot_token.get_secret_value() if s.slack_bot_token else ""
-        app_token = s.slack_app_token.get_secret_value() if s.slack_app_token else ""
-        signing_secret = s.slack_signing_secret.get_secret_value() if s.slack_signing_secret else ""
+        s = slack_settings(deps.settings)
+        token = s.bot_token.get_secret_value() if s.bot_token else ""
+        app_token = s.app_token.get_secret_value() if s.app_token else ""
+        signing_secret = s.signing_secret.get_secret_value() if s.signing_secret else ""
         if not token:
             raise ConfigError("Slack needs PAPERDROP_SLACK_BOT_TOKEN")
         if not (app_token or signing_secret):
@@ -167,11 +168,11 @@ class SlackReceiver:
             redact_in_logs(secret, SDK_LOGGERS)
         self._deps = deps
         self._app_token = app_token or None
-        self._timeout = int(max(1, s.http_timeout))
+        self._timeout = int(max(1, deps.settings.http_timeout))
         self._secrets = [token, app_token, signing_secret]
         self.client = AsyncWebClient(
             token=token,
-            base_url=s.slack_api_url,
+            base_url=s.api_url,
             timeout=self._timeout,
             retry_handlers=[
                 AsyncConnectionErrorRetryHandler(),

@@ -29,6 +29,7 @@ from bot.core.ratelimit import Limiter
 from bot.core.redaction import redact_in_logs, scrub_line
 from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, retry_after_header, with_rate_retries
 from bot.platforms.slack.rules import SDK_LOGGERS, rate_keys
+from bot.platforms.slack.settings import slack_settings
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Platform, Subscription
 from digest.settings import Settings
@@ -88,11 +89,12 @@ class SlackSender:
         sleep: Sleep = asyncio.sleep,
         max_rate_retries: int = DEFAULT_RATE_RETRIES,
     ) -> None:
-        if settings.slack_bot_token is None or not settings.slack_bot_token.get_secret_value():
+        own = slack_settings(settings)
+        if own.bot_token is None or not own.bot_token.get_secret_value():
             raise ConfigError("Slack needs PAPERDROP_SLACK_BOT_TOKEN")
-        self._token = settings.slack_bot_token.get_secret_value()
+        self._token = own.bot_token.get_secret_value()
         redact_in_logs(self._token, SDK_LOGGERS)
-        self._base_url = settings.slack_api_url
+        self._base_url = own.api_url
         self._timeout = int(max(1, settings.http_timeout))
         self._limiter = limiter
         self._sleep = sleep

@@ -5,8 +5,8 @@
                                                                           │
     answerCallbackQuery (toasts) ◄── post hook     Conversation.respond ◄─┘
 
-Long polling is the default: no public URL is needed. With `telegram_webhook_url` set,
-`start()` registers the webhook (with `telegram_webhook_secret`) and `routes()` serves
+Long polling is the default: no public URL is needed. With `PAPERDROP_TELEGRAM_WEBHOOK_URL` set,
+`start()` registers the webhook (with `PAPERDROP_TELEGRAM_WEBHOOK_SECRET`) and `routes()` serves
 ``POST /telegram`` on `serve`'s HTTP server.
 
 An update is confirmed to Telegram only once it was handled: polling's offset moves past
@@ -57,6 +57,7 @@ from bot.core.redaction import scrub_line
 from bot.platforms.telegram.incoming import bot_commands, message_incoming, query_incoming
 from bot.platforms.telegram.polling import BUSY_POLL, Poller, UpdateLike
 from bot.platforms.telegram.send import TelegramSender, TokenRejected
+from bot.platforms.telegram.settings import telegram_settings
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform
 from handlers.registry import help_lines
@@ -105,7 +106,8 @@ class TelegramReceiver:
         busy_poll: float = BUSY_POLL,
     ) -> None:
         settings = deps.settings
-        token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+        own = telegram_settings(settings)
+        token = own.token.get_secret_value() if own.token else ""
         if not token:
             raise ConfigError("Telegram needs PAPERDROP_TELEGRAM_TOKEN")
         self._settings = settings
@@ -117,8 +119,8 @@ class TelegramReceiver:
         self._own_api = api is None
         self._api: TelegramSender = api or TelegramSender(settings)
         self._sender: Sender = deps.sender or self._api
-        self._webhook_url = settings.telegram_webhook_url or None
-        secret = settings.telegram_webhook_secret
+        self._webhook_url = own.webhook_url or None
+        secret = own.webhook_secret
         self._secret = secret.get_secret_value() if secret is not None else ""
         self._poll_timeout = poll_timeout
         self._admin_ttl = admin_ttl
@@ -154,7 +156,7 @@ class TelegramReceiver:
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
             Application.builder()
             .token(self._token)
-            .base_url(self._settings.telegram_api_url)
+            .base_url(telegram_settings(self._settings).api_url)
             .connect_timeout(timeout)
             .read_timeout(timeout)
             .write_timeout(timeout)
