@@ -14,7 +14,7 @@ from bot.core.ratelimit import RateLimiter
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.feishu.send import FeishuSender, feishu_sign, feishu_uuid
 from bot.platforms.slack.render import render_slack
-from bot.platforms.slack.send import SlackSender, _SleepingRateLimitHandler
+from bot.platforms.slack.send import SlackSender, _sleeping_rate_limit_handler
 from bot.platforms.telegram.render import render_telegram
 from bot.platforms.telegram.send import TRANSIENT_RETRIES, TelegramSender
 from digest.errors import ChatGone, ConfigError, DeliveryError
@@ -268,7 +268,8 @@ async def test_slack_429_waited_out_through_sdk_handler_and_our_retry(
     )
     assert [m.ts for m in slack.by_channel("C5")] == [ts]
     assert vclock.sleeps.count(4.0) == 4
-    assert any(isinstance(h, _SleepingRateLimitHandler) for h in slack_sender.retry_handlers)
+    handler = _sleeping_rate_limit_handler()
+    assert any(isinstance(h, handler) for h in slack_sender.retry_handlers)
 
 
 @pytest.mark.parametrize("error", ["not_in_channel", "channel_not_found", "is_archived"])

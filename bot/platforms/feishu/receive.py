@@ -31,11 +31,10 @@ import re
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import quote
 
 import httpx
-from aiohttp import web
 
 from bot.core.chat import Answer, Incoming, ReceiverDeps
 from bot.core.platform import Route
@@ -52,6 +51,9 @@ from digest.chatstate import FEEDBACK_ACTION
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform, Reply, Subscription
 from handlers.registry import COMMANDS
+
+if TYPE_CHECKING:  # aiohttp's server is imported by the route that serves (~0.2 s)
+    from aiohttp import web
 
 __all__ = ["CLICK_DEADLINE", "EVENTS_PATH", "BotIdentity", "FeishuReceiver"]
 
@@ -219,6 +221,8 @@ class FeishuReceiver:
 
     async def handle_http(self, request: web.Request) -> web.StreamResponse:
         """POST /feishu/events: the URL check, events and card callbacks."""
+        from aiohttp import web
+
         if self._stopped or not self._started:
             # Not started (or failed to), or stopping: Feishu retries later.
             return web.json_response({"msg": "not accepting events"}, status=503)
