@@ -25,12 +25,17 @@ from bot.cli.profile import register as register_profile
 from bot.cli.pushing import push_command, render, status
 from bot.cli.reading import register as register_reading
 from bot.cli.subscriptions import SUBSCRIBE_SETTINGS, subscribe, subscriptions, unsubscribe
+from bot.platforms import PLATFORMS
 
 __all__ = ["app"]
 
+# "Telegram, Slack and Feishu": the registry's platforms.
+_NAMES = [t.title for t in PLATFORMS.values()]
+_TITLES = ", ".join(_NAMES[:-1]) + " and " + _NAMES[-1] if len(_NAMES) > 1 else "".join(_NAMES)
+
 app = typer.Typer(
     name="paperdrop",
-    help="A personalised AI-research brief every morning, on Telegram, Slack and Feishu.",
+    help=f"A personalised AI-research brief every morning, on {_TITLES}.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,

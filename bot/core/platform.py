@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # a type only: aiohttp's server is imported by the receivers 
     from aiohttp import web
 
 __all__ = [
+    "NoSettings",
     "Option",
     "PlatformAdapter",
     "Receiver",
@@ -60,6 +61,10 @@ def platform_settings(settings: Settings, name: str, cls: type[S]) -> S:
     return loaded
 
 
+class NoSettings(BaseSettings):
+    """The settings of a platform that needs none."""
+
+
 @dataclass(frozen=True)
 class Option:
     """A subscription option a platform takes (`subscribe --option NAME=VALUE`, and
@@ -84,7 +89,7 @@ class PlatformAdapter(abc.ABC):
     chat_id_help: ClassVar[str]  # what a chat id looks like there
     # Its credentials and endpoints (`platform_settings_config(name)`), read through
     # `platform_settings`; README.md and `.env.example` list every field.
-    settings_class: ClassVar[type[BaseSettings]]
+    settings_class: ClassVar[type[BaseSettings]] = NoSettings
     # The subscription options it takes (none by default); `check_options` validates them.
     options: ClassVar[tuple[Option, ...]] = ()
 
