@@ -29,12 +29,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tests.platform_settings import make_settings
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pydantic import SecretStr
 
 from bot.runtime.serve import start_service, stop_service
-from digest.settings import Settings
 from digest.store.sqlite import SQLiteStore
 from tests.fakes.arxiv_atom import entries_from_hf_fixture
 from tests.fakes.arxiv_server import ArxivServer
@@ -74,8 +75,7 @@ async def paper_latency(latency: float, requests: int) -> dict[str, Any]:
         FakeLLMServer(api_key=KEY, latency=latency) as llm,
     ):
         with ArxivServer(entries_from_hf_fixture()) as arxiv:
-            settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
+            settings = make_settings(
                 telegram_token=SecretStr(tg.token),
                 telegram_api_url=tg.base_url,
                 hf_base_url=hf.base_url,

@@ -71,11 +71,11 @@ from bot.platforms.telegram.limits import PER_GROUP as TELEGRAM_PER_GROUP
 from bot.runtime.queue import JobQueue
 from digest.chatstate import put_day_brief
 from digest.models import Subscription
-from digest.settings import Settings
 from digest.store.redis import RedisStore
 from tests.delivery_helpers import built_brief
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.telegram_server import FakeTelegram
+from tests.platform_settings import make_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = dt.date(2026, 6, 1)
@@ -270,8 +270,7 @@ async def run(args: argparse.Namespace) -> int:
                     "PAPERDROP_SLACK_BOT_TOKEN": slack.token,
                     "PAPERDROP_SLACK_API_URL": slack.base_url,
                 }
-            settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
+            settings = make_settings(
                 redis_url=redis_url,
                 redis_prefix=prefix,
                 queue=True,

@@ -8,9 +8,9 @@ fills the prose fields (contribution, why, relation, overview, ideas, conclusion
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_serializer
+from pydantic import BaseModel, Field, SecretStr, field_serializer, model_validator
 
 __all__ = [
     "Brief",
@@ -41,7 +41,9 @@ __all__ = [
 ]
 
 Language = Literal["zh", "en"]
-Platform = Literal["telegram", "slack", "feishu"]
+# A platform's registry name ("telegram"…): the bot checks it against its registry
+# (`bot.platforms`); the core knows no platform.
+Platform = str
 SectionKind = Literal[
     "overview",
     "top_picks",
@@ -353,8 +355,10 @@ class Subscription(BaseModel):
 
     platform: Platform
     chat_id: str
-    webhook: SecretStr | None = None  # Feishu custom-bot webhook URL (holds a token)
-    secret: SecretStr | None = None  # Feishu webhook signing secret
+    # The platform's own options (a Feishu custom bot's webhook URL and signing secret…),
+    # declared and checked by its adapter. Every value is held as a secret: masked in
+    # reprs and logs, revealed only in the JSON the Store keeps.
+    options: dict[str, SecretStr] = Field(default_factory=dict)
     profile_path: str | None = None
     interests: list[str] = Field(default_factory=list)  # inline, when no profile file
     language: Language = "en"
@@ -368,10 +372,33 @@ class Subscription(BaseModel):
     def key(self) -> str:
         return f"{self.platform}:{self.chat_id}"
 
-    @field_serializer("webhook", "secret", when_used="json")
-    def _reveal(self, value: SecretStr | None) -> str | None:
-        # The Store must keep the real value; logs use repr(), which stays masked.
+    def option(self, name: str) -> str | None:
+        """An option's value, or None when it is not set."""
+        value = self.options.get(name)
         return value.get_secret_value() if value is not None else None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_options(cls, data: Any) -> Any:
+        # Subscriptions stored before options existed kept their two options (a custom
+        # bot's "webhook" and "secret") at the top level: they load as options.
+        if not isinstance(data, dict) or not _LEGACY_OPTIONS & data.keys():
+            return data
+        moved = {k: v for k, v in data.items() if k not in _LEGACY_OPTIONS}
+        options = dict(data.get("options") or {})
+        for key in sorted(_LEGACY_OPTIONS):
+            if data.get(key) is not None:
+                options.setdefault(key, data[key])
+        moved["options"] = options
+        return moved
+
+    @field_serializer("options", when_used="json")
+    def _reveal(self, value: dict[str, SecretStr]) -> dict[str, str]:
+        # The Store must keep the real values; logs use repr(), which stays masked.
+        return {k: v.get_secret_value() for k, v in value.items()}
+
+
+_LEGACY_OPTIONS = frozenset({"webhook", "secret"})
 
 
 class Ranked(BaseModel):

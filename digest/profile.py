@@ -39,9 +39,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import tomlkit
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
-from tomlkit.exceptions import TOMLKitError
 
 from digest.authors import clean_author
 from digest.errors import InvalidPaperId, ProfileError
@@ -245,6 +243,11 @@ def _validate(data: object, where: str, language: Language | None) -> Profile:
 def add_papers(path: Path | str, paper_ids: list[str]) -> int:
     """Add seed papers to the profile file's `papers` (kept as written: comments, order,
     other keys); returns how many were new. The result is validated before it is saved."""
+    # tomlkit (which keeps comments and order) is imported by the one command that writes
+    # a profile: its import is slow, and reading needs only tomllib.
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
     p = Path(path).expanduser()
     try:
         doc = tomlkit.parse(p.read_text(encoding="utf-8"))

@@ -47,10 +47,9 @@ import math
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pydantic import BaseModel, Field
-from rank_bm25 import BM25Okapi
 
 from digest.authors import followed_in
 from digest.errors import LLMError
@@ -59,6 +58,9 @@ from digest.llm import LLM
 from digest.models import LLMUsage, Paper, Ranked
 from digest.profile import Profile
 from digest.tokens import STOPWORDS, document_tokens, supports, surface_forms, tokenize
+
+if TYPE_CHECKING:
+    from rank_bm25 import BM25Okapi
 
 __all__ = [
     "PROMPT_VERSION",
@@ -145,6 +147,9 @@ class _Lexicon:
     def build(cls, docs: Sequence[Sequence[str]]) -> _Lexicon:
         if not any(docs):
             return cls(None, len(docs))
+        # Imported here: rank_bm25 loads numpy (slow), which only building a brief needs.
+        from rank_bm25 import BM25Okapi
+
         # Pre-tokenised corpus: with a `tokenizer` argument rank_bm25 starts a process pool.
         bm25 = BM25Okapi(list(docs))
         # rank_bm25's Okapi idf is zero for a term in half the papers and, for one in more,

@@ -1,7 +1,9 @@
 """One typed settings object, read from the environment (prefix PAPERDROP_) and `.env`.
 
-Every endpoint is configurable so that users can point at mirrors (Lark vs Feishu, a local
-Bot API server, any OpenAI-compatible LLM) and tests can point at local fake servers.
+Every endpoint is configurable so that users can point at mirrors (any OpenAI-compatible
+LLM, an arXiv mirror) and tests can point at local fake servers. A platform's credentials
+and endpoints are its own settings (`bot/platforms/<name>/settings.py`), held in
+`platforms` by name: the core knows no platform.
 """
 
 from __future__ import annotations
@@ -139,32 +141,12 @@ class Settings(BaseSettings):
         20, ge=1, description="HF upvotes gained since /watch that a watching chat is told of"
     )
 
-    # Delivery platforms
-    telegram_token: SecretStr | None = None
-    telegram_api_url: str = "https://api.telegram.org/bot"
-    slack_bot_token: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
-    feishu_app_id: str | None = None
-    feishu_app_secret: SecretStr | None = None
-    feishu_base_url: str = "https://open.feishu.cn"
+    # Each platform's own settings (its `BaseSettings`, PAPERDROP_<PLATFORM>_…), by its
+    # registry name. The bot fills them from the environment when it loads the settings
+    # (`bot.platforms.load_settings`); given here, they override it. The core reads none.
+    platforms: dict[str, BaseSettings] = Field(default_factory=dict, exclude=True, repr=False)
 
-    # Receiving (paperdrop serve). With none of the webhook settings, no public URL is
-    # needed: Telegram long-polls, Slack uses Socket Mode, Feishu the long connection.
-    telegram_webhook_url: str | None = Field(
-        None, description="public https URL of POST /telegram; unset: long polling"
-    )
-    telegram_webhook_secret: SecretStr | None = Field(
-        None, description="checked against X-Telegram-Bot-Api-Secret-Token"
-    )
-    slack_app_token: SecretStr | None = Field(None, description="xapp-… token: Socket Mode")
-    slack_signing_secret: SecretStr | None = Field(
-        None, description="HTTP mode (POST /slack/events) when no app token is set"
-    )
-    feishu_event_mode: Literal["ws", "http"] = Field(
-        "ws", description="ws: lark-oapi long connection; http: POST /feishu/events"
-    )
-    feishu_verification_token: SecretStr | None = None
-    feishu_encrypt_key: SecretStr | None = None
+    # Receiving (paperdrop serve): the one HTTP server of webhooks, probes and metrics.
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=0, le=65535)
     command_rate_user: int = Field(

@@ -135,6 +135,6 @@ def reference_or_built_brief() -> Brief:
 def limits_for(platform: str, chat_id: str, *, feishu_mode: str = "app") -> RateKeys:
     """The windows a send to this chat counts against, as its platform's adapter says (a
     Feishu custom-bot subscription with `feishu_mode="webhook"`)."""
-    webhook = SecretStr("https://hook.invalid/x") if feishu_mode == "webhook" else None
-    sub = Subscription(platform=platform, chat_id=chat_id, webhook=webhook)  # type: ignore[arg-type]
+    hook = {"webhook": SecretStr("https://hook.invalid/x")} if feishu_mode == "webhook" else {}
+    sub = Subscription(platform=platform, chat_id=chat_id, options=hook)
     return adapter(platform).rate_keys(sub)

@@ -50,6 +50,7 @@ from handlers.registry import COMMANDS
 from tests.chat_helpers import WAIT, Signal
 from tests.fakes import feishu_events as fe
 from tests.fakes.feishu_server import FakeFeishu, FeishuMessage
+from tests.platform_settings import make_settings
 
 CLOSED = "http://127.0.0.1:9"  # sources point here: any network use fails at once
 
@@ -207,7 +208,7 @@ def _settings(fs: FakeFeishu, mode: Mode, **overrides: Any) -> Settings:
         "shutdown_grace": WAIT,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)
+    return make_settings(**values)
 
 
 @contextlib.asynccontextmanager

@@ -44,6 +44,7 @@ from tests.fakes.slack_server import BOT_USER_ID, FakeSlack
 from tests.fakes.sources_server import FakeGitHub, FakeHF
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fulltext_fixtures import SCALING_PAGES
+from tests.platform_settings import updated
 from tests.test_chat_slack import SECRET, WAIT, Workspace, _serve
 from tests.test_chat_slack import _settings as slack_settings
 
@@ -370,8 +371,8 @@ async def test_a_hostile_pdf_neither_hangs_nor_crashes_anything(
 async def test_the_figure_on_telegram_is_a_photo_before_the_card(world: World) -> None:
     answer, _ = await Person(world.bot()).card(EMO)
     async with FakeTelegram() as tg:
-        settings = world.settings.model_copy(
-            update={"telegram_token": SecretStr(tg.token), "telegram_api_url": tg.base_url}
+        settings = updated(
+            world.settings, telegram_token=SecretStr(tg.token), telegram_api_url=tg.base_url
         )
         sender = TelegramSender(settings)
         conv = world.bot()
@@ -403,8 +404,8 @@ async def test_the_figure_on_slack_is_an_image_block(world: World) -> None:
     answer, _ = await Person(world.bot()).card(EMO)
     assert isinstance(answer.doc, Reply) and answer.doc.figure is not None
     async with FakeSlack() as slack:
-        settings = world.settings.model_copy(
-            update={"slack_bot_token": SecretStr(slack.token), "slack_api_url": slack.base_url}
+        settings = updated(
+            world.settings, slack_bot_token=SecretStr(slack.token), slack_api_url=slack.base_url
         )
         sender = SlackSender(settings)
         conv = world.bot()
@@ -426,12 +427,11 @@ async def test_the_figure_on_slack_is_an_image_block(world: World) -> None:
 async def test_the_figure_on_feishu_is_uploaded_then_shown(world: World) -> None:
     answer, _ = await Person(world.bot()).card(EMO)
     async with FakeFeishu(chats=["oc_team"]) as fs:
-        settings = world.settings.model_copy(
-            update={
-                "feishu_app_id": fs.app_id,
-                "feishu_app_secret": SecretStr(fs.app_secret),
-                "feishu_base_url": fs.base_url,
-            }
+        settings = updated(
+            world.settings,
+            feishu_app_id=fs.app_id,
+            feishu_app_secret=SecretStr(fs.app_secret),
+            feishu_base_url=fs.base_url,
         )
         sender = FeishuSender(settings)
         conv = world.bot()

@@ -48,6 +48,7 @@ from tests.fakes.slack_server import (
     SlackMessage,
     SlackResponse,
 )
+from tests.platform_settings import make_settings, updated
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # the signing secret Slack and the bot share
 WAIT = 10.0  # seconds: a bound on waiting for the bot's answer, never a sleep
@@ -66,8 +67,7 @@ PAPER = Paper(
 
 
 def _settings(fake: FakeSlack, *, socket_mode: bool = False) -> Settings:
-    return Settings(
-        _env_file=None,
+    return make_settings(
         slack_bot_token=SecretStr(fake.token),
         slack_api_url=fake.base_url,
         slack_app_token=SecretStr(fake.app_token or "") if socket_mode else None,
@@ -537,8 +537,8 @@ async def test_socket_mode_comes_back_by_itself_after_slack_goes_away(
 
 async def test_socket_mode_with_a_refused_app_token_fails_at_start(store: Store) -> None:
     async with FakeSlack() as fake:
-        settings = _settings(fake, socket_mode=True).model_copy(
-            update={"slack_app_token": SecretStr("xapp-1-revoked-token")}
+        settings = updated(
+            _settings(fake, socket_mode=True), slack_app_token=SecretStr("xapp-1-revoked-token")
         )
         conversation = Conversation(settings, store)
         receiver = SlackReceiver(ReceiverDeps(settings, store, conversation))

@@ -36,6 +36,7 @@ from bot.core.ports import Sender
 from bot.platforms.telegram.receive import SECRET_HEADER, WEBHOOK_PATH, TelegramReceiver
 from bot.platforms.telegram.render import render_telegram
 from bot.platforms.telegram.send import TelegramSender
+from bot.platforms.telegram.settings import telegram_settings
 from digest.chatstate import get_votes, put_papers, thread_key
 from digest.errors import ConfigError
 from digest.models import Button, Document, Paper, Reply, Subscription
@@ -45,6 +46,7 @@ from handlers.context import Args, HandlerContext
 from handlers.registry import COMMANDS, Command
 from tests.chat_helpers import WAIT, Signal
 from tests.fakes.telegram_server import FakeTelegram, TelegramMessage
+from tests.platform_settings import make_settings, updated
 
 T = TypeVar("T")
 
@@ -177,8 +179,7 @@ class Bot:
 
 
 def _settings(tg: FakeTelegram, webhook_url: str | None = None) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    return make_settings(
         telegram_token=SecretStr(tg.token),
         telegram_api_url=tg.base_url,
         telegram_webhook_url=webhook_url,
@@ -464,13 +465,13 @@ async def test_a_click_whose_handling_crashes_still_stops_the_spinner(
 async def test_webhook_mode_registers_the_webhook_and_answers_through_it(store: Store) -> None:
     async with telegram_bot(store, webhook=True) as bot:
         assert (bot.tg.webhook_url, bot.tg.webhook_secret) == (
-            bot.settings.telegram_webhook_url,
+            telegram_settings(bot.settings).webhook_url,
             SECRET,
         )
         [answer] = await bot.says(DM, "/help")
     assert "/paper" in answer.text
     # Stopping leaves the webhook to the replicas still serving it.
-    assert bot.tg.webhook_url == bot.settings.telegram_webhook_url
+    assert bot.tg.webhook_url == telegram_settings(bot.settings).webhook_url
 
 
 async def test_a_webhook_post_before_start_is_left_for_telegram_to_redeliver(
@@ -651,7 +652,7 @@ async def test_without_a_sender_the_receiver_answers_through_its_own(store: Stor
 async def test_a_rejected_token_fails_start_without_showing_it(store: Store) -> None:
     async with FakeTelegram() as tg:
         wrong = "987654321:AAWrongTokenForPaperdropTests_987654"
-        settings = _settings(tg).model_copy(update={"telegram_token": SecretStr(wrong)})
+        settings = updated(_settings(tg), telegram_token=SecretStr(wrong))
         signal = Signal()
         sender = WatchedSender(settings, signal, [])
         conversation = WatchedConversation(settings, store, signal)

@@ -97,7 +97,7 @@ def test_webhook_and_secret_are_stored_but_never_shown(
     )  # fmt: skip
     assert out.exit_code == 0, out.output
     (sub,) = stored(db)
-    assert sub.webhook is not None and sub.webhook.get_secret_value() == HOOK
+    assert sub.option("webhook") == HOOK and sub.option("secret") == "sign-me-please"
     listed = invoke("subscriptions")
     assert "secret-token" not in listed.output and "sign-me-please" not in listed.output
     assert "(set)" in listed.output
@@ -126,7 +126,10 @@ def test_profile_file_sets_language(invoke: Callable[..., Any], db: Path, tmp_pa
         ),
         (["--platform", "feishu", "--chat", "oc_1"], "needs --webhook"),
         (["--platform", "feishu", "--chat", "x", "--secret", "s"], "give --webhook too"),
-        (["--platform", "slack", "--chat", "C1", "--webhook", HOOK], "Feishu custom bots only"),
+        (
+            ["--platform", "slack", "--chat", "C1", "--webhook", HOOK],
+            "--webhook is for Feishu only",
+        ),
         (
             ["--platform", "slack", "--chat", "C1", "--interests", "a", "--profile", "p.toml"],
             "not both",
@@ -151,7 +154,7 @@ def test_feishu_app_mode_needs_credentials_only(invoke: Callable[..., Any], db: 
         extra={"PAPERDROP_FEISHU_APP_ID": "cli_a", "PAPERDROP_FEISHU_APP_SECRET": "s"},
     )  # fmt: skip
     assert out.exit_code == 0, out.output
-    assert stored(db)[0].webhook is None
+    assert stored(db)[0].options == {}
 
 
 def test_loopback_http_webhook_allowed_for_tests(invoke: Callable[..., Any]) -> None:
@@ -304,3 +307,54 @@ def test_status_lists_chats_and_their_state_as_a_table_or_json(
     states = {row["chat"]: row["state"] for row in data["chats"]}
     assert set(states) == {"slack:C1", "slack:C2"}
     assert states["slack:C1"] in ("due", "scheduled") and data["summary"]["chats"] == 2
+
+
+def test_platform_options_by_option_and_by_the_adapter_s_flags(
+    invoke: Callable[..., Any], db: Path
+) -> None:
+    out = invoke(
+        "subscribe", "--platform", "feishu", "--chat", "by-option",
+        "--option", f"webhook={HOOK}", "--option", "secret=sign-me-please",
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    flags = invoke(
+        "subscribe", "--platform", "feishu", "--chat", "by-flag", f"--webhook={HOOK}",
+        "--secret", "sign-me-please",
+    )  # fmt: skip
+    assert flags.exit_code == 0, flags.output
+    by_option, by_flag = sorted(stored(db), key=lambda s: s.chat_id)
+    assert by_option.options == by_flag.options
+    assert by_flag.option("webhook") == HOOK and by_flag.option("secret") == "sign-me-please"
+    listed = invoke("subscriptions")
+    assert listed.output.count("(set)") == 4  # both options of both chats, masked
+    assert "secret-token" not in listed.output and "sign-me-please" not in listed.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--platform", "telegram", "--chat", "1", "--option", "webhook=x"], "Telegram takes no"),
+        (["--platform", "feishu", "--chat", "x", "--option", "color=red"], "takes no option color"),
+        (["--platform", "feishu", "--chat", "x", "--option", "webhook"], "NAME=VALUE"),
+        (["--platform", "feishu", "--chat", "x", "--webhook"], "--webhook needs a value"),
+        (["--platform", "slack", "--chat", "C1", "--colour", "red"], "no such option: --colour"),
+        (["--platform", "slack", "--chat", "C1", "stray-s3cret"], "unexpected argument"),
+    ],
+)
+def test_bad_platform_options_exit_2_without_echoing_values(
+    invoke: Callable[..., Any], db: Path, args: list[str], message: str
+) -> None:
+    out = invoke("subscribe", *args)
+    assert out.exit_code == 2, out.output
+    assert message in out.output and "stray-s3cret" not in out.output
+    assert not db.exists() or stored(db) == []
+
+
+def test_render_mode_is_the_platform_s_own(invoke: Callable[..., Any]) -> None:
+    brief = built_brief().model_dump_json()
+    hook = invoke("render", "--platform", "feishu", input=brief)  # the default: webhook
+    assert json.loads(hook.stdout) == [m.payload for m in render_feishu(built_brief())]
+    out = invoke("render", "--platform", "telegram", "--mode", "app", input=brief)
+    assert out.exit_code == 2 and "Telegram renders as none" in out.output
+    out = invoke("render", "--platform", "feishu", "--mode", "fax", input=brief)
+    assert out.exit_code == 2 and "webhook|app" in out.output

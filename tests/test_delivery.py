@@ -40,6 +40,7 @@ from tests.delivery_helpers import VirtualClock, built_brief, reference_or_built
 from tests.fakes.feishu_server import FakeFeishu
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.telegram_server import FakeTelegram
+from tests.platform_settings import make_settings
 from tests.store_helpers import Switchable
 
 DAY = dt.date(2026, 5, 31)
@@ -86,8 +87,7 @@ async def platforms() -> AsyncIterator[Platforms]:
         FakeSlack() as slack,
         FakeFeishu(chats=["oc_team", "oc_lab"]) as fs,
     ):
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+        settings = make_settings(
             telegram_token=SecretStr(tg.token),
             telegram_api_url=tg.base_url,
             slack_bot_token=SecretStr(slack.token),
@@ -145,8 +145,7 @@ def subs(p: Platforms) -> list[Subscription]:
             platform="feishu",
             chat_id="hook-team",
             interests=team,
-            webhook=SecretStr(p.hook_url),
-            secret=SecretStr("hook-secret"),
+            options={"webhook": SecretStr(p.hook_url), "secret": SecretStr("hook-secret")},
         ),
     ]
 
@@ -157,14 +156,14 @@ def received(p: Platforms, sub: Subscription) -> list[str]:
         return [m.text for m in p.tg.by_chat(sub.chat_id)]
     if sub.platform == "slack":
         return [m.text or "" for m in p.slack.by_channel(sub.chat_id)]
-    chat = "hook-tok" if sub.webhook else sub.chat_id
+    chat = "hook-tok" if sub.option("webhook") else sub.chat_id
     return [str(m.content.get("header")) for m in p.fs.by_chat(chat)]
 
 
 def expected(brief: Brief, sub: Subscription) -> list[str]:
     msgs = render_for(brief, sub)
     if sub.platform == "feishu":
-        card_key = "card" if sub.webhook else "content"
+        card_key = "card" if sub.option("webhook") else "content"
         out = []
         for m in msgs:
             import json
@@ -358,8 +357,7 @@ async def test_push_one_chat(platforms: Platforms, store: Store) -> None:
 
 async def test_missing_platform_credentials_fail_those_chats_only(store: Store) -> None:
     async with FakeSlack() as slack:
-        settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+        settings = make_settings(
             slack_bot_token=SecretStr(slack.token),
             slack_api_url=slack.base_url,
         )

@@ -4,7 +4,8 @@ Compose Specification's JSON schema, the Kubernetes manifests by the API's own s
 (kubernetes-validate, strict), the systemd unit by `systemd-analyze verify`, and
 `.env.example` against the Settings model.
 
-`.env.example` is generated from `digest.settings.Settings`; after adding a setting run
+`.env.example` is generated from `digest.settings.Settings` and each platform's settings
+class (`tests/settings_catalog.py`); after adding a setting run
 
     uv run --frozen python -m tests.test_deploy
 
@@ -32,7 +33,7 @@ from dockerfile_parse import DockerfileParser
 from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
 
-from digest.settings import Settings
+from tests.settings_catalog import fields, settings_classes
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -43,16 +44,6 @@ SECRET_NAME = re.compile(r"(TOKEN|SECRET|API_KEY|PASSWORD|ENCRYPT_KEY|LOG_SALT)$
 
 
 # --- .env.example ----------------------------------------------------------------------------
-
-
-def env_name(name: str, info: FieldInfo) -> str:
-    alias = info.validation_alias
-    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
-        return alias.choices[0]
-    if isinstance(alias, str):
-        return alias
-    prefix = str(Settings.model_config.get("env_prefix", ""))
-    return f"{prefix}{name}".upper()
 
 
 def env_default(info: FieldInfo) -> str:
@@ -67,21 +58,25 @@ def env_default(info: FieldInfo) -> str:
 
 
 def expected_env() -> dict[str, str]:
-    """Every setting's variable and its default, in the model's order."""
-    return {env_name(n, f): env_default(f) for n, f in Settings.model_fields.items()}
+    """Every setting's variable and its default, in the models' order."""
+    return {name: env_default(info) for _, _, name, info in fields()}
 
 
 def render_env_example() -> str:
     lines = [
-        "# paperdrop: every setting digest/settings.py reads, with its default.",
+        "# paperdrop: every setting it reads (digest/settings.py, then each platform's",
+        "# bot/platforms/<name>/settings.py), with its default.",
         "# Copy it to .env (deploy/.env for compose, /etc/paperdrop/env for systemd, a",
         "# Kubernetes Secret with --from-env-file) and uncomment what you change; an empty",
         '# value means "not set". README.md "Configuration" says what each one does.',
-        "# Generated from the Settings model: uv run --frozen python -m tests.test_deploy",
+        "# Generated from the settings models: uv run --frozen python -m tests.test_deploy",
         "",
     ]
-    for name, info in Settings.model_fields.items():
-        variable = env_name(name, info)
+    section = "paperdrop"
+    for where, _, variable, info in fields():
+        if where != section:
+            section = where
+            lines.extend([f"# --- {where} " + "-" * (80 - len(where)), ""])
         notes = []
         if info.description:
             notes.append(info.description)
@@ -131,8 +126,9 @@ def test_env_example_defaults_load_as_the_defaults(monkeypatch: pytest.MonkeyPat
     for name, value in parse_env_example(ENV_EXAMPLE.read_text("utf-8")).items():
         if value:
             monkeypatch.setenv(name, value)
-    loaded = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert loaded == Settings(_env_file=None)  # type: ignore[call-arg]
+    for _, cls in settings_classes():
+        loaded = cls(_env_file=None)  # type: ignore[call-arg]
+        assert loaded == cls.model_construct(), cls.__name__
 
 
 # --- the Dockerfile --------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from tests.fakes.arxiv_atom import entries_from_hf_fixture
 from tests.fakes.arxiv_server import ArxivServer
 from tests.fakes.sources_server import FakeGitHub, FakeHF
 from tests.fakes.telegram_server import FakeTelegram
+from tests.platform_settings import make_settings
 
 pytestmark = pytest.mark.redis
 
@@ -69,8 +70,7 @@ async def eventually(condition: Callable[[], Any], what: str, within: float = WA
 
 
 def fleet_settings(redis_url: str, prefix: str, tg: FakeTelegram, **extra: Any) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    return make_settings(
         redis_url=redis_url,
         redis_prefix=prefix,
         queue=True,

@@ -22,6 +22,7 @@ from digest.errors import DeliveryError
 from digest.models import Reply, Subscription
 from digest.settings import Settings
 from digest.store.base import Store
+from tests.platform_settings import make_settings
 
 TOKEN = "123456:TopSecretBotTokenValue"
 REDIS_PASSWORD = "hunter2-redis-password"
@@ -51,8 +52,7 @@ def restore_logging() -> Iterator[None]:
 
 
 def settings(log_format: str) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    return make_settings(
         log_format=log_format,  # type: ignore[arg-type]
         log_salt=SecretStr(SALT),
         telegram_token=SecretStr(TOKEN),

@@ -8,11 +8,12 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from slack_sdk.models.blocks import Block
+from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 
 from bot.core.messages import OutMessage
 from bot.platforms.slack.render import (
     CONTEXT_MAX_ELEMENTS,
+    FIELDS_MAX,
     HEADER_TEXT_MAX,
     MAX_BLOCKS,
     SECTION_TEXT_MAX,
@@ -424,3 +425,11 @@ def test_sources_never_arrive_alone(brief: Brief) -> None:
         check_limits(messages)
         assert_in_order([m.text for m in messages], brief)
         assert not any(_opens_with(m, brief, "Sources") for m in messages)
+
+
+def test_the_limits_stated_without_the_sdk_are_slack_sdk_s() -> None:
+    # render.py states them without importing slack_sdk at module level (its import is slow).
+    assert SectionBlock.text_max_length == SECTION_TEXT_MAX
+    assert HeaderBlock.text_max_length == HEADER_TEXT_MAX
+    assert SectionBlock.fields_max_length == FIELDS_MAX
+    assert ContextBlock.elements_max_length == CONTEXT_MAX_ELEMENTS

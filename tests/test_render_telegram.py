@@ -3,9 +3,11 @@ from __future__ import annotations
 import datetime as dt
 
 from hypothesis import HealthCheck, given, settings
-from telegram.constants import MessageLimit
+from telegram import Update
+from telegram.constants import CallbackQueryLimit, ChatType, MessageLimit
 
 from bot.core.messages import OutMessage
+from bot.platforms.telegram import incoming, receive, render
 from bot.platforms.telegram.render import parse_html, render_telegram, visible_length, visible_text
 from digest.models import Brief, PaperItem, PaperLinks, Section, abs_url, pdf_url
 from tests.fixtures_reference import reference_brief
@@ -127,3 +129,14 @@ def test_long_chinese_text_splits_at_sentence_ends_with_continued_heading() -> N
     for m in messages[:-1]:
         assert m.text.rstrip().endswith("。"), m.text[-20:]
     assert_in_order([m.text for m in messages], brief)
+
+
+def test_the_limits_stated_without_the_sdk_are_the_bot_api_s() -> None:
+    # render.py states them without importing python-telegram-bot (its import is slow).
+    assert render.MAX_TEXT_LENGTH == MessageLimit.MAX_TEXT_LENGTH
+    assert render.MESSAGE_ENTITIES == MessageLimit.MESSAGE_ENTITIES
+    assert render.CAPTION_LENGTH == MessageLimit.CAPTION_LENGTH
+    # and the receiver's, likewise
+    assert receive.TOAST_MAX == CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH
+    assert receive.ALLOWED_UPDATES == (Update.MESSAGE, Update.CALLBACK_QUERY)
+    assert {ChatType.GROUP, ChatType.SUPERGROUP} == incoming.GROUP_TYPES

@@ -25,6 +25,7 @@ from tests.chat_helpers import WAIT
 from tests.conftest import FakeClock
 from tests.delivery_helpers import VirtualClock, built_brief
 from tests.fakes.telegram_server import FakeTelegram
+from tests.platform_settings import make_settings
 
 BERLIN = "Europe/Berlin"  # UTC+2 in June
 
@@ -66,8 +67,7 @@ class Env:
         self.store = store
         self.fake_clock = fake_clock
         self.vclock = VirtualClock()
-        self.settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+        self.settings = make_settings(
             telegram_token=SecretStr(tg.token),
             telegram_api_url=tg.base_url,
         )

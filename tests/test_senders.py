@@ -14,7 +14,7 @@ from bot.core.ratelimit import RateLimiter
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.feishu.send import FeishuSender, feishu_sign, feishu_uuid
 from bot.platforms.slack.render import render_slack
-from bot.platforms.slack.send import SlackSender, _SleepingRateLimitHandler
+from bot.platforms.slack.send import SlackSender, _sleeping_rate_limit_handler
 from bot.platforms.telegram.render import render_telegram
 from bot.platforms.telegram.send import TRANSIENT_RETRIES, TelegramSender
 from digest.errors import ChatGone, ConfigError, DeliveryError
@@ -25,21 +25,20 @@ from tests.fakes.feishu_server import FakeFeishu
 from tests.fakes.feishu_server import feishu_sign as fake_feishu_sign
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.telegram_server import FakeTelegram
+from tests.platform_settings import make_settings
 
 DAY = dt.date(2026, 5, 31)
 
 
 def tg_settings(tg: FakeTelegram) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    return make_settings(
         telegram_token=SecretStr(tg.token),
         telegram_api_url=tg.base_url,
     )
 
 
 def slack_settings(slack: FakeSlack) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    return make_settings(
         slack_bot_token=SecretStr(slack.token),
         slack_api_url=slack.base_url,
     )
@@ -209,8 +208,7 @@ async def test_telegram_reply_to_parent(tg: FakeTelegram, tg_sender: TelegramSen
 
 
 async def test_telegram_wrong_token_is_a_clear_error(tg: FakeTelegram) -> None:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    settings = make_settings(
         telegram_token=SecretStr("999:WrongTokenValue"),
         telegram_api_url=tg.base_url,
     )
@@ -270,7 +268,8 @@ async def test_slack_429_waited_out_through_sdk_handler_and_our_retry(
     )
     assert [m.ts for m in slack.by_channel("C5")] == [ts]
     assert vclock.sleeps.count(4.0) == 4
-    assert any(isinstance(h, _SleepingRateLimitHandler) for h in slack_sender.retry_handlers)
+    handler = _sleeping_rate_limit_handler()
+    assert any(isinstance(h, handler) for h in slack_sender.retry_handlers)
 
 
 @pytest.mark.parametrize("error", ["not_in_channel", "channel_not_found", "is_archived"])
@@ -308,8 +307,7 @@ def test_slack_needs_a_token() -> None:
 
 
 def test_reprs_hide_secrets() -> None:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    settings = make_settings(
         slack_bot_token=SecretStr("xoxb-secret"),
         feishu_app_id="cli_x",
         feishu_app_secret=SecretStr("app-secret"),
@@ -322,8 +320,7 @@ def test_reprs_hide_secrets() -> None:
 
 
 def feishu_settings(fs: FakeFeishu, *, secret: str | None = None) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    return make_settings(
         feishu_base_url=fs.base_url,
         feishu_app_id=fs.app_id,
         feishu_app_secret=SecretStr(secret or fs.app_secret),
@@ -361,8 +358,7 @@ def hook_sub(url: str, secret: str | None = None) -> Subscription:
     return Subscription(
         platform="feishu",
         chat_id="hook-team",
-        webhook=SecretStr(url),
-        secret=SecretStr(secret) if secret else None,
+        options={"webhook": SecretStr(url), **({"secret": SecretStr(secret)} if secret else {})},
     )
 
 
@@ -487,7 +483,7 @@ async def test_feishu_bad_app_secret_is_a_clear_error(fs: FakeFeishu) -> None:
 
 
 async def test_feishu_app_without_credentials(fs: FakeFeishu) -> None:
-    sender = FeishuSender(Settings(_env_file=None, feishu_base_url=fs.base_url))  # type: ignore[call-arg]
+    sender = FeishuSender(make_settings(feishu_base_url=fs.base_url))
     msg = render_feishu(built_brief(papers=2), mode="app")[0]
     try:
         with pytest.raises(DeliveryError, match="--webhook"):

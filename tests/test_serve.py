@@ -24,6 +24,7 @@ from digest.settings import Settings
 from digest.store.base import Store
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.telegram_server import FakeTelegram
+from tests.platform_settings import make_settings, updated
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,8 +53,7 @@ async def fakes() -> AsyncIterator[tuple[FakeTelegram, FakeSlack]]:
 
 
 def settings_for(tg: FakeTelegram, slack: FakeSlack, tmp: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    return make_settings(
         telegram_token=SecretStr(tg.token),
         telegram_api_url=tg.base_url,
         slack_bot_token=SecretStr(slack.token),
@@ -103,9 +103,7 @@ async def test_a_platform_that_fails_to_start_does_not_keep_the_others_down(
     fakes: tuple[FakeTelegram, FakeSlack], store: Store, tmp_path: Path
 ) -> None:
     tg, slack = fakes
-    broken = settings_for(tg, slack, tmp_path).model_copy(
-        update={"telegram_token": SecretStr("999:RefusedTokenValue")}
-    )
+    broken = updated(settings_for(tg, slack, tmp_path), telegram_token=SecretStr("999:Refused"))
     stop = asyncio.Event()
     service, task = await start_service(broken, store, stop=stop, schedule=False)
     try:
@@ -235,16 +233,15 @@ async def test_webhook_bodies_over_a_megabyte_get_413_on_every_route(
     fakes: tuple[FakeTelegram, FakeSlack], store: Store, tmp_path: Path
 ) -> None:
     tg, slack = fakes
-    settings = settings_for(tg, slack, tmp_path).model_copy(
-        update={
-            "telegram_webhook_url": "http://127.0.0.1:8443/telegram",
-            "telegram_webhook_secret": SecretStr("hook-secret"),
-            "feishu_app_id": "cli_fake",
-            "feishu_app_secret": SecretStr("feishu-secret"),
-            "feishu_event_mode": "http",
-            "feishu_verification_token": SecretStr("verify-token"),
-            "feishu_base_url": "http://127.0.0.1:9",
-        }
+    settings = updated(
+        settings_for(tg, slack, tmp_path),
+        telegram_webhook_url="http://127.0.0.1:8443/telegram",
+        telegram_webhook_secret=SecretStr("hook-secret"),
+        feishu_app_id="cli_fake",
+        feishu_app_secret=SecretStr("feishu-secret"),
+        feishu_event_mode="http",
+        feishu_verification_token=SecretStr("verify-token"),
+        feishu_base_url="http://127.0.0.1:9",
     )
     stop = asyncio.Event()
     service, task = await start_service(settings, store, stop=stop, schedule=False)

@@ -27,6 +27,7 @@ from digest.settings import Settings
 from digest.store.base import Store
 from tests.delivery_helpers import built_brief
 from tests.fakes.telegram_server import FakeTelegram
+from tests.platform_settings import make_settings
 
 Labels = dict[str, str]
 
@@ -46,8 +47,7 @@ async def no_sleep(seconds: float) -> None:
 
 
 def settings_for(tg: FakeTelegram, tmp: Path) -> Settings:
-    return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    return make_settings(
         telegram_token=SecretStr(tg.token),
         telegram_api_url=tg.base_url,
         http_port=0,

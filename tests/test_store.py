@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import socket
 import sqlite3
 from pathlib import Path
@@ -240,8 +241,7 @@ def feishu_sub(chat_id: str = "oc_team") -> Subscription:
     return Subscription(
         platform="feishu",
         chat_id=chat_id,
-        webhook=SecretStr(WEBHOOK),
-        secret=SecretStr(SIGNING_SECRET),
+        options={"webhook": SecretStr(WEBHOOK), "secret": SecretStr(SIGNING_SECRET)},
         interests=["agents", "RL"],
         language="zh",
         time="07:30",
@@ -262,9 +262,8 @@ async def test_subscription_crud_keeps_secrets(store: Store) -> None:
 
     got = await store.get_subscription("feishu", "oc_a")
     assert got == feishu_sub("oc_a")
-    assert got is not None and got.webhook is not None and got.secret is not None
-    assert got.webhook.get_secret_value() == WEBHOOK
-    assert got.secret.get_secret_value() == SIGNING_SECRET
+    assert got is not None
+    assert got.option("webhook") == WEBHOOK and got.option("secret") == SIGNING_SECRET
     assert WEBHOOK not in repr(got) and SIGNING_SECRET not in repr(got)
 
     listed = await store.list_subscriptions()
@@ -304,6 +303,63 @@ async def test_unreadable_subscription_is_skipped_in_lists(
         assert [s.key for s in await target.list_subscriptions()] == ["feishu:oc_good"]
         with pytest.raises(StoreError, match="slack:CBAD"):
             await target.get_subscription("slack", "CBAD")
+    finally:
+        if target is not store:
+            await target.close()
+
+
+# Subscription JSON as it was stored before platform options (top-level webhook/secret).
+OLD_FEISHU_JSON = json.dumps(
+    {
+        "platform": "feishu",
+        "chat_id": "hook-team",
+        "webhook": WEBHOOK,
+        "secret": SIGNING_SECRET,
+        "profile_path": None,
+        "interests": ["agents"],
+        "language": "zh",
+        "time": "07:30",
+        "tz": "Asia/Shanghai",
+        "threads": False,
+        "active": True,
+        "inactive_reason": None,
+    }
+)
+OLD_TELEGRAM_JSON = '{"platform":"telegram","chat_id":"-1001","webhook":null,"secret":null}'
+
+
+async def test_subscriptions_stored_before_options_load_with_their_options(
+    store: Store, tmp_path: Path, fake_clock: FakeClock
+) -> None:
+    if isinstance(store, RedisStore):
+        for key, raw in (
+            ("feishu:hook-team", OLD_FEISHU_JSON),
+            ("telegram:-1001", OLD_TELEGRAM_JSON),
+        ):
+            await store.client.hset(store.prefix + "subscriptions", key, raw)
+        target: Store = store
+    else:
+        path = tmp_path / "old.sqlite3"
+        target = await SQLiteStore.open(path, clock=fake_clock.now)
+        with sqlite3.connect(path) as db:
+            db.execute(
+                "INSERT INTO subscriptions VALUES ('feishu', 'hook-team', ?)", (OLD_FEISHU_JSON,)
+            )
+            db.execute(
+                "INSERT INTO subscriptions VALUES ('telegram', '-1001', ?)", (OLD_TELEGRAM_JSON,)
+            )
+        db.close()
+    try:
+        hook = await target.get_subscription("feishu", "hook-team")
+        assert hook is not None and hook.language == "zh" and hook.tz == "Asia/Shanghai"
+        assert hook.option("webhook") == WEBHOOK and hook.option("secret") == SIGNING_SECRET
+        assert WEBHOOK not in repr(hook) and SIGNING_SECRET not in repr(hook)
+        tg = await target.get_subscription("telegram", "-1001")
+        assert tg is not None and tg.options == {}
+        # Saved again, it is in the new shape, and loads the same.
+        await target.save_subscription(hook)
+        assert await target.get_subscription("feishu", "hook-team") == hook
+        assert '"webhook":' not in hook.model_dump_json().split('"options"')[0]
     finally:
         if target is not store:
             await target.close()

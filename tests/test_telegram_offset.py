@@ -18,12 +18,12 @@ from bot.core.chat import ReceiverDeps
 from bot.core.reconnect import Backoff
 from bot.platforms.telegram.receive import TelegramReceiver
 from digest.models import Document, Reply
-from digest.settings import Settings
 from digest.store.base import Store
 from handlers.context import Args, HandlerContext
 from handlers.registry import COMMANDS, Command
 from tests.chat_helpers import WAIT
 from tests.fakes.telegram_server import FakeTelegram
+from tests.platform_settings import make_settings
 
 FAST = Backoff(base=0.01, cap=0.05)  # real seconds, tiny: the storms are short
 
@@ -54,8 +54,7 @@ class Slow:
 
 @contextlib.asynccontextmanager
 async def receiving(store: Store, tg: FakeTelegram) -> AsyncIterator[TelegramReceiver]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+    settings = make_settings(
         telegram_token=SecretStr(tg.token),
         telegram_api_url=tg.base_url,
         hf_base_url="http://127.0.0.1:9",

@@ -14,7 +14,6 @@ from pydantic import SecretStr
 from bot.core.ratelimit import RateLimiter
 from bot.delivery.watching import check_watches
 from bot.platforms.telegram.send import TelegramSender
-from digest.settings import Settings
 from digest.store.base import Store
 from digest.watch import (
     MAX_WATCHES,
@@ -31,6 +30,7 @@ from tests.fakes.arxiv_atom import AtomEntry
 from tests.fakes.arxiv_server import ArxivServer
 from tests.fakes.sources_server import FIXTURE, FakeHF
 from tests.fakes.telegram_server import FakeTelegram
+from tests.platform_settings import make_settings
 
 PID = "2605.06614"  # SkillOS, in the HF fixture with 6 upvotes and no githubRepo
 DM = 4242
@@ -130,8 +130,7 @@ def _entry(version: int) -> AtomEntry:
 class Fakes:
     def __init__(self, arxiv: ArxivServer, hf: FakeHF, tg: FakeTelegram) -> None:
         self.arxiv, self.hf, self.tg = arxiv, hf, tg
-        self.settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
+        self.settings = make_settings(
             arxiv_api_url=arxiv.url,
             arxiv_delay=0,
             hf_base_url=hf.base_url,

@@ -21,6 +21,8 @@ from typer.core import TyperCommand, TyperGroup
 
 from bot.core.observability import setup_logging
 from bot.core.reconnect import Backoff, Link
+from bot.platforms import PLATFORMS
+from bot.platforms import load_settings as load_all_settings
 from digest.errors import ConfigError, PaperdropError, StoreError
 from digest.settings import Settings
 from digest.store import open_store
@@ -135,9 +137,13 @@ class Group(_Conventions, TyperGroup):
 
 def configure_logging(verbose: bool) -> None:
     """Log at INFO (`-v`) or WARNING to stderr, as text or JSON (`PAPERDROP_LOG_FORMAT`),
-    with secrets masked and chat ids hashed; one handler however often it is called."""
-
-    setup_logging(None, verbose)
+    with secrets masked (the platforms' too) and chat ids hashed; one handler however often
+    it is called."""
+    try:
+        settings: Settings | None = load_all_settings()
+    except Exception:  # unusable settings are reported by the command that needs them
+        settings = None
+    setup_logging(settings, verbose)
 
 
 def _verbose(value: bool) -> None:
@@ -162,14 +168,25 @@ Verbose = Annotated[
 # --- settings, the Store ------------------------------------------------------------------
 
 
+def _variable(title: str, field: str) -> str:
+    """The environment variable of a settings field named in a ValidationError (`title`:
+    the settings class), e.g. PAPERDROP_FEISHU_EVENT_MODE."""
+    prefix = "PAPERDROP_"
+    for target in PLATFORMS.values():
+        if target.settings_class.__name__ == title:
+            prefix = str(target.settings_class.model_config.get("env_prefix", prefix))
+    return f"{prefix}{field}".upper()
+
+
 def load_settings() -> Settings:
+    """The settings, every platform's included; a bad value is one line and exit 2."""
     try:
-        return Settings()
+        return load_all_settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(x) for x in first["loc"]).upper()
+        field = ".".join(str(x) for x in first["loc"])
         # The input value is never echoed: it may be a secret.
-        fail(f"bad setting PAPERDROP_{field}: {first['msg']}", USAGE)
+        fail(f"bad setting {_variable(exc.title, field)}: {first['msg']}", USAGE)
 
 
 def with_store(

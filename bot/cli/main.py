@@ -10,7 +10,7 @@ errors are one line on stderr, progress goes to stderr, the document to stdout (
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -24,13 +24,18 @@ from bot.cli.processes import serve, worker
 from bot.cli.profile import register as register_profile
 from bot.cli.pushing import push_command, render, status
 from bot.cli.reading import register as register_reading
-from bot.cli.subscriptions import subscribe, subscriptions, unsubscribe
+from bot.cli.subscriptions import SUBSCRIBE_SETTINGS, subscribe, subscriptions, unsubscribe
+from bot.platforms import PLATFORMS
 
 __all__ = ["app"]
 
+# "Telegram, Slack and Feishu": the registry's platforms.
+_NAMES = [t.title for t in PLATFORMS.values()]
+_TITLES = ", ".join(_NAMES[:-1]) + " and " + _NAMES[-1] if len(_NAMES) > 1 else "".join(_NAMES)
+
 app = typer.Typer(
     name="paperdrop",
-    help="A personalised AI-research brief every morning, on Telegram, Slack and Feishu.",
+    help=f"A personalised AI-research brief every morning, on {_TITLES}.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -80,7 +85,9 @@ def register_delivery(app: typer.Typer) -> None:
         ("worker", worker),
         ("render", render),
     ):
-        app.command(name, cls=Command, context_settings=CONTEXT)(command)
+        own: dict[str, Any] = SUBSCRIBE_SETTINGS if name == "subscribe" else {}
+        context = {**CONTEXT, **own.get("context_settings", {})}
+        app.command(name, cls=Command, context_settings=context, epilog=own.get("epilog"))(command)
 
 
 # The commands, in the order `paperdrop --help` lists them.

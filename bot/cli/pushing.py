@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 from rich.table import Table
 from rich.text import Text
 
@@ -29,8 +29,8 @@ from bot.cli.common import (
     with_store,
 )
 from bot.cli.shared import (
+    MODE_HELP,
     PLATFORM_METAVAR,
-    ModeOpt,
     PlatformOpt,
     missing_credentials,
     out,
@@ -225,30 +225,27 @@ async def platform_previews(settings: Any, store: Store, progress: Progress) -> 
     brief = await sample_builder(progress)(settings, reader, SAMPLE_DATE, store=store)
     previews: list[Preview] = []
     for name, target in PLATFORMS.items():
-        # A stand-in chat: Feishu as a custom bot (webhook), the setup that needs no app.
-        sub = Subscription(
-            platform=name,
-            chat_id="preview",
-            language=brief.language,
-            webhook=SecretStr("https://preview.invalid/") if name == "feishu" else None,
+        # A stand-in chat, in the setup its adapter previews (the one that needs least).
+        sub = target.preview_subscription(
+            Subscription(platform=name, chat_id="preview", language=brief.language), None
         )
         previews.append(([target.title], target.render(brief, sub)))
     return previews
 
 
 def _credential_warnings(report: Any, settings: Any) -> None:
-    """A dry run to a platform without credentials: the real push would fail there."""
+    """A dry run to a chat its platform cannot deliver to (no credentials): the real push
+    would fail there."""
     chats: dict[str, list[str]] = {}
     for outcome in report.outcomes:
-        if outcome.error is None and outcome.sub.webhook is None:
+        target = adapter(outcome.sub.platform)
+        if outcome.error is None and not target.can_deliver(outcome.sub, settings):
             chats.setdefault(outcome.sub.platform, []).append(outcome.sub.key)
     for name, keys in chats.items():
         target = adapter(name)
-        if not target.configured(settings):
-            warn(
-                f"{missing_credentials(target, settings)}: a real push to "
-                f"{', '.join(keys)} would fail"
-            )
+        warn(
+            f"{missing_credentials(target, settings)}: a real push to {', '.join(keys)} would fail"
+        )
 
 
 def _outcome_previews(report: Any) -> list[Preview]:
@@ -316,11 +313,13 @@ def render(
             show_default="stdin",
         ),
     ] = None,
-    threads: Annotated[bool, typer.Option("--threads", help="Slack: thread the parts.")] = False,
+    threads: Annotated[
+        bool, typer.Option("--threads", help="Thread the parts (where the platform does).")
+    ] = False,
     mode: Annotated[
-        ModeOpt,
-        typer.Option("--mode", help="Feishu: webhook or app payloads.", metavar="webhook|app"),
-    ] = ModeOpt.webhook,
+        str | None,
+        typer.Option("--mode", help=MODE_HELP, metavar="MODE", show_default="the first"),
+    ] = None,
     _verbose: Verbose = False,
 ) -> None:
     """Print the messages a brief becomes on a platform, as a JSON array of payloads."""
@@ -338,15 +337,16 @@ def render(
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"]) or "brief"
         fail(f"not a brief: {where}: {first['msg']}", USAGE)
+    target = adapter(platform.value)
+    if mode is not None and mode not in target.preview_variants:
+        modes = "|".join(target.preview_variants) or "none"
+        fail(f"--mode {mode!r}: {target.title} renders as {modes}", USAGE)
     # A stand-in subscription carries the options the payloads depend on.
-    sub = Subscription(
-        platform=platform.value,
-        chat_id="render",
-        threads=threads,
-        webhook=SecretStr("https://render.invalid/") if mode is ModeOpt.webhook else None,
+    sub = target.preview_subscription(
+        Subscription(platform=platform.value, chat_id="render", threads=threads), mode
     )
     try:
-        messages = adapter(platform.value).render(brief, sub)
+        messages = target.render(brief, sub)
     except PaperdropError as exc:
         fail(str(exc))
     payloads = [m.payload for m in messages]

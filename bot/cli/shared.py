@@ -29,6 +29,11 @@ PlatformOpt = StrEnum("PlatformOpt", {name: name for name in PLATFORMS})  # type
 
 PLATFORM_METAVAR = "|".join(PLATFORMS)
 
+# `render --mode`: the platforms that render more than one way, and how.
+MODE_HELP = "How to render: " + "; ".join(
+    f"{t.title}: {'|'.join(t.preview_variants)}" for t in PLATFORMS.values() if t.preview_variants
+)
+
 
 def warn(message: str) -> None:
     err_console.print(Text.assemble(("warning:", "yellow"), " ", clean_message(message)))
@@ -75,8 +80,3 @@ def stop_on_signals(stop: asyncio.Event, what: str) -> None:
         # Not available on every platform; Ctrl-C still ends asyncio.run there.
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, handle)
-
-
-class ModeOpt(StrEnum):
-    webhook = "webhook"
-    app = "app"

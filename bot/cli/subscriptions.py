@@ -1,14 +1,13 @@
 """`paperdrop subscribe`, `unsubscribe` and `subscriptions`: who gets the brief, when, how.
 
-Webhook URLs and secrets are never printed: the table masks them.
+A platform's own options (`--option NAME=VALUE`, or the flag its adapter declares for
+one) are checked by its adapter; secret ones are never printed: the table masks them.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
@@ -24,7 +23,8 @@ from bot.cli.common import (
     with_store,
 )
 from bot.cli.shared import PLATFORM_METAVAR, PlatformOpt, missing_credentials, out, warn
-from bot.platforms import adapter
+from bot.core.platform import PlatformAdapter
+from bot.platforms import PLATFORMS, adapter
 from bot.runtime.scheduler import parse_hhmm
 from digest.errors import ProfileError
 from digest.models import Language, Subscription
@@ -50,22 +50,6 @@ def check_zone(value: str) -> str:
     return value
 
 
-def check_webhook(url: str) -> None:
-    """https, or plain http to the loopback address (local fakes). Never echoes the URL."""
-    parts = urlsplit(url.strip())
-    host = parts.hostname or ""
-    loopback = False
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if parts.scheme == "https" and host:
-        return
-    if parts.scheme == "http" and loopback:
-        return
-    fail("--webhook must be an https:// URL (plain http only to 127.0.0.1)", USAGE)
-
-
 def parse_interests(value: str) -> list[str]:
     items = [" ".join(p.split()) for p in value.split(";")]
     items = [p for p in items if p]
@@ -77,8 +61,72 @@ def parse_interests(value: str) -> list[str]:
 
 
 def mask(secret: SecretStr | None) -> str:
-    """What the table shows of a webhook URL or secret: only that it is set."""
+    """What the table shows of a secret option: only that it is set."""
     return "•••• (set)" if secret is not None and secret.get_secret_value() else "—"
+
+
+def _options_help() -> str:
+    """The platforms' options, for `subscribe --help` (from the registry)."""
+    lines = []
+    for target in PLATFORMS.values():
+        for o in target.options:
+            flag = f"{o.flag} VALUE, or " if o.flag else ""
+            lines.append(f"{target.title}: {flag}--option {o.name}=VALUE: {o.help}")
+    return "\n\n".join(["Platform options:", *lines]) if lines else ""
+
+
+# `subscribe` takes the flags its platforms declare (e.g. `--webhook URL`) besides its own:
+# they reach it as extra arguments, read by `parse_options`.
+SUBSCRIBE_SETTINGS = {
+    "context_settings": {"ignore_unknown_options": True, "allow_extra_args": True},
+    "epilog": _options_help(),
+}
+
+
+def _declared(flag: str) -> list[str]:
+    """The platforms that declare `flag` for one of their options."""
+    return [t.title for t in PLATFORMS.values() if any(o.flag == flag for o in t.options)]
+
+
+def parse_options(target: PlatformAdapter, pairs: list[str], extra: list[str]) -> dict[str, str]:
+    """The subscription's options: `--option NAME=VALUE` pairs and the platform's own flags
+    among the extra arguments. A value is never echoed (it may be a secret)."""
+    options: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            fail("--option takes NAME=VALUE", USAGE)
+        options[name.strip()] = value.strip()
+    flags = {o.flag: o.name for o in target.options if o.flag}
+    rest = iter(extra)
+    for arg in rest:
+        flag, sep, value = arg.partition("=")
+        if flag in flags:
+            if not sep:
+                value = next(rest, None) or fail(f"{flag} needs a value", USAGE)
+            options[flags[flag]] = value.strip()
+        elif flag.startswith("-") and _declared(flag):
+            fail(f"{flag} is for {', '.join(_declared(flag))} only", USAGE)
+        elif flag.startswith("-"):
+            fail(f"no such option: {flag}", USAGE)
+        else:
+            fail("unexpected argument (a platform's options: --option NAME=VALUE)", USAGE)
+    problem = target.check_options(options)
+    if problem is not None:
+        fail(problem, USAGE)
+    return options
+
+
+def show_options(target: PlatformAdapter | None, sub: Subscription) -> list[str]:
+    """A subscription's options as the table shows them: secret ones masked (and any the
+    platform does not declare, to be safe)."""
+    declared = {o.name: o for o in target.options} if target is not None else {}
+    shown = []
+    for name, value in sub.options.items():
+        option = declared.get(name)
+        plain = option is not None and not option.secret
+        shown.append(f"{name} {value.get_secret_value() if plain else mask(value)}")
+    return shown
 
 
 def _reader(
@@ -99,6 +147,7 @@ def _reader(
 
 
 def subscribe(
+    ctx: typer.Context,
     platform: Annotated[
         PlatformOpt,
         typer.Option("--platform", help="Where to deliver.", metavar=PLATFORM_METAVAR),
@@ -107,17 +156,19 @@ def subscribe(
         str,
         typer.Option(
             "--chat",
-            help="Telegram chat id, Slack channel id, Feishu chat_id (app) or a name (webhook).",
+            help="The chat: "
+            + "; ".join(f"{t.title}: {t.chat_id_help}" for t in PLATFORMS.values())
+            + ".",
             metavar="ID",
         ),
     ],
-    webhook: Annotated[
-        str | None,
-        typer.Option("--webhook", help="Feishu custom-bot webhook URL.", metavar="URL"),
-    ] = None,
-    secret: Annotated[
-        str | None,
-        typer.Option("--secret", help="Feishu webhook signing secret.", metavar="SECRET"),
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            help="A platform's option (repeatable); see the platform options below.",
+            metavar="NAME=VALUE",
+        ),
     ] = None,
     time: Annotated[
         str, typer.Option("--time", help="Local delivery time.", metavar="HH:MM")
@@ -165,16 +216,12 @@ def subscribe(
     zone = check_zone(tz)
     if profile is not None and interests is not None:
         fail("use --profile or --interests, not both", USAGE)
-    if secret is not None and webhook is None:
-        fail("--secret signs a Feishu webhook: give --webhook too", USAGE)
-    if webhook is not None:
-        check_webhook(webhook)
+    options = parse_options(target, option or [], ctx.args)
     profile_path, language = _reader(profile, lang, settings)
     sub = Subscription(
         platform=platform.value,
         chat_id=chat,
-        webhook=SecretStr(webhook.strip()) if webhook else None,
-        secret=SecretStr(secret) if secret else None,
+        options={name: SecretStr(value) for name, value in options.items()},
         profile_path=profile_path,
         interests=parse_interests(interests) if interests is not None else [],
         language=language,
@@ -223,7 +270,7 @@ def unsubscribe(
 
 
 def subscriptions(_verbose: Verbose = False) -> None:
-    """List the subscriptions (webhook URLs and secrets are masked)."""
+    """List the subscriptions (secret options, such as webhook URLs, are masked)."""
     settings = load_settings()
 
     async def fetch(store: Store) -> list[Subscription]:
@@ -245,10 +292,7 @@ def subscriptions(_verbose: Verbose = False) -> None:
         options = []
         if s.threads:
             options.append("threads")
-        if s.webhook is not None:
-            options.append(f"webhook {mask(s.webhook)}")
-        if s.secret is not None:
-            options.append(f"secret {mask(s.secret)}")
+        options.extend(show_options(PLATFORMS.get(s.platform), s))
         active = "yes" if s.active else f"no: {s.inactive_reason or 'stopped'}"
         table.add_row(
             s.key, f"{s.time} {s.tz}", s.language, reader, ", ".join(options) or "—", active

@@ -28,12 +28,13 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, get_args
+from typing import Any
 from urllib.parse import urlsplit
 
 from prometheus_client import (
@@ -50,7 +51,6 @@ from pydantic import SecretStr
 from bot.core.redaction import known_secrets, redact_in_logs, redacting_filter
 from digest import telemetry as _core_telemetry
 from digest.errors import mask
-from digest.models import Platform
 from digest.settings import Settings
 
 __all__ = [
@@ -84,7 +84,9 @@ __all__ = [
 DEFAULT_LOG_SALT = "paperdrop-log-ids-v1"
 HASH_CHARS = 12  # 48 bits: no collision to speak of among millions of chats
 
-_PLATFORM_NAMES = frozenset(get_args(Platform))
+# What a platform's registry name looks like (the core knows no names: `bot.platforms` does).
+# A chat key's platform stays readable in logs; metric labels are names of adapters only.
+_PLATFORM_NAME = re.compile(r"[a-z][a-z0-9_]{1,23}")
 _salt: bytes = DEFAULT_LOG_SALT.encode()
 
 
@@ -110,7 +112,7 @@ def hashed(chat_key: str) -> Hashed:
     text = str(chat_key)  # (str() of a Hashed would be a plain str: checked first)
     digest = hmac.new(_salt, text.encode(), hashlib.sha256).hexdigest()[:HASH_CHARS]
     platform, sep, _ = text.partition(":")
-    if sep and platform in _PLATFORM_NAMES:
+    if sep and _PLATFORM_NAME.fullmatch(platform):
         return Hashed(f"{platform}:{digest}")
     return Hashed(digest)
 
@@ -199,12 +201,15 @@ class _StderrHandler(logging.Handler):
 
 
 def _setting_secrets(settings: Settings) -> list[str]:
-    """Every secret value among the settings, and the Redis URL's password."""
+    """Every secret value among the settings (the platforms' too), and the Redis URL's
+    password."""
     found: list[str] = []
-    for name in type(settings).model_fields:
-        value = getattr(settings, name, None)
-        if isinstance(value, SecretStr) and value.get_secret_value():
-            found.append(value.get_secret_value())
+    # The core's settings and every platform's own (`settings.platforms`).
+    for model in (settings, *settings.platforms.values()):
+        for name in type(model).model_fields:
+            value = getattr(model, name, None)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                found.append(value.get_secret_value())
     if settings.redis_url:
         with contextlib.suppress(ValueError):
             password = urlsplit(settings.redis_url).password
@@ -399,8 +404,8 @@ QUEUE_DEPTH = Gauge(
 
 
 def platform_label(name: str) -> str:
-    """A platform name as a metric label: a known one, else \"other\" (labels stay bounded)."""
-    return name if name in _PLATFORM_NAMES else "other"
+    """A platform name as a metric label: one shaped like a registry name, else \"other\"."""
+    return name if _PLATFORM_NAME.fullmatch(name) else "other"
 
 
 def count_sent(platform: str, outcome: str, *, kind: str = "answer", n: int = 1) -> None:

@@ -1,4 +1,5 @@
-"""What every platform adapter provides: the adapter and the receiver interfaces.
+"""What every platform adapter provides: the adapter and the receiver interfaces, and how a
+platform declares its settings and its subscription options.
 
 An adapter package imports only the rooms below it (`bot.render`, `bot.core`), never the
 conversation or delivery engines: those call it through this interface.
@@ -9,18 +10,70 @@ from __future__ import annotations
 import abc
 import re
 from collections.abc import Awaitable, Callable
-from typing import ClassVar, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Protocol, TypeAlias, TypeVar
 
-from aiohttp import web
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.core.chat import ReceiverDeps
 from bot.core.messages import OutMessage
 from bot.core.ports import Sender, Sleep
 from bot.core.ratelimit import Limiter, RateKeys
-from digest.models import Document, Platform, Subscription
+from digest.models import Document, Subscription
 from digest.settings import Settings
 
-__all__ = ["PlatformAdapter", "Receiver", "Route"]
+if TYPE_CHECKING:  # a type only: aiohttp's server is imported by the receivers that serve
+    from aiohttp import web
+
+__all__ = [
+    "NoSettings",
+    "Option",
+    "PlatformAdapter",
+    "Receiver",
+    "Route",
+    "platform_settings",
+    "platform_settings_config",
+]
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def platform_settings_config(name: str) -> SettingsConfigDict:
+    """The settings of platform `name`: variables PAPERDROP_<NAME>_…, from the environment
+    and `.env`, like the core's."""
+    return SettingsConfigDict(
+        env_prefix=f"PAPERDROP_{name.upper()}_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+
+def platform_settings(settings: Settings, name: str, cls: type[S]) -> S:
+    """Platform `name`'s settings: the ones given in `settings.platforms`, else read from
+    the environment (once for these settings, kept in them)."""
+    given = settings.platforms.get(name)
+    if isinstance(given, cls):
+        return given
+    loaded = cls()
+    settings.platforms[name] = loaded
+    return loaded
+
+
+class NoSettings(BaseSettings):
+    """The settings of a platform that needs none."""
+
+
+@dataclass(frozen=True)
+class Option:
+    """A subscription option a platform takes (`subscribe --option NAME=VALUE`, and
+    `--flag VALUE` when it has one), kept in `Subscription.options`."""
+
+    name: str
+    help: str
+    secret: bool = False  # never shown: `subscriptions` masks it, logs never see it
+    flag: str | None = None  # its own `subscribe` flag, e.g. "--webhook"
 
 
 class PlatformAdapter(abc.ABC):
@@ -30,10 +83,15 @@ class PlatformAdapter(abc.ABC):
     name.
     """
 
-    name: ClassVar[Platform]
+    name: ClassVar[str]  # its registry name, lower case: "telegram"
     title: ClassVar[str]  # as people write it: "Telegram"
     chat_id_pattern: ClassVar[re.Pattern[str]]
     chat_id_help: ClassVar[str]  # what a chat id looks like there
+    # Its credentials and endpoints (`platform_settings_config(name)`), read through
+    # `platform_settings`; README.md and `.env.example` list every field.
+    settings_class: ClassVar[type[BaseSettings]] = NoSettings
+    # The subscription options it takes (none by default); `check_options` validates them.
+    options: ClassVar[tuple[Option, ...]] = ()
 
     @abc.abstractmethod
     def render(self, doc: Document, sub: Subscription) -> list[OutMessage]:
@@ -65,24 +123,40 @@ class PlatformAdapter(abc.ABC):
         """Whether a brief can be sent to this subscription with these settings."""
         return self.configured(settings)
 
+    def check_options(self, options: dict[str, str]) -> str | None:
+        """Why these subscription options cannot be used here (unknown, malformed), or
+        None. The message never quotes a secret option's value."""
+        known = {o.name for o in self.options}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            takes = ", ".join(sorted(known)) if known else "none"
+            return f"{self.title} takes no option {', '.join(unknown)} (its options: {takes})"
+        return None
+
     def check_subscription(self, sub: Subscription, settings: Settings) -> str | None:
         """Why this subscription cannot work here, or None."""
-        if sub.webhook is not None:
-            return "--webhook is for Feishu custom bots only"
         return None
+
+    def preview_subscription(self, sub: Subscription, variant: str | None) -> Subscription:
+        """A stand-in subscription for `render` and `push --dry-run` previews: `variant`
+        is one of `preview_variants` (None: the first, the setup that needs least)."""
+        return sub
+
+    # What `render --variant` offers (e.g. Feishu's "webhook" and "app" payloads).
+    preview_variants: ClassVar[tuple[str, ...]] = ()
 
     def make_receiver(self, deps: ReceiverDeps) -> Receiver | None:
         """The receiver for `serve`, or None when its credentials are not set."""
         return None
 
 
-Route = tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
+Route: TypeAlias = "tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]"
 
 
 class Receiver(Protocol):
     """Receives a platform's events and answers them through the conversation."""
 
-    platform: Platform
+    platform: str
 
     def routes(self) -> list[Route]:
         """(method, path, handler) for the shared HTTP server (webhook modes), or []."""

@@ -97,7 +97,7 @@ async def push_chats(
             subs: list[Subscription] = []
             for key in chats:
                 platform, _, chat_id = key.partition(":")
-                sub = await state.store.get_subscription(cast(Platform, platform), chat_id)
+                sub = await state.store.get_subscription(platform, chat_id)
                 if sub is not None and sub.active:
                     subs.append(sub)
             report = await push(

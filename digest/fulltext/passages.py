@@ -16,11 +16,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-
-import snowballstemmer
-from rank_bm25 import BM25Okapi
+from typing import TYPE_CHECKING
 
 from digest.fulltext.model import FullText, Section
+
+if TYPE_CHECKING:
+    import snowballstemmer
 
 __all__ = [
     "Citation",
@@ -92,6 +93,10 @@ _GLOSSARY = {
 
 @cache
 def _stemmer() -> snowballstemmer.stemmer:
+    # Imported on first use (with rank_bm25 below): both are slow to import, and most
+    # commands read no paper.
+    import snowballstemmer
+
     return snowballstemmer.stemmer("english")
 
 
@@ -103,13 +108,16 @@ def tokens_of(text: str) -> list[str]:
     return list(_stemmer().stemWords(kept))
 
 
-# Words every paper uses: matching only these does not mean the paper says what was asked.
-_GENERIC = frozenset(
-    tokens_of(
-        "model models method approach result results performance perform propose proposed "
-        "technique system framework new good better work task tasks"
+@cache
+def _generic() -> frozenset[str]:
+    """Words every paper uses: matching only these does not mean the paper says what was
+    asked (stemmed on first use, not at import)."""
+    return frozenset(
+        tokens_of(
+            "model models method approach result results performance perform propose proposed "
+            "technique system framework new good better work task tasks"
+        )
     )
-)
 
 
 def estimate_tokens(text: str) -> int:
@@ -226,6 +234,8 @@ class Index:
         for d in docs:
             for t in set(d):
                 self._df[t] = self._df.get(t, 0) + 1
+        from rank_bm25 import BM25Okapi
+
         self._bm25 = BM25Okapi(docs) if docs else None
 
     def search(self, query: str, k: int = 5) -> list[tuple[Passage, float]]:
@@ -236,7 +246,7 @@ class Index:
         terms = [t for t in asked if t in self._df]
         if not terms or self._bm25 is None:
             return []
-        if len(terms) < len(asked) and all(t in _GENERIC for t in terms):
+        if len(terms) < len(asked) and all(t in _generic() for t in terms):
             return []
 
         scores = self._bm25.get_scores(terms)

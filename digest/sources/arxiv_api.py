@@ -15,11 +15,8 @@ import re
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
-
-import arxiv
-import requests
-import requests.adapters
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from digest.authors import clean_author
 from digest.cleaning import clean_source_text
@@ -29,6 +26,11 @@ from digest.models import Paper
 from digest.settings import Settings
 from digest.sources.github import code_promised, find_github_repo
 from digest.sources.http import after_attempts, backoff
+
+# The `arxiv` package (and `requests` under it) is imported where arXiv is asked: together
+# they take ~0.2 s to import, which the commands that never ask arXiv should not pay.
+if TYPE_CHECKING:
+    import arxiv
 
 __all__ = ["ARXIV_PAGE_MAX", "ArxivSource", "build_query", "result_to_paper"]
 
@@ -105,45 +107,54 @@ def result_to_paper(result: arxiv.Result) -> Paper | None:
     )
 
 
-class _TimeoutAdapter(requests.adapters.HTTPAdapter):
-    """The package sends requests without a timeout; a hung arXiv would hold the thread."""
+@cache
+def _client_class() -> Any:
+    """The package's client pointed at a URL, with a timeout and no retries of its own (a
+    class made on first use: it subclasses the package's, imported then)."""
+    import arxiv
+    import requests
+    import requests.adapters
 
-    def __init__(self, timeout: float) -> None:
-        super().__init__()
-        self._timeout = timeout
+    class _TimeoutAdapter(requests.adapters.HTTPAdapter):
+        """The package sends requests without a timeout; a hung arXiv would hold the thread."""
 
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float | None, float | None] | None = None,
-        verify: bool | str = True,
-        cert: str | tuple[str, str] | None = None,
-        proxies: dict[str, str] | None = None,
-    ) -> requests.Response:
-        return super().send(
-            request,
-            stream=stream,
-            timeout=self._timeout if timeout is None else timeout,
-            verify=verify,
-            cert=cert,
-            proxies=proxies,
-        )
+        def __init__(self, timeout: float) -> None:
+            super().__init__()
+            self._timeout = timeout
 
+        def send(
+            self,
+            request: requests.PreparedRequest,
+            stream: bool = False,
+            timeout: float | tuple[float | None, float | None] | None = None,
+            verify: bool | str = True,
+            cert: str | tuple[str, str] | None = None,
+            proxies: dict[str, str] | None = None,
+        ) -> requests.Response:
+            return super().send(
+                request,
+                stream=stream,
+                timeout=self._timeout if timeout is None else timeout,
+                verify=verify,
+                cert=cert,
+                proxies=proxies,
+            )
 
-class _Client(arxiv.Client):  # type: ignore[misc]
-    """The package's client pointed at `url`, with a timeout and no retries of its own."""
+    class _Client(arxiv.Client):  # type: ignore[misc]
+        """The package's client pointed at `url`, with a timeout and no retries of its own."""
 
-    def __init__(self, url: str, *, page_size: int, delay: float, timeout: float) -> None:
-        super().__init__(page_size=page_size, delay_seconds=delay, num_retries=0)
-        # query_url_format is the package's documented endpoint knob ("...?{}").
-        self.query_url_format = url.replace("{", "{{").replace("}", "}}") + "?{}"
-        adapter = _TimeoutAdapter(timeout)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        def __init__(self, url: str, *, page_size: int, delay: float, timeout: float) -> None:
+            super().__init__(page_size=page_size, delay_seconds=delay, num_retries=0)
+            # query_url_format is the package's documented endpoint knob ("...?{}").
+            self.query_url_format = url.replace("{", "{{").replace("}", "}}") + "?{}"
+            adapter = _TimeoutAdapter(timeout)
+            self._session.mount("http://", adapter)
+            self._session.mount("https://", adapter)
 
-    def close(self) -> None:
-        self._session.close()
+        def close(self) -> None:
+            self._session.close()
+
+    return _Client
 
 
 def in_daemon_thread(fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
@@ -195,8 +206,10 @@ class ArxivSource:
 
     def _fetch(self, search: arxiv.Search, page_size: int) -> list[arxiv.Result]:
         """Blocking: run `search` with the package (in a worker thread)."""
+        import arxiv
+
         s = self._settings
-        client = _Client(
+        client = _client_class()(
             s.arxiv_api_url, page_size=page_size, delay=s.arxiv_delay, timeout=s.http_timeout
         )
         results: list[arxiv.Result] = []
@@ -225,6 +238,9 @@ class ArxivSource:
         `empty_on_400`: arXiv answers ids it rejects with HTTP 400 and an Error entry,
         which for a lookup means "no such papers", not a failed source.
         """
+        import arxiv
+        import requests
+
         attempts = self._settings.http_retries + 1
         first_backoff = 2 * self._settings.arxiv_delay
         async with self._lock:
@@ -269,6 +285,8 @@ class ArxivSource:
         self, categories: list[str], start: dt.date, end: dt.date, max_results: int
     ) -> list[Paper]:
         """Papers submitted in [start, end] in any of `categories`, newest first."""
+        import arxiv
+
         search = arxiv.Search(
             query=build_query(categories, start, end),
             max_results=max_results,
@@ -283,6 +301,8 @@ class ArxivSource:
     ) -> list[Paper]:
         """Papers submitted in [start, end] by any of `authors` (arXiv's author search:
         every word of the name), newest first."""
+        import arxiv
+
         names = [" ".join(_AUTHOR_WORD.findall(clean_author(a))) for a in authors]
         names = [n for n in dict.fromkeys(names) if n]
         if not names:
@@ -300,6 +320,8 @@ class ArxivSource:
 
     async def lookup(self, paper_ids: list[str]) -> dict[str, Paper]:
         """Papers by id (bare id -> Paper). Ids arXiv does not know, or malformed, are absent."""
+        import arxiv
+
         wanted: list[str] = []
         for raw in paper_ids:
             try:

@@ -24,7 +24,6 @@ from bot.core.profiles import profile_for
 from bot.platforms.telegram.render import render_telegram
 from digest.chatstate import put_day_brief
 from digest.models import Subscription
-from digest.settings import Settings
 from digest.store.redis import RedisStore, make_client
 from tests.delivery_helpers import built_brief
 from tests.fakes import slack_events as ev
@@ -33,6 +32,7 @@ from tests.fakes.slack_server import FakeSlack
 from tests.fakes.sources_server import FIXTURE, FakeHF
 from tests.fakes.telegram_server import FakeTelegram
 from tests.faults.harness import Outcome, PrivateRedis, Proc, base_env, eventually, free_port
+from tests.platform_settings import make_settings
 
 __all__ = ["SCENARIOS"]
 
@@ -169,7 +169,7 @@ async def redis_restart_mid_push(tmp: Path) -> Outcome:
             PAPERDROP_QUEUE="true",
             PAPERDROP_WORKER_JOBS="2",
         )
-        settings = Settings(_env_file=None, telegram_token=tg.token)  # type: ignore[call-arg]
+        settings = make_settings(telegram_token=tg.token)
         brief = built_brief(papers=40)
         subs = [
             Subscription(platform="telegram", chat_id=str(9000 + i), interests=["agents"])

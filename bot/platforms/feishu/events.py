@@ -31,8 +31,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
-from Crypto.Cipher import AES
-
 __all__ = [
     "CARD_EVENT",
     "MESSAGE_EVENT",
@@ -61,7 +59,7 @@ URL_VERIFICATION: Final = "url_verification"
 TIMESTAMP_HEADER: Final = "X-Lark-Request-Timestamp"
 NONCE_HEADER: Final = "X-Lark-Request-Nonce"
 SIGNATURE_HEADER: Final = "X-Lark-Signature"
-_BLOCK = AES.block_size
+_BLOCK = 16  # AES.block_size
 
 
 class Refused(Exception):
@@ -143,6 +141,9 @@ def decrypt(sealed: str, encrypt_key: str) -> bytes:
         raise ValueError("not base64") from None
     if len(raw) < 2 * _BLOCK or len(raw) % _BLOCK:
         raise ValueError("invalid ciphertext length")
+    # Imported here: only HTTP-mode events are encrypted (pycryptodome's import is slow).
+    from Crypto.Cipher import AES
+
     key = hashlib.sha256(encrypt_key.encode()).digest()
     plain = AES.new(key, AES.MODE_CBC, raw[:_BLOCK]).decrypt(raw[_BLOCK:])
     pad = plain[-1]

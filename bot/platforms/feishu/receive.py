@@ -31,11 +31,10 @@ import re
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 from urllib.parse import quote
 
 import httpx
-from aiohttp import web
 
 from bot.core.chat import Answer, Incoming, ReceiverDeps
 from bot.core.platform import Route
@@ -47,10 +46,14 @@ from bot.platforms.feishu.events import CARD_EVENT, MESSAGE_EVENT, Envelope, Men
 from bot.platforms.feishu.longconn import LongConnection, Refused
 from bot.platforms.feishu.rules import SDK_LOGGERS
 from bot.platforms.feishu.send import _FEISHU_BAD_TOKEN, FeishuSender
+from bot.platforms.feishu.settings import feishu_settings
 from digest.chatstate import FEEDBACK_ACTION
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform, Reply, Subscription
 from handlers.registry import COMMANDS
+
+if TYPE_CHECKING:  # aiohttp's server is imported by the route that serves (~0.2 s)
+    from aiohttp import web
 
 __all__ = ["CLICK_DEADLINE", "EVENTS_PATH", "BotIdentity", "FeishuReceiver"]
 
@@ -107,9 +110,11 @@ class FeishuReceiver:
         settings = deps.settings
         self._deps = deps
         self._settings = settings
-        self._mode = settings.feishu_event_mode
-        self._token = _secret(settings.feishu_verification_token)
-        self._encrypt_key = _secret(settings.feishu_encrypt_key)
+        own = feishu_settings(settings)
+        self._own = own
+        self._mode = own.event_mode
+        self._token = _secret(own.verification_token)
+        self._encrypt_key = _secret(own.encrypt_key)
         redact_in_logs(self._token, SDK_LOGGERS)
         redact_in_logs(self._encrypt_key, SDK_LOGGERS)
         self._own_sender = deps.sender is None
@@ -173,13 +178,13 @@ class FeishuReceiver:
             self._identity = await self._learn_identity()
         if self._mode != "ws":
             return
-        settings = self._settings
+        own = self._own
         ws = LongConnection(
-            settings.feishu_app_id or "",
-            _secret(settings.feishu_app_secret) or "",
+            own.app_id or "",
+            _secret(own.app_secret) or "",
             self._on_long_connection_event,
-            base_url=settings.feishu_base_url,
-            timeout=settings.http_timeout,
+            base_url=own.base_url,
+            timeout=self._settings.http_timeout,
         )
         # The first connection is made here so that wrong credentials fail `serve` at
         # once; a passing failure (network, Feishu busy) is tried again in the background.
@@ -216,6 +221,8 @@ class FeishuReceiver:
 
     async def handle_http(self, request: web.Request) -> web.StreamResponse:
         """POST /feishu/events: the URL check, events and card callbacks."""
+        from aiohttp import web
+
         if self._stopped or not self._started:
             # Not started (or failed to), or stopping: Feishu retries later.
             return web.json_response({"msg": "not accepting events"}, status=503)
@@ -462,7 +469,7 @@ class FeishuReceiver:
         sub = Subscription(platform="feishu", chat_id=chat)
         # The token sender's client: its pool, its timeout, closed with it.
         http = self._tokens._client
-        url = self._settings.feishu_base_url.rstrip("/") + path
+        url = self._own.base_url.rstrip("/") + path
         for refreshed in (False, True):
             try:
                 token = await self._tokens._tenant_token(sub, force=refreshed)

@@ -31,8 +31,10 @@ from bot.core.ports import Clock, Sleep
 from bot.core.ratelimit import Limiter
 from bot.core.redaction import redact_in_logs, scrub_line
 from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, retry_after_header, with_rate_retries
+from bot.platforms.feishu.options import webhook, webhook_secret
 from bot.platforms.feishu.render import IMAGE_PENDING
 from bot.platforms.feishu.rules import SDK_LOGGERS, rate_keys
+from bot.platforms.feishu.settings import feishu_settings
 from digest.errors import ChatGone, DeliveryError
 from digest.fulltext.fetch import IMAGE_MAX_BYTES, ArxivWeb, FetchFailed
 from digest.models import Platform, Subscription
@@ -80,7 +82,7 @@ def feishu_uuid(chat_id: str, day: dt.date | None, part: int, content: str = "")
 
 
 class FeishuSender:
-    """Custom-bot webhooks (sub.webhook set) and app messages (tenant token) over httpx."""
+    """Custom-bot webhooks (the `webhook` option) and app messages (tenant token) over httpx."""
 
     platform: Platform = "feishu"
 
@@ -98,11 +100,10 @@ class FeishuSender:
         self._settings = settings
         self._images = images
         self._web: ArxivWeb | None = None
-        self._base = settings.feishu_base_url.rstrip("/")
-        self._app_id = settings.feishu_app_id
-        self._app_secret = (
-            settings.feishu_app_secret.get_secret_value() if settings.feishu_app_secret else None
-        )
+        own = feishu_settings(settings)
+        self._base = own.base_url.rstrip("/")
+        self._app_id = own.app_id
+        self._app_secret = own.app_secret.get_secret_value() if own.app_secret else None
         redact_in_logs(self._app_secret, SDK_LOGGERS)
         self._client = httpx.AsyncClient(timeout=settings.http_timeout, transport=transport)
         self._limiter = limiter
@@ -121,8 +122,8 @@ class FeishuSender:
         return [
             self._app_secret,
             self._token,
-            sub.webhook.get_secret_value() if sub.webhook else None,
-            sub.secret.get_secret_value() if sub.secret else None,
+            webhook(sub),
+            webhook_secret(sub),
         ]
 
     async def send(
@@ -133,21 +134,21 @@ class FeishuSender:
         *,
         day: dt.date | None = None,
     ) -> str:
-        webhook = sub.webhook is not None
-        if sub.webhook is not None:
-            redact_in_logs(sub.webhook.get_secret_value(), SDK_LOGGERS)
+        hook = webhook(sub)
+        if hook is not None:
+            redact_in_logs(hook, SDK_LOGGERS)
         # A brief part's uuid is stable per (chat, day, part): a re-run is deduplicated.
         # An answer (no day) is new each time it is sent: the same "/help" twice must
         # arrive twice; the nonce stays the same across this send's own retries.
         nonce = "" if day is not None else secrets.token_hex(8)
-        if not webhook and msg.media_url:
+        if hook is None and msg.media_url:
             msg = await self._with_image(sub, msg)
 
         async def attempt() -> str:
             if self._limiter is not None:
-                await self._limiter.acquire_keys(rate_keys(sub.chat_id, webhook=webhook))
-            if webhook:
-                return await self._send_webhook(sub, msg)
+                await self._limiter.acquire_keys(rate_keys(sub.chat_id, webhook=hook is not None))
+            if hook is not None:
+                return await self._send_webhook(sub, hook, msg)
             return await self._send_app(sub, msg, thread_ref, day, nonce)
 
         return await with_rate_retries(
@@ -160,14 +161,14 @@ class FeishuSender:
 
     # webhook mode
 
-    async def _send_webhook(self, sub: Subscription, msg: OutMessage) -> str:
-        assert sub.webhook is not None
+    async def _send_webhook(self, sub: Subscription, hook: str, msg: OutMessage) -> str:
         body = dict(msg.payload)
-        if sub.secret is not None:
+        signing = webhook_secret(sub)
+        if signing is not None:
             timestamp = str(int(self._clock()))
             body["timestamp"] = timestamp
-            body["sign"] = feishu_sign(timestamp, sub.secret.get_secret_value())
-        data = await self._post(sub, sub.webhook.get_secret_value(), body, headers={})
+            body["sign"] = feishu_sign(timestamp, signing)
+        data = await self._post(sub, hook, body, headers={})
         code = _code(data)
         if code == FEISHU_SIGN_FAILED:
             raise DeliveryError(
@@ -333,7 +334,7 @@ class FeishuSender:
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            if resp.status_code in (403, 404) and sub.webhook is not None:
+            if resp.status_code in (403, 404) and webhook(sub) is not None:
                 raise ChatGone("feishu", sub.chat_id, f"webhook answered HTTP {resp.status_code}")
             raise DeliveryError("feishu", sub.chat_id, f"HTTP {resp.status_code}, no JSON answer")
         if _code(data) in _FEISHU_RATE_LIMITED:

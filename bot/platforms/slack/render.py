@@ -18,16 +18,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Sequence
-from typing import Any, ClassVar, NamedTuple
-
-from slack_sdk.models.blocks import (
-    Block,
-    ContextBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    PlainTextObject,
-    SectionBlock,
-)
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from bot.core.messages import OutMessage
 from bot.render.layout import Page, page_of, safe_url, thread_pages
@@ -35,6 +26,11 @@ from bot.render.split import Cost, Line, Span, cut_point, pack
 from bot.render.threads import threaded
 from digest.i18n import label
 from digest.models import Brief, Button, Document, FigureRef
+
+# slack_sdk's blocks are imported where blocks are built: the SDK takes ~0.2 s to import,
+# which the commands that render for another platform (or none) should not pay.
+if TYPE_CHECKING:
+    from slack_sdk.models.blocks import Block
 
 __all__ = [
     "CONTEXT_MAX_ELEMENTS",
@@ -54,13 +50,13 @@ __all__ = [
     "visible_text",
 ]
 
-# --- Limits (Block Kit reference; SDK constants where slack_sdk has them) --------------
+# --- Limits (Block Kit reference; a test checks them against slack_sdk's where it has them)
 MAX_BLOCKS = 50  # per message; slack_sdk does not check this one
-SECTION_TEXT_MAX = SectionBlock.text_max_length  # 3000
-HEADER_TEXT_MAX = HeaderBlock.text_max_length  # 150
-FIELDS_MAX = SectionBlock.fields_max_length  # 10 (fields are not used: meta goes to context)
+SECTION_TEXT_MAX = 3000  # SectionBlock.text_max_length
+HEADER_TEXT_MAX = 150  # HeaderBlock.text_max_length
+FIELDS_MAX = 10  # SectionBlock.fields_max_length (not used: meta goes to context)
 FIELD_TEXT_MAX = 2000
-CONTEXT_MAX_ELEMENTS = ContextBlock.elements_max_length  # 10
+CONTEXT_MAX_ELEMENTS = 10  # ContextBlock.elements_max_length
 # msg_blocks_too_long has been seen near 13k characters of block text with no single
 # documented limit hit; stay well under it.
 MESSAGE_TEXT_BUDGET = 11_000
@@ -212,6 +208,8 @@ def visible_text(mrkdwn: str) -> str:
 
 def _block_text(block: Block) -> tuple[str, str]:
     """(source text, visible text) of a block we built."""
+    from slack_sdk.models.blocks import ContextBlock, HeaderBlock, MarkdownTextObject, SectionBlock
+
     if isinstance(block, HeaderBlock):
         assert block.text is not None
         return block.text.text, block.text.text
@@ -238,6 +236,14 @@ class SlackLayout:
     base: ClassVar[Cost] = (0, 0)
 
     def render(self, lines: Sequence[Line]) -> Fragment | None:
+        from slack_sdk.models.blocks import (
+            ContextBlock,
+            HeaderBlock,
+            MarkdownTextObject,
+            PlainTextObject,
+            SectionBlock,
+        )
+
         blocks: list[Block] = []
         body: list[str] = []
         meta: list[str] = []

@@ -9,19 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
-
-import aiohttp
-from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.async_handler import AsyncRetryHandler
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-)
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
-from slack_sdk.web.async_client import AsyncWebClient
+from typing import TYPE_CHECKING, Any
 
 from bot.core.messages import OutMessage
 from bot.core.ports import Sleep
@@ -29,9 +19,17 @@ from bot.core.ratelimit import Limiter
 from bot.core.redaction import redact_in_logs, scrub_line
 from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, retry_after_header, with_rate_retries
 from bot.platforms.slack.rules import SDK_LOGGERS, rate_keys
+from bot.platforms.slack.settings import slack_settings
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Platform, Subscription
 from digest.settings import Settings
+
+# slack_sdk and aiohttp are imported where a sender is made or used: they take ~0.3 s to
+# import, which the commands that send nothing (`--help`, `brief`…) should not pay.
+if TYPE_CHECKING:
+    import aiohttp
+    from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+    from slack_sdk.web.async_client import AsyncWebClient
 
 __all__ = ["SLACK_SDK_RATE_RETRIES", "SlackSender"]
 
@@ -53,26 +51,35 @@ _SLACK_GONE = frozenset(
 SLACK_SDK_RATE_RETRIES = 2
 
 
-class _SleepingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
-    """The SDK's 429 handler, sleeping through our injected `sleep` (tests never wait)."""
+@functools.cache
+def _sleeping_rate_limit_handler() -> Any:
+    """The SDK's 429 handler, sleeping through our injected `sleep` (tests never wait); a
+    class made on first use, as it subclasses the SDK's (imported then)."""
+    from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+    from slack_sdk.http_retry.request import HttpRequest
+    from slack_sdk.http_retry.response import HttpResponse
+    from slack_sdk.http_retry.state import RetryState
 
-    def __init__(self, sleep: Sleep, max_retry_count: int) -> None:
-        super().__init__(max_retry_count=max_retry_count)
-        self._sleep = sleep
+    class SleepingRateLimitHandler(AsyncRateLimitErrorRetryHandler):
+        def __init__(self, sleep: Sleep, max_retry_count: int) -> None:
+            super().__init__(max_retry_count=max_retry_count)
+            self._sleep = sleep
 
-    async def prepare_for_next_attempt_async(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        if response is None:  # pragma: no cover - the SDK only calls this with a 429 response
-            raise error or RuntimeError("no response")
-        state.next_attempt_requested = True
-        await self._sleep(retry_after_header(response.headers))
-        state.increment_current_attempt()
+        async def prepare_for_next_attempt_async(
+            self,
+            *,
+            state: RetryState,
+            request: HttpRequest,
+            response: HttpResponse | None = None,
+            error: Exception | None = None,
+        ) -> None:
+            if response is None:  # pragma: no cover - the SDK calls this with a 429 only
+                raise error or RuntimeError("no response")
+            state.next_attempt_requested = True
+            await self._sleep(retry_after_header(response.headers))
+            state.increment_current_attempt()
+
+    return SleepingRateLimitHandler
 
 
 class SlackSender:
@@ -88,11 +95,14 @@ class SlackSender:
         sleep: Sleep = asyncio.sleep,
         max_rate_retries: int = DEFAULT_RATE_RETRIES,
     ) -> None:
-        if settings.slack_bot_token is None or not settings.slack_bot_token.get_secret_value():
+        from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+
+        own = slack_settings(settings)
+        if own.bot_token is None or not own.bot_token.get_secret_value():
             raise ConfigError("Slack needs PAPERDROP_SLACK_BOT_TOKEN")
-        self._token = settings.slack_bot_token.get_secret_value()
+        self._token = own.bot_token.get_secret_value()
         redact_in_logs(self._token, SDK_LOGGERS)
-        self._base_url = settings.slack_api_url
+        self._base_url = own.api_url
         self._timeout = int(max(1, settings.http_timeout))
         self._limiter = limiter
         self._sleep = sleep
@@ -100,7 +110,7 @@ class SlackSender:
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
         self.retry_handlers: list[AsyncRetryHandler] = [
-            _SleepingRateLimitHandler(sleep, SLACK_SDK_RATE_RETRIES),
+            _sleeping_rate_limit_handler()(sleep, SLACK_SDK_RATE_RETRIES),
             AsyncConnectionErrorRetryHandler(),
         ]
 
@@ -108,6 +118,9 @@ class SlackSender:
         return "SlackSender()"
 
     def _web(self) -> AsyncWebClient:
+        import aiohttp
+        from slack_sdk.web.async_client import AsyncWebClient
+
         if self._client is None:
             # One session for every call (the SDK would otherwise open one per request).
             self._session = aiohttp.ClientSession(
@@ -130,6 +143,9 @@ class SlackSender:
         *,
         day: dt.date | None = None,
     ) -> str:
+        import aiohttp
+        from slack_sdk.errors import SlackApiError
+
         if msg.method != "chat.postMessage":
             raise DeliveryError("slack", sub.chat_id, f"unsupported method {msg.method}")
         kwargs = dict(msg.payload)

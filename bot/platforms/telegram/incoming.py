@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Final
-
-from telegram import BotCommand, CallbackQuery, Message, MessageEntity
-from telegram.constants import BotCommandLimit, ChatType
+from typing import TYPE_CHECKING, Final
 
 from bot.core.chat import Incoming
 from handlers.registry import COMMANDS
 
+if TYPE_CHECKING:  # types only: python-telegram-bot is imported where it is used (slow)
+    from telegram import BotCommand, CallbackQuery, Message
+
 __all__ = ["GROUP_TYPES", "bot_commands", "message_incoming", "query_incoming"]
 
-GROUP_TYPES: Final = frozenset({ChatType.GROUP, ChatType.SUPERGROUP})
+# telegram.constants.ChatType and MessageEntity's values, as the Bot API sends them.
+GROUP_TYPES: Final = frozenset({"group", "supergroup"})
+_CHANNEL: Final = "channel"
+_MENTION: Final = "mention"
+_BOT_COMMAND: Final = "bot_command"
 
 
 # What the adapter writes into callback data ("fb|up:2605.29559"; digest.models.Button).
@@ -35,6 +39,10 @@ _START = re.compile(r"^/start(?=@|\s|$)")
 def bot_commands(lines: Sequence[tuple[str, str]]) -> list[BotCommand]:
     """setMyCommands' list from `help_lines`: names Telegram accepts, descriptions it
     accepts (1..256 characters), at most 100."""
+    # Imported here: python-telegram-bot takes ~0.3 s to import, which only serve needs.
+    from telegram import BotCommand
+    from telegram.constants import BotCommandLimit
+
     out: list[BotCommand] = []
     for synopsis, summary in lines:
         name, _, usage = synopsis.lstrip("/").partition(" ")
@@ -73,7 +81,7 @@ def message_incoming(
     """The conversation's view of a text message; None for what it does not answer."""
     text = message.text
     chat = message.chat
-    if text is None or chat.type == ChatType.CHANNEL:
+    if text is None or chat.type == _CHANNEL:
         return None
     is_group = chat.type in GROUP_TYPES
     user = message.from_user
@@ -81,13 +89,11 @@ def message_incoming(
     user_id = str(user.id) if user is not None else str((message.sender_chat or chat).id)
     mentioned = command_for_us = False
     cuts: list[tuple[int, int]] = []
-    for entity, piece in message.parse_entities(
-        [MessageEntity.MENTION, MessageEntity.BOT_COMMAND]
-    ).items():
-        if entity.type == MessageEntity.MENTION and _same_name(piece[1:], bot_name):
+    for entity, piece in message.parse_entities([_MENTION, _BOT_COMMAND]).items():
+        if entity.type == _MENTION and _same_name(piece[1:], bot_name):
             mentioned = True
             cuts.append((entity.offset, entity.length))
-        elif entity.type == MessageEntity.BOT_COMMAND:
+        elif entity.type == _BOT_COMMAND:
             _, _, target = piece.partition("@")
             command_for_us = command_for_us or not target or _same_name(target, bot_name)
     replied = message.reply_to_message

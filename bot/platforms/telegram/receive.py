@@ -5,8 +5,8 @@
                                                                           │
     answerCallbackQuery (toasts) ◄── post hook     Conversation.respond ◄─┘
 
-Long polling is the default: no public URL is needed. With `telegram_webhook_url` set,
-`start()` registers the webhook (with `telegram_webhook_secret`) and `routes()` serves
+Long polling is the default: no public URL is needed. With `PAPERDROP_TELEGRAM_WEBHOOK_URL` set,
+`start()` registers the webhook (with `PAPERDROP_TELEGRAM_WEBHOOK_SECRET`) and `routes()` serves
 ``POST /telegram`` on `serve`'s HTTP server.
 
 An update is confirmed to Telegram only once it was handled: polling's offset moves past
@@ -34,19 +34,7 @@ import logging
 import random as _random
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from typing import Any, Final
-
-from aiohttp import web
-from telegram import BotCommand, Update
-from telegram.constants import CallbackQueryLimit
-from telegram.ext import (
-    Application,
-    ApplicationBuilder,
-    CallbackQueryHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from bot.core.chat import Answer, Incoming, ReceiverDeps
 from bot.core.intake import Deferred
@@ -57,9 +45,17 @@ from bot.core.redaction import scrub_line
 from bot.platforms.telegram.incoming import bot_commands, message_incoming, query_incoming
 from bot.platforms.telegram.polling import BUSY_POLL, Poller, UpdateLike
 from bot.platforms.telegram.send import TelegramSender, TokenRejected
+from bot.platforms.telegram.settings import telegram_settings
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform
 from handlers.registry import help_lines
+
+# python-telegram-bot and aiohttp's server are imported where they are used: together they
+# take ~0.5 s to import, which only `serve` needs (not every command of the CLI).
+if TYPE_CHECKING:
+    from aiohttp import web
+    from telegram import BotCommand, Update
+    from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 __all__ = [
     "ALLOWED_UPDATES",
@@ -73,7 +69,7 @@ log = logging.getLogger(__name__)
 WEBHOOK_PATH: Final = "/telegram"
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
 # Only what the conversation answers: fewer updates, and no chat_member noise.
-ALLOWED_UPDATES: Final = (Update.MESSAGE, Update.CALLBACK_QUERY)
+ALLOWED_UPDATES: Final = ("message", "callback_query")  # telegram.Update.MESSAGE, …
 POLL_TIMEOUT: Final = 30.0  # seconds one getUpdates long poll may wait
 # A webhook delivery is answered once its answer is done, or after this many seconds
 # (Telegram gives up on a webhook request after about a minute and delivers it again).
@@ -81,10 +77,10 @@ WEBHOOK_HOLD: Final = 25.0
 ADMIN_TTL: Final = 60.0  # seconds a getChatMember answer is trusted
 _ADMIN_CACHE_MAX = 2048  # entries; the cache is simply emptied past this
 ADMIN_STATUSES: Final = frozenset({"creator", "administrator"})
-TOAST_MAX: Final = int(CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH)  # 200
+TOAST_MAX: Final = 200  # CallbackQueryLimit.ANSWER_CALLBACK_QUERY_TEXT_LENGTH
 _STALE_BUTTON = "This button no longer works. /help lists what I can do."
 
-AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+AnyApplication: TypeAlias = "Application[Any, Any, Any, Any, Any, Any]"
 
 
 class TelegramReceiver:
@@ -105,7 +101,8 @@ class TelegramReceiver:
         busy_poll: float = BUSY_POLL,
     ) -> None:
         settings = deps.settings
-        token = settings.telegram_token.get_secret_value() if settings.telegram_token else ""
+        own = telegram_settings(settings)
+        token = own.token.get_secret_value() if own.token else ""
         if not token:
             raise ConfigError("Telegram needs PAPERDROP_TELEGRAM_TOKEN")
         self._settings = settings
@@ -117,8 +114,8 @@ class TelegramReceiver:
         self._own_api = api is None
         self._api: TelegramSender = api or TelegramSender(settings)
         self._sender: Sender = deps.sender or self._api
-        self._webhook_url = settings.telegram_webhook_url or None
-        secret = settings.telegram_webhook_secret
+        self._webhook_url = own.webhook_url or None
+        secret = own.webhook_secret
         self._secret = secret.get_secret_value() if secret is not None else ""
         self._poll_timeout = poll_timeout
         self._admin_ttl = admin_ttl
@@ -151,10 +148,12 @@ class TelegramReceiver:
         return f"TelegramReceiver(mode={'webhook' if self.webhook else 'polling'})"
 
     def _build(self, timeout: float) -> AnyApplication:
+        from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
         builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
             Application.builder()
             .token(self._token)
-            .base_url(self._settings.telegram_api_url)
+            .base_url(telegram_settings(self._settings).api_url)
             .connect_timeout(timeout)
             .read_timeout(timeout)
             .write_timeout(timeout)
@@ -344,6 +343,9 @@ class TelegramReceiver:
 
     async def handle_webhook(self, request: web.Request) -> web.StreamResponse:
         """POST /telegram: Telegram's delivery of one update."""
+        from aiohttp import web
+        from telegram import Update
+
         if self._secret:
             given = request.headers.get(SECRET_HEADER, "")
             if not hmac.compare_digest(given.encode(), self._secret.encode()):

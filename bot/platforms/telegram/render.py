@@ -12,8 +12,6 @@ from collections.abc import Sequence
 from html.parser import HTMLParser
 from typing import Any, ClassVar, NamedTuple
 
-from telegram.constants import MessageLimit
-
 from bot.core.messages import OutMessage
 from bot.render.layout import Page, page_of, safe_url, thread_pages
 from bot.render.split import Cost, Line, Span, cut_point, pack
@@ -23,6 +21,9 @@ from digest.models import Brief, Button, Document, FigureRef
 
 __all__ = [
     "ALLOWED_TAGS",
+    "CAPTION_LENGTH",
+    "MAX_TEXT_LENGTH",
+    "MESSAGE_ENTITIES",
     "Fragment",
     "TelegramLayout",
     "parse_html",
@@ -30,6 +31,13 @@ __all__ = [
     "visible_length",
     "visible_text",
 ]
+
+# The Bot API's message limits (python-telegram-bot's `telegram.constants.MessageLimit`, not
+# imported: the SDK takes ~0.3 s to import and rendering needs none of it; a test checks
+# them against it).
+MAX_TEXT_LENGTH = 4096  # characters of a message's text, after entities are parsed
+MESSAGE_ENTITIES = 100  # formatting entities Telegram keeps per message
+CAPTION_LENGTH = 1024  # characters of a photo's caption
 
 # Tags Telegram's HTML parse mode accepts (Bot API "HTML style").
 ALLOWED_TAGS = frozenset(
@@ -145,7 +153,7 @@ class TelegramLayout:
     """Budget: visible characters and formatting entities per message."""
 
     # Telegram ignores entities past this count: formatting would silently drop.
-    budget: ClassVar[Cost] = (MessageLimit.MAX_TEXT_LENGTH, MessageLimit.MESSAGE_ENTITIES)
+    budget: ClassVar[Cost] = (MAX_TEXT_LENGTH, MESSAGE_ENTITIES)
     base: ClassVar[Cost] = (0, 0)
 
     def render(self, lines: Sequence[Line]) -> Fragment | None:
@@ -175,7 +183,7 @@ def _keyboard(buttons: Sequence[Button]) -> dict[str, Any]:
 def _caption(figure: FigureRef) -> str:
     """ "<b>Figure 1</b>: caption", escaped, within Telegram's 1,024 caption characters."""
     head = f"{figure.label}: "
-    room = MessageLimit.CAPTION_LENGTH - len(head)
+    room = CAPTION_LENGTH - len(head)
     text = " ".join(figure.caption.split())
     if len(text) > room:
         text = text[: cut_point(text, room - 1)].rstrip() + "…"

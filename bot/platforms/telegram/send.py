@@ -20,6 +20,7 @@ from bot.core.ratelimit import Limiter
 from bot.core.redaction import redact_in_logs, scrub_line
 from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, with_rate_retries
 from bot.platforms.telegram.rules import SDK_LOGGERS, rate_keys
+from bot.platforms.telegram.settings import telegram_settings
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Platform, Subscription
 from digest.settings import Settings
@@ -71,13 +72,14 @@ class TelegramSender:
         import telegram
         from telegram.request import HTTPXRequest
 
-        if settings.telegram_token is None or not settings.telegram_token.get_secret_value():
+        own = telegram_settings(settings)
+        if own.token is None or not own.token.get_secret_value():
             raise ConfigError("Telegram needs PAPERDROP_TELEGRAM_TOKEN")
         # Opt in to v22's timedelta time periods (the future default): otherwise PTB emits
         # a deprecation warning while *constructing* RetryAfter, which a warnings-as-errors
         # setup turns into a crash instead of a 429 we can wait out.
         os.environ.setdefault(PTB_TIMEDELTA_ENV, "1")
-        self._token = settings.telegram_token.get_secret_value()
+        self._token = own.token.get_secret_value()
         redact_in_logs(self._token, SDK_LOGGERS)
         timeout = settings.http_timeout
         request = HTTPXRequest(
@@ -88,7 +90,7 @@ class TelegramSender:
             # Waiting for a pooled connection is not a failure of the message.
             pool_timeout=None,
         )
-        self._bot = telegram.Bot(self._token, base_url=settings.telegram_api_url, request=request)
+        self._bot = telegram.Bot(self._token, base_url=own.api_url, request=request)
         self._limiter = limiter
         self._sleep = sleep
         self._max_retries = max_rate_retries
