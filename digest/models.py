@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 Language = Literal["zh", "en"]
-Platform = Literal["telegram", "slack", "feishu"]
+Platform = Literal["telegram", "slack", "feishu", "discord"]
 SectionKind = Literal[
     "overview",
     "top_picks",
