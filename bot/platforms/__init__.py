@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from bot.core.platform import PlatformAdapter
+from bot.platforms.discord import DiscordAdapter
 from bot.platforms.feishu import FeishuAdapter
 from bot.platforms.slack import SlackAdapter
 from bot.platforms.telegram import TelegramAdapter
@@ -19,7 +20,7 @@ from digest.models import Platform
 __all__ = ["PLATFORMS", "adapter"]
 
 PLATFORMS: Mapping[Platform, PlatformAdapter] = MappingProxyType(
-    {a.name: a for a in (TelegramAdapter(), SlackAdapter(), FeishuAdapter())}
+    {a.name: a for a in (TelegramAdapter(), SlackAdapter(), FeishuAdapter(), DiscordAdapter())}
 )
 
 
