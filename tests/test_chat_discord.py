@@ -21,18 +21,23 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from aiohttp import web
+from pydantic import SecretStr
 
 from bot.chat.conversation import Conversation
 from bot.core.chat import ReceiverDeps
+from bot.core.reconnect import Backoff
 from bot.delivery.deliver import deliver, remember_delivery
 from bot.platforms.discord import DiscordAdapter
 from bot.platforms.discord.receive import INTERACTIONS_PATH, DiscordReceiver
 from bot.platforms.discord.render import EMBED_TOTAL_MAX, render_discord
 from bot.platforms.discord.send import DiscordSender
 from bot.platforms.discord.settings import DiscordSettings
+from bot.runtime.serve import start_service, stop_service
 from digest.chatstate import get_votes, put_papers
+from digest.errors import ChatGone, ConfigError
 from digest.models import (
     Brief,
     Document,
@@ -449,3 +454,72 @@ async def test_an_expired_interaction_token_answers_in_the_channel(
     [answer] = discord.fake.in_channel(CHANNEL)
     assert answer.via == "channel" and "Done at last." in answer.text
     assert discord.fake.replies_to(payload) == []
+
+
+# -- refusals, secrets, serve --------------------------------------------------------------
+
+
+async def test_a_channel_the_bot_may_not_post_in_is_gone_and_no_secret_is_told(
+    discord: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    sub = Subscription(platform="discord", chat_id=CHANNEL)
+    [msg] = render_discord(Reply.text("en", "hello"))
+    discord.fake.fail_next(403, method="messages", chat=CHANNEL)
+    with pytest.raises(ChatGone) as gone:
+        await discord.sender.send(sub, msg, None)
+    assert "HTTP 403" in gone.value.reason
+    assert discord.fake.token not in str(gone.value) + caplog.text + repr(discord.sender)
+
+
+async def test_a_refused_bot_token_fails_the_start_for_good(store: Store) -> None:
+    fake = FakeDiscord()
+    async with fake:
+        own = _own(fake).model_copy(update={"bot_token": SecretStr("not-the-token")})
+        conversation = Conversation(_settings(), store)
+        receiver = DiscordReceiver(ReceiverDeps(_settings(), store, conversation), own)
+        with pytest.raises(ConfigError, match="PAPERDROP_DISCORD_BOT_TOKEN") as refused:
+            await receiver.start()
+        await receiver.stop()
+        await conversation.close()
+    assert "not-the-token" not in str(refused.value) and not receiver.running
+    assert fake.commands == []
+
+
+async def test_serve_mounts_the_endpoint_and_readyz_names_discord_until_it_answers(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeDiscord()
+    async with fake:
+        own = _own(fake)
+        for name, value in (
+            ("BOT_TOKEN", fake.token),
+            ("APPLICATION_ID", own.application_id),
+            ("PUBLIC_KEY", own.public_key),
+            ("API_URL", own.api_url),
+        ):
+            monkeypatch.setenv(f"PAPERDROP_DISCORD_{name}", value)
+        fake.fail_next(502, method="me", count=3)  # Discord down at boot for a while
+        settings = _settings().model_copy(update={"http_port": 0})
+        stop = asyncio.Event()
+        service, _ = await start_service(
+            settings, store, stop=stop, schedule=False, backoff=Backoff(base=0.05, cap=0.1)
+        )
+        try:
+            assert service.address is not None
+            base = f"http://{service.address[0]}:{service.address[1]}"
+            async with httpx.AsyncClient(base_url=base) as http:
+                first = await http.get("/readyz")
+                async with asyncio.timeout(WAIT):  # serve's backoff, on real but tiny waits
+                    while True:
+                        ready = await http.get("/readyz")
+                        if ready.status_code == 200:
+                            break
+                        await asyncio.sleep(0.02)
+            pong = await fake.interact(base + INTERACTIONS_PATH, fake.ping())
+        finally:
+            stop.set()
+            await stop_service(service, None, grace=1.0)
+    assert first.status_code == 503
+    assert any(r.startswith("discord: not connected:") for r in first.json()["reasons"])
+    assert ready.json()["platforms"] == ["discord"]
+    assert pong.body == {"type": 1}

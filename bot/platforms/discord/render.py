@@ -72,9 +72,11 @@ _ALWAYS = re.compile(r"([\\*_~`|\[\]<>])")
 # At a line's start: a heading (#, -#), a quote (>), a list item (-, +, *, "1.").
 _LINE_START = re.compile(r"^([ \t]*)([#>+-])", re.MULTILINE)
 _NUMBERED = re.compile(r"^([ \t]*\d+)\.(?=[ \t])", re.MULTILINE)
-_MASS_MENTION = re.compile(r"@(?=(?:everyone|here)\b)", re.IGNORECASE)
-_BARE_URL = re.compile(r"(?<![A-Za-z0-9])https?://[^\s<>\"'`\u3000-\u303f\uff00-\uffef]+")
-_URL_TRAILING = ".,;:!?*_~|"
+_MASS_MENTION = re.compile(r"@(?=everyone|here)", re.IGNORECASE)
+_BARE_URL = re.compile(r"(?<![A-Za-z0-9])https?://[^\s<>\"'`\\\u3000-\u303f\uff00-\uffef]+")
+# In an address left as written, what Discord (or `visible_text`) would read as markup.
+_URL_MARKUP = ("**", "](", "||", "~~", "__")
+_URL_TRAILING = ".,;:!?|"
 _PAIRS = {")": "(", "]": "["}
 _LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 # What `visible_text` reads: an escaped character, a masked link, our bold markers.
@@ -110,8 +112,12 @@ def escape(text: str) -> str:
     pos = 0
     for m in _BARE_URL.finditer(text):
         url = _url_end(m.group(0))
-        if url.rstrip("/").endswith("://") or _MASS_MENTION.search(url):
-            continue
+        if (
+            url.rstrip("/").endswith("://")
+            or _MASS_MENTION.search(url)
+            or any(m in url for m in _URL_MARKUP)
+        ):
+            continue  # escaped as text instead
         out.append(_escape_plain(text[pos : m.start()]))
         out.append(url)
         pos = m.start() + len(url)

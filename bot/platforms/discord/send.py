@@ -167,7 +167,7 @@ class DiscordRest:
             return TokenExpired("discord", chat, reason)
         if response.status_code == 401:
             return TokenRefused("discord", chat, reason)
-        if code in _GONE or response.status_code == 404:
+        if code in _GONE or response.status_code in (403, 404):
             return ChatGone("discord", chat, reason)
         return DeliveryError("discord", chat, reason)
 
