@@ -4,7 +4,8 @@ Compose Specification's JSON schema, the Kubernetes manifests by the API's own s
 (kubernetes-validate, strict), the systemd unit by `systemd-analyze verify`, and
 `.env.example` against the Settings model.
 
-`.env.example` is generated from `digest.settings.Settings`; after adding a setting run
+`.env.example` is generated from `digest.settings.Settings` and the settings each platform
+package owns (`bot/platforms/<name>/settings.py`); after adding a setting run
 
     uv run --frozen python -m tests.test_deploy
 
@@ -14,6 +15,7 @@ to rewrite it (the test below fails until then).
 from __future__ import annotations
 
 import configparser
+import importlib
 import importlib.resources
 import json
 import re
@@ -31,7 +33,9 @@ import yaml
 from dockerfile_parse import DockerfileParser
 from pydantic import AliasChoices
 from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings
 
+from bot.platforms import PLATFORMS
 from digest.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,13 +49,35 @@ SECRET_NAME = re.compile(r"(TOKEN|SECRET|API_KEY|PASSWORD|ENCRYPT_KEY|LOG_SALT)$
 # --- .env.example ----------------------------------------------------------------------------
 
 
-def env_name(name: str, info: FieldInfo) -> str:
+def platform_settings() -> list[type[BaseSettings]]:
+    """The settings classes platform packages own (`bot/platforms/<name>/settings.py`)."""
+    found: list[type[BaseSettings]] = []
+    for name in PLATFORMS:
+        try:
+            module = importlib.import_module(f"bot.platforms.{name}.settings")
+        except ModuleNotFoundError:
+            continue
+        found += [
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, BaseSettings)
+            and value.__module__ == module.__name__
+        ]
+    return found
+
+
+def all_settings() -> list[type[BaseSettings]]:
+    return [Settings, *platform_settings()]
+
+
+def env_name(name: str, info: FieldInfo, model: type[BaseSettings] = Settings) -> str:
     alias = info.validation_alias
     if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
         return alias.choices[0]
     if isinstance(alias, str):
         return alias
-    prefix = str(Settings.model_config.get("env_prefix", ""))
+    prefix = str(model.model_config.get("env_prefix", ""))
     return f"{prefix}{name}".upper()
 
 
@@ -67,21 +93,35 @@ def env_default(info: FieldInfo) -> str:
 
 
 def expected_env() -> dict[str, str]:
-    """Every setting's variable and its default, in the model's order."""
-    return {env_name(n, f): env_default(f) for n, f in Settings.model_fields.items()}
+    """Every setting's variable and its default, in the models' order."""
+    return {
+        env_name(n, f, model): env_default(f)
+        for model in all_settings()
+        for n, f in model.model_fields.items()
+    }
 
 
 def render_env_example() -> str:
     lines = [
-        "# paperdrop: every setting digest/settings.py reads, with its default.",
+        "# paperdrop: every setting digest/settings.py and the platform packages read, with",
+        "# its default.",
         "# Copy it to .env (deploy/.env for compose, /etc/paperdrop/env for systemd, a",
         "# Kubernetes Secret with --from-env-file) and uncomment what you change; an empty",
         '# value means "not set". README.md "Configuration" says what each one does.',
-        "# Generated from the Settings model: uv run --frozen python -m tests.test_deploy",
+        "# Generated from the Settings models: uv run --frozen python -m tests.test_deploy",
         "",
     ]
-    for name, info in Settings.model_fields.items():
-        variable = env_name(name, info)
+    for model in all_settings():
+        if model is not Settings:
+            lines += [f"# --- {model.__module__.replace('.', '/')}.py", ""]
+        lines += _env_lines(model)
+    return "\n".join(lines)
+
+
+def _env_lines(model: type[BaseSettings]) -> list[str]:
+    lines: list[str] = []
+    for name, info in model.model_fields.items():
+        variable = env_name(name, info, model)
         notes = []
         if info.description:
             notes.append(info.description)
@@ -96,7 +136,7 @@ def render_env_example() -> str:
             )
         lines.append(f"# {variable}={env_default(info)}")
         lines.append("")
-    return "\n".join(lines)
+    return lines
 
 
 def parse_env_example(text: str) -> dict[str, str]:
