@@ -45,12 +45,11 @@ __all__ = [
     "escape",
     "link",
     "render_discord",
-    "text_message",
     "visible_text",
 ]
 
 # --- Limits (Discord's API reference: Message, Embed Limits, Message Components) --------
-CONTENT_MAX = 2000
+CONTENT_MAX = 2000  # a message's content (unused: everything goes in embeds)
 EMBEDS_MAX = 10
 EMBED_TOTAL_MAX = 6000  # title + description + fields + footer + author, all embeds
 TITLE_MAX = 256
@@ -343,12 +342,6 @@ def render_page(page: Page, *, first_part: int = 0, thread: bool = False) -> lis
             )
         )
     return out
-
-
-def text_message(text: str) -> dict[str, Any]:
-    """A short plain-text message body (content <= 2,000), escaped."""
-    shown = text if len(text) <= CONTENT_MAX // 2 else text[: cut_point(text, 999)] + "…"
-    return {"content": escape(shown), "allowed_mentions": ALLOWED_MENTIONS}
 
 
 def render_discord(doc: Document, *, threads: bool = False) -> list[OutMessage]:
