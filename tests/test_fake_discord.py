@@ -143,6 +143,7 @@ async def test_a_thread_starts_once_from_a_message() -> None:
         assert second.json()["code"] == 160004
         assert long.json()["code"] == 10008
         thread = first.json()["id"]
+        assert thread == message["id"]  # as on Discord: the thread has the message's id
         assert (await _post(discord, {"content": "in thread"}, channel=thread)).status_code == 200
         assert discord.in_channel(thread)[0].content == "in thread"
 
@@ -163,6 +164,30 @@ async def test_interaction_webhooks_expire_after_15_minutes() -> None:
         assert discord.replies_to(payload)[1].ephemeral
         assert unknown.json()["code"] == 10015
         assert expired.status_code == 401 and expired.json()["code"] == 50027
+
+
+async def test_slash_commands_are_replaced_and_checked_as_discord_checks_them() -> None:
+    async with FakeDiscord() as discord, _client(discord) as client:
+        path = f"/applications/{discord.application_id}/commands"
+        good = [{"name": "paper", "type": 1, "description": "A paper's card"}]
+        ok = await client.put(path, json=good)
+        bad = await client.put(path, json=[{"name": "Bad Name", "description": ""}])
+        other = await client.put("/applications/1/commands", json=good)
+    assert ok.status_code == 200 and [c["name"] for c in discord.commands] == ["paper"]
+    assert bad.json()["code"] == 50035 and set(bad.json()["errors"]) == {"0.name", "0.description"}
+    assert other.status_code == 403
+
+
+async def test_a_deferred_reply_can_be_deleted() -> None:
+    async with FakeDiscord() as discord:
+        payload = discord.slash_command("paper", {"id": "2605.29559"}, thread_of="222")
+        hook = f"{discord.base_url}/webhooks/{discord.application_id}/{payload['token']}"
+        async with httpx.AsyncClient() as client:
+            await client.patch(f"{hook}/messages/@original", json={"content": "thinking"})
+            deleted = await client.delete(f"{hook}/messages/@original")
+    assert deleted.status_code == 204 and discord.replies_to(payload) == []
+    assert discord.deleted_originals == [payload["token"]]
+    assert payload["channel"] == {"id": payload["channel_id"], "type": 11, "parent_id": "222"}
 
 
 async def test_interactions_are_signed_so_a_verifier_can_tell_a_forgery() -> None:

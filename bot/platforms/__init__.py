@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 from bot.core.platform import PlatformAdapter
+from bot.platforms.discord import DiscordAdapter
 from bot.platforms.feishu import FeishuAdapter
 from bot.platforms.slack import SlackAdapter
 from bot.platforms.telegram import TelegramAdapter
@@ -20,7 +21,7 @@ from digest.settings import Settings
 __all__ = ["PLATFORMS", "adapter", "load_settings"]
 
 PLATFORMS: Mapping[str, PlatformAdapter] = MappingProxyType(
-    {a.name: a for a in (TelegramAdapter(), SlackAdapter(), FeishuAdapter())}
+    {a.name: a for a in (TelegramAdapter(), SlackAdapter(), FeishuAdapter(), DiscordAdapter())}
 )
 
 

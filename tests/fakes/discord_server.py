@@ -13,12 +13,18 @@ REST (``/api/v10``), ``Authorization: Bot <token>`` on every call (else 401, cod
   /channels/{channel}/messages/{id}``: edit a bot message (unknown -> 404, code 10008).
 - ``POST /channels/{channel}/messages/{id}/threads``: start a thread from a message
   (``name`` 1..100 chars; one thread per message, else 400 code 160004); the thread is a
-  channel of its own whose ``parent_id`` is `channel`.
+  channel of its own whose ``parent_id`` is `channel`, and, as on Discord, its id is the
+  message's id.
 - ``POST /webhooks/{app_id}/{token}``: an interaction follow-up; ``PATCH
   /webhooks/{app_id}/{token}/messages/@original``: edit the deferred reply. A token lives
   15 minutes on the fake clock (then 401 code 50027 "Invalid Webhook Token"); unknown ->
   404 code 10015 "Unknown Webhook". Follow-ups honour ``flags: 64`` (ephemeral).
+  ``DELETE /webhooks/{app_id}/{token}/messages/@original`` removes the deferred reply
+  (recorded in `deleted_originals`).
 - ``GET /users/@me``: the bot user.
+- ``PUT /applications/{app_id}/commands``: replace the global slash commands (names
+  ``^[-_a-z0-9]{1,32}$``, descriptions 1..100, <= 25 options, <= 100 commands; else 400
+  code 50035); kept in `commands`.
 
 Message bodies (JSON, or ``payload_json`` in a multipart form), checked as Discord does and
 refused with 400 ``{"code": 50035, "message": "Invalid Form Body", "errors": {...}}``:
@@ -45,8 +51,10 @@ bot. `interact(url, payload)` POSTs the payload signed over ``X-Signature-Timest
 body`` in ``X-Signature-Ed25519`` (``forge=True`` signs with another key) and returns an
 `InteractionReply` (status, JSON body). `ping()`, `slash_command(...)` and
 `button_click(...)` build payloads shaped like Discord's (type 1, 2 and 3); each carries a
-fresh interaction token registered for follow-ups. `wait_until(predicate)` wakes whenever
-something is recorded.
+fresh interaction token registered for follow-ups. ``thread_of=<channel>`` makes the
+interaction come from a thread of that channel (``channel.type`` 11 with its
+``parent_id``), as Discord describes one used inside a thread. `wait_until(predicate)`
+wakes whenever something is recorded.
 """
 
 from __future__ import annotations
@@ -97,6 +105,7 @@ PER_ROUTE = Window(5, 5.0, "route")
 GLOBAL = Window(50, 1.0, "global")
 
 _MASS = re.compile(r"@(everyone|here)\b")
+_COMMAND_NAME = re.compile(r"^[-_a-z0-9]{1,32}$")
 
 
 @dataclass
@@ -262,6 +271,8 @@ class FakeDiscord(FakeServer):
         self.thread_names: dict[str, str] = {}
         self.mass_mentions: list[DiscordMessage] = []
         self.requests: list[tuple[str, str]] = []  # (method, path) of every REST call
+        self.commands: list[dict[str, Any]] = []  # the registered slash commands
+        self.deleted_originals: list[str] = []  # interaction tokens whose reply was deleted
         self._interactions: dict[str, _Interaction] = {}
         self._ids = itertools.count(1_000_000_000_000_000_000)
         self._changed = asyncio.Event()
@@ -289,7 +300,13 @@ class FakeDiscord(FakeServer):
         return self._next_id(), token
 
     def _base_payload(
-        self, kind: int, channel_id: str, user_id: str, guild_id: str | None, locale: str
+        self,
+        kind: int,
+        channel_id: str,
+        user_id: str,
+        guild_id: str | None,
+        locale: str,
+        thread_of: str | None = None,
     ) -> dict[str, Any]:
         interaction_id, token = self._new_interaction(channel_id)
         user = {"id": user_id, "username": f"user{user_id[-4:]}", "global_name": "A Reader"}
@@ -304,6 +321,8 @@ class FakeDiscord(FakeServer):
             "locale": locale,
             "app_permissions": "2048",
         }
+        if thread_of is not None:
+            payload["channel"] = {"id": channel_id, "type": 11, "parent_id": thread_of}
         if guild_id:
             payload["guild_id"] = guild_id
             payload["member"] = {"user": user, "permissions": "2147483647", "roles": []}
@@ -324,9 +343,10 @@ class FakeDiscord(FakeServer):
         guild_id: str | None = None,
         locale: str = "en-US",
         admin: bool = True,
+        thread_of: str | None = None,
     ) -> dict[str, Any]:
         """A type 2 interaction: ``/name option=value …`` (string options)."""
-        payload = self._base_payload(2, channel_id, user_id, guild_id, locale)
+        payload = self._base_payload(2, channel_id, user_id, guild_id, locale, thread_of)
         payload["data"] = {
             "id": self._next_id(),
             "name": name,
@@ -345,9 +365,10 @@ class FakeDiscord(FakeServer):
         user_id: str = "200000000000000001",
         guild_id: str | None = None,
         locale: str = "en-US",
+        thread_of: str | None = None,
     ) -> dict[str, Any]:
         """A type 3 interaction: a click on a button of `message`."""
-        payload = self._base_payload(3, message.channel_id, user_id, guild_id, locale)
+        payload = self._base_payload(3, message.channel_id, user_id, guild_id, locale, thread_of)
         payload["data"] = {"custom_id": custom_id, "component_type": 2}
         payload["message"] = {
             "id": message.id,
@@ -441,6 +462,13 @@ class FakeDiscord(FakeServer):
             f"{api}/webhooks/{{app}}/{{token}}/messages/@original",
             self._wrap("original", self._original),
         )
+        app.router.add_delete(
+            f"{api}/webhooks/{{app}}/{{token}}/messages/@original",
+            self._wrap("original", self._delete_original),
+        )
+        app.router.add_put(
+            f"{api}/applications/{{app}}/commands", self._wrap("commands", self._commands)
+        )
 
     def _wrap(self, method: str, handler: Any) -> Any:
         async def handle(request: web.Request) -> web.Response:
@@ -521,8 +549,8 @@ class FakeDiscord(FakeServer):
         return web.json_response(body, status=refusal.status)
 
     @staticmethod
-    async def _body(request: web.Request) -> dict[str, Any]:
-        if request.method == "GET":
+    async def _body(request: web.Request) -> Any:
+        if request.method in ("GET", "DELETE"):
             return {}
         if request.content_type == "multipart/form-data":
             form = await request.post()
@@ -534,7 +562,7 @@ class FakeDiscord(FakeServer):
                 data = json.loads(text) if text.strip() else {}
             except ValueError as exc:
                 raise _Refusal(400, 50109, "The request body contains invalid JSON.") from exc
-        if not isinstance(data, dict):
+        if not isinstance(data, dict | list):
             raise _Refusal(400, 50109, "The request body contains invalid JSON.")
         return data
 
@@ -613,7 +641,7 @@ class FakeDiscord(FakeServer):
             raise _Refusal(400, 50035, "Invalid Form Body", {"name": "1..100 characters"})
         if message.thread_id is not None:
             raise _Refusal(400, 160004, "A thread has already been created for this message")
-        thread_id = self._next_id()
+        thread_id = message.id  # Discord: a thread from a message has the message's id
         message.thread_id = thread_id
         self.threads[thread_id] = message.id
         self.thread_names[thread_id] = name
@@ -652,3 +680,35 @@ class FakeDiscord(FakeServer):
         message = self._find(interaction.channel_id, interaction.original)
         self._apply_edit(message, body)
         return self._render(message)
+
+    async def _delete_original(self, request: web.Request, body: dict[str, Any]) -> None:
+        interaction = self._interaction(request)
+        if interaction.original is not None:
+            self.messages = [m for m in self.messages if m.id != interaction.original]
+        self.deleted_originals.append(interaction.token)
+        self._changed.set()
+
+    async def _commands(self, request: web.Request, body: Any) -> list[dict[str, Any]]:
+        if request.match_info["app"] != self.application_id:
+            raise _Refusal(403, 50001, "Missing Access")
+        if not isinstance(body, list) or len(body) > 100:
+            raise _Refusal(400, 50035, "Invalid Form Body", {"_errors": "a list of <= 100"})
+        errors: dict[str, Any] = {}
+        for i, cmd in enumerate(body):
+            if not _COMMAND_NAME.match(str(cmd.get("name", ""))):
+                errors[f"{i}.name"] = {"_errors": [{"code": "APPLICATION_COMMAND_INVALID_NAME"}]}
+            if not 1 <= len(str(cmd.get("description", ""))) <= 100:
+                errors[f"{i}.description"] = {"_errors": [{"code": "BASE_TYPE_BAD_LENGTH"}]}
+            options = cmd.get("options") or []
+            if len(options) > 25:
+                errors[f"{i}.options"] = {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH"}]}
+            for j, option in enumerate(options):
+                if not _COMMAND_NAME.match(str(option.get("name", ""))):
+                    errors[f"{i}.options.{j}.name"] = {"_errors": [{"code": "INVALID_NAME"}]}
+                if not 1 <= len(str(option.get("description", ""))) <= 100:
+                    errors[f"{i}.options.{j}.description"] = {"_errors": [{"code": "BAD_LENGTH"}]}
+        if errors:
+            raise _Refusal(400, 50035, "Invalid Form Body", errors)
+        self.commands = [{**cmd, "id": self._next_id()} for cmd in body]
+        self._changed.set()
+        return self.commands
