@@ -358,3 +358,15 @@ def test_render_mode_is_the_platform_s_own(invoke: Callable[..., Any]) -> None:
     assert out.exit_code == 2 and "Telegram renders as none" in out.output
     out = invoke("render", "--platform", "feishu", "--mode", "fax", input=brief)
     assert out.exit_code == 2 and "webhook|app" in out.output
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("PAPERDROP_FEISHU_EVENT_MODE", "carrier-pigeon"), ("PAPERDROP_HTTP_PORT", "eighty")],
+)
+def test_a_bad_setting_names_its_variable_core_or_platform(
+    invoke: Callable[..., Any], variable: str, value: str
+) -> None:
+    out = invoke("subscriptions", extra={variable: value})
+    assert out.exit_code == 2
+    assert f"bad setting {variable}:" in out.output and value not in out.output
