@@ -172,7 +172,14 @@ async def redis_restart_mid_push(tmp: Path) -> Outcome:
         settings = make_settings(telegram_token=tg.token)
         brief = built_brief(papers=40)
         subs = [
-            Subscription(platform="telegram", chat_id=str(9000 + i), interests=["agents"])
+            # Due at midnight UTC: the push is due whatever time of day the suite runs.
+            Subscription(
+                platform="telegram",
+                chat_id=str(9000 + i),
+                interests=["agents"],
+                time="00:00",
+                tz="UTC",
+            )
             for i in range(CHATS)
         ]
         store = RedisStore(make_client(redis.url), prefix="paperdrop:", owns_client=True)
