@@ -23,7 +23,7 @@ from bot.delivery.build import BriefBuilder
 from bot.delivery.outcomes import pace_retries, record_push
 from bot.delivery.push import push
 from bot.runtime.queue import JobQueue, dumps, incoming_from_json, loads, release_claims
-from digest.models import Language, Platform, Subscription
+from digest.models import Language, Platform
 from digest.pipeline import build_brief
 from digest.settings import Settings
 from digest.store.base import Store
@@ -94,12 +94,8 @@ async def push_chats(
     beat = asyncio.ensure_future(_heartbeat(ctx, done))
     with _Running(state, "push"):
         try:
-            subs: list[Subscription] = []
-            for key in chats:
-                platform, _, chat_id = key.partition(":")
-                sub = await state.store.get_subscription(cast(Platform, platform), chat_id)
-                if sub is not None and sub.active:
-                    subs.append(sub)
+            found = await state.store.get_subscriptions(chats)  # one round trip
+            subs = [s for s in (found.get(key) for key in chats) if s is not None and s.active]
             report = await push(
                 state.settings,
                 state.store,

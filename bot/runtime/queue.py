@@ -119,34 +119,44 @@ class JobQueue:
         chunk: int = CHUNK,
     ) -> list[str]:
         """Enqueue the chats of `subs` not already claimed for `day`, in chunks; the keys
-        enqueued. A chat's claim is dropped if its job could not be enqueued."""
-        claimed: list[str] = []
-        for sub in subs:
-            if await store.cache_add(QUEUED_NS, day_key(sub.key, day), "1", QUEUED_TTL):
-                claimed.append(sub.key)
+        enqueued. A chat's claim is dropped if its job could not be enqueued. Each chunk's
+        claims are one round trip, and its job is enqueued at once: the first chats are
+        on their way while the later ones are still being claimed."""
         langs = sorted(set(languages))
         enqueued: list[str] = []
-        for start in range(0, len(claimed), chunk):
-            keys = claimed[start : start + chunk]
-            digest = hashlib.sha1("\n".join(keys).encode()).hexdigest()[:16]
-            job_id = f"{self.prefix}push:{day.isoformat()}:{digest}"
-            try:
-                job = await self.redis.enqueue_job(
-                    "push_chats",
-                    day.isoformat(),
-                    keys,
-                    langs,
-                    _job_id=job_id,
-                    _queue_name=self.name,
-                )
-            except Exception as exc:
-                await release_claims(store, keys, day)
-                raise StoreError(f"could not enqueue a push: {exc.__class__.__name__}") from None
-            if job is None:  # the same chunk is still queued or running
-                log.info("push job %s already queued", job_id.rsplit(":", 1)[-1])
-            count_job("push", "queued")
-            enqueued.extend(keys)
+        wanted = list(dict.fromkeys(sub.key for sub in subs))
+        claimed: list[str] = []
+        for start in range(0, len(wanted), chunk):
+            by_claim = {day_key(k, day): k for k in wanted[start : start + chunk]}
+            added = await store.cache_add_many(QUEUED_NS, by_claim, "1", QUEUED_TTL)
+            claimed += [by_claim[c] for c in added]
+            while len(claimed) >= chunk or (claimed and start + chunk >= len(wanted)):
+                keys, claimed = claimed[:chunk], claimed[chunk:]
+                enqueued += await self._enqueue_chunk(store, day, keys, langs)
         return enqueued
+
+    async def _enqueue_chunk(
+        self, store: Store, day: dt.date, keys: list[str], langs: Sequence[str]
+    ) -> list[str]:
+        """One push job for these claimed chats (their claims dropped if it fails)."""
+        digest = hashlib.sha1("\n".join(keys).encode()).hexdigest()[:16]
+        job_id = f"{self.prefix}push:{day.isoformat()}:{digest}"
+        try:
+            job = await self.redis.enqueue_job(
+                "push_chats",
+                day.isoformat(),
+                keys,
+                langs,
+                _job_id=job_id,
+                _queue_name=self.name,
+            )
+        except Exception as exc:
+            await release_claims(store, keys, day)
+            raise StoreError(f"could not enqueue a push: {exc.__class__.__name__}") from None
+        if job is None:  # the same chunk is still queued or running
+            log.info("push job %s already queued", job_id.rsplit(":", 1)[-1])
+        count_job("push", "queued")
+        return keys
 
     async def enqueue_answer(self, inc: Incoming, *, key: str | None = None) -> bool:
         """Enqueue an answer to `inc`; False when a job for the same `key` exists."""
@@ -199,6 +209,5 @@ def _text(value: bytes | str) -> str:
 
 
 async def release_claims(store: Store, chats: Sequence[str], day: dt.date) -> None:
-    for key in chats:
-        with contextlib.suppress(PaperdropError):
-            await store.cache_delete(QUEUED_NS, day_key(key, day))
+    with contextlib.suppress(PaperdropError):
+        await store.cache_delete_many(QUEUED_NS, [day_key(key, day) for key in chats])
