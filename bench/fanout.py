@@ -432,7 +432,7 @@ async def run(args: argparse.Namespace, n_workers: int, redis_url: str) -> int:
                 commands_before = await total_commands(client)
                 calls_before = await command_calls(client)
                 t0 = time.monotonic()
-                await queue.enqueue_push(store, DAY, subs, {"en"}, chunk=CHUNK)
+                await queue.enqueue_push(DAY, subs, {"en"}, chunk=CHUNK)
                 enqueued = time.monotonic() - t0
                 timed_out = False
                 while count() < n_msgs:

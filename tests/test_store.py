@@ -28,6 +28,7 @@ from digest.store.base import (
     SUMMARY_NS,
     CacheDelete,
     CacheSet,
+    DropLock,
     MarkDelivered,
     MarkSeen,
     ReleaseLock,
@@ -603,6 +604,7 @@ async def test_write_applies_every_kind_in_order(store: Store, fake_clock: FakeC
     minute = dt.timedelta(seconds=60)
     assert await store.acquire_lock("deliver:x", "push-a", minute)
     assert await store.acquire_lock("deliver:y", "push-b", minute)
+    assert await store.acquire_lock("deliver:z", "push-b", minute)
     await store.cache_set("ns", "old", "1")
     await store.write(
         [
@@ -616,6 +618,7 @@ async def test_write_applies_every_kind_in_order(store: Store, fake_clock: FakeC
             thread_write("telegram:1:77", {"paper_id": "2605.00001"}),
             ReleaseLock("deliver:x", "push-a"),
             ReleaseLock("deliver:y", "push-a"),  # not its owner: ignored
+            DropLock("deliver:z"),  # whoever holds it
         ]
     )
     await store.write([])
@@ -626,6 +629,7 @@ async def test_write_applies_every_kind_in_order(store: Store, fake_clock: FakeC
     assert await store.get_thread("telegram:1:77") == {"paper_id": "2605.00001"}
     assert await store.acquire_lock("deliver:x", "push-c", minute) is True
     assert await store.acquire_lock("deliver:y", "push-c", minute) is False
+    assert await store.acquire_lock("deliver:z", "push-c", minute) is True
     fake_clock.advance(3 * DAY)
     assert await store.seen("chat") == set()
 

@@ -32,7 +32,7 @@ from digest.pipeline import build_brief
 from digest.profile import Profile
 from digest.reader import ReaderData, reader_data, with_reader
 from digest.settings import Settings
-from digest.store.base import MarkSeen, ReleaseLock, Store, Write
+from digest.store.base import DropLock, MarkSeen, Store, Write
 
 log = logging.getLogger(__name__)
 
@@ -327,12 +327,13 @@ class _Push:
         lease: str,
         result: DeliveryResult,
     ) -> list[Write]:
-        """What the chat now has (written with its delivery's completion), then the
-        lease's release: the papers shown, its briefs, its thread contexts."""
+        """What the chat now has (written with its delivery's completion): the papers
+        shown, its briefs, its thread contexts; then the lease goes."""
         ttl = dt.timedelta(days=self.settings.seen_ttl_days)
         reader = self.readers.get(sub.key)
         return [
             MarkSeen(sub.key, tuple(brief.paper_ids()), ttl),
             *delivery_writes(sub, brief, messages, result, reader.briefs if reader else ()),
-            ReleaseLock(lease, self.owner),
+            # The brief is complete: whoever holds the lease now finds nothing to send.
+            DropLock(lease),
         ]

@@ -20,6 +20,7 @@ from digest.models import Language, PaperSummary, Platform, Subscription
 __all__ = [
     "CacheDelete",
     "CacheSet",
+    "DropLock",
     "MarkDelivered",
     "MarkSeen",
     "ReleaseLock",
@@ -80,7 +81,15 @@ class ReleaseLock:
     owner: str
 
 
-Write = CacheSet | CacheDelete | MarkSeen | MarkDelivered | ReleaseLock
+@dataclass(frozen=True)
+class DropLock:
+    """`drop_lock(name)`: whoever holds it. Only for a lease whose work is done for good
+    (a chat's brief complete): a holder it takes away finds nothing left to do."""
+
+    name: str
+
+
+Write = CacheSet | CacheDelete | MarkSeen | MarkDelivered | ReleaseLock | DropLock
 
 
 def thread_write(
@@ -155,6 +164,10 @@ class Store(abc.ABC):
         """Release the lock if `owner` holds it."""
 
     @abc.abstractmethod
+    async def drop_lock(self, name: str) -> None:
+        """Remove the lock whoever holds it (see DropLock)."""
+
+    @abc.abstractmethod
     async def close(self) -> None: ...
 
     # --- batch forms: the same semantics as the single ones, in one round trip where the
@@ -214,8 +227,10 @@ class Store(abc.ABC):
                 await self.mark_seen(w.reader, w.paper_ids, w.ttl)
             elif isinstance(w, MarkDelivered):
                 await self.mark_delivered(w.chat_key, w.day, w.part, w.ref)
-            else:
+            elif isinstance(w, ReleaseLock):
                 await self.release_lock(w.name, w.owner)
+            else:
+                await self.drop_lock(w.name)
 
     async def __aenter__(self) -> Store:
         return self

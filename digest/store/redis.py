@@ -43,6 +43,7 @@ from digest.store._common import (
 from digest.store.base import (
     CacheDelete,
     CacheSet,
+    DropLock,
     MarkDelivered,
     MarkSeen,
     ReleaseLock,
@@ -295,6 +296,9 @@ class RedisStore(Store):
     async def release_lock(self, name: str, owner: str) -> None:
         await self.write([ReleaseLock(name, owner)])
 
+    async def drop_lock(self, name: str) -> None:
+        await self.write([DropLock(name)])
+
     # --- batch forms -----------------------------------------------------------------------------
 
     async def cache_get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, str]:
@@ -404,6 +408,8 @@ class RedisStore(Store):
             # HSETNX: the first record wins, a repeat never rewrites which message it was.
             pipe.hsetnx(name, str(w.part), w.ref)
             pipe.expire(name, DELIVERY_RETENTION)
+        elif isinstance(w, DropLock):
+            pipe.delete(self._key("lock", w.name))
         else:
             # EVALSHA, not the Script object: that would ask SCRIPT EXISTS every time.
             pipe.evalsha(self._release_lock_script.sha, 1, self._key("lock", w.name), w.owner)
