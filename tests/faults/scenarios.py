@@ -172,7 +172,11 @@ async def redis_restart_mid_push(tmp: Path) -> Outcome:
         settings = Settings(_env_file=None, telegram_token=tg.token)  # type: ignore[call-arg]
         brief = built_brief(papers=40)
         subs = [
-            Subscription(platform="telegram", chat_id=str(9000 + i), interests=["agents"])
+            # Due from midnight UTC: the push starts whatever the hour the suite runs (at
+            # the default 08:00 it waited in vain before 08:00 UTC).
+            Subscription(
+                platform="telegram", chat_id=str(9000 + i), interests=["agents"], time="00:00"
+            )
             for i in range(CHATS)
         ]
         store = RedisStore(make_client(redis.url), prefix="paperdrop:", owns_client=True)
