@@ -1,10 +1,15 @@
 """Fan-out benchmark: one morning's delivery through the job queue and N worker processes.
 
-    uv run python bench/fanout.py --workers N --chats C
+    uv run python bench/fanout.py --workers N[,N...] --chats C
         [--platforms telegram|telegram,slack] [--groups 0.2] [--papers 1] [--jobs 10]
+        [--redis-url URL]
 
-Needs the Redis of PAPERDROP_REDIS_URL (default redis://127.0.0.1:6379/0); everything goes
-under a fresh key prefix, deleted at the end. The parent process runs the fakes
+`--workers 1,2,4` runs the bench once per count, one after the other. Each run starts a
+redis-server of its own (no persistence, on a free port) when `redis-server` is installed,
+so that the commands counted are this run's only; `--redis-url` (or, without
+redis-server, PAPERDROP_REDIS_URL, default redis://127.0.0.1:6379/0) uses a shared one
+instead, where other clients' commands are counted too. Everything goes under a fresh key
+prefix, deleted at the end. The parent process runs the fakes
 (FakeTelegram, FakeSlack) with their rate limits ENFORCED on the real clock (Telegram:
 1 msg/s per chat, 20/min per group, 30/s overall per bot token; Slack: 1/s per channel; a
 request over a limit is answered 429), saves C subscriptions in a RedisStore (the
@@ -31,8 +36,9 @@ message the fakes recorded:
   expected (chat, part) pairs), chats recorded delivered in the Store (`is_delivered`);
 - Redis commands per message: the delta of INFO stats `total_commands_processed` from the
   enqueue until the queue is empty. It counts commands, not round trips: each command of
-  a pipeline counts, and so does an EVALSHA and every redis.call inside its Lua script
-  (the rate limiter's); the workers' idle queue polling is included;
+  a pipeline counts (MULTI and EXEC too), and so does an EVALSHA and every redis.call
+  inside its Lua script (the rate limiter's); the workers' idle queue polling is
+  included. The commands that cost most per message follow (INFO commandstats deltas);
 - peak memory (VmHWM of /proc/<pid>/status) of each worker process, read just before it
   is stopped with SIGTERM, and of the parent (which also holds the fakes' records).
 
@@ -49,7 +55,9 @@ import collections
 import datetime as dt
 import os
 import resource
+import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
@@ -64,10 +72,10 @@ from pydantic import SecretStr
 from bot.core.profiles import profile_for
 from bot.delivery.deliver import is_delivered
 from bot.delivery.push import render_for
-from bot.platforms.slack.limits import PER_CHANNEL as SLACK_PER_CHANNEL
-from bot.platforms.telegram.limits import GLOBAL as TELEGRAM_GLOBAL
-from bot.platforms.telegram.limits import PER_CHAT as TELEGRAM_PER_CHAT
-from bot.platforms.telegram.limits import PER_GROUP as TELEGRAM_PER_GROUP
+from bot.platforms.slack.rules import PER_CHANNEL as SLACK_PER_CHANNEL
+from bot.platforms.telegram.rules import GLOBAL as TELEGRAM_GLOBAL
+from bot.platforms.telegram.rules import PER_CHAT as TELEGRAM_PER_CHAT
+from bot.platforms.telegram.rules import PER_GROUP as TELEGRAM_PER_GROUP
 from bot.runtime.queue import JobQueue
 from digest.chatstate import put_day_brief
 from digest.models import Subscription
@@ -85,6 +93,7 @@ READY_WAIT = 60.0  # seconds for a worker process to start
 DRAIN_WAIT = 30.0  # seconds for the queue to empty after the last message
 STOP_WAIT = 20.0  # seconds for a worker to exit after SIGTERM
 POLL = 0.02  # seconds between looks at the fakes' records
+MIN_SHOWN = 0.005  # commands per message below this are not listed
 
 
 def telegram_floor(private: int, groups: int, parts: int) -> dict[str, float]:
@@ -152,6 +161,62 @@ def vm_hwm_kib(pid: int) -> int | None:
 async def total_commands(client: aioredis.Redis) -> int:
     info = await client.info("stats")
     return int(info["total_commands_processed"])
+
+
+async def command_calls(client: aioredis.Redis) -> collections.Counter[str]:
+    """Calls per command so far (INFO commandstats; calls from Lua scripts included)."""
+    info = await client.info("commandstats")
+    return collections.Counter(
+        {name.removeprefix("cmdstat_"): int(stat["calls"]) for name, stat in info.items()}
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class OwnRedis:
+    """A redis-server of this run's own, on a free port, without persistence."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary = binary
+        self.port = free_port()
+        self.proc: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def __aenter__(self) -> OwnRedis:
+        self.proc = await asyncio.create_subprocess_exec(
+            self.binary,
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--save", "",
+            "--appendonly", "no",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        started = time.monotonic()
+        while True:
+            client = aioredis.Redis.from_url(self.url, socket_connect_timeout=0.5)
+            try:
+                if await client.ping():
+                    return self
+            except (OSError, aioredis.RedisError):
+                if time.monotonic() - started > READY_WAIT:
+                    raise
+            finally:
+                await client.aclose()
+            await asyncio.sleep(0.05)
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            await self.proc.wait()
 
 
 async def delete_prefix(client: aioredis.Redis, prefix: str) -> int:
@@ -226,9 +291,26 @@ class Worker:
         return [line for line in self.log_text().splitlines() if any(w in line for w in words)]
 
 
-async def run(args: argparse.Namespace) -> int:
+async def run_all(args: argparse.Namespace) -> int:
+    """One run per worker count; the worst exit status."""
+    status = 0
+    for n in args.workers:
+        binary = shutil.which("redis-server")
+        if args.redis_url or binary is None:
+            url = args.redis_url or os.environ.get(
+                "PAPERDROP_REDIS_URL", "redis://127.0.0.1:6379/0"
+            )
+            print(f"redis: {url} (shared: other clients' commands are counted too)")
+            status = max(status, await run(args, n, url))
+            continue
+        async with OwnRedis(binary) as own:
+            print(f"redis: a redis-server of this run's own on port {own.port}")
+            status = max(status, await run(args, n, own.url))
+    return status
+
+
+async def run(args: argparse.Namespace, n_workers: int, redis_url: str) -> int:
     platforms: list[str] = args.platforms
-    redis_url = os.environ.get("PAPERDROP_REDIS_URL", "redis://127.0.0.1:6379/0")
     prefix = f"bench-fanout-{uuid.uuid4().hex[:10]}:"
     subs = make_subs(args.chats, platforms, args.groups)
     brief = built_brief(papers=args.papers)
@@ -313,13 +395,13 @@ async def run(args: argparse.Namespace) -> int:
                     f"{n} {p}" + (f" incl. {n_groups} groups" if p == "telegram" else "")
                     for p, n in by_platform.items()
                 )
-                + f"), {n_msgs} messages, {args.workers} worker process(es) x "
+                + f"), {n_msgs} messages, {n_workers} worker process(es) x "
                 f"{args.jobs} jobs; deadline {deadline:.0f}s after enqueue",
                 flush=True,
             )
 
             with tempfile.TemporaryDirectory(prefix="paperdrop-fanout-") as tmp:
-                workers = [Worker(i, env, Path(tmp)) for i in range(args.workers)]
+                workers = [Worker(i, env, Path(tmp)) for i in range(n_workers)]
                 for w in workers:
                     await w.start()
                 started_wait = time.monotonic()
@@ -347,8 +429,9 @@ async def run(args: argparse.Namespace) -> int:
 
                 queue = JobQueue.from_settings(settings)
                 commands_before = await total_commands(client)
+                calls_before = await command_calls(client)
                 t0 = time.monotonic()
-                await queue.enqueue_push(store, DAY, subs, {"en"}, chunk=CHUNK)
+                await queue.enqueue_push(DAY, subs, {"en"}, chunk=CHUNK)
                 enqueued = time.monotonic() - t0
                 timed_out = False
                 while count() < n_msgs:
@@ -367,6 +450,8 @@ async def run(args: argparse.Namespace) -> int:
                         break
                     await asyncio.sleep(0.2)
                 commands = await total_commands(client) - commands_before
+                calls = await command_calls(client)
+                calls.subtract(calls_before)
                 for w in workers:
                     await w.stop(kill=timed_out)
 
@@ -413,7 +498,7 @@ async def run(args: argparse.Namespace) -> int:
     def row(name: str, value: str) -> None:
         print(f"  {name:<26}{value}")
 
-    print(f"results ({args.workers} worker(s), {args.chats} chats, {'+'.join(platforms)})")
+    print(f"results ({n_workers} worker(s), {args.chats} chats, {'+'.join(platforms)})")
     row("total time", f"{elapsed:9.2f} s" + ("  (DEADLINE HIT)" if timed_out else ""))
     row("floor from limits", f"{floor:9.2f} s  ({binding})")
     for name, value in floors.items():
@@ -448,6 +533,10 @@ async def run(args: argparse.Namespace) -> int:
             f"{commands / max(sent, 1):9.2f}    ({commands} commands; pipelined ones and "
             "those inside Lua scripts included)",
         )
+        top = [(name, n / max(sent, 1)) for name, n in calls.most_common()]
+        shown = [f"{name} {per:.2f}" for name, per in top if per >= MIN_SHOWN]
+        for start in range(0, len(shown), 8):
+            row("", "  " + ", ".join(shown[start : start + 8]))
     for w in workers:
         hwm = f"{w.hwm_kib / 1024:9.1f} MiB" if w.hwm_kib is not None else "        ?"
         end = "killed" if w.killed else f"exit {w.exit_code}"
@@ -467,7 +556,9 @@ async def run(args: argparse.Namespace) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument(
+        "--workers", default="1", help="worker processes; a list (1,2,4) runs each (default 1)"
+    )
     parser.add_argument("--chats", type=int, default=1000, help="subscribed chats (default 1000)")
     parser.add_argument(
         "--platforms",
@@ -481,15 +572,28 @@ def main() -> int:
         "--papers", type=int, default=1, help="papers in the brief (default 1: one part)"
     )
     parser.add_argument("--jobs", type=int, default=10, help="jobs per worker (default 10)")
+    parser.add_argument(
+        "--redis-url", default=None, help="use this Redis instead of a redis-server of its own"
+    )
     args = parser.parse_args()
     args.platforms = [p.strip() for p in args.platforms.split(",") if p.strip()]
+    try:
+        args.workers = [int(n) for n in args.workers.split(",") if n.strip()]
+    except ValueError:
+        parser.error("--workers: a number or a comma-separated list of numbers")
     if not args.platforms or set(args.platforms) - {"telegram", "slack"}:
         parser.error("--platforms: telegram and/or slack")
-    if args.chats < 1 or args.workers < 1 or args.papers < 1 or args.jobs < 1:
+    if (
+        args.chats < 1
+        or not args.workers
+        or min(args.workers) < 1
+        or args.papers < 1
+        or args.jobs < 1
+    ):
         parser.error("--chats, --workers, --papers and --jobs must be >= 1")
     if not 0 <= args.groups <= 1:
         parser.error("--groups must be within 0..1")
-    return asyncio.run(run(args))
+    return asyncio.run(run_all(args))
 
 
 if __name__ == "__main__":

@@ -18,15 +18,17 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from digest.models import Brief, Button, Language, Paper, PaperItem
-from digest.store.base import Store
+from digest.store.base import CacheSet, Store
 
 __all__ = [
     "BRIEF_NS",
     "FEEDBACK_ACTION",
+    "LAST_NS",
     "VOTE_NS",
     "ChatPrefs",
     "LastBrief",
     "Vote",
+    "brief_record",
     "day_brief_key",
     "feedback_buttons",
     "get_day_brief",
@@ -34,6 +36,8 @@ __all__ = [
     "get_prefs",
     "get_votes",
     "last_briefs",
+    "parse_last_briefs",
+    "parse_votes",
     "put_day_brief",
     "put_papers",
     "record_brief",
@@ -71,8 +75,10 @@ def thread_key(platform: str, chat_id: str, message_ref: str) -> str:
 
 
 async def put_papers(store: Store, papers: Iterable[Paper]) -> None:
-    for paper in papers:
-        await store.cache_set(PAPER_NS, paper.paper_id, paper.model_dump_json(), PAPER_TTL)
+    """Keep the papers (one round trip for all of them on Redis)."""
+    items = {paper.paper_id: paper.model_dump_json() for paper in papers}
+    if items:
+        await store.cache_set_many(PAPER_NS, items, PAPER_TTL)
 
 
 async def get_paper(store: Store, paper_id: str) -> Paper | None:
@@ -122,20 +128,29 @@ class LastBrief(BaseModel):
 
 async def record_brief(store: Store, chat_key: str, brief: Brief) -> None:
     """Remember that `chat_key` received `brief` (newest first, a few kept)."""
+    await store.write([brief_record(chat_key, brief, await last_briefs(store, chat_key))])
+
+
+def brief_record(chat_key: str, brief: Brief, previous: Iterable[LastBrief]) -> CacheSet:
+    """The write that records `brief` in front of the chat's `previous` briefs (as
+    `last_briefs` read them), for `Store.write` with other writes."""
     items: dict[str, PaperItem] = {}
     for section in brief.sections:
         for item in section.items:
             if isinstance(item, PaperItem):
                 items.setdefault(item.paper_id, item)
     entry = LastBrief(date=brief.date, items=list(items.values()))
-    previous = [b for b in await last_briefs(store, chat_key) if b.date != brief.date]
-    kept = [entry, *previous][:KEEP_BRIEFS]
+    kept = [entry, *(b for b in previous if b.date != brief.date)][:KEEP_BRIEFS]
     payload = json.dumps([b.model_dump(mode="json") for b in kept], ensure_ascii=False)
-    await store.cache_set(LAST_NS, chat_key, payload, LAST_TTL)
+    return CacheSet(LAST_NS, chat_key, payload, LAST_TTL)
 
 
 async def last_briefs(store: Store, chat_key: str) -> list[LastBrief]:
-    raw = await store.cache_get(LAST_NS, chat_key)
+    return parse_last_briefs(await store.cache_get(LAST_NS, chat_key))
+
+
+def parse_last_briefs(raw: str | None) -> list[LastBrief]:
+    """What `last_briefs` makes of a stored value (a corrupt one is no brief)."""
     if raw is None:
         return []
     try:
@@ -159,7 +174,11 @@ class Vote(BaseModel):
 
 
 async def get_votes(store: Store, chat_key: str) -> list[Vote]:
-    raw = await store.cache_get(VOTE_NS, chat_key)
+    return parse_votes(await store.cache_get(VOTE_NS, chat_key))
+
+
+def parse_votes(raw: str | None) -> list[Vote]:
+    """What `get_votes` makes of a stored value (a corrupt one is no vote)."""
     if raw is None:
         return []
     try:

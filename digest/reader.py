@@ -18,26 +18,39 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from pydantic import BaseModel, Field, ValidationError
 
-from digest.chatstate import VOTE_NS, get_paper, get_votes, last_briefs, put_papers
+from digest.chatstate import (
+    LAST_NS,
+    VOTE_NS,
+    LastBrief,
+    Vote,
+    get_paper,
+    parse_last_briefs,
+    parse_votes,
+    put_papers,
+)
 from digest.evidence import Evidence
 from digest.models import Paper
 from digest.profile import Profile
 from digest.store.base import Store
 
 __all__ = [
+    "ReaderData",
     "ReaderState",
     "evidence_of",
     "forget_learning",
     "get_reader",
     "put_reader_papers",
+    "reader_data",
     "reader_papers",
     "reader_profile",
     "record_ask",
     "save_reader",
+    "with_reader",
 ]
 
 READER_NS: Final = "reader"
@@ -60,13 +73,41 @@ class ReaderState(BaseModel):
 
 
 async def get_reader(store: Store, chat_key: str) -> ReaderState:
-    raw = await store.cache_get(READER_NS, chat_key)
+    return _parse_reader(await store.cache_get(READER_NS, chat_key))
+
+
+def _parse_reader(raw: str | None) -> ReaderState:
     if raw is None:
         return ReaderState()
     try:
         return ReaderState.model_validate_json(raw)
     except ValidationError:
         return ReaderState()
+
+
+@dataclass(frozen=True)
+class ReaderData:
+    """What the Store holds about one chat's reader: its state, votes and last briefs."""
+
+    state: ReaderState
+    votes: list[Vote]
+    briefs: list[LastBrief]
+
+
+async def reader_data(store: Store, chat_keys: Iterable[str]) -> dict[str, ReaderData]:
+    """Each chat's ReaderData, read for all of them at once (three MGETs on Redis)."""
+    keys = list(dict.fromkeys(chat_keys))
+    states = await store.cache_get_many(READER_NS, keys)
+    votes = await store.cache_get_many(VOTE_NS, keys)
+    briefs = await store.cache_get_many(LAST_NS, keys)
+    return {
+        k: ReaderData(
+            _parse_reader(states.get(k)),
+            parse_votes(votes.get(k)),
+            parse_last_briefs(briefs.get(k)),
+        )
+        for k in keys
+    }
 
 
 async def save_reader(store: Store, chat_key: str, state: ReaderState) -> None:
@@ -101,15 +142,18 @@ def _sample(chat_key: str, ids: Iterable[str], n: int) -> list[str]:
 async def evidence_of(store: Store, chat_key: str, seeds: Sequence[str]) -> Evidence:
     """The chat's evidence: `seeds` (the profile's and the chat's), its votes and asks,
     and a sample of what it was shown (since its last reset) and left alone."""
-    state = await get_reader(store, chat_key)
-    votes = await get_votes(store, chat_key)
+    return _evidence(chat_key, seeds, (await reader_data(store, [chat_key]))[chat_key])
+
+
+def _evidence(chat_key: str, seeds: Sequence[str], data: ReaderData) -> Evidence:
+    state, votes = data.state, data.votes
     if state.reset_at is not None:
         votes = [v for v in votes if v.at > state.reset_at]
     liked = [v.paper_id for v in votes if v.value > 0]
     disliked = [v.paper_id for v in votes if v.value < 0]
     told = set(liked) | set(disliked) | set(state.asked) | set(seeds)
     shown: dict[str, None] = {}
-    for brief in await last_briefs(store, chat_key):
+    for brief in data.briefs:
         if state.reset_at is not None and brief.date <= state.reset_at.date():
             continue
         for item in brief.items:
@@ -128,18 +172,21 @@ async def evidence_of(store: Store, chat_key: str, seeds: Sequence[str]) -> Evid
 
 async def reader_profile(store: Store, chat_key: str, profile: Profile) -> Profile:
     """`profile` with the chat's own seeds and followed authors, and its evidence."""
-    state = await get_reader(store, chat_key)
-    papers = list(dict.fromkeys([*profile.papers, *state.papers]))
-    authors = list(dict.fromkeys([*profile.authors, *state.authors]))
-    evidence = await evidence_of(store, chat_key, papers)
+    return with_reader(profile, chat_key, (await reader_data(store, [chat_key]))[chat_key])
+
+
+def with_reader(profile: Profile, chat_key: str, data: ReaderData) -> Profile:
+    """`reader_profile` from the chat's ReaderData (read for many chats at once)."""
+    papers = list(dict.fromkeys([*profile.papers, *data.state.papers]))
+    authors = list(dict.fromkeys([*profile.authors, *data.state.authors]))
+    evidence = _evidence(chat_key, papers, data)
     return profile.model_copy(update={"papers": papers, "authors": authors, "evidence": evidence})
 
 
 async def put_reader_papers(store: Store, papers: Iterable[Paper]) -> None:
-    for paper in papers:
-        await store.cache_set(
-            READER_PAPER_NS, paper.paper_id, paper.model_dump_json(), READER_PAPER_TTL
-        )
+    items = {paper.paper_id: paper.model_dump_json() for paper in papers}
+    if items:
+        await store.cache_set_many(READER_PAPER_NS, items, READER_PAPER_TTL)
 
 
 async def reader_papers(

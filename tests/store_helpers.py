@@ -85,5 +85,8 @@ class Switchable(Store):
     async def release_lock(self, name: str, owner: str) -> None:
         raise NotImplementedError
 
+    async def drop_lock(self, name: str) -> None:
+        raise NotImplementedError
+
     async def close(self) -> None:
         return None

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.chat.conversation import Conversation
 from digest.clients import build_gate, close_clients, shared_http, shared_llm
 from digest.models import Brief, Language
 from digest.pipeline import SAMPLE_DATE, build_brief, http_client
@@ -139,3 +140,25 @@ async def test_builds_wait_their_turn_at_the_gate(store: SQLiteStore) -> None:
         assert [b.reader for b in briefs] == [f"reader{n}" for n in range(5)]
         assert all(b.mode == "llm" for b in briefs)
         await close_clients()
+
+
+async def test_the_conversation_answers_with_the_shared_client_and_leaves_it_open(
+    store: SQLiteStore,
+) -> None:
+    settings = settings_for()
+    conversation = Conversation(settings, store)
+    llm = conversation.llm
+    assert llm is not None and llm is shared_llm(settings)
+    await conversation.close(0)
+    # Closing the conversation leaves the process's client to the builds and commands.
+    assert not llm._client.is_closed()
+    assert shared_llm(settings) is llm
+    await close_clients()
+    assert llm._client.is_closed()
+
+
+async def test_a_given_llm_stays_the_callers(store: SQLiteStore) -> None:
+    given = shared_llm(settings_for(llm_model="given"))
+    conversation = Conversation(settings_for(), store, llm=given)
+    assert conversation.llm is given
+    await close_clients()

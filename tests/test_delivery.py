@@ -239,6 +239,46 @@ async def test_groups_by_profile_and_language(platforms: Platforms, store: Store
     assert readers == [["slack:C1", "telegram:1"], ["telegram:2"], ["telegram:3"]]
 
 
+async def test_each_group_is_delivered_as_soon_as_its_brief_is_built(
+    platforms: Platforms, store: Store
+) -> None:
+    # The robotics brief is built only once the agents chat has its brief: a push that
+    # waited for every build before sending anything would never finish this build.
+    p = platforms
+    await save_all(
+        store,
+        [
+            Subscription(platform="telegram", chat_id="1", interests=["agents"]),
+            Subscription(platform="telegram", chat_id="3", interests=["robotics"]),
+        ],
+    )
+    inner = Builder(built_brief(papers=1))
+    first_delivered = asyncio.Event()
+
+    async def builder(settings: Settings, profile: Profile, day: dt.date, **kw: Any) -> Brief:
+        if "robotics" in profile.interests:
+            await asyncio.wait_for(first_delivered.wait(), 30)  # a bound, not a pace
+        return await inner(settings, profile, day, **kw)
+
+    class Watching:
+        def __init__(self, sender: Sender) -> None:
+            self.sender = sender
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.sender, name)
+
+        async def send(self, sub: Subscription, *args: Any, **kw: Any) -> str:
+            ref = await self.sender.send(sub, *args, **kw)
+            if sub.chat_id == "1":
+                first_delivered.set()
+            return ref
+
+    senders = {**p.senders, "telegram": Watching(p.senders["telegram"])}
+    report = await push(p.settings, store, DAY, builder=builder, senders=senders)  # type: ignore[arg-type]
+    assert report.failed == 0 and report.delivered == 2
+    assert [m.chat_id for m in p.tg.messages][:1] == [1]
+
+
 async def test_429_waited_out_and_delivered_exactly_once(
     platforms: Platforms, store: Store
 ) -> None:

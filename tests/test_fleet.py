@@ -166,6 +166,33 @@ async def test_two_leaders_race_and_each_chat_is_enqueued_once(
             await q.close()
 
 
+async def test_claims_a_chunk_at_once_and_each_chat_once_until_released(
+    redis_url: str, redis_prefix: str, redis_client: aioredis.Redis, tg: FakeTelegram
+) -> None:
+    queue = JobQueue.from_settings(fleet_settings(redis_url, redis_prefix, tg))
+    try:
+        chats = [f"telegram:{700 + i}" for i in range(5)]
+        racing = await asyncio.gather(queue.claim(DAY, chats[:3]), queue.claim(DAY, chats[1:]))
+        # Every chat claimed exactly once, whichever call came first.
+        assert sorted(racing[0] + racing[1]) == chats
+        assert await queue.claim(DAY, chats) == []
+        assert await queue.claim(DAY + dt.timedelta(days=1), chats[:1]) == chats[:1]
+        key = queue.claims_key(DAY)
+        assert 0 < await redis_client.pttl(key) <= 3_600_000
+        await queue.release_claims(DAY, chats[:2])
+        assert await queue.claim(DAY, chats) == chats[:2]
+        # A claim past its hour counts as none (its score is when it expires).
+        await redis_client.zadd(key, {chats[4]: 1})
+        assert await queue.claim(DAY, chats) == chats[4:]
+        # Enqueueing claims them, one job per chunk.
+        subs = [Subscription(platform="telegram", chat_id=str(800 + i)) for i in range(5)]
+        assert await queue.enqueue_push(DAY, subs, {"en"}, chunk=2) == [s.key for s in subs]
+        assert (await queue.depth())["queued"] == 3
+        assert await queue.enqueue_push(DAY, subs, {"en"}, chunk=2) == []
+    finally:
+        await queue.close()
+
+
 # --- a worker dies --------------------------------------------------------------------------
 
 
@@ -181,7 +208,7 @@ async def test_a_killed_worker_s_job_is_finished_by_another_exactly_once(
     subs = await subscribe(redis_store, [str(200 + i) for i in range(12)])
     parts = await cache_briefs(redis_store, settings, subs)
     queue = JobQueue.from_settings(settings)
-    await queue.enqueue_push(redis_store, DAY, subs, {"en"})
+    await queue.enqueue_push(DAY, subs, {"en"})
     tg.hold_sends_after(5)  # the 6th send and later hang: the worker is killed meanwhile
 
     env = {
@@ -257,7 +284,7 @@ async def test_three_workers_keep_the_platform_s_limits_together(
     queue = JobQueue.from_settings(settings)
     running = await workers(settings, redis_store, 3)
     try:
-        await queue.enqueue_push(redis_store, DAY, subs, {"en"}, chunk=2)
+        await queue.enqueue_push(DAY, subs, {"en"}, chunk=2)
         await eventually(lambda: len(tg.messages) == len(subs) * parts, "every part delivered")
         await eventually(lambda: queue_empty(queue), "every job finished")
     finally:
@@ -305,7 +332,7 @@ async def test_four_workers_build_each_profile_and_language_once(
     queue = JobQueue.from_settings(settings)
     running = await workers(settings, redis_store, 4, builder=builder)
     try:
-        await queue.enqueue_push(redis_store, DAY, subs, {"en", "zh"}, chunk=2)
+        await queue.enqueue_push(DAY, subs, {"en", "zh"}, chunk=2)
         # Six jobs on four workers: all four are busy while the two builds run.
         await eventually(lambda: sum(w.state.running for w in running) == 4, "4 jobs running")
         await eventually(lambda: sum(builds.values()) == 2, "two builds started")
@@ -385,7 +412,7 @@ async def test_a_worker_answers_its_probes_and_shows_the_queue_in_metrics(
     settings = fleet_settings(redis_url, redis_prefix, tg)
     subs = await subscribe(redis_store, ["600", "601", "602"])
     queue = JobQueue.from_settings(settings)
-    await queue.enqueue_push(redis_store, DAY, subs, {"en"}, chunk=1)  # 3 jobs, no worker yet
+    await queue.enqueue_push(DAY, subs, {"en"}, chunk=1)  # 3 jobs, no worker yet
     running = await start_worker(settings, redis_store, poll_delay=0.02)
     running.worker.allow_pick_jobs = False  # hold the jobs, so the depth is known
     assert running.address is not None

@@ -121,6 +121,9 @@ class MemoryStore(Store):
     async def release_lock(self, name: str, owner: str) -> None:
         raise NotImplementedError
 
+    async def drop_lock(self, name: str) -> None:
+        raise NotImplementedError
+
     async def close(self) -> None:
         return None
 

@@ -25,7 +25,16 @@ from digest.models import PaperSummary, Subscription
 from digest.settings import Settings
 from digest.store import RedisStore, SQLiteStore, Store, open_store
 from digest.store._common import DELIVERY_RETENTION
-from digest.store.base import SUMMARY_NS
+from digest.store.base import (
+    SUMMARY_NS,
+    CacheDelete,
+    CacheSet,
+    DropLock,
+    MarkDelivered,
+    MarkSeen,
+    ReleaseLock,
+    thread_write,
+)
 from digest.store.redis import _scrub, redact_url
 from tests.conftest import FakeClock
 
@@ -35,6 +44,7 @@ DAY_1 = dt.date(2026, 6, 1)
 DAY_2 = dt.date(2026, 6, 2)
 # Slack for PTTL reads: the command round trip between setting a TTL and reading it.
 PTTL_SLACK_MS = 5_000
+DONE = "delivered"
 
 
 async def assert_pttl(store: RedisStore, key: str, ttl: dt.timedelta) -> None:
@@ -580,3 +590,139 @@ async def test_sqlite_write_cancelled_midway_leaves_no_open_transaction(tmp_path
         assert await store.delivered_parts("telegram:2", DAY_1) == {1: "n"}
     finally:
         await store.close()
+
+
+# --- batch forms: the single forms' semantics, in one round trip on Redis ----------------
+
+
+async def test_cache_batch_forms_match_the_single_ones(store: Store, fake_clock: FakeClock) -> None:
+    hour = dt.timedelta(hours=1)
+    await store.cache_set_many("ns", {"a": "1", "b": "2", "gone": "x"}, hour)
+    await store.cache_set_many("ns", {"forever": "y"})
+    await store.cache_set_many("ns", {"gone": "z"}, dt.timedelta(0))  # already expired
+    assert await store.cache_get_many("ns", ["a", "b", "gone", "forever", "never", "a"]) == {
+        "a": "1",
+        "b": "2",
+        "forever": "y",
+    }
+    assert await store.cache_get_many("other", ["a"]) == {}
+    assert await store.cache_get_many("ns", []) == {}
+    # Added only where nothing is: in order, duplicates once.
+    added = await store.cache_add_many("ns", ["c", "a", "d", "c"], "new", hour)
+    assert added == ["c", "d"]
+    assert await store.cache_get("ns", "a") == "1"
+    assert await store.cache_get("ns", "c") == "new"
+    await store.cache_delete_many("ns", ["a", "c", "never"])
+    assert await store.cache_get_many("ns", ["a", "b", "c", "d"]) == {"b": "2", "d": "new"}
+    if isinstance(store, RedisStore):
+        await assert_pttl(store, "cache:ns:b", hour)
+        await assert_pttl(store, "cache:ns:d", hour)
+        assert await store.client.pttl(store.prefix + "cache:ns:forever") == -1
+    else:
+        fake_clock.advance(2 * HOUR)
+        assert await store.cache_get_many("ns", ["b", "d", "forever"]) == {"forever": "y"}
+        # An expired entry counts as absent for an add.
+        assert await store.cache_add_many("ns", ["b", "forever"], "again", hour) == ["b"]
+    with pytest.raises(ValueError, match="namespace"):
+        await store.cache_get_many("bad:ns", ["a"])
+
+
+async def test_get_subscriptions_by_key(store: Store) -> None:
+    subs = [
+        Subscription(platform="telegram", chat_id="-1001", interests=["agents"]),
+        Subscription(platform="slack", chat_id="C9", active=False),
+    ]
+    for sub in subs:
+        await store.save_subscription(sub)
+    found = await store.get_subscriptions(["slack:C9", "telegram:-1001", "telegram:404"])
+    assert found == {"slack:C9": subs[1], "telegram:-1001": subs[0]}
+    assert await store.get_subscriptions([]) == {}
+
+
+async def test_lease_delivery_takes_the_lock_and_reads_the_parts(
+    store: Store, fake_clock: FakeClock
+) -> None:
+    minute = dt.timedelta(seconds=60)
+    await store.mark_delivered("telegram:1", DAY_1, 0, "m0")
+    assert await store.lease_delivery("d:1", "push-a", minute, "telegram:1", DAY_1) == {0: "m0"}
+    # Another owner is refused; the holder renews and reads what arrived since.
+    assert await store.lease_delivery("d:1", "push-b", minute, "telegram:1", DAY_1) is None
+    await store.mark_delivered("telegram:1", DAY_1, 1, "m1")
+    held = await store.lease_delivery("d:1", "push-a", minute, "telegram:1", DAY_1)
+    assert held == {0: "m0", 1: "m1"}
+    assert await store.lease_delivery("d:2", "push-b", minute, "telegram:2", DAY_1) == {}
+    await expire_lock(store, fake_clock, "d:1", 60)
+    assert await store.lease_delivery("d:1", "push-b", minute, "telegram:1", DAY_1) == held
+    assert await store.acquire_lock("d:1", "push-a", minute) is False
+
+
+async def test_write_applies_every_kind_in_order(store: Store, fake_clock: FakeClock) -> None:
+    minute = dt.timedelta(seconds=60)
+    assert await store.acquire_lock("deliver:x", "push-a", minute)
+    assert await store.acquire_lock("deliver:y", "push-b", minute)
+    assert await store.acquire_lock("deliver:z", "push-b", minute)
+    await store.cache_set("ns", "old", "1")
+    await store.write(
+        [
+            MarkDelivered("telegram:1", DAY_1, 0, "m0"),
+            MarkDelivered("telegram:1", DAY_1, 0, "again"),  # the first record wins
+            CacheSet("ns", "k", "v", dt.timedelta(hours=1)),
+            CacheSet("ns", "k", "v2", dt.timedelta(hours=1)),  # in order: the last wins
+            CacheDelete("ns", "old"),
+            MarkSeen("chat", ("2605.00001", "2605.00002"), dt.timedelta(days=2)),
+            MarkSeen("chat", (), dt.timedelta(days=2)),
+            thread_write("telegram:1:77", {"paper_id": "2605.00001"}),
+            ReleaseLock("deliver:x", "push-a"),
+            ReleaseLock("deliver:y", "push-a"),  # not its owner: ignored
+            DropLock("deliver:z"),  # whoever holds it
+        ]
+    )
+    await store.write([])
+    assert await store.delivered_parts("telegram:1", DAY_1) == {0: "m0"}
+    assert await store.cache_get("ns", "k") == "v2"
+    assert await store.cache_get("ns", "old") is None
+    assert await store.seen("chat") == {"2605.00001", "2605.00002"}
+    assert await store.get_thread("telegram:1:77") == {"paper_id": "2605.00001"}
+    assert await store.acquire_lock("deliver:x", "push-c", minute) is True
+    assert await store.acquire_lock("deliver:y", "push-c", minute) is False
+    assert await store.acquire_lock("deliver:z", "push-c", minute) is True
+    fake_clock.advance(3 * DAY)
+    assert await store.seen("chat") == set()
+
+
+async def test_redis_write_is_one_round_trip_without_a_transaction(
+    redis_client: aioredis.Redis, redis_prefix: str
+) -> None:
+    store = RedisStore(redis_client, prefix=redis_prefix)
+    await store.acquire_lock("deliver:x", "push-a", dt.timedelta(seconds=60))
+    sent: list[int] = []
+    execute = redis_client.connection_pool.get_connection
+
+    class Counting:
+        async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            sent.append(1)
+            return await execute(*args, **kwargs)
+
+    writes = [
+        MarkDelivered("telegram:1", DAY_1, 0, "m0"),
+        CacheSet(DONE, "telegram:1|2026-06-01", "1", dt.timedelta(days=1)),
+        MarkSeen("telegram:1", ("2605.00001",), dt.timedelta(days=2)),
+        ReleaseLock("deliver:x", "push-a"),
+    ]
+    before = await redis_client.info("commandstats")
+    redis_client.connection_pool.get_connection = Counting()  # type: ignore[method-assign]
+    try:
+        await store.write(writes)
+    finally:
+        redis_client.connection_pool.get_connection = execute  # type: ignore[method-assign]
+    after = await redis_client.info("commandstats")
+    assert sent == [1]  # one connection taken: one pipeline
+    assert "cmdstat_multi" not in after or (
+        after["cmdstat_multi"]["calls"] == before.get("cmdstat_multi", {}).get("calls", 0)
+    )
+    assert await store.delivered_parts("telegram:1", DAY_1) == {0: "m0"}
+    # The release script is loaded again when Redis lost it (a restart).
+    await redis_client.script_flush()
+    await store.acquire_lock("deliver:x", "push-a", dt.timedelta(seconds=60))
+    await store.write([ReleaseLock("deliver:x", "push-a")])
+    assert await store.acquire_lock("deliver:x", "push-b", dt.timedelta(seconds=60))

@@ -50,6 +50,7 @@ from bot.core.ports import AdminCheck, CommandCheck, Sender, Sleep
 from bot.core.profiles import chat_profile
 from bot.core.reconnect import Backoff
 from digest.chatstate import get_prefs, thread_key
+from digest.clients import shared_llm
 from digest.errors import (
     InvalidPaperId,
     PaperNotFound,
@@ -57,7 +58,7 @@ from digest.errors import (
     StoreError,
 )
 from digest.ids import is_arxiv_id
-from digest.llm import LLM, make_llm
+from digest.llm import LLM
 from digest.models import Document, Language, Reply
 from digest.settings import Settings
 from digest.store.base import Store
@@ -108,8 +109,7 @@ class Conversation:
         self.jobs = jobs
         self.settings = settings
         self.store = store
-        self._llm = llm
-        self._own_llm = llm is None
+        self._llm = llm  # given: the caller's; else the process's shared client
         self._now = now
         # A fleet passes the Redis one: every replica and worker counts the same windows.
         self.limiter: CommandCheck = command_limiter or CommandLimiter(
@@ -133,8 +133,10 @@ class Conversation:
 
     @property
     def llm(self) -> LLM | None:
-        if self._llm is None and self._own_llm and self.settings.llm_enabled:
-            self._llm = make_llm(self.settings)
+        if self._llm is None and self.settings.llm_enabled:
+            # The process's client (digest.clients): one pool and one concurrency bound
+            # shared with the builds and every other command; closed with the loop.
+            return shared_llm(self.settings)
         return self._llm
 
     @property
@@ -164,11 +166,6 @@ class Conversation:
             if late:
                 log.warning("shutdown: %d answer(s) abandoned after %.1fs", len(late), wait)
                 await asyncio.gather(*late, return_exceptions=True)
-        if self._own_llm and self._llm is not None:
-            closer = getattr(self._llm, "aclose", None)
-            if closer is not None:
-                await closer()
-            self._llm = None
 
     # --- the conversation -----------------------------------------------------------------
 

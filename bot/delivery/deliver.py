@@ -11,7 +11,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from bot.core.leases import patiently
@@ -19,16 +19,13 @@ from bot.core.messages import OutMessage
 from bot.core.observability import count_sent, hashed
 from bot.core.ports import Sender
 from bot.platforms import PLATFORMS
-from digest.chatstate import (
-    record_brief,
-    thread_key,
-)
+from digest.chatstate import LastBrief, brief_record, thread_key
 from digest.errors import (
     ChatGone,
     DeliveryError,
 )
 from digest.models import Brief, PaperItem, Subscription
-from digest.store.base import Store
+from digest.store.base import CacheSet, MarkDelivered, Store, Write, thread_write
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +54,10 @@ class DeliveryResult:
         return self.failed == 0 and self.sent + self.skipped == self.total
 
 
+def _no_writes(result: DeliveryResult) -> Sequence[Write]:
+    return ()
+
+
 async def deliver(
     sub: Subscription,
     day: dt.date,
@@ -66,6 +67,8 @@ async def deliver(
     sender: Sender,
     stop: asyncio.Event | None = None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    done: dict[int, str] | None = None,
+    finish: Callable[[DeliveryResult], Sequence[Write]] = _no_writes,
 ) -> DeliveryResult:
     """Send the parts of `day` that have not reached `sub` yet, in order, recording each.
 
@@ -73,11 +76,18 @@ async def deliver(
     resumes there. ChatGone saves the subscription inactive with the reason. When `stop`
     is set (shutdown), the part being sent is finished and recorded, and no other starts.
     The Store unreachable pauses it (see the module docstring).
+
+    `done`: the parts already delivered, when the caller read them (with the chat's
+    lease); else they are read here. When the chat has every part, the last part's
+    record, the "delivered" mark and `finish(result)`'s writes go in one `Store.write`
+    (one round trip on Redis).
     """
     ordered = sorted(messages, key=lambda m: m.part)
     result = DeliveryResult(chat=sub.key, total=len(ordered))
-    done = await patiently(lambda: store.delivered_parts(sub.key, day), stop=stop, sleep=sleep)
+    if done is None:
+        done = await patiently(lambda: store.delivered_parts(sub.key, day), stop=stop, sleep=sleep)
     parent_ref: str | None = None
+    last: list[Write] = []  # the last part's record, written with the completion
     for index, msg in enumerate(ordered):
         if msg.part in done:
             result.skipped += 1
@@ -119,38 +129,39 @@ async def deliver(
                 "delivery failed: chat=%s part=%d reason=%s", hashed(sub.key), msg.part, exc.reason
             )
             break
-        # Recorded before the next part goes out: a crash after this line never repeats it.
-        await patiently(
-            functools.partial(store.mark_delivered, sub.key, day, msg.part, ref),
-            sleep=sleep,
-            must=True,
-        )
-        count_sent(sub.platform, "ok", kind="brief")
+        record = MarkDelivered(sub.key, day, msg.part, ref)
+        if index < len(ordered) - 1:
+            # Recorded before the next part goes out: a crash after this never repeats it.
+            await patiently(functools.partial(store.write, [record]), sleep=sleep, must=True)
+            count_sent(sub.platform, "ok", kind="brief")
+        else:
+            last = [record]  # nothing goes out after it: recorded with the completion
         result.sent += 1
         result.refs[msg.part] = ref
         if msg.parent:
             parent_ref = ref
+    writes = list(last)
     if result.complete:
-        await patiently(
-            functools.partial(
-                store.cache_set, DONE_NS, day_key(sub.key, day), str(result.total), DONE_TTL
-            ),
-            sleep=sleep,
-            must=True,
-        )
+        writes.append(CacheSet(DONE_NS, day_key(sub.key, day), str(result.total), DONE_TTL))
+        writes.extend(finish(result))
+    if writes:
+        await patiently(functools.partial(store.write, writes), sleep=sleep, must=True)
+    if last:
+        count_sent(sub.platform, "ok", kind="brief")
     return result
 
 
-async def remember_delivery(
-    store: Store,
+def delivery_writes(
     sub: Subscription,
     brief: Brief,
     messages: Sequence[OutMessage],
     result: DeliveryResult,
-) -> None:
-    """What the chat now has: the brief (item numbers of `/paper 3`, `/ideas`), and which
-    message holds which paper, so a question in a pick's thread is about that pick."""
-    await record_brief(store, sub.key, brief)
+    previous: Iterable[LastBrief],
+) -> list[Write]:
+    """What the chat now has, as writes: the brief in front of its `previous` ones (item
+    numbers of `/paper 3`, `/ideas`), and which message holds which paper, so a question
+    in a pick's thread is about that pick."""
+    writes: list[Write] = [brief_record(sub.key, brief, previous)]
     picks = brief.section("top_picks")
     pick_ids = [i.paper_id for i in picks.items if isinstance(i, PaperItem)] if picks else []
     for msg in messages:
@@ -159,9 +170,10 @@ async def remember_delivery(
             continue
         key = thread_key(sub.platform, sub.chat_id, ref)
         if msg.paper_id is not None:
-            await store.save_thread(key, {"paper_id": msg.paper_id}, THREAD_TTL)
+            writes.append(thread_write(key, {"paper_id": msg.paper_id}, THREAD_TTL))
         elif msg.parent and pick_ids:
-            await store.save_thread(key, {"papers": pick_ids}, THREAD_TTL)
+            writes.append(thread_write(key, {"papers": pick_ids}, THREAD_TTL))
+    return writes
 
 
 def day_key(chat_key: str, day: dt.date) -> str:

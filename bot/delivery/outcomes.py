@@ -13,7 +13,6 @@ from bot.core.observability import (
     BRIEFS,
     PUSH_CHATS,
     PUSHES,
-    hashed,
     platform_label,
 )
 from bot.delivery.deliver import DONE_TTL, day_key
@@ -40,14 +39,17 @@ RETRY_TTL = dt.timedelta(days=2)
 async def save_last_outcomes(store: Store, report: PushReport) -> None:
     """Each chat's last outcome of the day, for `paperdrop status` (no secrets in it)."""
     at = (report.finished_at or report.started_at).isoformat()
+    rows: dict[str, str] = {}
     for row, outcome in zip(report_rows(report), report.outcomes, strict=True):
         if outcome.busy:  # the process delivering it records its own outcome
             continue
-        key = day_key(outcome.sub.key, report.day)
-        try:
-            await store.cache_set(PUSHLOG_NS, key, json.dumps({**row, "at": at}), DONE_TTL)
-        except PaperdropError as exc:  # the delivery happened; only the status line is lost
-            log.warning("push outcome not recorded: chat=%s reason=%s", hashed(row["chat"]), exc)
+        rows[day_key(outcome.sub.key, report.day)] = json.dumps({**row, "at": at})
+    if not rows:
+        return
+    try:
+        await store.cache_set_many(PUSHLOG_NS, rows, DONE_TTL)  # one round trip
+    except PaperdropError as exc:  # the deliveries happened; only the status lines are lost
+        log.warning("push outcomes not recorded: %d chat(s), reason=%s", len(rows), exc)
 
 
 async def last_outcome(store: Store, sub: Subscription, day: dt.date) -> dict[str, Any] | None:
@@ -97,21 +99,27 @@ async def pace_retries(store: Store, report: PushReport, now: dt.datetime) -> No
     """Pace the next attempt of each chat that failed (doubling, capped); forget the
     failures of those now delivered. A chat stopped by a shutdown or busy elsewhere was
     not a failure."""
-    for outcome in report.outcomes:
-        key = day_key(outcome.sub.key, report.day)
-        if outcome.busy or outcome.stopped:
-            continue
-        if outcome.ok:
-            await store.cache_delete(RETRY_NS, key)
-            continue
-        failures = (await retry_state(store, key))[0] + 1
+    counted = [o for o in report.outcomes if not (o.busy or o.stopped)]
+    keys = {o.sub.key: day_key(o.sub.key, report.day) for o in counted}
+    await store.cache_delete_many(RETRY_NS, [keys[o.sub.key] for o in counted if o.ok])
+    failed = [keys[o.sub.key] for o in counted if not o.ok]
+    if not failed:
+        return
+    before = await store.cache_get_many(RETRY_NS, failed)
+    paced: dict[str, str] = {}
+    for key in failed:
+        failures = _parse_retry(before.get(key))[0] + 1
         delay = min(RETRY_BASE * 2 ** (failures - 1), RETRY_CAP)
         value = {"failures": failures, "not_before": (now + delay).isoformat()}
-        await store.cache_set(RETRY_NS, key, json.dumps(value), RETRY_TTL)
+        paced[key] = json.dumps(value)
+    await store.cache_set_many(RETRY_NS, paced, RETRY_TTL)
 
 
 async def retry_state(store: Store, key: str) -> tuple[int, dt.datetime | None]:
-    raw = await store.cache_get(RETRY_NS, key)
+    return _parse_retry(await store.cache_get(RETRY_NS, key))
+
+
+def _parse_retry(raw: str | None) -> tuple[int, dt.datetime | None]:
     if raw is None:
         return 0, None
     try:

@@ -19,7 +19,7 @@ from bot.core.ports import Sender
 from bot.core.profiles import profile_for
 from bot.core.ratelimit import Limiter, RateLimiter
 from bot.delivery.build import BriefBuilder, Stopped, group_brief, unless_stopped
-from bot.delivery.deliver import DeliveryResult, day_key, deliver, remember_delivery
+from bot.delivery.deliver import DeliveryResult, day_key, deliver, delivery_writes
 from bot.delivery.outcomes import save_last_outcomes
 from bot.delivery.report import ChatOutcome, PushReport
 from bot.platforms import PLATFORMS
@@ -28,11 +28,11 @@ from digest.errors import (
     PaperdropError,
 )
 from digest.models import Brief, Language, Platform, Subscription
-from digest.pipeline import build_brief, mark_seen
+from digest.pipeline import build_brief
 from digest.profile import Profile
-from digest.reader import reader_profile
+from digest.reader import ReaderData, reader_data, with_reader
 from digest.settings import Settings
-from digest.store.base import Store
+from digest.store.base import DropLock, MarkSeen, Store, Write
 
 log = logging.getLogger(__name__)
 
@@ -144,24 +144,55 @@ class _Push:
     # Chats sharing a brief get the same payloads: render once per (brief, platform,
     # options), not once per chat (the payloads carry no chat id; nothing mutates them).
     rendered: dict[tuple[int, str, str], list[OutMessage]] = field(default_factory=dict)
+    # What the Store held about each chat's reader when the run began (one read for all).
+    readers: dict[str, ReaderData] = field(default_factory=dict)
 
     async def group(
         self, subs: list[Subscription]
     ) -> dict[str, tuple[Profile, list[Subscription]]]:
         """Chats that share a brief, by profile key; a bad profile fails its chats only."""
         groups: Groups = {}
+        based: list[tuple[Subscription, Profile]] = []
+        files: dict[tuple[object, ...], Profile | PaperdropError] = {}
         for sub in subs:
             try:
-                profile = profile_for(sub, self.settings)
-                # A chat's seeds, authors and votes: once its model weighs in, the chat
-                # gets a brief of its own (the evidence is part of the profile's key).
-                profile = await reader_profile(self.store, sub.key, profile)
+                based.append((sub, self._profile_for(sub, files)))
             except PaperdropError as exc:
-                self.report.outcomes.append(ChatOutcome(sub, error=str(exc)))
-                log.warning("no profile: chat=%s reason=%s", hashed(sub.key), exc)
-                continue
+                self._no_profile(sub, exc)
+        try:
+            self.readers = await reader_data(self.store, [sub.key for sub, _ in based])
+        except PaperdropError as exc:
+            for sub, _ in based:
+                self._no_profile(sub, exc)
+            return groups
+        for sub, profile in based:
+            # A chat's seeds, authors and votes: once its model weighs in, the chat gets a
+            # brief of its own (the evidence is part of the profile's key).
+            profile = with_reader(profile, sub.key, self.readers[sub.key])
             groups.setdefault(profile.key, (profile, []))[1].append(sub)
         return groups
+
+    def _profile_for(
+        self, sub: Subscription, files: dict[tuple[object, ...], Profile | PaperdropError]
+    ) -> Profile:
+        """`profile_for(sub)`; one made from a file (or the example) is read once per run
+        for all the chats that use it, not parsed again for each."""
+        if sub.interests:
+            return profile_for(sub, self.settings)
+        key = (sub.profile_path, sub.language, sub.tz)
+        if key not in files:
+            try:
+                files[key] = profile_for(sub, self.settings)
+            except PaperdropError as exc:
+                files[key] = exc
+        found = files[key]
+        if isinstance(found, PaperdropError):
+            raise found
+        return found
+
+    def _no_profile(self, sub: Subscription, exc: PaperdropError) -> None:
+        self.report.outcomes.append(ChatOutcome(sub, error=str(exc)))
+        log.warning("no profile: chat=%s reason=%s", hashed(sub.key), exc)
 
     def open_senders(
         self, platforms: Iterable[Platform], given: Mapping[Platform, Sender], limiter: Limiter
@@ -239,35 +270,39 @@ class _Push:
             return outcome
         async with self.gate:
             try:
-                outcome.result = await self._deliver_leased(sub, messages, outcome)
+                outcome.result = await self._deliver_leased(sub, brief, messages, outcome)
             except Exception as exc:  # e.g. the Store failed mid-way: report, keep going
                 outcome.error = f"{exc.__class__.__name__}: {exc}"
                 log.warning("delivery aborted: chat=%s reason=%s", hashed(sub.key), outcome.error)
                 return outcome
-        if outcome.result is not None and outcome.result.complete:
-            await self._remember(sub, brief, messages, outcome.result)
         return outcome
 
     async def _deliver_leased(
-        self, sub: Subscription, messages: list[OutMessage], outcome: ChatOutcome
+        self, sub: Subscription, brief: Brief, messages: list[OutMessage], outcome: ChatOutcome
     ) -> DeliveryResult | None:
         """`deliver` under the chat's lease for the day; None (and the outcome says why)
-        when shutting down or another process holds the lease."""
+        when shutting down or another process holds the lease. The lease and the parts
+        already delivered are one round trip; a complete delivery's last record, what the
+        chat now has (seen marks, its briefs, thread contexts) and the lease's release
+        another."""
         if self.stop is not None and self.stop.is_set():
             outcome.error = "stopped: shutting down"
             return None
         lease = f"deliver:{day_key(sub.key, self.day)}"
-        held = await patiently(
-            functools.partial(self.store.acquire_lock, lease, self.owner, CHAT_LEASE),
+        done = await patiently(
+            functools.partial(
+                self.store.lease_delivery, lease, self.owner, CHAT_LEASE, sub.key, self.day
+            ),
             stop=self.stop,
             sleep=self.sleep,
         )
-        if not held:
+        if done is None:
             outcome.busy = True
             outcome.error = BUSY
             return None
+        result: DeliveryResult | None = None
         try:
-            return await deliver(
+            result = await deliver(
                 sub,
                 self.day,
                 messages,
@@ -275,16 +310,30 @@ class _Push:
                 sender=self.available[sub.platform],
                 stop=self.stop,
                 sleep=self.sleep,
+                done=done,
+                finish=functools.partial(self._remember, sub, brief, messages, lease),
             )
+            return result
         finally:
-            with contextlib.suppress(PaperdropError):
-                await self.store.release_lock(lease, self.owner)
+            if result is None or not result.complete:  # a complete one released it
+                with contextlib.suppress(PaperdropError):
+                    await self.store.release_lock(lease, self.owner)
 
-    async def _remember(
-        self, sub: Subscription, brief: Brief, messages: list[OutMessage], result: DeliveryResult
-    ) -> None:
-        try:
-            await mark_seen(self.store, sub.key, brief, self.settings)
-            await remember_delivery(self.store, sub, brief, messages, result)
-        except PaperdropError as exc:  # delivered all the same; only history is missing
-            log.warning("could not remember the delivery: chat=%s reason=%s", hashed(sub.key), exc)
+    def _remember(
+        self,
+        sub: Subscription,
+        brief: Brief,
+        messages: list[OutMessage],
+        lease: str,
+        result: DeliveryResult,
+    ) -> list[Write]:
+        """What the chat now has (written with its delivery's completion): the papers
+        shown, its briefs, its thread contexts; then the lease goes."""
+        ttl = dt.timedelta(days=self.settings.seen_ttl_days)
+        reader = self.readers.get(sub.key)
+        return [
+            MarkSeen(sub.key, tuple(brief.paper_ids()), ttl),
+            *delivery_writes(sub, brief, messages, result, reader.briefs if reader else ()),
+            # The brief is complete: whoever holds the lease now finds nothing to send.
+            DropLock(lease),
+        ]

@@ -22,8 +22,8 @@ from bot.core.ratelimit import Limiter
 from bot.delivery.build import BriefBuilder
 from bot.delivery.outcomes import pace_retries, record_push
 from bot.delivery.push import push
-from bot.runtime.queue import JobQueue, dumps, incoming_from_json, loads, release_claims
-from digest.models import Language, Platform, Subscription
+from bot.runtime.queue import JobQueue, dumps, incoming_from_json, loads
+from digest.models import Language, Platform
 from digest.pipeline import build_brief
 from digest.settings import Settings
 from digest.store.base import Store
@@ -94,12 +94,8 @@ async def push_chats(
     beat = asyncio.ensure_future(_heartbeat(ctx, done))
     with _Running(state, "push"):
         try:
-            subs: list[Subscription] = []
-            for key in chats:
-                platform, _, chat_id = key.partition(":")
-                sub = await state.store.get_subscription(platform, chat_id)
-                if sub is not None and sub.active:
-                    subs.append(sub)
+            found = await state.store.get_subscriptions(chats)  # one round trip
+            subs = [s for s in (found.get(key) for key in chats) if s is not None and s.active]
             report = await push(
                 state.settings,
                 state.store,
@@ -124,7 +120,7 @@ async def push_chats(
         # claims stay, so the scheduler does not enqueue these chats a second time.
         count_job("push", "retried")
         raise Retry(defer=0)
-    await release_claims(state.store, chats, day)
+    await state.queue.release_claims(day, chats)
     count_job("push", "done")
     return {"chats": len(subs), "delivered": report.delivered, "failed": report.failed}
 
@@ -151,9 +147,23 @@ def functions() -> list[Function]:
     ]
 
 
+class _Worker(Worker):
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq looks at each queued id in a WATCH transaction (four commands), even at one
+        another worker is running, and a polling worker with a free slot reads them all
+        every poll: one MGET of their in-progress keys first, and only the free ones go
+        on to arq (which still takes each in its transaction, so nothing changes but the
+        cost)."""
+        if job_ids:
+            names = [in_progress_key_prefix + job_id.decode() for job_id in job_ids]
+            running = await self.pool.mget(names)
+            job_ids = [j for j, r in zip(job_ids, running, strict=True) if r is None]
+        await super().start_jobs(job_ids)
+
+
 def make_worker(state: WorkerState, *, poll_delay: float = POLL_DELAY) -> Worker:
     """An arq Worker for `state`'s queue; run it with `await worker.main()`."""
-    return Worker(
+    return _Worker(
         functions=functions(),
         queue_name=state.queue.name,
         redis_pool=state.queue.redis,

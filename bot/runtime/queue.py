@@ -11,9 +11,11 @@ while a long push may still run for hours. A retried push sends only what is mis
 Store's delivery records say what arrived, and a per-chat lease (bot/delivery/) keeps
 two workers from sending the same chat at once.
 
-The scheduler claims each (chat, day) it enqueues (`QUEUED_NS`, with `cache_add`), so a
-chat waiting in the queue or being delivered is never enqueued twice; the job drops its
-claims when it ends. Jobs are JSON, not pickles: the queue is data, not code.
+The scheduler claims each (chat, day) it enqueues, so a chat waiting in the queue or
+being delivered is never enqueued twice; the job drops its claims when it ends. A day's
+claims are one sorted set, `{prefix}queued:{day}` (member: the chat, score: when its
+claim expires, on Redis's clock), so a chunk of chats is claimed by one script call and
+released by one ZREM. Jobs are JSON, not pickles: the queue is data, not code.
 """
 
 from __future__ import annotations
@@ -30,27 +32,24 @@ from typing import Any
 from arq.connections import ArqRedis
 from arq.constants import in_progress_key_prefix
 from redis.asyncio import ConnectionPool
+from redis.exceptions import RedisError
 
 from bot.core.chat import Incoming
 from bot.core.observability import count_job
 from bot.core.ratelimit import Limiter
-from bot.delivery.deliver import day_key
 from bot.runtime.ratelimit_redis import RedisCommandLimiter, RedisRateLimiter
-from digest.errors import ConfigError, PaperdropError, StoreError
+from digest.errors import ConfigError, StoreError
 from digest.models import Language, Subscription
 from digest.settings import Settings
-from digest.store.base import Store
 from digest.store.redis import reconnecting
 
 __all__ = [
     "CHUNK",
-    "QUEUED_NS",
     "JobQueue",
     "fleet_command_limiter",
     "fleet_limiter",
     "incoming_from_json",
     "incoming_to_json",
-    "release_claims",
 ]
 
 log = logging.getLogger(__name__)
@@ -59,8 +58,31 @@ log = logging.getLogger(__name__)
 # redoes little, large enough that queue overhead per message stays a fraction of one.
 CHUNK = 100
 # (chat, day) claimed by an enqueued push; outlives a queue backlog, dropped by the job.
-QUEUED_NS = "queued"
 QUEUED_TTL = dt.timedelta(hours=1)
+
+# KEYS[1]: the day's claims. ARGV: the claim's ttl (ms), then the chats. Drops expired
+# claims, claims the chats that have none; returns those it claimed. The set lives as
+# long as its latest claim.
+_CLAIM = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local scores = redis.call('ZMSCORE', KEYS[1], unpack(ARGV, 2))
+local add, claimed = {}, {}
+for i = 2, #ARGV do
+  if not scores[i - 1] then
+    add[#add + 1] = now + ttl
+    add[#add + 1] = ARGV[i]
+    claimed[#claimed + 1] = ARGV[i]
+  end
+end
+if #add > 0 then
+  redis.call('ZADD', KEYS[1], unpack(add))
+  redis.call('PEXPIRE', KEYS[1], ttl)
+end
+return claimed
+"""
 # Periods widened by 3%: sends granted one window apart may arrive a little closer.
 FLEET_MARGIN = 0.03
 
@@ -94,6 +116,24 @@ class JobQueue:
         self.redis = redis
         self.prefix = prefix
         self.name = f"{prefix}queue"
+        self._claim = redis.register_script(_CLAIM)
+
+    def claims_key(self, day: dt.date) -> str:
+        return f"{self.prefix}queued:{day.isoformat()}"
+
+    async def claim(self, day: dt.date, chats: Sequence[str]) -> list[str]:
+        """Claim these chats for `day` (those not claimed already); the ones claimed."""
+        if not chats:
+            return []
+        ttl = int(QUEUED_TTL.total_seconds() * 1000)
+        claimed = await self._claim(keys=[self.claims_key(day)], args=[ttl, *chats])
+        return [_text(c) for c in claimed]
+
+    async def release_claims(self, day: dt.date, chats: Sequence[str]) -> None:
+        """Drop these chats' claims for `day` (a job ended, or could not be enqueued)."""
+        if chats:
+            with contextlib.suppress(RedisError, OSError):
+                await self.redis.zrem(self.claims_key(day), *chats)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> JobQueue:
@@ -111,7 +151,6 @@ class JobQueue:
 
     async def enqueue_push(
         self,
-        store: Store,
         day: dt.date,
         subs: Sequence[Subscription],
         languages: Collection[Language],
@@ -119,34 +158,45 @@ class JobQueue:
         chunk: int = CHUNK,
     ) -> list[str]:
         """Enqueue the chats of `subs` not already claimed for `day`, in chunks; the keys
-        enqueued. A chat's claim is dropped if its job could not be enqueued."""
-        claimed: list[str] = []
-        for sub in subs:
-            if await store.cache_add(QUEUED_NS, day_key(sub.key, day), "1", QUEUED_TTL):
-                claimed.append(sub.key)
+        enqueued. A chat's claim is dropped if its job could not be enqueued. Each chunk's
+        claims are one round trip, and its job is enqueued at once: the first chats are
+        on their way while the later ones are still being claimed."""
         langs = sorted(set(languages))
         enqueued: list[str] = []
-        for start in range(0, len(claimed), chunk):
-            keys = claimed[start : start + chunk]
-            digest = hashlib.sha1("\n".join(keys).encode()).hexdigest()[:16]
-            job_id = f"{self.prefix}push:{day.isoformat()}:{digest}"
+        wanted = list(dict.fromkeys(sub.key for sub in subs))
+        claimed: list[str] = []
+        for start in range(0, len(wanted), chunk):
             try:
-                job = await self.redis.enqueue_job(
-                    "push_chats",
-                    day.isoformat(),
-                    keys,
-                    langs,
-                    _job_id=job_id,
-                    _queue_name=self.name,
-                )
-            except Exception as exc:
-                await release_claims(store, keys, day)
-                raise StoreError(f"could not enqueue a push: {exc.__class__.__name__}") from None
-            if job is None:  # the same chunk is still queued or running
-                log.info("push job %s already queued", job_id.rsplit(":", 1)[-1])
-            count_job("push", "queued")
-            enqueued.extend(keys)
+                claimed += await self.claim(day, wanted[start : start + chunk])
+            except (RedisError, OSError) as exc:
+                raise StoreError(f"could not claim chats: {exc.__class__.__name__}") from None
+            while len(claimed) >= chunk or (claimed and start + chunk >= len(wanted)):
+                keys, claimed = claimed[:chunk], claimed[chunk:]
+                enqueued += await self._enqueue_chunk(day, keys, langs)
         return enqueued
+
+    async def _enqueue_chunk(
+        self, day: dt.date, keys: list[str], langs: Sequence[str]
+    ) -> list[str]:
+        """One push job for these claimed chats (their claims dropped if it fails)."""
+        digest = hashlib.sha1("\n".join(keys).encode()).hexdigest()[:16]
+        job_id = f"{self.prefix}push:{day.isoformat()}:{digest}"
+        try:
+            job = await self.redis.enqueue_job(
+                "push_chats",
+                day.isoformat(),
+                keys,
+                langs,
+                _job_id=job_id,
+                _queue_name=self.name,
+            )
+        except Exception as exc:
+            await self.release_claims(day, keys)
+            raise StoreError(f"could not enqueue a push: {exc.__class__.__name__}") from None
+        if job is None:  # the same chunk is still queued or running
+            log.info("push job %s already queued", job_id.rsplit(":", 1)[-1])
+        count_job("push", "queued")
+        return keys
 
     async def enqueue_answer(self, inc: Incoming, *, key: str | None = None) -> bool:
         """Enqueue an answer to `inc`; False when a job for the same `key` exists."""
@@ -196,9 +246,3 @@ def fleet_command_limiter(settings: Settings, queue: JobQueue) -> RedisCommandLi
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
-
-
-async def release_claims(store: Store, chats: Sequence[str], day: dt.date) -> None:
-    for key in chats:
-        with contextlib.suppress(PaperdropError):
-            await store.cache_delete(QUEUED_NS, day_key(key, day))

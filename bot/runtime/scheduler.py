@@ -268,7 +268,7 @@ class Scheduler:
         for day, subs in sorted(due.items()):
             languages = {s.language for s in subs}
             try:
-                enqueued = await self._queue.enqueue_push(self.store, day, subs, languages)
+                enqueued = await self._queue.enqueue_push(day, subs, languages)
             except Exception as exc:  # the next tick tries again
                 count_push_error()
                 report.errors.append(f"{day}: {exc.__class__.__name__}: {exc}")

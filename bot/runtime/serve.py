@@ -55,6 +55,7 @@ from bot.core.redaction import known_secrets, scrub_line
 from bot.platforms import PLATFORMS
 from bot.runtime.queue import JobQueue, fleet_command_limiter, fleet_limiter
 from bot.runtime.scheduler import Scheduler
+from digest.clients import close_clients
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform
 from digest.settings import Settings
@@ -357,6 +358,7 @@ async def stop_service(
     if service.jobs is not None:
         with contextlib.suppress(Exception):
             await service.jobs.close()
+    await close_clients()  # the process's LLM client and HTTP pool (digest.clients)
 
 
 async def run_service(

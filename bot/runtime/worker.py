@@ -38,6 +38,7 @@ from bot.delivery.build import BriefBuilder, timed_builder
 from bot.platforms import PLATFORMS
 from bot.runtime.jobs import POLL_DELAY, WorkerState, make_worker
 from bot.runtime.queue import JobQueue, fleet_command_limiter, fleet_limiter
+from digest.clients import close_clients
 from digest.errors import ConfigError
 from digest.models import Platform
 from digest.pipeline import build_brief
@@ -228,3 +229,4 @@ async def stop_worker(running: RunningWorker, *, grace: float) -> None:
     for sender in running.owned:
         with contextlib.suppress(Exception):
             await sender.aclose()
+    await close_clients()  # the process's LLM client and HTTP pool (digest.clients)

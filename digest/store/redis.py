@@ -19,7 +19,7 @@ import contextlib
 import datetime as dt
 import inspect
 import logging
-from collections.abc import Awaitable, Iterable, Iterator
+from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -28,7 +28,7 @@ from pydantic import ValidationError
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 
 from digest.errors import StoreError, scrub
 from digest.models import Platform, Subscription
@@ -40,7 +40,16 @@ from digest.store._common import (
     ttl_ms,
     utc_now,
 )
-from digest.store.base import Store
+from digest.store.base import (
+    CacheDelete,
+    CacheSet,
+    DropLock,
+    MarkDelivered,
+    MarkSeen,
+    ReleaseLock,
+    Store,
+    Write,
+)
 
 __all__ = ["RedisStore", "make_client", "reconnecting", "redact_url"]
 
@@ -60,21 +69,8 @@ POOL_TIMEOUT = 20.0  # seconds to wait for a free connection before StoreError
 # outages are the caller's to wait out (delivery and the conversation do, with backoff).
 COMMAND_RETRIES = 2
 HEALTH_CHECK = 30  # seconds an idle pooled connection may sit before a PING checks it
-
-# Add marks (GT: only ever extend), drop expired ones, then let the key live until the
-# latest mark expires. The TTL is relative to the store clock's "now", not the server's.
-_MARK_SEEN = """
-local now = tonumber(ARGV[1])
-for i = 3, #ARGV do
-  redis.call('ZADD', KEYS[1], 'GT', ARGV[2], ARGV[i])
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] then
-  redis.call('PEXPIRE', KEYS[1], math.max(1, math.ceil((tonumber(last[2]) - now) * 1000)))
-end
-return 0
-"""
+# Keys per command or pipeline of a batch form (MGET, HMGET, DEL, SET NX).
+BATCH = 500
 
 # Called after SET NX failed: renew when the owner holds the lock; take it when it expired
 # in between; refuse otherwise.
@@ -119,7 +115,6 @@ class RedisStore(Store):
         self._owns_client = owns_client
         self._closed = False
         self._where = "Redis"  # for error messages; from_url() adds the redacted URL
-        self._mark_seen_script = client.register_script(_MARK_SEEN)
         self._renew_lock_script = client.register_script(_RENEW_LOCK)
         self._release_lock_script = client.register_script(_RELEASE_LOCK)
 
@@ -221,15 +216,25 @@ class RedisStore(Store):
         return {_text(m) for m in members}
 
     async def mark_seen(self, reader: str, paper_ids: Iterable[str], ttl: dt.timedelta) -> None:
-        ids = list(dict.fromkeys(paper_ids))
+        await self.write([MarkSeen(reader, tuple(paper_ids), ttl)])
+
+    def _queue_mark_seen(self, pipe: Any, w: MarkSeen) -> None:
+        """Add marks (GT: only ever extend), drop expired ones, and let the key live until
+        its latest mark expires: a key that has a ttl is only ever extended (GT), one that
+        has none (just made) gets this one (NX). The ttl is relative to the store clock's
+        "now", not the server's. Commands, not a script: each is safe to repeat."""
+        ids = list(dict.fromkeys(w.paper_ids))
         if not ids:
             return
+        name = self._key("seen", w.reader)
         now = self._now()
-        expires_at = now + ttl.total_seconds()
-        with self._op():
-            await self._mark_seen_script(
-                keys=[self._key("seen", reader)], args=[repr(now), repr(expires_at), *ids]
-            )
+        if w.ttl > dt.timedelta(0):
+            pipe.zadd(name, dict.fromkeys(ids, now + w.ttl.total_seconds()), gt=True)
+        pipe.zremrangebyscore(name, "-inf", now)
+        if w.ttl > dt.timedelta(0):
+            ms = ttl_ms(w.ttl)
+            pipe.pexpire(name, ms, gt=True)
+            pipe.pexpire(name, ms, nx=True)
 
     # --- subscriptions -------------------------------------------------------------------------
 
@@ -276,13 +281,7 @@ class RedisStore(Store):
         return {int(part): _text(ref) for part, ref in raw.items()}
 
     async def mark_delivered(self, chat_key: str, day: dt.date, part: int, ref: str) -> None:
-        name = self._delivery_key(chat_key, day)
-        with self._op() as r:
-            async with r.pipeline(transaction=True) as pipe:
-                # HSETNX: the first record wins, a repeat never rewrites which message it was.
-                pipe.hsetnx(name, str(part), ref)
-                pipe.expire(name, DELIVERY_RETENTION)
-                await pipe.execute()
+        await self.write([MarkDelivered(chat_key, day, part, ref)])
 
     # --- locks -----------------------------------------------------------------------------------
 
@@ -295,8 +294,125 @@ class RedisStore(Store):
             return bool(await self._renew_lock_script(keys=[key], args=[owner, ms]))
 
     async def release_lock(self, name: str, owner: str) -> None:
-        with self._op():
-            await self._release_lock_script(keys=[self._key("lock", name)], args=[owner])
+        await self.write([ReleaseLock(name, owner)])
+
+    async def drop_lock(self, name: str) -> None:
+        await self.write([DropLock(name)])
+
+    # --- batch forms -----------------------------------------------------------------------------
+
+    async def cache_get_many(self, namespace: str, keys: Iterable[str]) -> dict[str, str]:
+        check_namespace(namespace)
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, str] = {}
+        with self._op() as r:
+            for start in range(0, len(wanted), BATCH):
+                part = wanted[start : start + BATCH]
+                values = await r.mget([self._key("cache", namespace, k) for k in part])
+                found |= {k: _text(v) for k, v in zip(part, values, strict=True) if v is not None}
+        return found
+
+    async def cache_add_many(
+        self, namespace: str, keys: Iterable[str], value: str, ttl: dt.timedelta
+    ) -> list[str]:
+        check_namespace(namespace)
+        wanted = list(dict.fromkeys(keys))
+        ms = max(1, ttl_ms(ttl))
+        added: list[str] = []
+        with self._op() as r:
+            for start in range(0, len(wanted), BATCH):
+                part = wanted[start : start + BATCH]
+                async with r.pipeline(transaction=False) as pipe:
+                    for k in part:
+                        pipe.set(self._key("cache", namespace, k), value, px=ms, nx=True)
+                    done = await pipe.execute()
+                added += [k for k, ok in zip(part, done, strict=True) if ok]
+        return added
+
+    async def cache_delete_many(self, namespace: str, keys: Iterable[str]) -> None:
+        check_namespace(namespace)
+        names = [self._key("cache", namespace, k) for k in dict.fromkeys(keys)]
+        with self._op() as r:
+            for start in range(0, len(names), BATCH):
+                await r.delete(*names[start : start + BATCH])
+
+    async def get_subscriptions(self, keys: Iterable[str]) -> dict[str, Subscription]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, Subscription] = {}
+        with self._op() as r:
+            for start in range(0, len(wanted), BATCH):
+                part = wanted[start : start + BATCH]
+                raw = await _awaited(r.hmget(self._key("subscriptions"), part))
+                for key, data in zip(part, raw, strict=True):
+                    if data is None:
+                        continue
+                    try:
+                        found[key] = Subscription.model_validate_json(data)
+                    except ValidationError as exc:
+                        raise StoreError(f"stored subscription {key} is unreadable") from exc
+        return found
+
+    async def lease_delivery(
+        self, lock: str, owner: str, ttl: dt.timedelta, chat_key: str, day: dt.date
+    ) -> dict[int, str] | None:
+        key = self._key("lock", lock)
+        ms = ttl_ms(ttl)
+        parts = self._delivery_key(chat_key, day)
+        with self._op() as r:
+            async with r.pipeline(transaction=False) as pipe:
+                pipe.set(key, owner, nx=True, px=ms)
+                pipe.hgetall(parts)
+                taken, raw = await pipe.execute()
+            if not taken:
+                if not await self._renew_lock_script(keys=[key], args=[owner, ms]):
+                    return None
+                # Read again: the parts above were read before this owner held the lock.
+                raw = await _awaited(r.hgetall(parts))
+        return {int(part): _text(ref) for part, ref in raw.items()}
+
+    async def write(self, writes: Sequence[Write]) -> None:
+        if not writes:
+            return
+        with self._op() as r:
+            # Not MULTI/EXEC: every write is safe to apply again, and a connection lost
+            # half-way is retried whole by the caller.
+            for attempt in (1, 2):
+                async with r.pipeline(transaction=False) as pipe:
+                    for w in writes:
+                        self._queue(pipe, w)
+                    try:
+                        await pipe.execute()
+                        return
+                    except NoScriptError:  # Redis restarted empty: load it, then again
+                        if attempt == 2:
+                            raise
+                        await r.script_load(_RELEASE_LOCK)
+
+    def _queue(self, pipe: Any, w: Write) -> None:
+        if isinstance(w, CacheSet):
+            check_namespace(w.namespace)
+            name = self._key("cache", w.namespace, w.key)
+            if w.ttl is None:
+                pipe.set(name, w.value)
+            elif w.ttl <= dt.timedelta(0):
+                pipe.delete(name)  # already expired, as SQLite would see it
+            else:
+                pipe.set(name, w.value, px=ttl_ms(w.ttl))
+        elif isinstance(w, CacheDelete):
+            check_namespace(w.namespace)
+            pipe.delete(self._key("cache", w.namespace, w.key))
+        elif isinstance(w, MarkSeen):
+            self._queue_mark_seen(pipe, w)
+        elif isinstance(w, MarkDelivered):
+            name = self._delivery_key(w.chat_key, w.day)
+            # HSETNX: the first record wins, a repeat never rewrites which message it was.
+            pipe.hsetnx(name, str(w.part), w.ref)
+            pipe.expire(name, DELIVERY_RETENTION)
+        elif isinstance(w, DropLock):
+            pipe.delete(self._key("lock", w.name))
+        else:
+            # EVALSHA, not the Script object: that would ask SCRIPT EXISTS every time.
+            pipe.evalsha(self._release_lock_script.sha, 1, self._key("lock", w.name), w.owner)
 
 
 def make_client(url: str) -> aioredis.Redis:

@@ -365,6 +365,10 @@ class SQLiteStore(Store):
         async with self._write() as db:
             await db.execute("DELETE FROM locks WHERE name = ? AND owner = ?", (name, owner))
 
+    async def drop_lock(self, name: str) -> None:
+        async with self._write() as db:
+            await db.execute("DELETE FROM locks WHERE name = ?", (name,))
+
 
 def _probe(path: str) -> None:
     sqlite3.connect(path).close()
