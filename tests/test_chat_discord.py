@@ -29,14 +29,14 @@ from pydantic import SecretStr
 from bot.chat.conversation import Conversation
 from bot.core.chat import ReceiverDeps
 from bot.core.reconnect import Backoff
-from bot.delivery.deliver import deliver, remember_delivery
+from bot.delivery.deliver import deliver, delivery_writes
 from bot.platforms.discord import DiscordAdapter
 from bot.platforms.discord.receive import INTERACTIONS_PATH, DiscordReceiver
 from bot.platforms.discord.render import EMBED_TOTAL_MAX, render_discord
 from bot.platforms.discord.send import DiscordSender
 from bot.platforms.discord.settings import DiscordSettings
 from bot.runtime.serve import start_service, stop_service
-from digest.chatstate import get_votes, put_papers
+from digest.chatstate import get_votes, last_briefs, put_papers
 from digest.errors import ChatGone, ConfigError
 from digest.models import (
     Brief,
@@ -163,7 +163,8 @@ class Server:
         sub = Subscription(platform="discord", chat_id=CHANNEL, threads=True)
         messages = render_discord(brief, threads=True)
         result = await deliver(sub, brief.date, messages, store=self.store, sender=self.sender)
-        await remember_delivery(self.store, sub, brief, messages, result)
+        previous = await last_briefs(self.store, sub.key)
+        await self.store.write(delivery_writes(sub, brief, messages, result, previous))
         assert result.complete, result.errors
         return [result.refs[m.part] for m in messages]
 
