@@ -24,6 +24,7 @@ from bot.core.messages import OutMessage
 from bot.render.layout import Page, page_of, safe_url, thread_pages
 from bot.render.split import Cost, Line, Span, cut_point, pack
 from bot.render.threads import threaded
+from bot.render.urls import url_end
 from digest.i18n import label
 from digest.models import Brief, Button, Document
 
@@ -94,23 +95,12 @@ def _escape_plain(text: str) -> str:
     return _MASS_MENTION.sub("@" + _ZWSP, text)
 
 
-def _url_end(url: str) -> str:
-    """A web address without the punctuation that ends the sentence around it."""
-    while url:
-        last = url[-1]
-        if last in _URL_TRAILING or (last in _PAIRS and url.count(_PAIRS[last]) < url.count(last)):
-            url = url[:-1]
-        else:
-            break
-    return url
-
-
 def escape(text: str) -> str:
     """Data text as inert Discord Markdown; a web address in it stays as written."""
     out: list[str] = []
     pos = 0
     for m in _BARE_URL.finditer(text):
-        url = _url_end(m.group(0))
+        url = url_end(m.group(0), _URL_TRAILING, _PAIRS)
         if (
             url.rstrip("/").endswith("://")
             or _MASS_MENTION.search(url)
