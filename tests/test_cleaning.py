@@ -16,6 +16,7 @@ from digest.cleaning import (
 from digest.extractive import TAKEAWAY_CHARS, paper_text, takeaway
 from digest.models import Paper
 from digest.pipeline import sample_candidates
+from digest.sources.hf import parse_paper
 
 
 @pytest.mark.parametrize(
@@ -209,8 +210,6 @@ def test_cleaning_is_idempotent(raw: str) -> None:
 def test_source_text_is_cleaned_where_it_enters() -> None:
     """Titles, abstracts and HF summaries are plain text from the parsers on: a /paper
     card, the LLM's prompt and every renderer read the same, without LaTeX."""
-    from digest.sources.hf import parse_paper
-
     paper = parse_paper(
         {
             "id": "2605.06200",

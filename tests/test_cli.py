@@ -19,7 +19,11 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.cli.common import Progress, clean_message
-from digest.models import Brief
+from bot.cli.reading import sample_hint
+from digest.models import Brief, SourceItem
+from digest.pipeline import NoBrief
+from tests.fakes.sources_server import FakeHF
+from tests.fakes.threaded import in_thread
 
 COMMANDS = [
     "brief", "paper", "ideas", "subscribe", "unsubscribe", "subscriptions", "push", "serve",
@@ -279,10 +283,6 @@ def test_progress_shows_a_spinner_only_on_a_terminal() -> None:
 def test_the_sample_hint_follows_only_an_empty_collection(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from bot.cli.reading import sample_hint
-    from digest.models import SourceItem
-    from digest.pipeline import NoBrief
-
     down = SourceItem(source="arXiv", status="failed", detail="HTTP 503 …")
     failed = NoBrief("no papers could be collected for 2026-05-08 (arXiv: HTTP 503 …)", [down])
     sample_hint("zh")(failed)
@@ -298,9 +298,6 @@ def test_the_sample_hint_follows_only_an_empty_collection(
 def test_a_paper_card_shows_no_raw_latex(run: Callable[..., Any]) -> None:
     """Source text is cleaned where it enters: the /paper card (the same code answers
     the chats) quotes plain text, and the title shows A²TGPO, not A^2TGPO."""
-    from tests.fakes.sources_server import FakeHF
-    from tests.fakes.threaded import in_thread
-
     latex = {
         "id": "2605.06200",
         "title": "A^2TGPO: Agentic Turn-Group Policy Optimization",

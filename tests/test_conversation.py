@@ -16,7 +16,10 @@ import pytest
 
 from bot.chat.conversation import Conversation
 from bot.core.chat import Answer, Incoming
+from bot.core.observability import REGISTRY
 from bot.core.profiles import chat_profile
+from bot.platforms.slack.render import render_slack
+from bot.platforms.telegram.render import render_telegram
 from bot.render.markdown import render_markdown
 from digest.chatstate import get_votes, last_briefs, record_brief
 from digest.models import Brief, IdeaItem, PaperItem, Reply, Subscription
@@ -210,8 +213,6 @@ async def test_an_item_number_means_that_item_of_the_last_brief(world: World) ->
     too_far = shown(await ada.says("/paper 99"))
     assert f"has items 1–{len(brief.paper_ids())}" in too_far
     # The number a reader sees is the number that works: item 7 is in "also worth a glance".
-    from bot.platforms.telegram.render import render_telegram
-
     seventh = brief.find_paper(brief.paper_ids()[6])
     assert seventh is not None
     visible = "\n".join(m.text for m in render_telegram(brief))
@@ -431,8 +432,6 @@ async def test_markup_in_a_question_stays_text(world: World) -> None:
     ada = Person(world.bot())
     [answer] = await ada.says("/frobnicate<b>@channel</b>")
     assert isinstance(answer.doc, Reply)
-    from bot.platforms.slack.render import render_slack
-    from bot.platforms.telegram.render import render_telegram
 
     html = render_telegram(answer.doc)[0].payload["text"]
     assert "<b>@channel</b>" not in html and "&lt;b&gt;" in html
@@ -450,8 +449,6 @@ async def test_a_subscription_s_profile_is_the_chats(world: World) -> None:
 
 
 async def test_llm_calls_and_tokens_are_counted_by_task(world: World) -> None:
-    from bot.core.observability import REGISTRY
-
     def calls() -> float:
         labels = {"task": "paper_details", "outcome": "ok"}
         return REGISTRY.get_sample_value("paperdrop_llm_calls_total", labels) or 0.0

@@ -24,12 +24,14 @@ from bot.core.profiles import profile_for
 from bot.core.ratelimit import RateLimiter
 from bot.delivery.deliver import deliver, is_delivered
 from bot.delivery.push import push, render_for
+from bot.platforms import PLATFORMS
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.feishu.send import FeishuSender
 from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.send import SlackSender
 from bot.platforms.telegram.render import render_telegram
 from bot.platforms.telegram.send import TRANSIENT_RETRIES, TelegramSender
+from bot.runtime.scheduler import push_status
 from digest.chatstate import BRIEF_NS
 from digest.errors import ConfigError, DeliveryError, ProfileError, SourceError
 from digest.models import Brief, Language, Platform, Subscription
@@ -750,8 +752,6 @@ async def test_shutdown_during_the_build_abandons_it_and_sends_nothing(
 async def test_chats_sharing_a_brief_share_one_render(
     platforms: Platforms, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.platforms import PLATFORMS
-
     adapter = PLATFORMS["telegram"]
     calls: list[str] = []
     real = adapter.render
@@ -779,8 +779,6 @@ async def test_chats_sharing_a_brief_share_one_render(
 
 
 async def test_status_shows_each_chats_day_at_a_glance(platforms: Platforms, store: Store) -> None:
-    from bot.runtime.scheduler import push_status
-
     team = ["LLM agents"]
     ok = Subscription(platform="telegram", chat_id="1001", interests=team)
     blocked = Subscription(platform="telegram", chat_id="1002", interests=team)

@@ -31,6 +31,7 @@ from bot.delivery.deliver import is_delivered
 from bot.delivery.push import render_for
 from bot.platforms.telegram.send import TelegramSender
 from bot.runtime.queue import JobQueue
+from bot.runtime.ratelimit_redis import RedisCommandLimiter
 from bot.runtime.scheduler import Scheduler
 from bot.runtime.worker import RunningWorker, start_worker, stop_worker
 from digest.chatstate import put_day_brief
@@ -437,8 +438,6 @@ async def test_a_worker_answers_its_probes_and_shows_the_queue_in_metrics(
 async def test_command_limits_are_the_same_whichever_process_answers(
     redis_client: aioredis.Redis, redis_prefix: str
 ) -> None:
-    from bot.runtime.ratelimit_redis import RedisCommandLimiter
-
     now = [1000.0]
 
     def limiter() -> RedisCommandLimiter:  # one per process: a serve replica, a worker

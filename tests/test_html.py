@@ -39,6 +39,10 @@ from digest.models import (
     SourceItem,
     TextItem,
 )
+from digest.pipeline import SAMPLE_DATE, build_brief
+from digest.profile import example_profile
+from digest.settings import Settings
+from digest.store import SQLiteStore
 from tests.conftest import missing
 from tests.delivery_helpers import built_brief
 from tests.render_checks import assert_in_order, assert_links_in_order
@@ -240,11 +244,6 @@ def test_a_chinese_page_names_the_interests_by_their_labels() -> None:
     """ "匹配兴趣" on a zh page: the profile's labels ("Agentic RL"), not its English
     phrases ("agentic reinforcement learning"); the must-read list refers to the picks."""
     import asyncio
-
-    from digest.pipeline import SAMPLE_DATE, build_brief
-    from digest.profile import example_profile
-    from digest.settings import Settings
-    from digest.store import SQLiteStore
 
     async def sample() -> Brief:
         store = await SQLiteStore.open(":memory:")

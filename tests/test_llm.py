@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import BaseModel, Field
 
+from digest import asking, deeper, ranking, summarize
 from digest.errors import LLMError
 from digest.llm import (
     LLMCallError,
@@ -430,8 +431,6 @@ async def test_the_fake_refuses_a_schema_strict_mode_would_refuse(server: FakeLL
 
 
 def answer_models() -> list[type[BaseModel]]:
-    from digest import asking, deeper, ranking, summarize
-
     return [
         summarize._SummaryAnswer,
         summarize._answers_model(("en", "zh")),

@@ -17,11 +17,15 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from bot.core.profiles import profile_for
 from bot.core.reconnect import Backoff
+from bot.delivery.deliver import is_delivered
 from bot.runtime.serve import MAX_BODY, readiness, start_service, stop_service
+from digest.chatstate import put_day_brief
 from digest.models import Subscription
 from digest.settings import Settings
 from digest.store.base import Store
+from tests.delivery_helpers import built_brief
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.telegram_server import FakeTelegram
 from tests.platform_settings import make_settings, updated
@@ -207,11 +211,6 @@ async def test_the_scheduler_pushes_from_serve(
 ) -> None:
     tg, slack = fakes
     # A chat whose brief is due and already built for today: serve's scheduler sends it.
-    from bot.core.profiles import profile_for
-    from bot.delivery.deliver import is_delivered
-    from digest.chatstate import put_day_brief
-    from tests.delivery_helpers import built_brief
-
     settings = settings_for(tg, slack, tmp_path)
     sub = Subscription(platform="telegram", chat_id="31", interests=["agents"], time="00:00")
     await store.save_subscription(sub)

@@ -13,12 +13,14 @@ from typing import Any, TypeVar
 import pytest
 from pydantic import BaseModel
 
+from bot.delivery.push import push
 from digest.cleaning import latex_to_text
 from digest.errors import LLMError, StoreError
 from digest.extractive import extractive_summary
 from digest.llm import LLMCallError, OpenAILLM, forget_structured_support
-from digest.models import LLMUsage, Paper, PaperSummary, Ranked
+from digest.models import LLMUsage, Paper, PaperSummary, Ranked, Subscription
 from digest.notes import Group, Idea, MustRead, ReaderNotes
+from digest.pipeline import SAMPLE_DATE, build_brief
 from digest.profile import example_profile
 from digest.sentences import split_sentences, strip_urls
 from digest.settings import Settings
@@ -435,10 +437,6 @@ async def test_push_tells_every_build_the_days_languages(
 ) -> None:
     """push → build_brief → summarize_papers: a zh and an en chat of one day cost one
     summary call per paper shown to either, both briefs fully LLM-written."""
-    from bot.delivery.push import push
-    from digest.models import Subscription
-    from digest.pipeline import SAMPLE_DATE, build_brief
-
     settings = Settings.model_validate(
         {"llm_base_url": server.base_url, "llm_api_key": KEY, "embeddings_model": None}
     )
