@@ -20,6 +20,7 @@ from bot.render.layout import (
     announced,
     glance_takeaway,
     matched_names,
+    named_links,
     repo_facts,
     source_status,
     text_label,
@@ -253,15 +254,7 @@ class _Page:
 
 
 def _paper_links(item: PaperItem, lang: Language) -> str:
-    links = [
-        ("arXiv", item.links.abs),
-        ("HTML", item.links.html),
-        ("PDF", item.links.pdf),
-        ("HF", item.links.hf),
-        ("Repo", item.links.repo),
-        ("Project", item.links.project),
-    ]
-    shown = [f"<li>{_a(name, url)}</li>" for name, url in links if url]
+    shown = [f"<li>{_a(name, url)}</li>" for name, url in named_links(item.links)]
     if item.links.announced:  # named by the text, not verified: plain text, not a link
         shown.append(f'<li class="announced">{esc(announced(item.links, lang))}</li>')
     return f'<ul class="links">{"".join(shown)}</ul>' if shown else ""

@@ -53,6 +53,7 @@ __all__ = [
     "first_sentence",
     "glance_takeaway",
     "matched_names",
+    "named_links",
     "one_line",
     "page_of",
     "repo_facts",
@@ -88,6 +89,20 @@ def _link(text: str, url: str | None, *, bold: bool = False) -> list[Span]:
         return [Span(text, bold=bold, url=safe)]
     # Not a web link: keep both the label and the raw value visible, as plain text.
     return [Span(text, bold=bold)] + ([Span(f" ({url})")] if url else [])
+
+
+def named_links(links: PaperLinks) -> list[tuple[str, str]]:
+    """A paper's links as every renderer shows them: (name, URL), in this order, the ones
+    it has. A repository only announced is not among them (see `announced`)."""
+    named = (
+        ("arXiv", links.abs),
+        ("HTML", links.html),
+        ("PDF", links.pdf),
+        ("HF", links.hf),
+        ("Repo", links.repo),
+        ("Project", links.project),
+    )
+    return [(name, url) for name, url in named if url]
 
 
 def announced(links: PaperLinks, lang: Language) -> str:
@@ -212,18 +227,10 @@ def _paper(item: PaperItem, n: int, kind: str, lang: Language, seen: _Seen) -> l
     # Links and meta once per paper: a must-read that was a pick is its title and reason.
     if seen.fresh(pid, "links", "shown"):
         links: list[Span] = []
-        for name, url in (
-            ("arXiv", item.links.abs),
-            ("HTML", item.links.html),
-            ("PDF", item.links.pdf),
-            ("HF", item.links.hf),
-            ("Repo", item.links.repo),
-            ("Project", item.links.project),
-        ):
-            if url:
-                if links:
-                    links.append(Span(SEP))
-                links.extend(_link(name, url))
+        for name, url in named_links(item.links):
+            if links:
+                links.append(Span(SEP))
+            links.extend(_link(name, url))
         if item.links.announced:
             links.append(Span(SEP + announced(item.links, lang)))
         if links:

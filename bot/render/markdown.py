@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import re
 
-from bot.render.layout import announced, glance_takeaway, matched_names, repo_facts, source_status
+from bot.render.layout import (
+    announced,
+    glance_takeaway,
+    matched_names,
+    named_links,
+    repo_facts,
+    source_status,
+)
 from digest.i18n import label
 from digest.models import (
     Document,
@@ -41,17 +48,7 @@ def _link(text: str, url: str) -> str:
 
 
 def _paper_links(item: PaperItem, lang: Language) -> str:
-    links = [("arXiv", item.links.abs)]
-    if item.links.html:
-        links.append(("HTML", item.links.html))
-    links.append(("PDF", item.links.pdf))
-    if item.links.hf:
-        links.append(("HF", item.links.hf))
-    if item.links.repo:
-        links.append(("Repo", item.links.repo))
-    if item.links.project:
-        links.append(("Project", item.links.project))
-    shown = [_link(name, url) for name, url in links]
+    shown = [_link(name, url) for name, url in named_links(item.links)]
     if item.links.announced:  # named by the text, not verified: plain text, not a link
         shown.append(escape_md(announced(item.links, lang)))
     return " · ".join(shown)
