@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import functools
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from bot.core.messages import OutMessage
@@ -182,14 +183,17 @@ class SlackSender:
                 raise DeliveryError("slack", sub.chat_id, "answer without a message ts")
             return str(ts)
 
-        try:
-            return await with_rate_retries(
+        def post() -> Awaitable[str]:
+            return with_rate_retries(
                 attempt,
                 platform="slack",
                 chat=sub.chat_id,
                 sleep=self._sleep,
                 max_retries=self._max_retries,
             )
+
+        try:
+            return await post()
         except DeliveryError as exc:
             blocks = kwargs.get("blocks")
             images = [b for b in blocks or [] if isinstance(b, dict) and b.get("type") == "image"]
@@ -198,13 +202,7 @@ class SlackSender:
             # Slack could not fetch a figure: the message goes without it.
             log.info("slack: image not shown (%s); sending without it", exc.reason[:120])
             kwargs["blocks"] = [b for b in blocks or [] if b not in images]
-            return await with_rate_retries(
-                attempt,
-                platform="slack",
-                chat=sub.chat_id,
-                sleep=self._sleep,
-                max_retries=self._max_retries,
-            )
+            return await post()
 
     async def aclose(self) -> None:
         if self._session is not None:
