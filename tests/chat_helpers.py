@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
-__all__ = ["WAIT", "Signal"]
+from aiohttp import web
+
+from bot.core.platform import Receiver
+
+__all__ = ["WAIT", "Signal", "serve_routes"]
 
 WAIT = 10.0  # seconds: the bound on every wait for the bot
 
@@ -29,3 +34,20 @@ class Signal:
                     await self._event.wait()
         except TimeoutError:
             raise AssertionError(f"the bot never got to: {what}") from None
+
+
+@asynccontextmanager
+async def serve_routes(receiver: Receiver, path: str) -> AsyncIterator[str]:
+    """The receiver's routes on a local HTTP server, as `paperdrop serve` mounts them;
+    yields the URL of `path` there."""
+    app = web.Application()
+    for method, route, handler in receiver.routes():
+        app.router.add_route(method, route, handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    host, port = runner.addresses[0][:2]
+    try:
+        yield f"http://{host}:{port}{path}"
+    finally:
+        await runner.cleanup()

@@ -23,7 +23,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiohttp import web
 from pydantic import SecretStr
 
 from bot.chat.conversation import Conversation
@@ -54,7 +53,7 @@ from digest.settings import Settings
 from digest.store.base import Store
 from handlers.context import Args, HandlerContext
 from handlers.registry import COMMANDS, command
-from tests.chat_helpers import WAIT
+from tests.chat_helpers import WAIT, serve_routes
 from tests.fakes.discord_server import DiscordMessage, FakeDiscord, InteractionReply
 from tests.fixtures_reference import reference_brief
 
@@ -174,22 +173,6 @@ class Server:
 
 
 @asynccontextmanager
-async def _route(receiver: DiscordReceiver) -> AsyncIterator[str]:
-    """The receiver's route on a local HTTP server, as `paperdrop serve` mounts it."""
-    app = web.Application()
-    for method, path, handler in receiver.routes():
-        app.router.add_route(method, path, handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}{INTERACTIONS_PATH}"
-    finally:
-        await runner.cleanup()
-
-
-@asynccontextmanager
 async def _server(store: Store, **fake_kw: Any) -> AsyncIterator[Server]:
     clock = Clock()
     fake = FakeDiscord(clock=clock, **fake_kw)
@@ -203,7 +186,7 @@ async def _server(store: Store, **fake_kw: Any) -> AsyncIterator[Server]:
         )
         assert isinstance(receiver, DiscordReceiver)
         try:
-            async with _route(receiver) as url:
+            async with serve_routes(receiver, INTERACTIONS_PATH) as url:
                 await receiver.start()
                 yield Server(fake, clock, store, conversation, receiver, sender, url)
         finally:

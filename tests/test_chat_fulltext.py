@@ -25,7 +25,7 @@ from bot.core.chat import Answer, Incoming, ReceiverDeps
 from bot.platforms import PLATFORMS
 from bot.platforms.feishu.render import render_feishu
 from bot.platforms.feishu.send import FeishuSender
-from bot.platforms.slack.receive import SlackReceiver
+from bot.platforms.slack.receive import EVENTS_PATH, SlackReceiver
 from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.send import SlackSender
 from bot.platforms.telegram.render import render_telegram
@@ -34,6 +34,7 @@ from bot.render.markdown import render_markdown
 from digest.models import PaperItem, Reply, TextItem
 from digest.settings import Settings
 from digest.store.base import Store
+from tests.chat_helpers import serve_routes
 from tests.fakes.arxiv_atom import entries_from_hf_fixture
 from tests.fakes.arxiv_server import ArxivServer
 from tests.fakes.arxiv_web import FakeArxivWeb, WebPaper, fixture_html, png_bytes
@@ -45,7 +46,7 @@ from tests.fakes.sources_server import FakeGitHub, FakeHF
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fulltext_fixtures import SCALING_PAGES
 from tests.platform_settings import updated
-from tests.test_chat_slack import SECRET, WAIT, Workspace, _serve
+from tests.test_chat_slack import SECRET, WAIT, Workspace
 from tests.test_chat_slack import _settings as slack_settings
 
 KEY = "sk-fulltext-chat"
@@ -480,7 +481,7 @@ async def test_a_slack_slash_paper_card_is_posted_and_its_thread_answered(
         )
         assert isinstance(receiver, SlackReceiver)
         try:
-            async with _serve(receiver) as url:
+            async with serve_routes(receiver, EVENTS_PATH) as url:
                 await receiver.start()
                 slack = Workspace(fake, world.store, conversation, receiver, sender, url)
                 command = fake.slash_command(f"paper {EMO}", user_id="U1", channel_id="C1")

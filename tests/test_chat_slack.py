@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiohttp import web
 from pydantic import SecretStr
 
 from bot.chat.conversation import Conversation
@@ -39,6 +38,7 @@ from digest.settings import Settings
 from digest.store.base import Store
 from handlers.context import Args, HandlerContext
 from handlers.registry import COMMANDS, command
+from tests.chat_helpers import serve_routes
 from tests.fakes import slack_events as ev
 from tests.fakes.slack_server import (
     ACK_DEADLINE,
@@ -160,22 +160,6 @@ class Workspace:
 
 
 @asynccontextmanager
-async def _serve(receiver: SlackReceiver) -> AsyncIterator[str]:
-    """The receiver's routes on a local HTTP server, as `paperdrop serve` mounts them."""
-    app = web.Application()
-    for method, path, handler in receiver.routes():
-        app.router.add_route(method, path, handler)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    try:
-        yield f"http://{host}:{port}{EVENTS_PATH}"
-    finally:
-        await runner.cleanup()
-
-
-@asynccontextmanager
 async def _workspace(store: Store, *, socket_mode: bool = False) -> AsyncIterator[Workspace]:
     async with FakeSlack() as fake:
         fake.add_user("U1", name="ben")
@@ -187,7 +171,7 @@ async def _workspace(store: Store, *, socket_mode: bool = False) -> AsyncIterato
         receiver = PLATFORMS["slack"].make_receiver(deps)
         assert isinstance(receiver, SlackReceiver)
         try:
-            async with _serve(receiver) as url:
+            async with serve_routes(receiver, EVENTS_PATH) as url:
                 await receiver.start()
                 yield Workspace(fake, store, conversation, receiver, sender, url)
         finally:
