@@ -26,37 +26,11 @@ from digest.settings import Settings
 from digest.store.base import Store
 from tests.fakes.arxiv_web import FakeArxivWeb, FakeTime, WebPaper, fixture_html, png_bytes
 from tests.fakes.pdf_writer import malformed_pdf, padded_pdf, text_pdf
+from tests.fulltext_fixtures import SCALING_PAGES
 
 EMO = "2605.06663"
 SKILL = "2605.06614"
 SCALING = "2605.01640"  # no HTML: a PDF only
-
-SCALING_PAGES = [
-    [
-        "Prescriptive Scaling Laws for Data Constrained Training",
-        "Abstract",
-        "We derive scaling laws that say how to spend compute when unique data is scarce.",
-        "1 Introduction",
-        "Language models are running out of unique text. Repeating data for several "
-        "epochs is the usual answer, but how many epochs are worth it is unclear.",
-    ],
-    [
-        "2 Method",
-        "We fit a loss model L(N, D, R) over parameters N, unique tokens D and repetitions "
-        "R on 412 training runs from 70M to 3B parameters.",
-        "Table 1: Fitted exponents of the loss model.",
-        "3 Results",
-        "Up to 4 epochs of repeated data are almost as good as fresh data: the loss rises "
-        "by less than 0.5%. Beyond 16 epochs, extra compute is better spent on parameters.",
-        *["We repeat each configuration with three seeds and report the mean loss."] * 12,
-    ],
-    [
-        "4 Limitations",
-        "Our runs stop at 3B parameters; the fitted exponents may shift at larger scales.",
-        "References",
-        "[1] J. Hoffmann et al. Training compute-optimal large language models. 2022.",
-    ],
-]
 
 
 def web_papers() -> dict[str, WebPaper]:
