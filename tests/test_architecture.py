@@ -23,7 +23,6 @@ LONG_ALLOWED = frozenset(
         "digest/grouping.py",
         "digest/pipeline.py",
         "digest/pipeline.py:build_brief",
-        "digest/sources/collect.py:collect_candidates",
         "digest/summarize.py",
     }
 )

@@ -156,131 +156,220 @@ async def collect_candidates(
     """Candidates for `day`: HF's list of `day`, widened back one day at a time (up to
     `lookback_days`) while fewer than `need`, plus arXiv submissions over the window
     (at least [day-1, day]) in `categories`. Never raises for a failed source."""
-    use_arxiv = arxiv if arxiv is not None and categories else None
-    hf_out = _Outcome([]) if hf is not None else None
-    ax_out = _Outcome([]) if use_arxiv is not None else None
-    ax_start = day - dt.timedelta(days=1)
-
-    # The first HF day and arXiv's last 24 h (the usual case) run concurrently.
-    async def nothing() -> list[Paper]:
-        return []
-
-    first_hf, first_ax = await asyncio.gather(
-        _attempt(hf.daily(day)) if hf is not None else nothing(),
-        _attempt(use_arxiv.recent(categories, ax_start, day, arxiv_max_results))
-        if use_arxiv is not None
-        else nothing(),
+    run = _Collecting.of(day, categories, hf, arxiv if categories else None, arxiv_max_results)
+    await run.first_round()
+    widening = await run.widen(need, lookback_days)
+    await run.reach_back(widening.start)
+    papers = run.papers()
+    return Candidates(
+        papers=papers,
+        window_start=run.window_start(widening.start),
+        window_end=day,
+        reports=[
+            _hf_report(run, language),
+            _arxiv_report(run, language, asked=arxiv is not None),
+        ],
+        widened=widening.back > 0,
+        window_note=widening.note(len(papers), need, lookback_days, language),
+        counts=run.counts(),
+        outcomes=run.outcomes(),
     )
-    if hf_out is not None:
-        hf_out.add(first_hf, day, day)
-    if ax_out is not None:
-        ax_out.add(first_ax, ax_start, day)
 
-    def count() -> int:
+
+async def _nothing() -> list[Paper]:
+    return []
+
+
+def _alive(out: _Outcome | None) -> bool:
+    return out is not None and out.error is None
+
+
+@dataclass
+class _Collecting:
+    """One collection's sources (arXiv only with categories) and what each gave so far."""
+
+    day: dt.date
+    categories: list[str]
+    hf: HuggingFaceSource | None
+    arxiv: ArxivSource | None
+    arxiv_max_results: int
+    hf_out: _Outcome | None
+    ax_out: _Outcome | None
+
+    @classmethod
+    def of(
+        cls,
+        day: dt.date,
+        categories: list[str],
+        hf: HuggingFaceSource | None,
+        arxiv: ArxivSource | None,
+        arxiv_max_results: int,
+    ) -> _Collecting:
+        return cls(
+            day=day,
+            categories=categories,
+            hf=hf,
+            arxiv=arxiv,
+            arxiv_max_results=arxiv_max_results,
+            hf_out=_Outcome([]) if hf is not None else None,
+            ax_out=_Outcome([]) if arxiv is not None else None,
+        )
+
+    @property
+    def ax_start(self) -> dt.date:
+        return self.day - dt.timedelta(days=1)
+
+    async def first_round(self) -> None:
+        """The first HF day and arXiv's last 24 h (the usual case), concurrently."""
+        first_hf, first_ax = await asyncio.gather(
+            _attempt(self.hf.daily(self.day)) if self.hf is not None else _nothing(),
+            _attempt(
+                self.arxiv.recent(self.categories, self.ax_start, self.day, self.arxiv_max_results)
+            )
+            if self.arxiv is not None
+            else _nothing(),
+        )
+        if self.hf_out is not None:
+            self.hf_out.add(first_hf, self.day, self.day)
+        if self.ax_out is not None:
+            self.ax_out.add(first_ax, self.ax_start, self.day)
+
+    def count(self) -> int:
         # The day's HF list decides the widening: arXiv always has a hundred fresh
         # submissions, but without community signal; early in the UTC day HF's list is
         # still empty and yesterday's is the one worth reading.
-        if hf_out is not None and hf_out.error is None:
-            return len(hf_out.papers)
-        return len(merge_papers(hf_out.papers if hf_out else [], ax_out.papers if ax_out else []))
+        if self.hf_out is not None and self.hf_out.error is None:
+            return len(self.hf_out.papers)
+        return len(merge_papers(self.hf_papers, self.ax_papers))
 
-    def alive(out: _Outcome | None) -> bool:
-        return out is not None and out.error is None
+    async def widen(self, need: int, lookback_days: int) -> _Widening:
+        """HF's earlier days, one at a time, while too few papers came."""
+        first_count = self.count()
+        by_hf = _alive(self.hf_out)  # which count decided the widening, for the note
+        back = 0
+        # Only a source still answering can fill a wider window (arXiv: in one request).
+        while (
+            self.count() < need
+            and back < lookback_days
+            and (_alive(self.hf_out) or _alive(self.ax_out))
+        ):
+            back += 1
+            if self.hf is not None and self.hf_out is not None and self.hf_out.error is None:
+                earlier = self.day - dt.timedelta(days=back)
+                self.hf_out.add(await _attempt(self.hf.daily(earlier)), earlier, earlier)
+        return _Widening(day=self.day, first_count=first_count, by_hf=by_hf, back=back)
 
-    first_count = count()
-    by_hf = alive(hf_out)  # which count decided the widening, for the note
-    back = 0
-    # Only a source still answering can fill a wider window (arXiv: in one request below).
-    while count() < need and back < lookback_days and (alive(hf_out) or alive(ax_out)):
-        back += 1
-        if hf is not None and hf_out is not None and hf_out.error is None:
-            earlier = day - dt.timedelta(days=back)
-            hf_out.add(await _attempt(hf.daily(earlier)), earlier, earlier)
-    start = day - dt.timedelta(days=back)
-    # Widened past arXiv's first range: one more request for the days before it.
-    if use_arxiv is not None and ax_out is not None and ax_out.error is None and start < ax_start:
-        extra_end = ax_start - dt.timedelta(days=1)
-        got = await _attempt(use_arxiv.recent(categories, start, extra_end, arxiv_max_results))
-        ax_out.add(got, start, extra_end)
+    async def reach_back(self, start: dt.date) -> None:
+        """Widened past arXiv's first range: one more request for the days before it."""
+        out = self.ax_out
+        if self.arxiv is None or out is None or out.error is not None or start >= self.ax_start:
+            return
+        extra_end = self.ax_start - dt.timedelta(days=1)
+        got = await _attempt(
+            self.arxiv.recent(self.categories, start, extra_end, self.arxiv_max_results)
+        )
+        out.add(got, start, extra_end)
 
-    hf_papers = hf_out.papers if hf_out else []
-    ax_papers = ax_out.papers if ax_out else []
-    papers = merge_papers(hf_papers, ax_papers)
-    hf_report = _report(
+    @property
+    def hf_papers(self) -> list[Paper]:
+        return self.hf_out.papers if self.hf_out else []
+
+    @property
+    def ax_papers(self) -> list[Paper]:
+        return self.ax_out.papers if self.ax_out else []
+
+    def papers(self) -> list[Paper]:
+        return merge_papers(self.hf_papers, self.ax_papers)
+
+    def window_start(self, start: dt.date) -> dt.date:
+        """The window covers every day the papers came from (arXiv's starts a day early)."""
+        if self.ax_out is not None and self.ax_out.start is not None:
+            return min(start, self.ax_out.start)
+        return start
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for name, out in ((HF_NAME, self.hf_out), (ARXIV_NAME, self.ax_out)):
+            if out is not None and out.start is not None:
+                counts[name] = len({p.paper_id for p in out.papers})
+        return counts
+
+    def outcomes(self) -> list[SourceOutcome]:
+        return [
+            out.outcome(name) if out is not None else SourceOutcome(name, "skipped")
+            for name, out in ((HF_NAME, self.hf_out), (ARXIV_NAME, self.ax_out))
+        ]
+
+
+def _hf_report(run: _Collecting, language: Language) -> SourceItem:
+    return _report(
         HF_NAME,
         {"zh": "Daily Papers", "en": "Daily Papers"},
-        hf_out,
-        len(merge_papers(ax_papers)),
+        run.hf_out,
+        len(merge_papers(run.ax_papers)),
         ARXIV_NAME,
         {"zh": "未查询 Hugging Face。", "en": "Hugging Face was not queried."},
         language,
     )
-    ax_what: dict[Language, str] = {
-        "zh": f"{', '.join(categories)} 提交于",
-        "en": f"{', '.join(categories)} submitted",
-    }
-    ax_report = _report(
+
+
+def _arxiv_report(run: _Collecting, language: Language, *, asked: bool) -> SourceItem:
+    """arXiv's report; `asked`: a source was given (skipped then for want of categories)."""
+    return _report(
         ARXIV_NAME,
-        ax_what,
-        ax_out,
-        len(merge_papers(hf_papers)),
+        {
+            "zh": f"{', '.join(run.categories)} 提交于",
+            "en": f"{', '.join(run.categories)} submitted",
+        },
+        run.ax_out,
+        len(merge_papers(run.hf_papers)),
         HF_NAME,
         {
-            "zh": "未查询 arXiv(未配置 arXiv 类别)。" if arxiv else "未查询 arXiv。",
+            "zh": "未查询 arXiv(未配置 arXiv 类别)。" if asked else "未查询 arXiv。",
             "en": "arXiv was not queried (no arXiv categories in the profile)."
-            if arxiv
+            if asked
             else "arXiv was not queried.",
         },
         language,
     )
-    reports = [hf_report, ax_report]
-    widened = back > 0
-    note = ""
-    if widened:
-        days = back + 1
+
+
+@dataclass(frozen=True)
+class _Widening:
+    """How far back the window went, and the count (HF's list, or both) that decided it."""
+
+    day: dt.date
+    first_count: int
+    by_hf: bool
+    back: int
+
+    @property
+    def start(self) -> dt.date:
+        return self.day - dt.timedelta(days=self.back)
+
+    def note(self, found: int, need: int, lookback_days: int, language: Language) -> str:
+        """Why the window widened, localised; "" when it did not."""
+        if self.back == 0:
+            return ""
+        days, day, first = self.back + 1, self.day, self.first_count
         if language == "zh":
             note = (
-                f"Hugging Face {day} 只列出 {first_count} 篇,放宽到最近 {days} 天"
-                if by_hf
-                else f"最近 24 小时只有 {first_count} 篇候选,放宽到最近 {days} 天"
+                f"Hugging Face {day} 只列出 {first} 篇,放宽到最近 {days} 天"
+                if self.by_hf
+                else f"最近 24 小时只有 {first} 篇候选,放宽到最近 {days} 天"
             )
-            note += (
-                f",共 {len(papers)} 篇候选"
-                if len(papers) >= need
-                else f"(已到回溯 {lookback_days} 天的上限),共 {len(papers)} 篇候选"
+            return note + (
+                f",共 {found} 篇候选"
+                if found >= need
+                else f"(已到回溯 {lookback_days} 天的上限),共 {found} 篇候选"
             )
-        else:
-            note = (
-                f"Hugging Face listed only {first_count} papers on {day}; widened to the "
-                f"last {days} days"
-                if by_hf
-                else f"the last 24 h had only {first_count} candidates; widened to the last "
-                f"{days} days"
-            )
-            note += (
-                f", {len(papers)} candidates"
-                if len(papers) >= need
-                else f", the {lookback_days}-day lookback limit, {len(papers)} candidates"
-            )
-    counts: dict[str, int] = {}
-    if hf_out is not None and hf_out.start is not None:
-        counts[HF_NAME] = len({p.paper_id for p in hf_out.papers})
-    if ax_out is not None and ax_out.start is not None:
-        counts[ARXIV_NAME] = len({p.paper_id for p in ax_out.papers})
-    # The window covers every day the papers came from (arXiv's range starts a day early).
-    if ax_out is not None and ax_out.start is not None:
-        start = min(start, ax_out.start)
-    outcomes = [
-        out.outcome(name) if out is not None else SourceOutcome(name, "skipped")
-        for name, out in ((HF_NAME, hf_out), (ARXIV_NAME, ax_out))
-    ]
-    return Candidates(
-        papers=papers,
-        window_start=start,
-        window_end=day,
-        reports=reports,
-        widened=widened,
-        window_note=note,
-        counts=counts,
-        outcomes=outcomes,
-    )
+        note = (
+            f"Hugging Face listed only {first} papers on {day}; widened to the last {days} days"
+            if self.by_hf
+            else f"the last 24 h had only {first} candidates; widened to the last {days} days"
+        )
+        return note + (
+            f", {found} candidates"
+            if found >= need
+            else f", the {lookback_days}-day lookback limit, {found} candidates"
+        )
