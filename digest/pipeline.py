@@ -31,7 +31,8 @@ import httpx
 from digest.authors import followed_in
 from digest.chatstate import put_papers
 from digest.clients import build_gate, http_session, shared_http, shared_llm
-from digest.compose import BriefFacts, compose_brief
+from digest.compose.brief import compose_brief
+from digest.compose.header import BriefFacts
 from digest.errors import PaperdropError, SourceError, StoreError
 from digest.evidence import Learned
 from digest.extractive import reader_notes as extractive_reader_notes

@@ -20,7 +20,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from digest.chatstate import feedback_buttons, get_paper, last_briefs, put_papers
-from digest.compose import compose_brief
+from digest.compose.brief import compose_brief
 from digest.deeper import PaperDetails, paper_details, read_from_note
 from digest.errors import PaperdropError, PaperNotFound, SourceError
 from digest.extractive import extractive_summary, reader_notes

@@ -11,7 +11,9 @@ from typing import Any, Literal
 
 import pytest
 
-from digest.compose import BriefFacts, compose_brief, repo_key
+from digest.compose.brief import compose_brief
+from digest.compose.context import repo_key
+from digest.compose.header import BriefFacts
 from digest.evidence import Learned
 from digest.extractive import TAKEAWAY_CHARS, Writer, takeaway
 from digest.extractive import reader_notes as extractive_notes
