@@ -37,8 +37,9 @@ from collections.abc import Collection
 
 from digest.llm import OpenAILLM
 from digest.models import Brief, Language
-from digest.pipeline import SAMPLE_DATE, build_brief
+from digest.pipeline import build_brief
 from digest.profile import Profile
+from digest.sample import SAMPLE_DATE
 from digest.settings import Settings
 from digest.store.sqlite import SQLiteStore
 from tests.fakes.llm_server import FakeLLMServer

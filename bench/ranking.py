@@ -28,7 +28,7 @@ A labels file is a JSON object::
 Paths are tried beside the labels file, then from the repository root. `candidates` is a
 Hugging Face `GET /api/daily_papers` answer; without it, `hf-daily-<date>.json` beside the
 labels file is used (with `arxiv-categories-<date>.json` beside it, if there), and on the
-sample day the sample brief's own candidates (`digest.pipeline.sample_candidates`). Keys
+sample day the sample brief's own candidates (`digest.sample.sample_candidates`). Keys
 starting with "_" are comments.
 
     uv run --frozen python bench/ranking.py [LABELS.json ...] [--show N] [--splits N]
@@ -66,9 +66,9 @@ sys.path.insert(0, str(ROOT))
 from digest.evidence import Evidence  # noqa: E402
 from digest.learning import fit_reader  # noqa: E402
 from digest.models import Paper  # noqa: E402
-from digest.pipeline import SAMPLE_DATE, papers_of_day, sample_candidates  # noqa: E402
 from digest.profile import Profile, load_profile  # noqa: E402
 from digest.ranking import interest_scores, rank  # noqa: E402
+from digest.sample import SAMPLE_DATE, papers_of_day, sample_candidates  # noqa: E402
 
 DEFAULT_LABELS = ROOT / "tests" / "fixtures" / "labels-2026-05-08.json"
 _DATE_IN_NAME = re.compile(r"(\d{4}-\d{2}-\d{2})")

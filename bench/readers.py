@@ -48,8 +48,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from digest import telemetry
 from digest.clients import shared_llm
 from digest.models import Brief, Language, SourceItem
-from digest.pipeline import SAMPLE_DATE, build_brief
+from digest.pipeline import build_brief
 from digest.profile import Profile
+from digest.sample import SAMPLE_DATE
 from digest.settings import Settings
 from digest.store.sqlite import SQLiteStore
 from tests.fakes.llm_server import FakeLLMServer

@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.render.markdown import render_markdown  # noqa: E402
-from digest.pipeline import SAMPLE_DATE, build_brief  # noqa: E402
+from digest.pipeline import build_brief  # noqa: E402
 from digest.profile import example_profile  # noqa: E402
+from digest.sample import SAMPLE_DATE  # noqa: E402
 from digest.settings import Settings  # noqa: E402
 from digest.store.sqlite import SQLiteStore  # noqa: E402
 

@@ -19,6 +19,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Callable
 
+from digest.brief_notes import llm_failed_note
 from digest.chatstate import feedback_buttons, get_paper, last_briefs, put_papers
 from digest.compose.brief import compose_brief
 from digest.deeper import PaperDetails, paper_details, read_from_note
@@ -43,7 +44,7 @@ from digest.models import (
     Section,
     SourceItem,
 )
-from digest.pipeline import fetch_repos, http_client, llm_failed_note
+from digest.pipeline import http_client
 from digest.profile import Profile
 from digest.ranking import rank
 from digest.reader import record_ask
@@ -52,6 +53,7 @@ from digest.sources.arxiv_api import ArxivSource
 from digest.sources.github import GitHubSource
 from digest.sources.hf import HuggingFaceSource
 from digest.sources.merge import merge_papers
+from digest.sources.repos import fetch_repos
 from digest.store.base import Store
 from digest.summarize import PROMPT_VERSION
 from handlers.context import Args, HandlerContext, UsageError

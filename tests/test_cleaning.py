@@ -15,7 +15,7 @@ from digest.cleaning import (
 )
 from digest.extractive import TAKEAWAY_CHARS, paper_text, takeaway
 from digest.models import Paper
-from digest.pipeline import sample_candidates
+from digest.sample import sample_candidates
 from digest.sources.hf import parse_paper
 
 

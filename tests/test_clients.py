@@ -12,8 +12,9 @@ import pytest
 from bot.chat.conversation import Conversation
 from digest.clients import build_gate, close_clients, shared_http, shared_llm
 from digest.models import Brief, Language
-from digest.pipeline import SAMPLE_DATE, build_brief, http_client
+from digest.pipeline import build_brief, http_client
 from digest.profile import Profile
+from digest.sample import SAMPLE_DATE
 from digest.settings import Settings
 from digest.store.sqlite import SQLiteStore
 from tests.fakes.llm_server import FakeLLMServer

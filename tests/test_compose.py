@@ -36,9 +36,11 @@ from digest.models import (
     TextItem,
 )
 from digest.notes import Group, Idea, MustRead, ReaderNotes
-from digest.pipeline import _with_llm_groups, build_brief, hidden_counts, sample_candidates, select
+from digest.pipeline import _with_llm_groups, build_brief
 from digest.profile import Profile, example_profile
 from digest.ranking import rank
+from digest.sample import sample_candidates
+from digest.selection import hidden_counts, select
 from digest.settings import Settings
 from digest.store.base import Store
 from digest.summarize import matched_sentence

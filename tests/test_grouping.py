@@ -14,7 +14,7 @@ from digest.grouping import (
     themes,
 )
 from digest.models import Paper, Ranked
-from digest.pipeline import sample_candidates
+from digest.sample import sample_candidates
 
 DAY = dt.date(2026, 5, 28)
 

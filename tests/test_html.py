@@ -39,8 +39,9 @@ from digest.models import (
     SourceItem,
     TextItem,
 )
-from digest.pipeline import SAMPLE_DATE, build_brief
+from digest.pipeline import build_brief
 from digest.profile import example_profile
+from digest.sample import SAMPLE_DATE
 from digest.settings import Settings
 from digest.store import SQLiteStore
 from tests.conftest import missing

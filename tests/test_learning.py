@@ -13,7 +13,6 @@ from digest.chatstate import Vote, record_brief, vote
 from digest.evidence import MIN_POSITIVES, Evidence
 from digest.learning import W_MODEL_MAX, explain, fit_reader, model_weight
 from digest.models import Brief, Paper, PaperItem, PaperLinks, Ranked, Section
-from digest.pipeline import SAMPLE_DATE, sample_candidates, select, with_followed
 from digest.profile import Profile, example_profile
 from digest.ranking import rank
 from digest.reader import (
@@ -25,9 +24,12 @@ from digest.reader import (
     record_ask,
     save_reader,
 )
+from digest.sample import SAMPLE_DATE, sample_candidates
+from digest.selection import select
 from digest.settings import Settings
 from digest.sources.arxiv_api import ArxivSource
 from digest.sources.collect import Candidates
+from digest.sources.followed import with_followed
 from digest.store.base import Store
 from tests.fakes.arxiv_atom import AtomEntry
 from tests.fakes.arxiv_server import ArxivServer

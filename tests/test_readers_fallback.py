@@ -9,8 +9,9 @@ import pytest
 
 from digest.clients import close_clients
 from digest.models import Brief, Language, SourceItem
-from digest.pipeline import SAMPLE_DATE, build_brief
+from digest.pipeline import build_brief
 from digest.profile import Profile
+from digest.sample import SAMPLE_DATE
 from digest.settings import Settings
 from digest.store.sqlite import SQLiteStore
 from tests.fakes.llm_server import FakeLLMServer

@@ -20,8 +20,9 @@ from digest.extractive import extractive_summary
 from digest.llm import LLMCallError, OpenAILLM, forget_structured_support
 from digest.models import LLMUsage, Paper, PaperSummary, Ranked, Subscription
 from digest.notes import Group, Idea, MustRead, ReaderNotes
-from digest.pipeline import SAMPLE_DATE, build_brief
+from digest.pipeline import build_brief
 from digest.profile import example_profile
+from digest.sample import SAMPLE_DATE
 from digest.sentences import split_sentences, strip_urls
 from digest.settings import Settings
 from digest.store.sqlite import SQLiteStore

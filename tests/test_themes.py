@@ -18,9 +18,10 @@ from digest.extractive import Writer
 from digest.grouping import Plan, plan_picks
 from digest.keyphrases import ESTABLISHED, GENERIC
 from digest.models import Paper
-from digest.pipeline import SAMPLE_DATE, sample_candidates, select
 from digest.profile import Profile, example_profile
 from digest.ranking import STOPWORDS, rank
+from digest.sample import SAMPLE_DATE, sample_candidates
+from digest.selection import select
 from tests.strategies import days, examples, readers
 from tests.test_grouping import ABSTRACTS, DAY
 

@@ -46,8 +46,9 @@ from bot.runtime.queue import JobQueue
 from bot.runtime.scheduler import push_status
 from digest.errors import ConfigError, PaperdropError, ProfileError, StoreError
 from digest.models import Brief, Language, Subscription
-from digest.pipeline import SAMPLE_DATE, build_brief
+from digest.pipeline import build_brief
 from digest.profile import Profile, example_profile, load_profile
+from digest.sample import SAMPLE_DATE
 from digest.settings import Settings
 from digest.store.base import Store
 

@@ -32,8 +32,9 @@ from digest.errors import PaperdropError, ProfileError
 from digest.ids import parse_arxiv_id
 from digest.llm import llm_session
 from digest.models import Document
-from digest.pipeline import SAMPLE_DATE, NoBrief, build_brief, mark_seen
+from digest.pipeline import NoBrief, build_brief, mark_seen
 from digest.profile import Profile, example_profile, load_profile
+from digest.sample import SAMPLE_DATE
 from digest.settings import Settings
 from digest.store.base import Store
 from handlers import load_commands
