@@ -52,7 +52,7 @@ from digest.notes import ReaderNotes
 from digest.profile import Profile
 from digest.ranking import llm_rerank, rank, semantic_blend
 from digest.reader import Fetch, reader_papers
-from digest.sample import SAMPLE_DATE, sample_candidates
+from digest.sample import sample_candidates
 from digest.selection import hidden_counts, select, wanted
 from digest.settings import Settings
 from digest.sources.arxiv_api import ArxivSource
@@ -65,7 +65,6 @@ from digest.store.base import Store
 from digest.summarize import summarize_papers
 
 __all__ = [
-    "SAMPLE_DATE",  # digest.sample's, re-exported: the golden tests build its brief
     "NoBrief",
     "build_brief",
     "http_client",

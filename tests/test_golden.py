@@ -17,8 +17,9 @@ import pytest
 from bot.platforms.telegram.render import render_telegram
 from bot.render.markdown import render_markdown
 from digest.models import Language
-from digest.pipeline import SAMPLE_DATE, build_brief
+from digest.pipeline import build_brief
 from digest.profile import example_profile
+from digest.sample import SAMPLE_DATE
 from digest.settings import Settings
 from digest.store.sqlite import SQLiteStore
 
