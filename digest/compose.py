@@ -29,7 +29,7 @@ from digest.cleaning import clean_title, latex_to_text
 from digest.counts import Topics, check_counts
 from digest.errors import InvalidPaperId
 from digest.extractive import Writer, extractive_summary
-from digest.grouping import Group, Plan
+from digest.grouping.groups import Group, Plan
 from digest.i18n import label
 from digest.ids import parse_arxiv_id
 from digest.models import (

@@ -37,7 +37,8 @@ from digest.evidence import Learned
 from digest.extractive import reader_notes as extractive_reader_notes
 from digest.fulltext.model import FullText
 from digest.fulltext.picks import fulltext_report, picks_to_read, read_picks
-from digest.grouping import Plan, merge_groups, plan_picks, themes
+from digest.grouping.groups import Plan, merge_groups, plan_picks
+from digest.grouping.themes import themes
 from digest.learning import fit_reader
 from digest.llm import LLM, usage_of
 from digest.models import (

@@ -15,7 +15,8 @@ from digest.compose import BriefFacts, compose_brief, repo_key
 from digest.evidence import Learned
 from digest.extractive import TAKEAWAY_CHARS, Writer, takeaway
 from digest.extractive import reader_notes as extractive_notes
-from digest.grouping import Plan, plan_picks, short_name
+from digest.grouping.groups import Plan, plan_picks
+from digest.grouping.themes import short_name
 from digest.i18n import label
 from digest.learning import W_MODEL_MAX
 from digest.models import (

@@ -9,7 +9,7 @@ Two kinds of text, never mixed up:
 - *Written*: why a paper was picked, how it relates to the reader, why to read it closely,
   the group headings, the theme counts, the overview and the conclusion. These are built
   from facts the code holds (the reader's matched interests and their labels, the paper's
-  own distinctive terms from `digest.grouping.Lexicon`, HF upvotes, a linked repo, the
+  own distinctive terms from `digest.grouping.lexicon.Lexicon`, HF upvotes, a linked repo, the
   figures its abstract states, what kind of paper it is) in the reader's language, so a
   Chinese reader gets Chinese sentences wherever no model is needed.
 
@@ -29,7 +29,9 @@ from typing import Final, Literal
 
 from digest.cleaning import clean_sentence, clean_title, latex_to_text, quote, shorten, survey_topic
 from digest.extractive.categories import category_label, topic_category
-from digest.grouping import Group, Plan, Theme, interest_counts, lexicon_of, short_name, themes
+from digest.grouping.groups import Group, Plan
+from digest.grouping.lexicon import lexicon_of
+from digest.grouping.themes import Theme, interest_counts, short_name, themes
 from digest.models import Language, Paper, PaperSummary, Ranked
 from digest.notes import MustRead, ReaderNotes
 from digest.profile import Profile
