@@ -19,7 +19,6 @@ LONG_ALLOWED = frozenset(
     {
         "digest/compose.py",
         "digest/compose.py:compose_brief",
-        "digest/extractive/writer.py",
         "digest/pipeline.py",
         "digest/pipeline.py:build_brief",
         "digest/sources/collect.py:collect_candidates",
