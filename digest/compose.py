@@ -51,8 +51,8 @@ from digest.models import (
 )
 from digest.notes import ReaderNotes
 from digest.profile import Profile
+from digest.readernotes import matched_sentence
 from digest.sentences import split_sentences, strip_urls
-from digest.summarize import matched_sentence
 
 __all__ = ["BriefFacts", "LLMState", "compose_brief", "header_note", "repo_key"]
 

@@ -57,6 +57,7 @@ from digest.notes import ReaderNotes
 from digest.profile import Profile
 from digest.ranking import llm_rerank, rank, semantic_blend
 from digest.reader import Fetch, reader_papers
+from digest.readernotes import NoteHints, reader_notes
 from digest.settings import Settings
 from digest.sources.arxiv_api import ArxivSource
 from digest.sources.collect import Candidates, SourceOutcome, collect_candidates
@@ -64,7 +65,7 @@ from digest.sources.github import GitHubSource, normalize_repo_url
 from digest.sources.hf import HuggingFaceSource, parse_daily
 from digest.sources.merge import merge_papers
 from digest.store.base import Store
-from digest.summarize import NoteHints, reader_notes, summarize_papers
+from digest.summarize import summarize_papers
 
 __all__ = [
     "SAMPLE_DATE",

@@ -22,7 +22,6 @@ LONG_ALLOWED = frozenset(
         "digest/pipeline.py",
         "digest/pipeline.py:build_brief",
         "digest/sources/collect.py:collect_candidates",
-        "digest/summarize.py",
     }
 )
 

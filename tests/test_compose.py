@@ -38,9 +38,9 @@ from digest.notes import Group, Idea, MustRead, ReaderNotes
 from digest.pipeline import _with_llm_groups, build_brief, hidden_counts, sample_candidates, select
 from digest.profile import Profile, example_profile
 from digest.ranking import rank
+from digest.readernotes import matched_sentence
 from digest.settings import Settings
 from digest.store.base import Store
-from digest.summarize import matched_sentence
 from digest.tokens import canonical
 
 DAY = dt.date(2026, 5, 8)
