@@ -7,12 +7,13 @@ from collections.abc import Mapping, Sequence
 
 from digest.errors import PaperdropError
 from digest.extractive import reader_notes as extractive_reader_notes
-from digest.grouping import Plan, themes
+from digest.grouping.groups import Plan
+from digest.grouping.themes import themes
 from digest.llm import LLM, usage_of
 from digest.models import Language, LLMUsage, PaperSummary, Ranked, SourceItem
 from digest.notes import ReaderNotes
 from digest.profile import Profile
-from digest.summarize import NoteHints, reader_notes
+from digest.readernotes import NoteHints, reader_notes
 
 __all__ = ["llm_failed_note", "write_notes"]
 

@@ -6,7 +6,7 @@ import re
 
 from digest.errors import InvalidPaperId
 
-__all__ = ["bare_id", "is_arxiv_id", "parse_arxiv_id", "parse_versioned"]
+__all__ = ["bare_id", "is_arxiv_id", "key_id", "parse_arxiv_id", "parse_versioned"]
 
 _NEW = re.compile(r"^(\d{4}\.\d{4,5})(v\d+)?$")
 # Old style: archive(.subject class)/YYMMNNN, e.g. hep-th/9901001, math.GT/0309136.
@@ -79,3 +79,11 @@ def is_arxiv_id(text: str) -> bool:
 def bare_id(paper_id: str) -> str:
     """`2605.29559v3` -> `2605.29559`; ids already bare are returned unchanged."""
     return parse_arxiv_id(paper_id)
+
+
+def key_id(paper_id: str) -> str:
+    """The id a paper is keyed by: its bare arXiv id, else `paper_id` stripped."""
+    try:
+        return parse_arxiv_id(paper_id)
+    except InvalidPaperId:
+        return paper_id.strip()

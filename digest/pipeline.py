@@ -34,7 +34,7 @@ from digest.errors import PaperdropError, SourceError, StoreError
 from digest.evidence import Learned
 from digest.fulltext.model import FullText, Missing
 from digest.fulltext.picks import fulltext_report, picks_to_read, read_picks
-from digest.grouping import Plan, merge_groups, plan_picks
+from digest.grouping.groups import Plan, merge_groups, plan_picks
 from digest.learning import fit_reader
 from digest.llm import LLM
 from digest.models import (

@@ -17,7 +17,8 @@ from digest.compose.header import BriefFacts
 from digest.evidence import Learned
 from digest.extractive import TAKEAWAY_CHARS, Writer, takeaway
 from digest.extractive import reader_notes as extractive_notes
-from digest.grouping import Plan, plan_picks, short_name
+from digest.grouping.groups import Plan, plan_picks
+from digest.grouping.themes import short_name
 from digest.i18n import label
 from digest.learning import W_MODEL_MAX
 from digest.models import (
@@ -39,11 +40,11 @@ from digest.notes import Group, Idea, MustRead, ReaderNotes
 from digest.pipeline import _with_llm_groups, build_brief
 from digest.profile import Profile, example_profile
 from digest.ranking import rank
+from digest.readernotes import matched_sentence
 from digest.sample import sample_candidates
 from digest.selection import hidden_counts, select
 from digest.settings import Settings
 from digest.store.base import Store
-from digest.summarize import matched_sentence
 from digest.tokens import canonical
 
 DAY = dt.date(2026, 5, 8)

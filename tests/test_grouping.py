@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from digest.grouping import (
-    MAX_GROUP,
-    Lexicon,
-    lexicon_of,
-    merge_groups,
-    plan_picks,
-    short_name,
-    themes,
-)
+from digest.grouping.groups import MAX_GROUP, merge_groups, plan_picks
+from digest.grouping.lexicon import Lexicon, lexicon_of
+from digest.grouping.themes import short_name, themes
 from digest.models import Paper, Ranked
 from digest.sample import sample_candidates
 

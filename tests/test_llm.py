@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import BaseModel, Field
 
-from digest import asking, deeper, ranking, summarize
+from digest import asking, deeper, ranking, readernotes, summarize
 from digest.errors import LLMError
 from digest.llm import (
     LLMCallError,
@@ -434,7 +434,7 @@ def answer_models() -> list[type[BaseModel]]:
     return [
         summarize._SummaryAnswer,
         summarize._answers_model(("en", "zh")),
-        summarize._NotesAnswer,
+        readernotes._NotesAnswer,
         ranking.RerankAnswer,
         deeper._DetailsAnswer,
         deeper._IdeasAnswer,

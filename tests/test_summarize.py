@@ -22,11 +22,12 @@ from digest.models import LLMUsage, Paper, PaperSummary, Ranked, Subscription
 from digest.notes import Group, Idea, MustRead, ReaderNotes
 from digest.pipeline import build_brief
 from digest.profile import example_profile
+from digest.readernotes import NoteHints, reader_notes
 from digest.sample import SAMPLE_DATE
 from digest.sentences import split_sentences, strip_urls
 from digest.settings import Settings
 from digest.store.sqlite import SQLiteStore
-from digest.summarize import PROMPT_VERSION, NoteHints, reader_notes, summarize_papers
+from digest.summarize import PROMPT_VERSION, summarize_papers
 from tests.fakes.llm_server import FakeLLMServer
 
 KEY = "sk-summarize-test"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from digest.counts import Topics, check_counts
 from digest.extractive import Writer
-from digest.grouping import Plan, plan_picks
+from digest.grouping.groups import Plan, plan_picks
 from digest.keyphrases import ESTABLISHED, GENERIC
 from digest.models import Paper
 from digest.profile import Profile, example_profile

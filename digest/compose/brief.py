@@ -14,7 +14,7 @@ from digest.compose.llm_state import LLM_SOURCE, LLMState, llm_source, llm_state
 from digest.compose.repos import repos_section
 from digest.counts import Topics, check_counts
 from digest.extractive import Writer
-from digest.grouping import Group, Plan
+from digest.grouping.groups import Group, Plan
 from digest.i18n import label
 from digest.models import (
     Brief,
@@ -32,8 +32,8 @@ from digest.models import (
 )
 from digest.notes import ReaderNotes
 from digest.profile import Profile
+from digest.readernotes import matched_sentence
 from digest.sentences import split_sentences
-from digest.summarize import matched_sentence
 
 __all__ = ["compose_brief"]
 
@@ -62,7 +62,7 @@ def compose_brief(
 ) -> Brief:
     """The day's Brief for one reader, sections in the reference brief's order.
 
-    `plan` groups related picks (`digest.grouping.plan_picks`; its picks must be `picks`);
+    `plan` groups related picks (`digest.grouping.groups.plan_picks`; its picks must be `picks`);
     `facts` feed the header; `deltas` are stars gained per repo URL since the Store's
     previous count, and over how many days. A `reports` entry for the LLM, when given, is
     kept; otherwise one is added from `mode` and `usage` (extractive with calls made means

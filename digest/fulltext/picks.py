@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 from digest.fulltext.model import FullText, Missing
 from digest.fulltext.service import read_paper
-from digest.grouping import Plan
+from digest.grouping.groups import Plan
 from digest.models import Language, Paper, SourceItem, SourceStatus
 from digest.settings import Settings
 from digest.store.base import Store

@@ -8,7 +8,7 @@ and answers by the marker line that starts the system prompt:
 
 - ``TASK: rerank``        -> ``{"papers": [{"id", "score", "matched"}]}`` (digest/ranking.py)
 - ``TASK: summarize``     -> ``{"contribution", "why", "category"}`` (digest/summarize.py)
-- ``TASK: reader_notes``  -> the notes answer (digest/summarize.py): overview, conclusion,
+- ``TASK: reader_notes``  -> the notes answer (digest/readernotes.py): overview, conclusion,
   relations / must_read / comments as ``[{"id", "text"}]`` (comments on the "others",
   given as ``"<id>: <gist>"``), ideas and groups citing ids (the fake groups picks sharing
   their first matched interest)
