@@ -28,6 +28,7 @@ from bot.platforms.discord.commands import invoked_text
 from bot.platforms.discord.send import DiscordRest, DiscordSender, TokenExpired
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform, Subscription
+from digest.redaction import redact_pattern_in_logs
 
 __all__ = [
     "EPHEMERAL",
@@ -49,26 +50,10 @@ _ADMIN_BITS = (1 << 3) | (1 << 4) | (1 << 5)
 _WEBHOOK_PATH = re.compile(r"(/webhooks/\d+/)[^/\s?\"']+")
 
 
-class _MaskWebhookTokens(logging.Filter):
-    """An interaction's token is in its webhook URL, which httpx logs: masked."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "/webhooks/" in message:
-            record.msg = _WEBHOOK_PATH.sub(r"\1***", message)
-            record.args = ()
-        return True
-
-
-_MASK = _MaskWebhookTokens()
-
-
 def mask_webhook_tokens(loggers: tuple[str, ...]) -> None:
-    """Mask interaction tokens in these loggers' lines (idempotent)."""
-    for name in loggers:
-        logger = logging.getLogger(name)
-        if _MASK not in logger.filters:
-            logger.addFilter(_MASK)
+    """An interaction's token is in its webhook URL, which httpx logs: masked in these
+    loggers' lines (and, once logging is set up, in every line)."""
+    redact_pattern_in_logs(_WEBHOOK_PATH, r"\1***", loggers)
 
 
 class Verifier:

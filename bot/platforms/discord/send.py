@@ -27,12 +27,12 @@ import httpx
 from bot.core.messages import OutMessage
 from bot.core.ports import Sleep
 from bot.core.ratelimit import Limiter
-from bot.core.redaction import redact_in_logs, scrub_line
 from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, with_rate_retries
 from bot.platforms.discord.rules import SDK_LOGGERS, rate_keys
 from bot.platforms.discord.settings import DiscordSettings
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Platform, Subscription
+from digest.redaction import redact_in_logs, scrub_line
 
 __all__ = ["DiscordRest", "DiscordSender", "TokenExpired", "TokenRefused"]
 

@@ -40,7 +40,6 @@ from bot.core.chat import Answer, Incoming, ReceiverDeps
 from bot.core.platform import Route
 from bot.core.ports import Sender
 from bot.core.reconnect import Link
-from bot.core.redaction import redact_in_logs
 from bot.platforms.feishu import events
 from bot.platforms.feishu.events import CARD_EVENT, MESSAGE_EVENT, Envelope, Mention
 from bot.platforms.feishu.longconn import LongConnection, Refused
@@ -50,6 +49,7 @@ from bot.platforms.feishu.settings import feishu_settings
 from digest.chatstate import FEEDBACK_ACTION
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform, Reply, Subscription
+from digest.redaction import redact_in_logs
 from handlers.registry import COMMANDS
 
 if TYPE_CHECKING:  # aiohttp's server is imported by the route that serves (~0.2 s)

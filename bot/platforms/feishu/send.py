@@ -29,7 +29,6 @@ import httpx
 from bot.core.messages import OutMessage
 from bot.core.ports import Clock, Sleep
 from bot.core.ratelimit import Limiter
-from bot.core.redaction import redact_in_logs, scrub_line
 from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, retry_after_header, with_rate_retries
 from bot.platforms.feishu.options import webhook, webhook_secret
 from bot.platforms.feishu.render import IMAGE_PENDING
@@ -38,6 +37,7 @@ from bot.platforms.feishu.settings import feishu_settings
 from digest.errors import ChatGone, DeliveryError
 from digest.fulltext.fetch import IMAGE_MAX_BYTES, ArxivWeb, FetchFailed
 from digest.models import Platform, Subscription
+from digest.redaction import redact_in_logs, scrub_line
 from digest.settings import Settings
 
 __all__ = ["WEBHOOK_REF", "FeishuSender", "feishu_sign", "feishu_uuid"]

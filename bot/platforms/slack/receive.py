@@ -38,7 +38,6 @@ from bot.core.messages import OutMessage
 from bot.core.platform import Route
 from bot.core.ports import Sender
 from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, keep_trying
-from bot.core.redaction import redact_in_logs, scrub_line
 from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.rules import SDK_LOGGERS
 from bot.platforms.slack.send import SlackSender
@@ -46,6 +45,7 @@ from bot.platforms.slack.settings import slack_settings
 from digest.chatstate import get_prefs
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Language, Platform, Reply, Subscription
+from digest.redaction import redact_in_logs, scrub_line
 from handlers.context import tr
 from handlers.registry import COMMANDS
 

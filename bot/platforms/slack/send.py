@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from bot.core.messages import OutMessage
 from bot.core.ports import Sleep
 from bot.core.ratelimit import Limiter
-from bot.core.redaction import redact_in_logs, scrub_line
 from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, retry_after_header, with_rate_retries
 from bot.platforms.slack.rules import SDK_LOGGERS, rate_keys
 from bot.platforms.slack.settings import slack_settings
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Platform, Subscription
+from digest.redaction import redact_in_logs, scrub_line
 from digest.settings import Settings
 
 # slack_sdk and aiohttp are imported where a sender is made or used: they take ~0.3 s to

@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 from bot.core.messages import OutMessage
 from bot.core.ports import Sleep
 from bot.core.ratelimit import Limiter
-from bot.core.redaction import redact_in_logs, scrub_line
 from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, with_rate_retries
 from bot.platforms.telegram.rules import SDK_LOGGERS, rate_keys
 from bot.platforms.telegram.settings import telegram_settings
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Platform, Subscription
+from digest.redaction import redact_in_logs, scrub_line
 from digest.settings import Settings
 from digest.sources.http import backoff
 
