@@ -22,6 +22,7 @@ from typing import Any
 from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
 
+from bot.core.buttons import parse_button
 from bot.core.chat import Incoming
 from bot.core.messages import OutMessage
 from bot.platforms.discord.commands import invoked_text
@@ -135,11 +136,10 @@ def command_incoming(payload: Mapping[str, Any]) -> Incoming:
 
 
 def click_incoming(payload: Mapping[str, Any]) -> Incoming | None:
-    """A click on one of our buttons ("action|value"), or None."""
+    """A click on one of our buttons (`bot.core.buttons`), or None."""
     data = payload.get("data")
-    custom = _text(data.get("custom_id")) if isinstance(data, Mapping) else ""
-    action, sep, value = custom.partition("|")
-    if not (sep and action and value):
+    button = parse_button(data.get("custom_id") if isinstance(data, Mapping) else None)
+    if button is None:
         return None
     message = payload.get("message")
     message_id = _text(message.get("id")) if isinstance(message, Mapping) else ""
@@ -147,7 +147,7 @@ def click_incoming(payload: Mapping[str, Any]) -> Incoming | None:
     # The clicked message first (a pick's thread is keyed by it), then the thread.
     refs = tuple(dict.fromkeys(r for r in (message_id, *base["thread_refs"]) if r))
     base.update(message_ref=message_id or None, reply_ref=None, thread_refs=refs)
-    return Incoming(button=(action, value), **base)
+    return Incoming(button=button, **base)
 
 
 def is_admin(payload: Mapping[str, Any]) -> bool:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from bot.core.buttons import button_data
 from bot.core.messages import OutMessage
 from bot.render.layout import Page, page_of, safe_url, thread_pages
 from bot.render.split import Cost, Line, Span, cut_point, pack
@@ -41,7 +42,6 @@ __all__ = [
     "ROWS_MAX",
     "THREAD_NAME_MAX",
     "TITLE_MAX",
-    "custom_id",
     "discord_len",
     "escape",
     "link",
@@ -247,16 +247,11 @@ def _merged(embeds: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def custom_id(button: Button) -> str:
-    """What a click sends back: "action|value" (<= 57 characters, under Discord's 100)."""
-    return f"{button.action}|{button.value}"
-
-
 def _components(buttons: Sequence[Button]) -> list[dict[str, Any]]:
     seen: set[str] = set()
     elements: list[dict[str, Any]] = []
     for button in buttons:
-        cid = custom_id(button)
+        cid = button_data(button)  # <= 57 characters by the model, under Discord's 100
         if cid in seen or len(cid) > CUSTOM_ID_MAX:
             continue
         seen.add(cid)

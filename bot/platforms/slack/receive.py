@@ -33,6 +33,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from bot.core.buttons import parse_button
 from bot.core.chat import Answer, Incoming, ReceiverDeps, parse_command
 from bot.core.messages import OutMessage
 from bot.core.platform import Route
@@ -414,8 +415,8 @@ class SlackReceiver:
         await ack()
         actions = body.get("actions") or []
         first = actions[0] if actions and isinstance(actions[0], dict) else {}
-        action, sep, value = _text(first.get("value")).partition("|")
-        if not (sep and action and value):
+        button = parse_button(first.get("value"))
+        if button is None:
             return  # not one of our buttons
         container = body.get("container") or {}
         message = body.get("message") or {}
@@ -435,7 +436,7 @@ class SlackReceiver:
             # The clicked message first, then its thread's root.
             thread_refs=tuple(dict.fromkeys(r for r in (message_ts, thread_ts) if r)),
             event_id=_text(first.get("action_ts")) or None,
-            button=(action, value),
+            button=button,
             command_prefix=f"{SLASH_COMMAND} ",
         )
         self._spawn(inc, _text(body.get("response_url")) or None)

@@ -20,6 +20,7 @@ import string
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
+from bot.core.buttons import button_data
 from bot.core.messages import OutMessage
 from bot.render.layout import Page, page_of, safe_url, thread_pages
 from bot.render.split import Cost, Line, Span, cut_point, pack
@@ -321,7 +322,7 @@ def _actions(buttons: Sequence[Button]) -> dict[str, Any]:
                 "type": "button",
                 "text": {"type": "plain_text", "text": b.label, "emoji": True},
                 "action_id": f"{b.action}:{i}",
-                "value": f"{b.action}|{b.value}",
+                "value": button_data(b),
             }
             for i, b in enumerate(buttons)
         ],
