@@ -133,16 +133,17 @@ class Workspace:
         channel: str = "C1",
         thread_ts: str | None = None,
         mention: bool = False,
+        wait: float = WAIT,
     ) -> tuple[dict[str, Any], SlackMessage]:
         """`user` posts `text` (with `mention`, as an @paperdrop mention): the event Slack
-        delivered and the bot's answer."""
+        delivered and the bot's answer (waited for at most `wait` seconds)."""
         before = len(self.fake.by_channel(channel))
         event = self.fake.user_message(
             text, channel=channel, user=user, thread_ts=thread_ts, mention=mention
         )
         reply = await self.send("events_api", ev.event_callback(event))
         assert reply.status == 200
-        await self.fake.wait_until(lambda: len(self.fake.by_channel(channel)) > before, WAIT)
+        await self.fake.wait_until(lambda: len(self.fake.by_channel(channel)) > before, wait)
         return event, self.fake.by_channel(channel)[before]
 
     async def post_pick(self, channel: str = "C1") -> str:
@@ -341,7 +342,10 @@ async def test_follow_up_in_the_thread_of_a_paper_card_is_about_that_paper(
     slack: Workspace,
 ) -> None:
     await put_papers(slack.store, [PAPER])
-    mention, card = await slack.say(f"<@{BOT_USER_ID}> paper {PAPER.paper_id}", mention=True)
+    # A first /paper in a process loads the text libraries: seconds on a busy machine.
+    mention, card = await slack.say(
+        f"<@{BOT_USER_ID}> paper {PAPER.paper_id}", mention=True, wait=3 * WAIT
+    )
     assert card.thread_ts == mention["ts"] and PAPER.title in _shown(card.blocks)
     _, answer = await slack.say(
         f"<@{BOT_USER_ID}> how is the agent trained?", thread_ts=mention["ts"], mention=True

@@ -47,6 +47,7 @@ from bot.platforms.feishu.longconn import LongConnection, Refused
 from bot.platforms.feishu.rules import SDK_LOGGERS
 from bot.platforms.feishu.send import _FEISHU_BAD_TOKEN, FeishuSender
 from bot.platforms.feishu.settings import feishu_settings
+from digest.chatstate import default_language
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform, Reply, Subscription
 from digest.redaction import redact_in_logs
@@ -499,7 +500,7 @@ class FeishuReceiver:
 
     def _t(self, en: str, zh: str) -> str:
         # Before the conversation knows the chat (a generic toast): the configured language.
-        return zh if self._settings.language == "zh" else en
+        return zh if default_language(self._settings.language) == "zh" else en
 
 
 # --- helpers ----------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.rules import SDK_LOGGERS
 from bot.platforms.slack.send import SlackSender
 from bot.platforms.slack.settings import slack_settings
-from digest.chatstate import get_prefs
+from digest.chatstate import chat_language, default_language
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Language, Platform, Reply, Subscription
 from digest.redaction import redact_in_logs, scrub_line
@@ -586,15 +586,11 @@ class SlackReceiver:
         return tr(language, "Working on it…", "正在处理…")
 
     async def _language(self, inc: Incoming) -> Language:
-        store = self._deps.store
+        store, configured = self._deps.store, self._deps.settings.language
         try:
             async with asyncio.timeout(_ACK_LOOKUP_TIMEOUT):
                 sub = await store.get_subscription("slack", inc.chat_id)
-                if sub is not None:
-                    return sub.language
-                prefs = await get_prefs(store, inc.chat_key)
-                if prefs.language is not None:
-                    return prefs.language
+                return await chat_language(store, sub, inc.chat_key, configured)
         except Exception as exc:  # the ack must go out whatever the store does
             log.debug("slack: chat language unknown for the ack: %s", exc.__class__.__name__)
-        return "zh" if self._deps.settings.language == "zh" else "en"
+        return default_language(configured)
