@@ -38,7 +38,7 @@ from bot.core.chat import Answer, Incoming, ReceiverDeps, parse_command
 from bot.core.messages import OutMessage
 from bot.core.platform import Route
 from bot.core.ports import Sender
-from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, keep_trying
+from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, keep_trying, nap
 from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.rules import SDK_LOGGERS
 from bot.platforms.slack.send import SlackSender
@@ -316,17 +316,7 @@ class SlackReceiver:
 
     async def _until_closed(self) -> None:
         """Until the client reports a close, stop() is called, or `socket_check` passed."""
-        waiters = [
-            asyncio.ensure_future(self._closed.wait()),
-            asyncio.ensure_future(self._stop.wait()),
-            asyncio.ensure_future(self._sleep(self._socket_check)),
-        ]
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-            await asyncio.gather(*waiters, return_exceptions=True)
+        await nap(self._sleep, self._socket_check, self._closed, self._stop)
 
     async def handle_http(self, request: web.Request) -> web.StreamResponse:
         """POST /slack/events: events, slash commands and interactivity."""
