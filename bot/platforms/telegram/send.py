@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from bot.core.messages import OutMessage
 from bot.core.ports import Sleep
 from bot.core.ratelimit import Limiter
-from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, with_rate_retries
+from bot.core.retries import DEFAULT_RATE_RETRIES, Pacing, RetryAfter
 from bot.platforms.telegram.rules import SDK_LOGGERS, rate_keys
 from bot.platforms.telegram.settings import telegram_settings
 from digest.errors import ChatGone, ConfigError, DeliveryError
@@ -91,9 +91,7 @@ class TelegramSender:
             pool_timeout=None,
         )
         self._bot = telegram.Bot(self._token, base_url=own.api_url, request=request)
-        self._limiter = limiter
-        self._sleep = sleep
-        self._max_retries = max_rate_retries
+        self._pace = Pacing("telegram", limiter, sleep, max_rate_retries)
         self._init_lock = asyncio.Lock()
         self._ready = False
 
@@ -137,25 +135,20 @@ class TelegramSender:
         transient = 0
 
         async def attempt() -> T:
+            # A transient error's retry is a send of its own: it waits for a slot too.
             nonlocal transient
             while True:
-                if limited and self._limiter is not None:
-                    await self._limiter.acquire_keys(rate_keys(chat_id))
+                if limited:
+                    await self._pace.slot(rate_keys(chat_id))
                 try:
                     return await self._translate(chat_id, make(self._bot))
                 except _Transient as exc:
                     if transient >= transient_retries:
                         raise DeliveryError("telegram", chat_id, exc.reason) from None
-                    await self._sleep(backoff(transient))
+                    await self._pace.sleep(backoff(transient))
                     transient += 1
 
-        return await with_rate_retries(
-            attempt,
-            platform="telegram",
-            chat=chat_id,
-            sleep=self._sleep,
-            max_retries=self._max_retries,
-        )
+        return await self._pace.run(attempt, chat=chat_id)
 
     async def send(
         self,
