@@ -55,6 +55,16 @@ _TELEGRAM_GONE_400 = (
 )
 
 
+def _reply_to(msg: OutMessage, thread_ref: str | None) -> Any:
+    """The ReplyParameters of a message that goes into a thread (a reply to `thread_ref`),
+    else None."""
+    if not (msg.in_thread and thread_ref):
+        return None
+    from telegram import ReplyParameters  # the SDK is imported where it is used
+
+    return ReplyParameters(message_id=int(thread_ref), allow_sending_without_reply=True)
+
+
 class TelegramSender:
     """Sends `sendMessage` payloads through `telegram.Bot` (one client, initialised once)."""
 
@@ -161,18 +171,15 @@ class TelegramSender:
         if msg.method not in ("sendMessage", "sendPhoto"):
             raise DeliveryError("telegram", sub.chat_id, f"unsupported method {msg.method}")
         await self._ensure_ready()
-        from telegram import ReplyParameters
-
         if msg.method == "sendPhoto":
             return await self._send_photo(sub, msg, thread_ref)
         extra = dict(msg.payload)
         text = str(extra.pop("text", msg.text))
         parse_mode = extra.pop("parse_mode", None)
         extra.pop("chat_id", None)
-        reply = None
-        if msg.in_thread and thread_ref:
+        reply = _reply_to(msg, thread_ref)
+        if reply is not None:
             extra.pop("reply_parameters", None)
-            reply = ReplyParameters(message_id=int(thread_ref), allow_sending_without_reply=True)
 
         sent = await self.call(
             sub.chat_id,
@@ -189,11 +196,7 @@ class TelegramSender:
 
     async def _send_photo(self, sub: Subscription, msg: OutMessage, thread_ref: str | None) -> str:
         """A figure by its URL (Telegram downloads it), with its HTML caption."""
-        from telegram import ReplyParameters
-
-        reply = None
-        if msg.in_thread and thread_ref:
-            reply = ReplyParameters(message_id=int(thread_ref), allow_sending_without_reply=True)
+        reply = _reply_to(msg, thread_ref)
         sent = await self.call(
             sub.chat_id,
             lambda bot: bot.send_photo(
