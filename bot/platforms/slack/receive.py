@@ -94,6 +94,12 @@ def _is_dm(channel: str, channel_type: object = None) -> bool:
     return channel_type == "im" or channel.startswith("D")
 
 
+def _api_error(exc: Any) -> str:
+    """The error code of a slack_sdk SlackApiError ("error" when it has none)."""
+    data = exc.response.data if isinstance(exc.response.data, dict) else {}
+    return str(data.get("error", "error"))
+
+
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
@@ -275,8 +281,7 @@ class SlackReceiver:
                 # Asked first and apart: a refused token fails here, for good.
                 client.wss_uri = await client.issue_new_wss_url()
             except SlackApiError as exc:
-                data = exc.response.data if isinstance(exc.response.data, dict) else {}
-                error = str(data.get("error", "error"))
+                error = _api_error(exc)
                 if error in _REFUSED:
                     raise ConfigError(
                         f"Slack refused the app token for Socket Mode: {error} "
@@ -537,8 +542,7 @@ class SlackReceiver:
                 thread_ts=thread_ts,
             )
         except SlackApiError as exc:
-            data = exc.response.data if isinstance(exc.response.data, dict) else {}
-            log.warning("slack: ephemeral answer refused: %s", data.get("error", "error"))
+            log.warning("slack: ephemeral answer refused: %s", _api_error(exc))
             return False
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack: ephemeral answer failed: %s", exc.__class__.__name__)
@@ -555,8 +559,7 @@ class SlackReceiver:
             try:
                 answer = await self.client.users_info(user=inc.user_id)
             except SlackApiError as exc:
-                data = exc.response.data if isinstance(exc.response.data, dict) else {}
-                log.warning("slack: users.info failed: %s", data.get("error", "error"))
+                log.warning("slack: users.info failed: %s", _api_error(exc))
                 return False
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("slack: users.info failed: %s", exc.__class__.__name__)
