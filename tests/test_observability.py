@@ -206,7 +206,7 @@ def test_interaction_tokens_are_masked_in_the_http_libraries_lines(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     mask_webhook_tokens(HTTP_LOGGERS)
-    with caplog.at_level(logging.INFO):
+    with caplog.at_level(logging.INFO, logger="httpx"):  # other tests may leave it at WARNING
         logging.getLogger("httpx").info(
             "HTTP Request: PATCH %s/webhooks/42/%s/messages/@original",
             "https://discord.com/api/v10",
