@@ -37,6 +37,7 @@ TOP_K: Final = 6
 ANSWER_BUDGET: Final = 3000  # tokens of passages an answer reads at most
 HISTORY: Final = 4  # earlier questions and answers of the thread sent along
 QUOTES: Final = 2
+ASK_MAX_TOKENS: Final = 600
 
 
 class Answer(BaseModel):
@@ -92,10 +93,29 @@ def _sources(passages: Sequence[Passage]) -> list[Link]:
     return out
 
 
-def _best_sentence(passage: Passage, question: str) -> str:
+def _by_overlap(sentences: Sequence[str], question: str) -> list[tuple[int, str]]:
+    """The sentences with how many of the question's words each holds, most first (in
+    the text's order among equals)."""
     asked = set(tokens_of(question))
+    scored = [(len(asked & set(tokens_of(s))), i, s) for i, s in enumerate(sentences)]
+    return [(n, s) for n, _, s in sorted(scored, key=lambda t: (-t[0], t[1]))]
+
+
+def _best_sentence(passage: Passage, question: str) -> str:
     sentences = split_sentences(passage.text.replace("\n", "; ")) or [passage.text]
-    return max(sentences, key=lambda s: (len(asked & set(tokens_of(s))), -sentences.index(s)))
+    return _by_overlap(sentences, question)[0][1]
+
+
+async def _ask(
+    llm: LLM, system: str, payload: dict[str, object], language: Language
+) -> tuple[_AskAnswer, LLMUsage]:
+    """One question to the LLM: `system` in the reader's language, `payload` as JSON."""
+    return await llm.complete_json(
+        system=system.format(language=LANGUAGE_RULE[language]),
+        user=json.dumps(payload, ensure_ascii=False),
+        schema=_AskAnswer,
+        max_tokens=ASK_MAX_TOKENS,
+    )
 
 
 def _quote(hits: Sequence[Passage], question: str, language: Language) -> Answer:
@@ -133,23 +153,15 @@ async def _from_full_text(
     if llm is None:
         return _quote(hits, question, language), LLMUsage()
     ids = {f"P{n}": p for n, p in enumerate(hits, 1)}
-    user = json.dumps(
-        {
-            "language": language,
-            "question": question,
-            "history": list(history)[-HISTORY:],
-            "paper": {"id": paper.paper_id, "title": paper.title},
-            "passages": [{"id": i, "where": p.cite.label, "text": p.text} for i, p in ids.items()],
-        },
-        ensure_ascii=False,
-    )
+    payload: dict[str, object] = {
+        "language": language,
+        "question": question,
+        "history": list(history)[-HISTORY:],
+        "paper": {"id": paper.paper_id, "title": paper.title},
+        "passages": [{"id": i, "where": p.cite.label, "text": p.text} for i, p in ids.items()],
+    }
     try:
-        answer, usage = await llm.complete_json(
-            system=ASK_SYSTEM.format(language=LANGUAGE_RULE[language]),
-            user=user,
-            schema=_AskAnswer,
-            max_tokens=600,
-        )
+        answer, usage = await _ask(llm, ASK_SYSTEM, payload, language)
     except LLMError as exc:
         log.info("question about %s answered with quotes: %s", paper.paper_id, exc)
         return _quote(hits, question, language), usage_of(exc)
@@ -166,12 +178,7 @@ async def _from_full_text(
 
 def _quote_abstract(paper: Paper, question: str, language: Language) -> str:
     sentences = split_sentences(paper.abstract)
-    asked = set(tokens_of(question))
-    scored = sorted(
-        ((len(asked & set(tokens_of(s))), i, s) for i, s in enumerate(sentences)),
-        key=lambda t: (-t[0], t[1]),
-    )
-    best = [s for n, _, s in scored[:2] if n > 0]
+    best = [s for n, s in _by_overlap(sentences, question)[:2] if n > 0]
     if not best:
         return {
             "zh": "摘要里没有回答这个问题的内容;需要读全文才能确定。",
@@ -193,27 +200,19 @@ async def _from_abstract(
     if llm is None:
         return Answer(text=_quote_abstract(paper, question, language)), LLMUsage()
     abstract = " ".join(paper.abstract.split())[:MAX_ABSTRACT_CHARS]
-    user = json.dumps(
-        {
-            "language": language,
-            "question": question,
-            "paper": {
-                "id": paper.paper_id,
-                "title": paper.title,
-                "abstract": abstract,
-                "summary": summary,
-            },
-            "history": list(history)[-HISTORY:],
+    payload: dict[str, object] = {
+        "language": language,
+        "question": question,
+        "paper": {
+            "id": paper.paper_id,
+            "title": paper.title,
+            "abstract": abstract,
+            "summary": summary,
         },
-        ensure_ascii=False,
-    )
+        "history": list(history)[-HISTORY:],
+    }
     try:
-        answer, usage = await llm.complete_json(
-            system=ASK_ABSTRACT_SYSTEM.format(language=LANGUAGE_RULE[language]),
-            user=user,
-            schema=_AskAnswer,
-            max_tokens=600,
-        )
+        answer, usage = await _ask(llm, ASK_ABSTRACT_SYSTEM, payload, language)
     except LLMError as exc:
         log.info("question about %s fell back to quotes: %s", paper.paper_id, exc)
         return Answer(text=_quote_abstract(paper, question, language)), usage_of(exc)

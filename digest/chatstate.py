@@ -4,7 +4,8 @@
 * papers by id (abstracts for `/paper` and thread questions, without asking arXiv again),
 * 👍/👎 votes per (chat, paper): idempotent, they train the chat's model
   (`digest.reader` gathers them with its other evidence, `digest.learning` fits it),
-* chat preferences (language, interests) for chats that are not subscribed,
+* chat preferences (language, interests) for chats that are not subscribed, and so the
+  language a chat is answered in (`chat_language`),
 * which message holds which paper (thread context).
 """
 
@@ -17,7 +18,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from digest.models import Brief, Button, Language, Paper, PaperItem
+from digest.models import Brief, Button, Language, Paper, PaperItem, Subscription
 from digest.store.base import CacheSet, Store
 
 __all__ = [
@@ -29,7 +30,9 @@ __all__ = [
     "LastBrief",
     "Vote",
     "brief_record",
+    "chat_language",
     "day_brief_key",
+    "default_language",
     "feedback_buttons",
     "get_day_brief",
     "get_paper",
@@ -221,3 +224,21 @@ async def get_prefs(store: Store, chat_key: str) -> ChatPrefs:
 
 async def save_prefs(store: Store, chat_key: str, prefs: ChatPrefs) -> None:
     await store.cache_set(PREFS_NS, chat_key, prefs.model_dump_json())
+
+
+# --- a chat's language ---------------------------------------------------------------------
+
+
+def default_language(configured: str | None) -> Language:
+    """The configured language (PAPERDROP_LANGUAGE) when it is zh or en, else English."""
+    return "zh" if configured == "zh" else "en"
+
+
+async def chat_language(
+    store: Store, sub: Subscription | None, chat_key: str, configured: str | None
+) -> Language:
+    """The language a chat is answered and briefed in: its subscription's, else the one it
+    chose without one (`/lang`), else the configured one (`default_language`)."""
+    if sub is not None:
+        return sub.language
+    return (await get_prefs(store, chat_key)).language or default_language(configured)

@@ -11,12 +11,11 @@
     └── DeliveryError              a platform refused a message
         └── ChatGone               the bot was removed or blocked from a chat (403)
 
-Messages are one line, meant for the user, and never contain a secret.
+Messages are one line, meant for the user, and never contain a secret (text from
+libraries and servers is cleaned by `digest.redaction` first).
 """
 
 from __future__ import annotations
-
-from collections.abc import Iterable
 
 __all__ = [
     "ChatGone",
@@ -29,26 +28,7 @@ __all__ = [
     "ProfileError",
     "SourceError",
     "StoreError",
-    "mask",
-    "scrub",
 ]
-
-
-def mask(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` with every given secret replaced by ***, its layout kept (a traceback).
-
-    The one place where text from libraries and servers is cleaned of secrets before it
-    reaches a message or a log line; `scrub` is its one-line form.
-    """
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
-def scrub(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` on one line, with every given secret replaced by ***."""
-    return " ".join(mask(text, secrets).split())
 
 
 class PaperdropError(Exception):

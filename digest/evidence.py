@@ -54,9 +54,14 @@ class Evidence(BaseModel):
         return len(set(self.liked) | set(self.disliked))
 
     @property
+    def missing(self) -> int:
+        """Positives still needed before a model weighs in (0 once it does)."""
+        return max(0, MIN_POSITIVES - len(self.positives))
+
+    @property
     def active(self) -> bool:
         """Enough positives for a model to weigh in."""
-        return len(self.positives) >= MIN_POSITIVES
+        return self.missing == 0
 
     @property
     def key(self) -> str:

@@ -8,6 +8,18 @@ from digest.models import Language
 
 __all__ = ["label"]
 
+
+def _extractive_note(zh: str, en: str) -> dict[Language, str]:
+    """The top picks' note in an extractive brief: why there is no LLM text, then what
+    the text is instead (the same whatever the reason)."""
+    return {
+        "zh": f"{zh}:引号内是论文摘要或 Hugging Face AI 摘要的原文,入选原因与关系由规则"
+        "根据你的兴趣写成。",
+        "en": f"{en}: quoted text is the papers' own words (abstracts, Hugging Face AI "
+        "summaries); reasons and relations are written by rules from your interests.",
+    }
+
+
 _LABELS: Final[dict[str, dict[Language, str]]] = {
     "brief_title": {
         "zh": "{date} AI 研究简报 · {reader}",
@@ -71,24 +83,9 @@ _LABELS: Final[dict[str, dict[Language, str]]] = {
     # A must-read paper's place among the picks above it.
     "pick_ref": {"zh": "见上文第 {n} 篇", "en": "#{n} above"},
     # The top picks' note in an extractive brief, by why there is no LLM text.
-    "extractive_note_not_configured": {
-        "zh": "未使用 LLM:引号内是论文摘要或 Hugging Face AI 摘要的原文,入选原因与关系由规则"
-        "根据你的兴趣写成。",
-        "en": "No LLM: quoted text is the papers' own words (abstracts, Hugging Face AI "
-        "summaries); reasons and relations are written by rules from your interests.",
-    },
-    "extractive_note_off": {
-        "zh": "LLM 已关闭:引号内是论文摘要或 Hugging Face AI 摘要的原文,入选原因与关系由规则"
-        "根据你的兴趣写成。",
-        "en": "LLM switched off: quoted text is the papers' own words (abstracts, Hugging Face "
-        "AI summaries); reasons and relations are written by rules from your interests.",
-    },
-    "extractive_note_failed": {
-        "zh": "LLM 调用失败:引号内是论文摘要或 Hugging Face AI 摘要的原文,入选原因与关系由规则"
-        "根据你的兴趣写成。",
-        "en": "The LLM failed: quoted text is the papers' own words (abstracts, Hugging Face "
-        "AI summaries); reasons and relations are written by rules from your interests.",
-    },
+    "extractive_note_not_configured": _extractive_note("未使用 LLM", "No LLM"),
+    "extractive_note_off": _extractive_note("LLM 已关闭", "LLM switched off"),
+    "extractive_note_failed": _extractive_note("LLM 调用失败", "The LLM failed"),
     "extractive_note_used": {"zh": "", "en": ""},
     # Kept for callers of the former single note (the extractive /paper card, renderers).
     "extractive_note": {

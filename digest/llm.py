@@ -35,8 +35,9 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Protocol, TypeVar, cast
 from pydantic import BaseModel, ValidationError
 
 from digest import telemetry
-from digest.errors import LLMError, scrub
+from digest.errors import LLMError
 from digest.models import LLMUsage
+from digest.redaction import scrub
 from digest.settings import Settings
 
 if TYPE_CHECKING:  # the SDK takes ~2 s to import: only clients that talk to an LLM load it

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, SecretStr, field_serializer, model_validator
 
 __all__ = [
+    "BUTTON_ACTION",
+    "BUTTON_VALUE",
     "Brief",
     "Button",
     "Detail",
@@ -305,6 +307,11 @@ class Brief(BaseModel):
         return None
 
 
+# What a button's action and value may be (a click's are checked against them too).
+BUTTON_ACTION = r"^[a-z_]{1,16}$"
+BUTTON_VALUE = r"^[A-Za-z0-9_.:/\-]{1,40}$"
+
+
 class Button(BaseModel):
     """A button under a message; `action` and `value` come back when it is clicked.
 
@@ -313,8 +320,8 @@ class Button(BaseModel):
     """
 
     label: str
-    action: str = Field(pattern=r"^[a-z_]{1,16}$")
-    value: str = Field(pattern=r"^[A-Za-z0-9_.:/\-]{1,40}$")
+    action: str = Field(pattern=BUTTON_ACTION)
+    value: str = Field(pattern=BUTTON_VALUE)
 
 
 class Reply(BaseModel):

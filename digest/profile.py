@@ -34,9 +34,10 @@ import hashlib
 import logging
 import re
 import tomllib
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
@@ -51,6 +52,8 @@ __all__ = ["Profile", "add_papers", "example_profile", "load_profile"]
 
 _CATEGORY = r"^[a-z\-]+(\.[A-Za-z\-]+)?$"
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MAX_PAPERS = 500
 MAX_AUTHORS = 100
@@ -200,15 +203,20 @@ class Profile(BaseModel):
 def load_profile(path: Path | str, language: Language | None = None) -> Profile:
     """Read and validate a TOML profile; `language` overrides the file's."""
     p = Path(path).expanduser()
+    return _validate(_read(p, tomllib.loads, tomllib.TOMLDecodeError), str(p), language)
+
+
+def _read(p: Path, parse: Callable[[str], T], invalid: type[Exception]) -> T:
+    """The profile file `p` parsed; ProfileError when it is missing, unreadable or not
+    TOML (`invalid`, the parser's error)."""
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        return parse(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ProfileError(f"profile file not found: {p}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ProfileError(f"cannot read profile {p}: {exc.__class__.__name__}") from None
-    except tomllib.TOMLDecodeError as exc:
+    except invalid as exc:
         raise ProfileError(f"profile {p} is not valid TOML: {exc}") from None
-    return _validate(data, str(p), language)
 
 
 def example_profile(language: Language | None = None) -> Profile:
@@ -249,14 +257,7 @@ def add_papers(path: Path | str, paper_ids: list[str]) -> int:
     from tomlkit.exceptions import TOMLKitError
 
     p = Path(path).expanduser()
-    try:
-        doc = tomlkit.parse(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProfileError(f"profile file not found: {p}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"cannot read profile {p}: {exc.__class__.__name__}") from None
-    except TOMLKitError as exc:
-        raise ProfileError(f"profile {p} is not valid TOML: {exc}") from None
+    doc = _read(p, tomlkit.parse, TOMLKitError)
     current = [str(x) for x in doc.get("papers", [])]
     new = [pid for pid in dict.fromkeys(paper_ids) if pid not in current]
     if len(current) + len(new) > MAX_PAPERS:

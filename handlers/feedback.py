@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from digest.chatstate import Vote, get_paper, last_briefs, vote
 from digest.errors import InvalidPaperId
-from digest.evidence import MIN_POSITIVES
 from digest.ids import parse_arxiv_id
 from digest.models import Document, Reply
 from digest.reader import put_reader_papers, reader_profile
@@ -49,8 +48,7 @@ async def feedback(ctx: HandlerContext, args: Args) -> Document:
         text = ctx.t("Thanks! More like this in your next briefs.", "收到!之后会多推荐这类论文。")
     else:
         text = ctx.t("Noted: fewer like this from now on.", "收到:之后会少推荐这类论文。")
-    evidence = (await reader_profile(ctx.store, ctx.chat.key, ctx.profile)).evidence
-    missing = MIN_POSITIVES - len(evidence.positives)
+    missing = (await reader_profile(ctx.store, ctx.chat.key, ctx.profile)).evidence.missing
     if missing > 0:
         text += ctx.t(
             f" ({missing} more 👍 and your brief starts learning from them.)",

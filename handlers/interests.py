@@ -20,7 +20,6 @@ from typing import Final
 from digest.authors import MAX_NAME, clean_author, same_author
 from digest.chatstate import get_prefs, save_prefs
 from digest.errors import InvalidPaperId, PaperNotFound, SourceError
-from digest.evidence import MIN_POSITIVES
 from digest.ids import parse_arxiv_id
 from digest.learning import explain, model_weight
 from digest.models import Document, Reply, Section, TextItem
@@ -210,7 +209,7 @@ async def _learned(ctx: HandlerContext) -> list[TextItem]:
             f"{len(evidence.seeds)} 篇种子论文,以及 {len(evidence.ignored)} 篇展示后未理会的论文。",
         )
     ]
-    missing = MIN_POSITIVES - len(evidence.positives)
+    missing = evidence.missing
     if missing > 0:
         lines.append(
             ctx.t(

@@ -23,8 +23,9 @@ import redis.asyncio as aioredis
 from hypothesis import settings as hypothesis_settings
 from redis.exceptions import RedisError
 
+from digest.redaction import redact_url
 from digest.store import RedisStore, SQLiteStore, Store
-from digest.store.redis import make_client, redact_url
+from digest.store.redis import make_client
 
 # PTB 22 warns (an error under filterwarnings=error) when it builds a RetryAfter without
 # its timedelta mode; production sets the same in bot/platforms/telegram/send.py.

@@ -354,6 +354,24 @@ async def test_a_click_on_thumbs_up_records_the_vote_once(discord: Server) -> No
     assert pick.edits == 0  # the pick stays as it was
 
 
+async def test_a_click_on_a_button_the_bot_never_makes_is_acknowledged_and_ignored(
+    discord: Server,
+) -> None:
+    # Only a click a button of ours may run goes on: not an admin-only command (even an
+    # admin's click), not an action nothing runs, not a value no button holds.
+    await discord.push(_brief(PAPER))
+    [pick] = [m for m in discord.fake.in_channel(CHANNEL) if m.custom_ids]
+    replies = []
+    for data in ("subscribe|08:00", "zz|1", "fb|up 2605.29559"):
+        click = discord.fake.button_click(pick, data, guild_id=GUILD)
+        replies.append(await discord.fake.interact(discord.url, click))
+    await discord.finish()
+    assert [r.body for r in replies] == [{"type": 6}] * 3
+    assert [m for m in discord.fake.messages if m.via == "followup"] == []
+    assert await discord.store.get_subscription("discord", CHANNEL) is None
+    assert await get_votes(discord.store, f"discord:{CHANNEL}") == []
+
+
 async def test_ask_in_a_picks_thread_is_answered_there_about_that_paper(discord: Server) -> None:
     await put_papers(discord.store, [PAPER])
     await discord.push(_brief(PAPER))

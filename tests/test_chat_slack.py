@@ -33,7 +33,7 @@ from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.send import SlackSender
 from digest.chatstate import feedback_buttons, get_votes, put_papers, thread_key
 from digest.errors import ConfigError
-from digest.models import Document, Paper, Reply, Subscription
+from digest.models import Button, Document, Paper, Reply, Subscription
 from digest.settings import Settings
 from digest.store.base import Store
 from handlers.context import Args, HandlerContext
@@ -133,16 +133,17 @@ class Workspace:
         channel: str = "C1",
         thread_ts: str | None = None,
         mention: bool = False,
+        wait: float = WAIT,
     ) -> tuple[dict[str, Any], SlackMessage]:
         """`user` posts `text` (with `mention`, as an @paperdrop mention): the event Slack
-        delivered and the bot's answer."""
+        delivered and the bot's answer (waited for at most `wait` seconds)."""
         before = len(self.fake.by_channel(channel))
         event = self.fake.user_message(
             text, channel=channel, user=user, thread_ts=thread_ts, mention=mention
         )
         reply = await self.send("events_api", ev.event_callback(event))
         assert reply.status == 200
-        await self.fake.wait_until(lambda: len(self.fake.by_channel(channel)) > before, WAIT)
+        await self.fake.wait_until(lambda: len(self.fake.by_channel(channel)) > before, wait)
         return event, self.fake.by_channel(channel)[before]
 
     async def post_pick(self, channel: str = "C1") -> str:
@@ -341,7 +342,10 @@ async def test_follow_up_in_the_thread_of_a_paper_card_is_about_that_paper(
     slack: Workspace,
 ) -> None:
     await put_papers(slack.store, [PAPER])
-    mention, card = await slack.say(f"<@{BOT_USER_ID}> paper {PAPER.paper_id}", mention=True)
+    # A first /paper in a process loads the text libraries: seconds on a busy machine.
+    mention, card = await slack.say(
+        f"<@{BOT_USER_ID}> paper {PAPER.paper_id}", mention=True, wait=3 * WAIT
+    )
     assert card.thread_ts == mention["ts"] and PAPER.title in _shown(card.blocks)
     _, answer = await slack.say(
         f"<@{BOT_USER_ID}> how is the agent trained?", thread_ts=mention["ts"], mention=True
@@ -383,6 +387,30 @@ async def test_thumbs_up_is_acknowledged_and_counted_once(slack: Workspace) -> N
     [vote] = await get_votes(slack.store, "slack:C1")
     assert (vote.paper_id, vote.value) == (PAPER.paper_id, 1)
     assert len(slack.fake.messages) == 1  # nothing said in the channel
+
+
+async def test_a_click_on_a_button_the_bot_never_makes_is_acknowledged_and_ignored(
+    slack: Workspace,
+) -> None:
+    # Only a click a button of ours may run goes on: not an admin-only command (even an
+    # admin's click), not an action nothing runs.
+    old = Reply.text("en", "An old message", title="")
+    old.buttons = [
+        Button(label="Subscribe", action="subscribe", value="08:00"),
+        Button(label="?", action="zz", value="1"),
+    ]
+    [msg] = render_slack(old)
+    ts = await slack.sender.send(Subscription(platform="slack", chat_id="C1"), msg, None)
+    replies = []
+    for action_id in ("subscribe:0", "zz:1"):
+        click = slack.fake.block_actions(
+            action_id, user_id="UADMIN", channel_id="C1", message_ts=ts
+        )
+        replies.append(await slack.send("interactive", click))
+    await slack.finish()
+    assert [(r.status, r.text) for r in replies] == [(200, ""), (200, "")]
+    assert slack.fake.responses == [] and len(slack.fake.messages) == 1
+    assert await slack.store.get_subscription("slack", "C1") is None
 
 
 # -- what Slack did not send -------------------------------------------------------------

@@ -432,11 +432,21 @@ async def test_a_thumbs_up_is_answered_once_and_counted_once(store: Store) -> No
 
 
 async def test_a_click_on_a_button_we_never_made_gets_a_polite_toast(store: Store) -> None:
-    legacy = Reply(language="en", title="old", buttons=[Button(label="?", action="zz", value="1")])
+    legacy = Reply(
+        language="en",
+        title="old",
+        buttons=[
+            Button(label="?", action="zz", value="1"),
+            Button(label="Subscribe", action="subscribe", value="08:00"),
+        ],
+    )
     async with telegram_bot(store) as bot:
         pick = await bot.posts(DM, legacy)
         toast = await bot.clicks(DM, pick.message_id, "zz|1")
+        # No button of ours runs an admin-only command (as on Feishu): such a click is not.
+        admin = await bot.clicks(DM, pick.message_id, "subscribe|08:00")
     assert toast is not None and "no longer works" in toast
+    assert admin == toast
     assert bot.conversation.started == []
 
 

@@ -82,7 +82,11 @@ DISLIKED = tuple(p.paper_id for p in VISION[:3])
 def test_cold_start_leaves_the_interest_ranking_alone() -> None:
     reader = {p.paper_id: p for p in (*MEMORY, *VISION)}
     few = Evidence(liked=LIKED[: MIN_POSITIVES - 1], disliked=DISLIKED)
-    assert not few.active and model_weight(few) == 0.0
+    assert not few.active and few.missing == 1 and model_weight(few) == 0.0
+    # A 👎 takes back a 👍 of the same paper: one more positive is missing.
+    taken_back = few.model_copy(update={"disliked": (*DISLIKED, LIKED[0])})
+    assert taken_back.missing == 2
+    assert Evidence(liked=LIKED).missing == 0
     assert fit_reader(DAY, reader, few) is None
     # Five positives whose texts are unknown are no evidence either.
     unknown = Evidence(liked=tuple(f"2604.{n:05d}" for n in range(1, 9)))

@@ -1,5 +1,5 @@
 """Structured logs: one JSON object per line, chat and user ids hashed, secrets masked
-(the redacting filter of bot.core.redaction and the formatters together), and the same masking
+(the redacting filter of digest.redaction and the formatters together), and the same masking
 in text logs. Log lines come from the real code paths where it matters (429 waits, an
 answer that was not delivered)."""
 
@@ -18,8 +18,10 @@ from bot.core.chat import Answer, Incoming
 from bot.core.messages import OutMessage
 from bot.core.observability import Hashed, configure_hashing, hashed, setup_logging
 from bot.core.retries import RetryAfter, with_rate_retries
+from bot.platforms.discord.interaction import mask_webhook_tokens
 from digest.errors import DeliveryError
 from digest.models import Reply, Subscription
+from digest.redaction import HTTP_LOGGERS
 from digest.settings import Settings
 from digest.store.base import Store
 from tests.platform_settings import make_settings
@@ -29,6 +31,7 @@ REDIS_PASSWORD = "hunter2-redis-password"
 SALT = "pepper-for-tests"
 CHAT = "-1001234567890"
 USER = "987654321"
+WEBHOOK_TOKEN = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpzZWNyZXQ"
 
 
 @pytest.fixture
@@ -185,3 +188,49 @@ def test_hashed_ids_are_stable_salted_and_short(restore_logging: None) -> None:
     salted = hashed("telegram:4242424242")
     assert salted != default  # the salt changes every hash
     assert isinstance(salted, Hashed) and hashed(salted) == salted  # never hashed twice
+
+
+def test_redis_password_given_as_a_query_parameter_is_masked(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The Redis URL's password may be `?password=`: masked like one in the userinfo.
+    password = "query-given-redis-password"
+    configured = make_settings(redis_url=f"redis://127.0.0.1:6379/0?password={password}")
+    setup_logging(configured, verbose=True)
+    capsys.readouterr()
+    logging.getLogger("paperdrop.test").warning("AUTH %s refused", password)
+    assert capsys.readouterr().err == "WARNING paperdrop.test: AUTH *** refused\n"
+
+
+def test_interaction_tokens_are_masked_in_the_http_libraries_lines(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    mask_webhook_tokens(HTTP_LOGGERS)
+    with caplog.at_level(logging.INFO, logger="httpx"):  # other tests may leave it at WARNING
+        logging.getLogger("httpx").info(
+            "HTTP Request: PATCH %s/webhooks/42/%s/messages/@original",
+            "https://discord.com/api/v10",
+            WEBHOOK_TOKEN,
+        )
+    assert WEBHOOK_TOKEN not in caplog.text
+    assert "/webhooks/42/***/messages/@original" in caplog.text
+
+
+async def test_interaction_tokens_are_masked_on_every_logger_and_in_tracebacks(
+    restore_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Once logging is set up, an interaction's token is masked wherever it shows, not only
+    # in the HTTP libraries' lines: our own loggers' messages, fields and tracebacks.
+    mask_webhook_tokens(HTTP_LOGGERS)
+    setup_logging(settings("json"), verbose=True)
+    capsys.readouterr()
+    hook = f"https://discord.com/api/v10/webhooks/42/{WEBHOOK_TOKEN}"
+    try:
+        raise ConnectionError(f"POST {hook} failed")
+    except ConnectionError:
+        logging.getLogger("paperdrop.test").exception("webhook %s", hook, extra={"url": hook})
+    err = capsys.readouterr().err
+    assert WEBHOOK_TOKEN not in err
+    record = json.loads(err)
+    assert record["message"] == "webhook https://discord.com/api/v10/webhooks/42/***"
+    assert record["url"].endswith("/webhooks/42/***") and "/webhooks/42/***" in record["exc"]

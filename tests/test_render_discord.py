@@ -20,12 +20,12 @@ from bot.platforms.discord.render import (
     ROWS_MAX,
     THREAD_NAME_MAX,
     TITLE_MAX,
-    discord_len,
     escape,
     link,
     render_discord,
     visible_text,
 )
+from bot.render.split import utf16_len
 from digest.models import Brief, PaperItem, Reply
 from tests.fakes.discord_server import check_body
 from tests.fixtures_reference import reference_brief
@@ -52,9 +52,9 @@ def check_limits(messages: list[OutMessage]) -> None:
         assert 0 < len(embeds) <= EMBEDS_MAX
         total = 0
         for e in embeds:
-            assert discord_len(e.get("title", "")) <= TITLE_MAX
-            assert discord_len(e.get("description", "")) <= DESCRIPTION_MAX
-            total += discord_len(e.get("title", "")) + discord_len(e.get("description", ""))
+            assert utf16_len(e.get("title", "")) <= TITLE_MAX
+            assert utf16_len(e.get("description", "")) <= DESCRIPTION_MAX
+            total += utf16_len(e.get("title", "")) + utf16_len(e.get("description", ""))
         assert total <= EMBED_TOTAL_MAX
         rows = body.get("components", [])
         assert len(rows) <= ROWS_MAX

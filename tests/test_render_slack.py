@@ -21,9 +21,9 @@ from bot.platforms.slack.render import (
     escape_text,
     link,
     render_slack,
-    slack_len,
     visible_text,
 )
+from bot.render.split import utf16_len
 from digest.models import (
     Brief,
     PaperItem,
@@ -183,10 +183,10 @@ def check_limits(messages: list[OutMessage]) -> None:
             Block.parse(block).validate_json()  # type: ignore[union-attr]
             if block["type"] == "header":
                 assert block["text"]["type"] == "plain_text"
-                assert 0 < slack_len(block["text"]["text"]) <= HEADER_TEXT_MAX
+                assert 0 < utf16_len(block["text"]["text"]) <= HEADER_TEXT_MAX
             elif block["type"] == "section":
                 assert block["text"]["type"] == "mrkdwn"
-                assert 0 < slack_len(block["text"]["text"]) <= SECTION_TEXT_MAX
+                assert 0 < utf16_len(block["text"]["text"]) <= SECTION_TEXT_MAX
             elif block["type"] == "actions":
                 # Feedback buttons: last block, values are "fb|up:<id>" / "fb|down:<id>".
                 assert block is blocks[-1] and m.in_thread and m.paper_id
@@ -195,7 +195,7 @@ def check_limits(messages: list[OutMessage]) -> None:
             else:
                 assert block["type"] == "context"
                 assert len(block["elements"]) <= CONTEXT_MAX_ELEMENTS
-            total += sum(slack_len(t) for t in _texts(block))
+            total += sum(utf16_len(t) for t in _texts(block))
         assert total < OBSERVED_TOO_LONG
         # Nobody gets notified, whatever the data said.
         assert not NOTIFYING.search(json.dumps(p, ensure_ascii=False))

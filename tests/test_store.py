@@ -22,6 +22,7 @@ from pydantic import SecretStr
 
 from digest.errors import StoreError
 from digest.models import PaperSummary, Subscription
+from digest.redaction import redact_url
 from digest.settings import Settings
 from digest.store import RedisStore, SQLiteStore, Store, open_store
 from digest.store._common import DELIVERY_RETENTION
@@ -35,7 +36,7 @@ from digest.store.base import (
     ReleaseLock,
     thread_write,
 )
-from digest.store.redis import _scrub, redact_url
+from digest.store.redis import _scrub
 from tests.conftest import FakeClock
 
 DAY = 24 * 3600

@@ -14,6 +14,8 @@ from pydantic import SecretStr
 from bot.core.ratelimit import RateLimiter
 from bot.delivery.watching import check_watches
 from bot.platforms.telegram.send import TelegramSender
+from digest.chatstate import ChatPrefs, save_prefs
+from digest.models import Language
 from digest.store.base import Store
 from digest.watch import (
     MAX_WATCHES,
@@ -30,7 +32,7 @@ from tests.fakes.arxiv_atom import AtomEntry
 from tests.fakes.arxiv_server import ArxivServer
 from tests.fakes.sources_server import FIXTURE, FakeHF
 from tests.fakes.telegram_server import FakeTelegram
-from tests.platform_settings import make_settings
+from tests.platform_settings import make_settings, updated
 
 PID = "2605.06614"  # SkillOS, in the HF fixture with 6 upvotes and no githubRepo
 DM = 4242
@@ -204,3 +206,22 @@ async def test_a_notice_that_cannot_be_sent_is_told_the_next_day(
     report = await fakes.check(store, T0 + dt.timedelta(days=2))
     assert report is not None and report.told == 1
     assert "v2" in fakes.told()[0]
+
+
+@pytest.mark.parametrize(
+    ("chosen", "configured", "expected"),
+    [(None, "zh", "zh"), ("en", "zh", "en"), ("zh", None, "zh"), (None, None, "en")],
+)
+async def test_a_notice_is_in_the_language_the_chat_is_answered_in(
+    store: Store, fakes: Fakes, chosen: Language | None, configured: str | None, expected: str
+) -> None:
+    # A chat without a subscription: the language it chose (/lang), else the configured
+    # one (PAPERDROP_LANGUAGE), as its answers are; English only when neither is set.
+    fakes.settings = updated(fakes.settings, language=configured)
+    if chosen is not None:
+        await save_prefs(store, f"telegram:{DM}", ChatPrefs(language=chosen))
+    await add_watch(store, watch())
+    fakes.arxiv.entries = [_entry(2)]
+    await fakes.check(store, T0 + dt.timedelta(days=1))
+    [told] = fakes.told()
+    assert told.startswith("你关注的" if expected == "zh" else "SkillOS (2605.06614), which you")

@@ -1,1 +1,1 @@
-"""Contracts every room of bot/ shares: messages, ports, redaction, leases, metrics."""
+"""Contracts every room of bot/ shares: messages, ports, retries, leases, metrics."""

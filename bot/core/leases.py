@@ -10,7 +10,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+# `nap` lives with the other waits (bot.chat imports it from here).
 from bot.core.reconnect import Backoff, Link
+from bot.core.reconnect import nap as nap
 from digest.errors import (
     StoreError,
 )
@@ -57,20 +59,6 @@ async def patiently(
         if STORE_LINK.up_now is False:
             STORE_LINK.up(asked_at=asked_at)
         return result
-
-
-async def nap(
-    sleep: Callable[[float], Awaitable[None]], seconds: float, wake: asyncio.Event
-) -> None:
-    """Sleep `seconds`, waking at once when `wake` is set."""
-    napping = asyncio.ensure_future(sleep(seconds))
-    woken = asyncio.ensure_future(wake.wait())
-    try:
-        await asyncio.wait({napping, woken}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in (napping, woken):
-            waiter.cancel()
-        await asyncio.gather(napping, woken, return_exceptions=True)
 
 
 async def keep_lock(

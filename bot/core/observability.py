@@ -8,10 +8,10 @@ fields: `hashed(chat_key)` is a keyed hash (HMAC-SHA256 with `PAPERDROP_LOG_SALT
 built-in constant), stable across processes and replicas so that one chat's lines can be
 followed; extra fields named `chat`, `chat_id`, `chat_key`, `user` or `user_id` are hashed
 by the formatter when the code did not do it. Secrets never appear: the redacting filter
-of `bot.core.redaction` runs on the handler (so on every logger's records, not only the HTTP
-libraries'), and both formatters replace every known secret (the tokens the senders and
-receivers registered, every secret setting, the Redis URL's password) in the message, the
-fields and the traceback.
+of `digest.redaction` runs on the handler (so on every logger's records, not only the HTTP
+libraries'), and both formatters mask every known secret (the tokens the senders and
+receivers registered, every secret setting, the Redis URL's password) and pattern (Discord's
+interaction tokens) in the message, the fields and the traceback.
 
 Metrics. One `CollectorRegistry` (`REGISTRY`), served as `GET /metrics` by `serve`. The
 code calls the small functions below (`count_sent`, `count_rate_limit_wait`,
@@ -32,10 +32,9 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from urllib.parse import urlsplit
 
 from prometheus_client import (
     CollectorRegistry,
@@ -48,9 +47,8 @@ from prometheus_client import (
 )
 from pydantic import SecretStr
 
-from bot.core.redaction import known_secrets, redact_in_logs, redacting_filter
 from digest import telemetry as _core_telemetry
-from digest.errors import mask
+from digest.redaction import redact_in_logs, redact_known, redacting_filter, url_password
 from digest.settings import Settings
 
 __all__ = [
@@ -129,44 +127,43 @@ _RECORD_ATTRS = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict
     "taskName",
 }
 
-SecretSource = Callable[[], Iterable[str]]
+# What a formatter does to its text: mask the secrets (`digest.redaction.redact_known`).
+Redact = Callable[[str], str]
 
 
-def _no_secrets() -> Iterable[str]:
-    return ()
+def _as_is(text: str) -> str:
+    return text
 
 
 class TextFormatter(logging.Formatter):
     """`LEVEL logger: message` (the CLI's format), with every known secret masked."""
 
-    def __init__(self, secrets: SecretSource = _no_secrets) -> None:
+    def __init__(self, redact: Redact = _as_is) -> None:
         super().__init__("%(levelname)s %(name)s: %(message)s")
-        self._secrets = secrets
+        self._redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
-        return mask(super().format(record), list(self._secrets()))
+        return self._redact(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per record, on one line; ids hashed, secrets masked."""
 
-    def __init__(self, secrets: SecretSource = _no_secrets) -> None:
+    def __init__(self, redact: Redact = _as_is) -> None:
         super().__init__()
-        self._secrets = secrets
+        self._redact = redact
 
     def format(self, record: logging.LogRecord) -> str:
-        secrets = list(self._secrets())
-
         def clean(value: Any) -> Any:
             if isinstance(value, str):
-                return mask(value, secrets)
+                return self._redact(value)
             if isinstance(value, bool | int | float) or value is None:
                 return value
             if isinstance(value, list | tuple | set | frozenset):
                 return [clean(v) for v in value]
             if isinstance(value, dict):
                 return {str(k): clean(v) for k, v in value.items()}
-            return mask(str(value), secrets)
+            return self._redact(str(value))
 
         moment = dt.datetime.fromtimestamp(record.created, dt.UTC)
         entry: dict[str, Any] = {
@@ -210,11 +207,9 @@ def _setting_secrets(settings: Settings) -> list[str]:
             value = getattr(model, name, None)
             if isinstance(value, SecretStr) and value.get_secret_value():
                 found.append(value.get_secret_value())
-    if settings.redis_url:
-        with contextlib.suppress(ValueError):
-            password = urlsplit(settings.redis_url).password
-            if password:
-                found.append(password)
+    password = url_password(settings.redis_url) if settings.redis_url else None
+    if password:
+        found.append(password)
     return found
 
 
@@ -248,7 +243,7 @@ def setup_logging(settings: Settings | None = None, verbose: bool = False) -> No
         handler.addFilter(redacting_filter())
         root.addHandler(handler)
     formatter: logging.Formatter = (
-        JsonFormatter(known_secrets) if log_format == "json" else TextFormatter(known_secrets)
+        JsonFormatter(redact_known) if log_format == "json" else TextFormatter(redact_known)
     )
     handler.setFormatter(formatter)
     root.setLevel(logging.INFO if verbose else logging.WARNING)

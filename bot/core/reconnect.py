@@ -26,7 +26,7 @@ from typing import TypeVar
 
 from digest.errors import ConfigError
 
-__all__ = ["Backoff", "Link", "keep_trying", "nap_until"]
+__all__ = ["Backoff", "Link", "keep_trying", "nap", "nap_until"]
 
 log = logging.getLogger(__name__)
 
@@ -112,18 +112,25 @@ class Link:
         self._since = self._clock()
 
 
+async def nap(sleep: Sleep, seconds: float, *wake: asyncio.Event) -> None:
+    """Sleep `seconds` on `sleep`, waking at once when any of `wake` is set."""
+    waiters = [
+        asyncio.ensure_future(sleep(seconds)),
+        *(asyncio.ensure_future(e.wait()) for e in wake),
+    ]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
+
+
 async def nap_until(stop: asyncio.Event, seconds: float, sleep: Sleep) -> bool:
     """Sleep `seconds` on `sleep`, waking early when `stop` is set; True when stopped."""
     if stop.is_set():
         return True
-    napping = asyncio.ensure_future(sleep(seconds))
-    waking = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({napping, waking}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in (napping, waking):
-            waiter.cancel()
-        await asyncio.gather(napping, waking, return_exceptions=True)
+    await nap(sleep, seconds, stop)
     return stop.is_set()
 
 

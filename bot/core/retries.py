@@ -7,12 +7,15 @@ seconds waited)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from bot.core.observability import count_rate_limit_giveup, count_rate_limit_wait, hashed
 from bot.core.ports import Sleep
+from bot.core.ratelimit import Limiter, RateKeys
 from digest.errors import DeliveryError
 from digest.sources.http import retry_after_seconds
 
@@ -20,6 +23,7 @@ __all__ = [
     "DEFAULT_RATE_RETRIES",
     "DEFAULT_RETRY_AFTER",
     "MAX_RETRY_AFTER",
+    "Pacing",
     "RetryAfter",
     "retry_after_header",
     "with_rate_retries",
@@ -90,3 +94,38 @@ async def with_rate_retries(
             count_rate_limit_wait(platform, wait)
             await sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """A sender's pace: each try of a send first waits for its slot under the send's keys
+    on `limiter` (no wait without one), and a 429 is waited out (`with_rate_retries`)."""
+
+    platform: str
+    limiter: Limiter | None = None
+    sleep: Sleep = asyncio.sleep
+    max_retries: int = DEFAULT_RATE_RETRIES
+
+    async def slot(self, keys: RateKeys) -> None:
+        """Wait for one send's slot under `keys`."""
+        if self.limiter is not None:
+            await self.limiter.acquire_keys(keys)
+
+    async def run(
+        self, attempt: Callable[[], Awaitable[T]], *, chat: str, keys: RateKeys | None = None
+    ) -> T:
+        """`attempt`, each try after its slot under `keys` (None: not a limited send), its
+        429s waited out."""
+
+        async def paced() -> T:
+            if keys is not None:
+                await self.slot(keys)
+            return await attempt()
+
+        return await with_rate_retries(
+            paced,
+            platform=self.platform,
+            chat=chat,
+            sleep=self.sleep,
+            max_retries=self.max_retries,
+        )

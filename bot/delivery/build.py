@@ -67,16 +67,14 @@ async def group_brief(
     """The day's brief of `profile`: the cached one, else built here under the build lease,
     else (another process is building it) the one it caches, waited for."""
     if dry_run:  # the day's brief if there is one; else built here and never cached
-        cached = await get_day_brief(store, profile.key, day)
+        cached = await _cached(store, profile, day, report)
         if cached is not None:
-            report.briefs_reused += 1
             return cached
         return await _build(settings, store, day, profile, readers, builder, report, languages)
     lock = f"build:{day_brief_key(profile.key, day)}"
     while True:
-        cached = await get_day_brief(store, profile.key, day)
+        cached = await _cached(store, profile, day, report)
         if cached is not None:
-            report.briefs_reused += 1
             return cached
         if await store.acquire_lock(lock, owner, BUILD_LEASE):
             break
@@ -85,9 +83,8 @@ async def group_brief(
     renew = asyncio.ensure_future(keep_lock(store, lock, owner, BUILD_LEASE, done, sleep))
     try:
         # Built and cached by another process between our look and our lock?
-        cached = await get_day_brief(store, profile.key, day)
+        cached = await _cached(store, profile, day, report)
         if cached is not None:
-            report.briefs_reused += 1
             return cached
         brief = await _build(settings, store, day, profile, readers, builder, report, languages)
         await put_day_brief(store, profile.key, day, brief)
@@ -97,6 +94,14 @@ async def group_brief(
         await asyncio.gather(renew, return_exceptions=True)
         with contextlib.suppress(PaperdropError):
             await store.release_lock(lock, owner)
+
+
+async def _cached(store: Store, profile: Profile, day: dt.date, report: PushReport) -> Brief | None:
+    """The day's brief of `profile` if one is cached (counted as reused)."""
+    cached = await get_day_brief(store, profile.key, day)
+    if cached is not None:
+        report.briefs_reused += 1
+    return cached
 
 
 async def _build(

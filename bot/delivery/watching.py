@@ -23,7 +23,7 @@ from bot.core.observability import hashed
 from bot.core.ports import Sender
 from bot.core.ratelimit import Limiter
 from bot.platforms import PLATFORMS
-from digest.chatstate import get_prefs
+from digest.chatstate import chat_language
 from digest.errors import ConfigError, PaperdropError
 from digest.models import Language, Platform, Reply, Subscription, abs_url
 from digest.pipeline import http_client
@@ -88,17 +88,21 @@ def notice_text(notice: Notice, language: Language) -> str:
     )
 
 
-async def _destination(store: Store, w: Watch) -> tuple[Subscription, Language]:
+async def _destination(
+    store: Store, w: Watch, configured: str | None
+) -> tuple[Subscription, Language]:
+    """Where a notice goes, and in the language the chat is answered in."""
     sub = await store.get_subscription(w.platform, w.chat_id)
-    if sub is not None:
-        return sub, sub.language
-    prefs = await get_prefs(store, w.chat_key)
-    language: Language = prefs.language or "en"
-    return Subscription(platform=w.platform, chat_id=w.chat_id, language=language), language
+    language = await chat_language(store, sub, w.chat_key, configured)
+    if sub is None:
+        sub = Subscription(platform=w.platform, chat_id=w.chat_id, language=language)
+    return sub, language
 
 
-async def _send(store: Store, notice: Notice, sender: Sender, day: dt.date) -> None:
-    sub, language = await _destination(store, notice.watch)
+async def _send(
+    settings: Settings, store: Store, notice: Notice, sender: Sender, day: dt.date
+) -> None:
+    sub, language = await _destination(store, notice.watch, settings.language)
     reply = Reply.text(language, notice_text(notice, language), title="")
     for msg in PLATFORMS[sub.platform].render(reply, sub):
         await sender.send(sub, msg, None, day=day)
@@ -170,7 +174,7 @@ async def _tell(
         if sender is None:
             sender = PLATFORMS[platform].make_sender(settings, limiter=limiter, sleep=asyncio.sleep)
             available[platform] = owned[platform] = sender
-        await _send(store, notice, sender, day)
+        await _send(settings, store, notice, sender, day)
     except (ConfigError, PaperdropError) as exc:
         log.warning("watch notice not sent: chat=%s reason=%s", hashed(notice.watch.chat_key), exc)
         return False

@@ -38,6 +38,7 @@ __all__ = [
     "make_unit",
     "pack",
     "split_line",
+    "utf16_len",
 ]
 
 Cost = tuple[int, ...]
@@ -182,6 +183,12 @@ def is_grapheme_boundary(text: str, pos: int) -> bool:
             i -= 1
         return run % 2 == 0  # inside a flag pair when the run so far is odd
     return True
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 units (Slack's and Discord's measure): never less than code
+    points, so a safe measure."""
+    return len(text.encode("utf-16-le")) // 2
 
 
 def cut_point(text: str, limit: int) -> int:

@@ -15,10 +15,10 @@ from arq.constants import in_progress_key_prefix
 from arq.worker import Function, Retry, Worker, func
 
 from bot.chat.conversation import Conversation
-from bot.core.leases import nap
 from bot.core.observability import count_job, set_jobs_running
 from bot.core.ports import Sender
 from bot.core.ratelimit import Limiter
+from bot.core.reconnect import nap
 from bot.delivery.build import BriefBuilder
 from bot.delivery.outcomes import pace_retries, record_push
 from bot.delivery.push import push

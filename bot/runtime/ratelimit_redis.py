@@ -41,7 +41,8 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from bot.core.ratelimit import Clock, Limit, Sleep
-from digest.errors import StoreError, scrub
+from digest.errors import StoreError
+from digest.redaction import error_text
 
 __all__ = ["MAX_BATCH", "RedisCommandLimiter", "RedisRateLimiter"]
 
@@ -212,9 +213,7 @@ class RedisRateLimiter:
         # redis-py does not quote the password today; should it ever, it still goes.
         kwargs = getattr(self._client.connection_pool, "connection_kwargs", {})
         password = kwargs.get("password")
-        return scrub(str(exc), [password if isinstance(password, str) else None]) or (
-            type(exc).__name__
-        )
+        return error_text(exc, [password if isinstance(password, str) else None])
 
 
 # Sliding windows of LLM-backed commands (per user, per chat) shared by the fleet: drop

@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.core.leases import STORE_LINK, keep_lock, nap
+from bot.core.leases import STORE_LINK, keep_lock
 from bot.core.observability import count_push_error, count_tick, hashed
 from bot.core.ports import Sender
 from bot.core.ratelimit import Limiter, RateLimiter
+from bot.core.reconnect import nap
 from bot.delivery.build import BriefBuilder, timed_builder
 from bot.delivery.deliver import day_key, is_delivered
 from bot.delivery.outcomes import last_outcome, pace_retries, record_push, retry_state

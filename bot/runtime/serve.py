@@ -51,13 +51,13 @@ from bot.core.platform import Receiver
 from bot.core.ports import Sender
 from bot.core.ratelimit import Limiter, RateLimiter
 from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, keep_trying
-from bot.core.redaction import known_secrets, scrub_line
 from bot.platforms import PLATFORMS
 from bot.runtime.queue import JobQueue, fleet_command_limiter, fleet_limiter
 from bot.runtime.scheduler import Scheduler
 from digest.clients import close_clients
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform
+from digest.redaction import known_secrets, scrub_line
 from digest.settings import Settings
 from digest.store.base import Store
 

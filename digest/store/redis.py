@@ -21,7 +21,6 @@ import inspect
 import logging
 from collections.abc import Awaitable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
@@ -30,8 +29,9 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
-from digest.errors import StoreError, scrub
+from digest.errors import StoreError
 from digest.models import Platform, Subscription
+from digest.redaction import error_text, redact_url, url_password
 from digest.store._common import (
     DELIVERY_RETENTION,
     Clock,
@@ -51,7 +51,7 @@ from digest.store.base import (
     Write,
 )
 
-__all__ = ["RedisStore", "make_client", "reconnecting", "redact_url"]
+__all__ = ["RedisStore", "make_client", "reconnecting"]
 
 log = logging.getLogger(__name__)
 
@@ -448,33 +448,9 @@ def _text(value: str | bytes) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _password(url: str) -> str | None:
-    try:
-        parts = urlsplit(url)
-        return parts.password or dict(parse_qsl(parts.query)).get("password")
-    except ValueError:
-        return None
-
-
 def _scrub(exc: BaseException, url: str | None = None) -> str:
     """The exception's text on one line, without the URL's password."""
-    return scrub(str(exc), [_password(url) if url else None]) or type(exc).__name__
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password (userinfo or ?password=) replaced by ***."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if parts.password is not None:
-            userinfo, _, hostport = netloc.rpartition("@")
-            user = userinfo.partition(":")[0]
-            netloc = f"{user}:***@{hostport}"
-        pairs = [(k, "***" if k == "password" else v) for k, v in parse_qsl(parts.query)]
-        query = urlencode(pairs, safe="*")
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-    except ValueError:
-        return "<unparsable URL>"
+    return error_text(exc, [url_password(url) if url else None])
 
 
 async def _awaited(value: Awaitable[T] | T) -> T:

@@ -22,12 +22,14 @@ from typing import Any
 from Crypto.PublicKey import ECC
 from Crypto.Signature import eddsa
 
+from bot.core.buttons import parse_button
 from bot.core.chat import Incoming
 from bot.core.messages import OutMessage
 from bot.platforms.discord.commands import invoked_text
 from bot.platforms.discord.send import DiscordRest, DiscordSender, TokenExpired
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform, Subscription
+from digest.redaction import redact_pattern_in_logs
 
 __all__ = [
     "EPHEMERAL",
@@ -49,26 +51,10 @@ _ADMIN_BITS = (1 << 3) | (1 << 4) | (1 << 5)
 _WEBHOOK_PATH = re.compile(r"(/webhooks/\d+/)[^/\s?\"']+")
 
 
-class _MaskWebhookTokens(logging.Filter):
-    """An interaction's token is in its webhook URL, which httpx logs: masked."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "/webhooks/" in message:
-            record.msg = _WEBHOOK_PATH.sub(r"\1***", message)
-            record.args = ()
-        return True
-
-
-_MASK = _MaskWebhookTokens()
-
-
 def mask_webhook_tokens(loggers: tuple[str, ...]) -> None:
-    """Mask interaction tokens in these loggers' lines (idempotent)."""
-    for name in loggers:
-        logger = logging.getLogger(name)
-        if _MASK not in logger.filters:
-            logger.addFilter(_MASK)
+    """An interaction's token is in its webhook URL, which httpx logs: masked in these
+    loggers' lines (and, once logging is set up, in every line)."""
+    redact_pattern_in_logs(_WEBHOOK_PATH, r"\1***", loggers)
 
 
 class Verifier:
@@ -150,11 +136,10 @@ def command_incoming(payload: Mapping[str, Any]) -> Incoming:
 
 
 def click_incoming(payload: Mapping[str, Any]) -> Incoming | None:
-    """A click on one of our buttons ("action|value"), or None."""
+    """A click on one of our buttons (`bot.core.buttons`), or None."""
     data = payload.get("data")
-    custom = _text(data.get("custom_id")) if isinstance(data, Mapping) else ""
-    action, sep, value = custom.partition("|")
-    if not (sep and action and value):
+    button = parse_button(data.get("custom_id") if isinstance(data, Mapping) else None)
+    if button is None:
         return None
     message = payload.get("message")
     message_id = _text(message.get("id")) if isinstance(message, Mapping) else ""
@@ -162,7 +147,7 @@ def click_incoming(payload: Mapping[str, Any]) -> Incoming | None:
     # The clicked message first (a pick's thread is keyed by it), then the thread.
     refs = tuple(dict.fromkeys(r for r in (message_id, *base["thread_refs"]) if r))
     base.update(message_ref=message_id or None, reply_ref=None, thread_refs=refs)
-    return Incoming(button=(action, value), **base)
+    return Incoming(button=button, **base)
 
 
 def is_admin(payload: Mapping[str, Any]) -> bool:

@@ -27,7 +27,6 @@ from aiohttp import web
 from bot.core.chat import Answer, Incoming, ReceiverDeps
 from bot.core.platform import Route
 from bot.core.ports import AdminCheck
-from bot.core.redaction import scrub_line
 from bot.platforms.discord.commands import application_commands
 from bot.platforms.discord.interaction import (
     InteractionSender,
@@ -43,6 +42,7 @@ from bot.platforms.discord.send import DiscordRest, DiscordSender, TokenRefused
 from bot.platforms.discord.settings import DiscordSettings
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform, Reply
+from digest.redaction import scrub_line
 
 __all__ = ["INTERACTIONS_PATH", "DiscordReceiver"]
 

@@ -20,11 +20,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from bot.core.buttons import button_data
 from bot.core.messages import OutMessage
 from bot.render.layout import Page, page_of, safe_url, thread_pages
-from bot.render.split import Cost, Line, Span, cut_point, pack
+from bot.render.split import Cost, Line, Span, cut_point, pack, utf16_len
 from bot.render.threads import threaded
-from bot.render.urls import url_end
+from bot.render.urls import with_urls
 from digest.i18n import label
 from digest.models import Brief, Button, Document
 
@@ -41,8 +42,6 @@ __all__ = [
     "ROWS_MAX",
     "THREAD_NAME_MAX",
     "TITLE_MAX",
-    "custom_id",
-    "discord_len",
     "escape",
     "link",
     "render_discord",
@@ -83,11 +82,6 @@ _LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 _TOKEN = re.compile(r"\\([^0-9A-Za-z\s])|\[((?:\\.|[^\]\\])*)\]\(([^)\s]*)\)|\*\*")
 
 
-def discord_len(text: str) -> int:
-    """Length in UTF-16 units: never less than code points, so a safe measure."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def _escape_plain(text: str) -> str:
     text = _ALWAYS.sub(r"\\\1", text)
     text = _LINE_START.sub(r"\1\\\2", text)
@@ -97,21 +91,12 @@ def _escape_plain(text: str) -> str:
 
 def escape(text: str) -> str:
     """Data text as inert Discord Markdown; a web address in it stays as written."""
-    out: list[str] = []
-    pos = 0
-    for m in _BARE_URL.finditer(text):
-        url = url_end(m.group(0), _URL_TRAILING, _PAIRS)
-        if (
-            url.rstrip("/").endswith("://")
-            or _MASS_MENTION.search(url)
-            or any(m in url for m in _URL_MARKUP)
-        ):
-            continue  # escaped as text instead
-        out.append(_escape_plain(text[pos : m.start()]))
-        out.append(url)
-        pos = m.start() + len(url)
-    out.append(_escape_plain(text[pos:]))
-    return "".join(out)
+
+    def as_written(url: str) -> str | None:
+        markup = _MASS_MENTION.search(url) or any(m in url for m in _URL_MARKUP)
+        return None if markup else url  # None: escaped as text instead
+
+    return with_urls(text, _BARE_URL, _URL_TRAILING, _PAIRS, plain=_escape_plain, url=as_written)
 
 
 def _safe_url(url: str) -> str:
@@ -169,7 +154,7 @@ class Fragment:
 def _title(line: Line) -> str | None:
     plain = " ".join(line.text.split())
     title = escape(plain)
-    return title if plain and discord_len(title) <= TITLE_MAX else None
+    return title if plain and utf16_len(title) <= TITLE_MAX else None
 
 
 class DiscordLayout:
@@ -188,7 +173,7 @@ class DiscordLayout:
             nonlocal title
             text = "\n".join(body).strip("\n")
             body.clear()
-            if discord_len(text) > DESCRIPTION_MAX:
+            if utf16_len(text) > DESCRIPTION_MAX:
                 return False
             if title is not None or text:
                 embed: dict[str, Any] = {}
@@ -229,7 +214,7 @@ class DiscordLayout:
 
 
 def _embed_chars(embed: dict[str, Any]) -> int:
-    return discord_len(str(embed.get("title", ""))) + discord_len(str(embed.get("description", "")))
+    return utf16_len(str(embed.get("title", ""))) + utf16_len(str(embed.get("description", "")))
 
 
 def _merged(embeds: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -240,23 +225,18 @@ def _merged(embeds: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         prev = out[-1] if out else None
         if prev is not None and "title" not in embed and "image" not in prev:
             joined = _JOIN.join(d for d in (prev.get("description"), embed["description"]) if d)
-            if discord_len(joined) <= DESCRIPTION_MAX:
+            if utf16_len(joined) <= DESCRIPTION_MAX:
                 out[-1] = {**prev, "description": joined}
                 continue
         out.append(dict(embed))
     return out
 
 
-def custom_id(button: Button) -> str:
-    """What a click sends back: "action|value" (<= 57 characters, under Discord's 100)."""
-    return f"{button.action}|{button.value}"
-
-
 def _components(buttons: Sequence[Button]) -> list[dict[str, Any]]:
     seen: set[str] = set()
     elements: list[dict[str, Any]] = []
     for button in buttons:
-        cid = custom_id(button)
+        cid = button_data(button)  # <= 57 characters by the model, under Discord's 100
         if cid in seen or len(cid) > CUSTOM_ID_MAX:
             continue
         seen.add(cid)

@@ -7,7 +7,7 @@ them: about 5 messages per 5 s per channel, and 50 requests a second overall."""
 from __future__ import annotations
 
 from bot.core.ratelimit import Limit, RateKeys
-from bot.core.redaction import HTTP_LOGGERS
+from digest.redaction import HTTP_LOGGERS
 
 __all__ = ["GLOBAL", "PER_CHANNEL", "SDK_LOGGERS", "rate_keys"]
 

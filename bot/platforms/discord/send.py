@@ -19,7 +19,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -27,12 +27,12 @@ import httpx
 from bot.core.messages import OutMessage
 from bot.core.ports import Sleep
 from bot.core.ratelimit import Limiter
-from bot.core.redaction import redact_in_logs, scrub_line
-from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, with_rate_retries
+from bot.core.retries import DEFAULT_RATE_RETRIES, Pacing, RetryAfter
 from bot.platforms.discord.rules import SDK_LOGGERS, rate_keys
 from bot.platforms.discord.settings import DiscordSettings
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Platform, Subscription
+from digest.redaction import redact_in_logs, scrub_line
 
 __all__ = ["DiscordRest", "DiscordSender", "TokenExpired", "TokenRefused"]
 
@@ -204,9 +204,7 @@ class DiscordSender:
         if not own.can_send:
             raise ConfigError("Discord needs PAPERDROP_DISCORD_BOT_TOKEN")
         self.rest = DiscordRest(own, timeout=timeout, sleep=sleep)
-        self._limiter = limiter
-        self._sleep = sleep
-        self._max_retries = max_rate_retries
+        self._pace = Pacing("discord", limiter, sleep, max_rate_retries)
 
     def __repr__(self) -> str:
         return "DiscordSender()"
@@ -233,8 +231,6 @@ class DiscordSender:
         """POST /channels/{channel}/messages; the new message's id."""
 
         async def attempt() -> Any:
-            if self._limiter is not None:
-                await self._limiter.acquire_keys(rate_keys(channel))
             return await self.rest.call(
                 "POST",
                 f"/channels/{channel}/messages",
@@ -243,7 +239,7 @@ class DiscordSender:
                 body=body,
             )
 
-        answer = await self.retried(attempt, channel)
+        answer = await self._pace.run(attempt, chat=channel, keys=rate_keys(channel))
         if not isinstance(answer, dict) or not answer.get("id"):
             raise DeliveryError("discord", channel, "answer without a message id")
         return str(answer["id"])
@@ -268,14 +264,9 @@ class DiscordSender:
             return None
         return str(answer.get("id")) if isinstance(answer, dict) else None
 
-    async def retried(self, attempt: Callable[[], Any], chat: str) -> Any:
-        return await with_rate_retries(
-            attempt,
-            platform="discord",
-            chat=chat,
-            sleep=self._sleep,
-            max_retries=self._max_retries,
-        )
+    async def retried(self, attempt: Callable[[], Awaitable[Any]], chat: str) -> Any:
+        """`attempt` (not a limited send), its 429s waited out."""
+        return await self._pace.run(attempt, chat=chat)
 
     async def aclose(self) -> None:
         await self.rest.aclose()

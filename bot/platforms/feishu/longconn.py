@@ -47,6 +47,7 @@ from urllib.parse import parse_qs, urlsplit
 from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link
 from bot.platforms.feishu.frames import CONTROL, DATA, Frame
 from digest.errors import ConfigError
+from digest.redaction import mask
 
 # aiohttp is imported where the connection is made and read: it takes ~0.2 s to import,
 # which only `serve` (in long-connection mode) needs.
@@ -281,7 +282,7 @@ class LongConnection:
         except ValueError:
             body = None
         answer: dict[str, Any] = body if isinstance(body, dict) else {}
-        msg = self._redact(str(answer.get("msg") or "system busy"))
+        msg = mask(str(answer.get("msg") or "system busy"), [self._app_secret])
         if status != 200 or not answer:
             raise _TryAgain(f"endpoint HTTP {status}: {msg}")
         code = answer.get("code")
@@ -311,9 +312,6 @@ class LongConnection:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
-
-    def _redact(self, text: str) -> str:
-        return text.replace(self._app_secret, "***") if self._app_secret else text
 
     # --- frames -----------------------------------------------------------------------
 

@@ -36,21 +36,21 @@ from urllib.parse import quote
 
 import httpx
 
+from bot.core.buttons import our_button
 from bot.core.chat import Answer, Incoming, ReceiverDeps
 from bot.core.platform import Route
 from bot.core.ports import Sender
 from bot.core.reconnect import Link
-from bot.core.redaction import redact_in_logs
 from bot.platforms.feishu import events
 from bot.platforms.feishu.events import CARD_EVENT, MESSAGE_EVENT, Envelope, Mention
 from bot.platforms.feishu.longconn import LongConnection, Refused
 from bot.platforms.feishu.rules import SDK_LOGGERS
 from bot.platforms.feishu.send import _FEISHU_BAD_TOKEN, FeishuSender
 from bot.platforms.feishu.settings import feishu_settings
-from digest.chatstate import FEEDBACK_ACTION
+from digest.chatstate import default_language
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform, Reply, Subscription
-from handlers.registry import COMMANDS
+from digest.redaction import redact_in_logs
 
 if TYPE_CHECKING:  # aiohttp's server is imported by the route that serves (~0.2 s)
     from aiohttp import web
@@ -287,7 +287,7 @@ class FeishuReceiver:
         """A card click's toast: the first short answer ready by the click deadline (the
         rest of the work finishes in the background), else a generic one."""
         incoming = self.card_incoming(payload)
-        if incoming is None or not _known_action(incoming):
+        if incoming is None:
             # A card from an older version, or not ours: say so rather than "went wrong".
             return _toast(self._t(_STALE_BUTTON_EN, _STALE_BUTTON_ZH))
         answer: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
@@ -399,9 +399,9 @@ class FeishuReceiver:
     def card_incoming(self, payload: Mapping[str, Any]) -> Incoming | None:
         """The `Incoming` of a ``card.action.trigger`` payload, None if it is not ours."""
         click = events.card_action_of(payload)
-        action, argument = click.value.get("action"), click.value.get("value")
+        button = our_button(click.value.get("action"), click.value.get("value"))
         chat_id, message_id, user_id = click.open_chat_id, click.open_message_id, click.open_id
-        if not (isinstance(action, str) and isinstance(argument, str) and chat_id and user_id):
+        if not (button and chat_id and user_id):
             return None
         return Incoming(
             platform="feishu",
@@ -412,7 +412,7 @@ class FeishuReceiver:
             reply_ref=message_id or None,
             thread_refs=(message_id,) if message_id else (),
             event_id=click.event_id or None,
-            button=(action, argument),
+            button=button,
         )
 
     # --- Feishu's API -----------------------------------------------------------------
@@ -500,7 +500,7 @@ class FeishuReceiver:
 
     def _t(self, en: str, zh: str) -> str:
         # Before the conversation knows the chat (a generic toast): the configured language.
-        return zh if self._settings.language == "zh" else en
+        return zh if default_language(self._settings.language) == "zh" else en
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -546,11 +546,6 @@ def _text_of(message_type: str, content: str) -> str | None:
             lines.append("".join(parts))
         return "\n".join(lines)
     return None
-
-
-def _known_action(incoming: Incoming) -> bool:
-    action = incoming.button[0] if incoming.button else ""
-    return action == FEEDBACK_ACTION or (action in COMMANDS and not COMMANDS[action].admin)
 
 
 def _short(answer: Answer) -> bool:

@@ -6,7 +6,7 @@ bot; an app bot 5 a second per chat for im/v1/messages."""
 from __future__ import annotations
 
 from bot.core.ratelimit import Limit, RateKeys
-from bot.core.redaction import HTTP_LOGGERS
+from digest.redaction import HTTP_LOGGERS
 
 __all__ = ["APP_PER_CHAT", "SDK_LOGGERS", "WEBHOOK_PER_BOT", "rate_keys"]
 

@@ -29,8 +29,7 @@ import httpx
 from bot.core.messages import OutMessage
 from bot.core.ports import Clock, Sleep
 from bot.core.ratelimit import Limiter
-from bot.core.redaction import redact_in_logs, scrub_line
-from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, retry_after_header, with_rate_retries
+from bot.core.retries import DEFAULT_RATE_RETRIES, Pacing, RetryAfter, retry_after_header
 from bot.platforms.feishu.options import webhook, webhook_secret
 from bot.platforms.feishu.render import IMAGE_PENDING
 from bot.platforms.feishu.rules import SDK_LOGGERS, rate_keys
@@ -38,6 +37,7 @@ from bot.platforms.feishu.settings import feishu_settings
 from digest.errors import ChatGone, DeliveryError
 from digest.fulltext.fetch import IMAGE_MAX_BYTES, ArxivWeb, FetchFailed
 from digest.models import Platform, Subscription
+from digest.redaction import redact_in_logs, scrub_line
 from digest.settings import Settings
 
 __all__ = ["WEBHOOK_REF", "FeishuSender", "feishu_sign", "feishu_uuid"]
@@ -106,10 +106,8 @@ class FeishuSender:
         self._app_secret = own.app_secret.get_secret_value() if own.app_secret else None
         redact_in_logs(self._app_secret, SDK_LOGGERS)
         self._client = httpx.AsyncClient(timeout=settings.http_timeout, transport=transport)
-        self._limiter = limiter
-        self._sleep = sleep
+        self._pace = Pacing("feishu", limiter, sleep, max_rate_retries)
         self._clock = clock
-        self._max_retries = max_rate_retries
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
@@ -145,19 +143,12 @@ class FeishuSender:
             msg = await self._with_image(sub, msg)
 
         async def attempt() -> str:
-            if self._limiter is not None:
-                await self._limiter.acquire_keys(rate_keys(sub.chat_id, webhook=hook is not None))
             if hook is not None:
                 return await self._send_webhook(sub, hook, msg)
             return await self._send_app(sub, msg, thread_ref, day, nonce)
 
-        return await with_rate_retries(
-            attempt,
-            platform="feishu",
-            chat=sub.chat_id,
-            sleep=self._sleep,
-            max_retries=self._max_retries,
-        )
+        keys = rate_keys(sub.chat_id, webhook=hook is not None)
+        return await self._pace.run(attempt, chat=sub.chat_id, keys=keys)
 
     # webhook mode
 

@@ -33,19 +33,20 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
+from bot.core.buttons import parse_button
 from bot.core.chat import Answer, Incoming, ReceiverDeps, parse_command
 from bot.core.messages import OutMessage
 from bot.core.platform import Route
 from bot.core.ports import Sender
-from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, keep_trying
-from bot.core.redaction import redact_in_logs, scrub_line
+from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, keep_trying, nap
 from bot.platforms.slack.render import render_slack
 from bot.platforms.slack.rules import SDK_LOGGERS
 from bot.platforms.slack.send import SlackSender
 from bot.platforms.slack.settings import slack_settings
-from digest.chatstate import get_prefs
+from digest.chatstate import chat_language, default_language
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Language, Platform, Reply, Subscription
+from digest.redaction import redact_in_logs, scrub_line
 from handlers.context import tr
 from handlers.registry import COMMANDS
 
@@ -91,6 +92,12 @@ AdminCheck = Callable[[], Awaitable[bool]]
 
 def _is_dm(channel: str, channel_type: object = None) -> bool:
     return channel_type == "im" or channel.startswith("D")
+
+
+def _api_error(exc: Any) -> str:
+    """The error code of a slack_sdk SlackApiError ("error" when it has none)."""
+    data = exc.response.data if isinstance(exc.response.data, dict) else {}
+    return str(data.get("error", "error"))
 
 
 def _text(value: object) -> str:
@@ -274,8 +281,7 @@ class SlackReceiver:
                 # Asked first and apart: a refused token fails here, for good.
                 client.wss_uri = await client.issue_new_wss_url()
             except SlackApiError as exc:
-                data = exc.response.data if isinstance(exc.response.data, dict) else {}
-                error = str(data.get("error", "error"))
+                error = _api_error(exc)
                 if error in _REFUSED:
                     raise ConfigError(
                         f"Slack refused the app token for Socket Mode: {error} "
@@ -315,17 +321,7 @@ class SlackReceiver:
 
     async def _until_closed(self) -> None:
         """Until the client reports a close, stop() is called, or `socket_check` passed."""
-        waiters = [
-            asyncio.ensure_future(self._closed.wait()),
-            asyncio.ensure_future(self._stop.wait()),
-            asyncio.ensure_future(self._sleep(self._socket_check)),
-        ]
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-            await asyncio.gather(*waiters, return_exceptions=True)
+        await nap(self._sleep, self._socket_check, self._closed, self._stop)
 
     async def handle_http(self, request: web.Request) -> web.StreamResponse:
         """POST /slack/events: events, slash commands and interactivity."""
@@ -414,8 +410,8 @@ class SlackReceiver:
         await ack()
         actions = body.get("actions") or []
         first = actions[0] if actions and isinstance(actions[0], dict) else {}
-        action, sep, value = _text(first.get("value")).partition("|")
-        if not (sep and action and value):
+        button = parse_button(first.get("value"))
+        if button is None:
             return  # not one of our buttons
         container = body.get("container") or {}
         message = body.get("message") or {}
@@ -435,7 +431,7 @@ class SlackReceiver:
             # The clicked message first, then its thread's root.
             thread_refs=tuple(dict.fromkeys(r for r in (message_ts, thread_ts) if r)),
             event_id=_text(first.get("action_ts")) or None,
-            button=(action, value),
+            button=button,
             command_prefix=f"{SLASH_COMMAND} ",
         )
         self._spawn(inc, _text(body.get("response_url")) or None)
@@ -546,8 +542,7 @@ class SlackReceiver:
                 thread_ts=thread_ts,
             )
         except SlackApiError as exc:
-            data = exc.response.data if isinstance(exc.response.data, dict) else {}
-            log.warning("slack: ephemeral answer refused: %s", data.get("error", "error"))
+            log.warning("slack: ephemeral answer refused: %s", _api_error(exc))
             return False
         except (aiohttp.ClientError, TimeoutError) as exc:
             log.warning("slack: ephemeral answer failed: %s", exc.__class__.__name__)
@@ -564,8 +559,7 @@ class SlackReceiver:
             try:
                 answer = await self.client.users_info(user=inc.user_id)
             except SlackApiError as exc:
-                data = exc.response.data if isinstance(exc.response.data, dict) else {}
-                log.warning("slack: users.info failed: %s", data.get("error", "error"))
+                log.warning("slack: users.info failed: %s", _api_error(exc))
                 return False
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.warning("slack: users.info failed: %s", exc.__class__.__name__)
@@ -585,15 +579,11 @@ class SlackReceiver:
         return tr(language, "Working on it…", "正在处理…")
 
     async def _language(self, inc: Incoming) -> Language:
-        store = self._deps.store
+        store, configured = self._deps.store, self._deps.settings.language
         try:
             async with asyncio.timeout(_ACK_LOOKUP_TIMEOUT):
                 sub = await store.get_subscription("slack", inc.chat_id)
-                if sub is not None:
-                    return sub.language
-                prefs = await get_prefs(store, inc.chat_key)
-                if prefs.language is not None:
-                    return prefs.language
+                return await chat_language(store, sub, inc.chat_key, configured)
         except Exception as exc:  # the ack must go out whatever the store does
             log.debug("slack: chat language unknown for the ack: %s", exc.__class__.__name__)
-        return "zh" if self._deps.settings.language == "zh" else "en"
+        return default_language(configured)

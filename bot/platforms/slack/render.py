@@ -20,11 +20,12 @@ import string
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
+from bot.core.buttons import button_data
 from bot.core.messages import OutMessage
 from bot.render.layout import Page, page_of, safe_url, thread_pages
-from bot.render.split import Cost, Line, Span, cut_point, pack
+from bot.render.split import Cost, Line, Span, cut_point, pack, utf16_len
 from bot.render.threads import threaded
-from bot.render.urls import url_end
+from bot.render.urls import with_urls
 from digest.i18n import label
 from digest.models import Brief, Button, Document, FigureRef
 
@@ -47,7 +48,6 @@ __all__ = [
     "escape",
     "link",
     "render_slack",
-    "slack_len",
     "visible_text",
 ]
 
@@ -85,11 +85,6 @@ _LINE_BREAKS = re.compile(r"\r\n|[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 _TOKEN = re.compile(r"<([^|>]*)\|([^>]*)>|<(https?://[^|>]*)>|\u200b\*\u200b|\*")
 
 
-def slack_len(text: str) -> int:
-    """Length in UTF-16 units: never less than code points, so a safe measure."""
-    return len(text.encode("utf-16-le")) // 2
-
-
 def neutralise_mentions(text: str) -> str:
     """Break "@channel"-style words and "<!...>" specials with an invisible joiner."""
     return _SPECIAL.sub("<" + _ZWJ, _MASS_MENTION.sub("@" + _ZWJ, text))
@@ -116,21 +111,13 @@ def escape_text(text: str) -> str:
     """Data text as mrkdwn: `escape`, except that a web address with a marker at a word
     edge in it (`/~name/`, `/_x`) becomes a link showing the address, instead of text
     with zero-width spaces in it."""
-    out: list[str] = []
-    pos = 0
-    for m in _BARE_URL.finditer(text):
-        url = url_end(m.group(0), _URL_TRAILING, _PAIRS)
-        if (
-            url.rstrip("/").endswith("://")
-            or _MASS_MENTION.search(url)
-            or escape(url) == url  # nothing in it to fence: it stays text
-        ):
-            continue
-        out.append(escape(text[pos : m.start()]))
-        out.append(f"<{_safe_url(url)}>")
-        pos = m.start() + len(url)
-    out.append(escape(text[pos:]))
-    return "".join(out)
+
+    def linked(url: str) -> str | None:
+        if _MASS_MENTION.search(url) or escape(url) == url:  # nothing to fence: stays text
+            return None
+        return f"<{_safe_url(url)}>"
+
+    return with_urls(text, _BARE_URL, _URL_TRAILING, _PAIRS, plain=escape, url=linked)
 
 
 def _safe_url(url: str) -> str:
@@ -245,7 +232,7 @@ class SlackLayout:
             if body:
                 text = "\n".join(body)
                 body.clear()
-                size = slack_len(text)
+                size = utf16_len(text)
                 if size > SECTION_TEXT_MAX:
                     return False
                 chars += size
@@ -255,7 +242,7 @@ class SlackLayout:
         def close_meta() -> bool:
             nonlocal chars
             if meta:
-                sizes = [slack_len(t) for t in meta]
+                sizes = [utf16_len(t) for t in meta]
                 if max(sizes) > SECTION_TEXT_MAX:
                     return False
                 chars += sum(sizes)
@@ -272,10 +259,10 @@ class SlackLayout:
                 continue
             if line.kind in ("title", "heading"):
                 plain = " ".join(line.text.split())
-                if plain and slack_len(plain) <= HEADER_TEXT_MAX:
+                if plain and utf16_len(plain) <= HEADER_TEXT_MAX:
                     header_text = PlainTextObject(text=neutralise_mentions(plain), emoji=False)
                     blocks.append(HeaderBlock(text=header_text))
-                    chars += slack_len(plain)
+                    chars += utf16_len(plain)
                     shown.append(plain)
                 elif line.text.strip():
                     body.append(escape(line.text))  # too long for a header: plain text
@@ -306,7 +293,7 @@ class SlackLayout:
 
 def _fallback(visible: str) -> str:
     """The notification text: the start of the message, escaped after cutting."""
-    if slack_len(visible) <= FALLBACK_MAX:
+    if utf16_len(visible) <= FALLBACK_MAX:
         return escape(visible)
     cut = cut_point(visible, FALLBACK_MAX // 2)  # UTF-16 could double the length
     return escape(visible[:cut].rstrip()) + "…"
@@ -321,7 +308,7 @@ def _actions(buttons: Sequence[Button]) -> dict[str, Any]:
                 "type": "button",
                 "text": {"type": "plain_text", "text": b.label, "emoji": True},
                 "action_id": f"{b.action}:{i}",
-                "value": f"{b.action}|{b.value}",
+                "value": button_data(b),
             }
             for i, b in enumerate(buttons)
         ],

@@ -6,7 +6,7 @@ chat.postMessage, about one message a second per channel
 from __future__ import annotations
 
 from bot.core.ratelimit import Limit, RateKeys
-from bot.core.redaction import HTTP_LOGGERS
+from digest.redaction import HTTP_LOGGERS
 
 __all__ = ["PER_CHANNEL", "SDK_LOGGERS", "rate_keys"]
 

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING, Any
 from bot.core.messages import OutMessage
 from bot.core.ports import Sleep
 from bot.core.ratelimit import Limiter
-from bot.core.redaction import redact_in_logs, scrub_line
-from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, retry_after_header, with_rate_retries
+from bot.core.retries import DEFAULT_RATE_RETRIES, Pacing, RetryAfter, retry_after_header
 from bot.platforms.slack.rules import SDK_LOGGERS, rate_keys
 from bot.platforms.slack.settings import slack_settings
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Platform, Subscription
+from digest.redaction import redact_in_logs, scrub_line
 from digest.settings import Settings
 
 # slack_sdk and aiohttp are imported where a sender is made or used: they take ~0.3 s to
@@ -105,9 +105,7 @@ class SlackSender:
         redact_in_logs(self._token, SDK_LOGGERS)
         self._base_url = own.api_url
         self._timeout = int(max(1, settings.http_timeout))
-        self._limiter = limiter
-        self._sleep = sleep
-        self._max_retries = max_rate_retries
+        self._pace = Pacing("slack", limiter, sleep, max_rate_retries)
         self._session: aiohttp.ClientSession | None = None
         self._client: AsyncWebClient | None = None
         self.retry_handlers: list[AsyncRetryHandler] = [
@@ -158,8 +156,6 @@ class SlackSender:
         client = self._web()
 
         async def attempt() -> str:
-            if self._limiter is not None:
-                await self._limiter.acquire_keys(rate_keys(sub.chat_id))
             try:
                 resp = await client.chat_postMessage(channel=sub.chat_id, **kwargs)
             except SlackApiError as exc:
@@ -184,13 +180,7 @@ class SlackSender:
             return str(ts)
 
         def post() -> Awaitable[str]:
-            return with_rate_retries(
-                attempt,
-                platform="slack",
-                chat=sub.chat_id,
-                sleep=self._sleep,
-                max_retries=self._max_retries,
-            )
+            return self._pace.run(attempt, chat=sub.chat_id, keys=rate_keys(sub.chat_id))
 
         try:
             return await post()

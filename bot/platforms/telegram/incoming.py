@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
+from bot.core.buttons import parse_button
 from bot.core.chat import Incoming
 from handlers.registry import COMMANDS
 
@@ -20,13 +21,6 @@ GROUP_TYPES: Final = frozenset({"group", "supergroup"})
 _CHANNEL: Final = "channel"
 _MENTION: Final = "mention"
 _BOT_COMMAND: Final = "bot_command"
-
-
-# What the adapter writes into callback data ("fb|up:2605.29559"; digest.models.Button).
-_ACTION = re.compile(r"^[a-z_]{1,16}$")
-
-
-_VALUE = re.compile(r"^[A-Za-z0-9_.:/\-]{1,40}$")
 
 
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")  # Telegram's rule for setMyCommands
@@ -126,15 +120,12 @@ def message_incoming(
 
 
 def query_incoming(query: CallbackQuery, *, bot_name: str | None) -> Incoming | None:
-    """The conversation's view of a button click; None for data we never wrote (old
-    keyboards, other bots' formats) and clicks without a message (inline mode)."""
+    """The conversation's view of a button click; None for a button not ours (old
+    keyboards, other bots' formats: `bot.core.buttons`) and clicks without a message
+    (inline mode)."""
     message = query.message
-    action, sep, value = (query.data or "").partition("|")
-    if message is None or not sep or not _ACTION.match(action) or not _VALUE.match(value):
-        return None
-    # The conversation runs "fb" as feedback and other actions as the command of that
-    # name; for any other action it has no answer, and the user deserves a word.
-    if action != "fb" and action not in COMMANDS:
+    button = parse_button(query.data)
+    if message is None or button is None:
         return None
     chat = message.chat
     ref = str(message.message_id)
@@ -149,6 +140,6 @@ def query_incoming(query: CallbackQuery, *, bot_name: str | None) -> Incoming | 
         reply_ref=ref,
         thread_refs=(ref,),  # the message the buttons are under: what it is about
         event_id=f"cq{query.id}",
-        button=(action, value),
+        button=button,
         bot_name=bot_name,
     )

@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Final, Protocol
 
 from bot.core.intake import Deferred
-from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, nap_until
+from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep, nap, nap_until
 
 __all__ = ["BUSY_POLL", "RETRY_BACKOFF", "Poller", "UpdateLike"]
 
@@ -191,17 +191,7 @@ class Poller:
         """Only updates in flight came back: wait for one to finish (or a deferred one to
         be due), at most `busy_poll` seconds."""
         self._progress.clear()
-        waiters = [
-            asyncio.ensure_future(self._progress.wait()),
-            asyncio.ensure_future(stop.wait()),
-            asyncio.ensure_future(self._sleep(self._busy_poll)),
-        ]
-        try:
-            await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for waiter in waiters:
-                waiter.cancel()
-            await asyncio.gather(*waiters, return_exceptions=True)
+        await nap(self._sleep, self._busy_poll, self._progress, stop)
 
 
 def _retry_after(exc: BaseException) -> float:

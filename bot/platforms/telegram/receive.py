@@ -41,13 +41,13 @@ from bot.core.intake import Deferred
 from bot.core.platform import Route
 from bot.core.ports import AdminCheck, Sender
 from bot.core.reconnect import RECEIVER_BACKOFF, Backoff, Link, Sleep
-from bot.core.redaction import scrub_line
 from bot.platforms.telegram.incoming import bot_commands, message_incoming, query_incoming
 from bot.platforms.telegram.polling import BUSY_POLL, Poller, UpdateLike
 from bot.platforms.telegram.send import TelegramSender, TokenRejected
 from bot.platforms.telegram.settings import telegram_settings
 from digest.errors import ConfigError, DeliveryError
 from digest.models import Platform
+from digest.redaction import scrub_line
 from handlers.registry import help_lines
 
 # python-telegram-bot and aiohttp's server are imported where they are used: together they

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from html.parser import HTMLParser
 from typing import Any, ClassVar, NamedTuple
 
+from bot.core.buttons import button_data
 from bot.core.messages import OutMessage
 from bot.render.layout import Page, page_of, safe_url, thread_pages
 from bot.render.split import Cost, Line, Span, cut_point, pack
@@ -176,7 +177,7 @@ class TelegramLayout:
 
 def _keyboard(buttons: Sequence[Button]) -> dict[str, Any]:
     # One row: 👍 👎 side by side. Callback data is "action|value", ≤ 64 bytes by the model.
-    row = [{"text": b.label, "callback_data": f"{b.action}|{b.value}"} for b in buttons]
+    row = [{"text": b.label, "callback_data": button_data(b)} for b in buttons]
     return {"inline_keyboard": [row]}
 
 

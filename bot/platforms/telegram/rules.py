@@ -6,7 +6,7 @@ a group, ~30 a second overall for broadcasts."""
 from __future__ import annotations
 
 from bot.core.ratelimit import Limit, RateKeys
-from bot.core.redaction import HTTP_LOGGERS
+from digest.redaction import HTTP_LOGGERS
 
 __all__ = ["GLOBAL", "PER_CHAT", "PER_GROUP", "SDK_LOGGERS", "rate_keys"]
 

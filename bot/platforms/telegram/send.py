@@ -17,12 +17,12 @@ from typing import Any, TypeVar
 from bot.core.messages import OutMessage
 from bot.core.ports import Sleep
 from bot.core.ratelimit import Limiter
-from bot.core.redaction import redact_in_logs, scrub_line
-from bot.core.retries import DEFAULT_RATE_RETRIES, RetryAfter, with_rate_retries
+from bot.core.retries import DEFAULT_RATE_RETRIES, Pacing, RetryAfter
 from bot.platforms.telegram.rules import SDK_LOGGERS, rate_keys
 from bot.platforms.telegram.settings import telegram_settings
 from digest.errors import ChatGone, ConfigError, DeliveryError
 from digest.models import Platform, Subscription
+from digest.redaction import redact_in_logs, scrub_line
 from digest.settings import Settings
 from digest.sources.http import backoff
 
@@ -53,6 +53,16 @@ _TELEGRAM_GONE_400 = (
     "need administrator rights",
     "group chat was deactivated",
 )
+
+
+def _reply_to(msg: OutMessage, thread_ref: str | None) -> Any:
+    """The ReplyParameters of a message that goes into a thread (a reply to `thread_ref`),
+    else None."""
+    if not (msg.in_thread and thread_ref):
+        return None
+    from telegram import ReplyParameters  # the SDK is imported where it is used
+
+    return ReplyParameters(message_id=int(thread_ref), allow_sending_without_reply=True)
 
 
 class TelegramSender:
@@ -91,9 +101,7 @@ class TelegramSender:
             pool_timeout=None,
         )
         self._bot = telegram.Bot(self._token, base_url=own.api_url, request=request)
-        self._limiter = limiter
-        self._sleep = sleep
-        self._max_retries = max_rate_retries
+        self._pace = Pacing("telegram", limiter, sleep, max_rate_retries)
         self._init_lock = asyncio.Lock()
         self._ready = False
 
@@ -137,25 +145,20 @@ class TelegramSender:
         transient = 0
 
         async def attempt() -> T:
+            # A transient error's retry is a send of its own: it waits for a slot too.
             nonlocal transient
             while True:
-                if limited and self._limiter is not None:
-                    await self._limiter.acquire_keys(rate_keys(chat_id))
+                if limited:
+                    await self._pace.slot(rate_keys(chat_id))
                 try:
                     return await self._translate(chat_id, make(self._bot))
                 except _Transient as exc:
                     if transient >= transient_retries:
                         raise DeliveryError("telegram", chat_id, exc.reason) from None
-                    await self._sleep(backoff(transient))
+                    await self._pace.sleep(backoff(transient))
                     transient += 1
 
-        return await with_rate_retries(
-            attempt,
-            platform="telegram",
-            chat=chat_id,
-            sleep=self._sleep,
-            max_retries=self._max_retries,
-        )
+        return await self._pace.run(attempt, chat=chat_id)
 
     async def send(
         self,
@@ -168,18 +171,15 @@ class TelegramSender:
         if msg.method not in ("sendMessage", "sendPhoto"):
             raise DeliveryError("telegram", sub.chat_id, f"unsupported method {msg.method}")
         await self._ensure_ready()
-        from telegram import ReplyParameters
-
         if msg.method == "sendPhoto":
             return await self._send_photo(sub, msg, thread_ref)
         extra = dict(msg.payload)
         text = str(extra.pop("text", msg.text))
         parse_mode = extra.pop("parse_mode", None)
         extra.pop("chat_id", None)
-        reply = None
-        if msg.in_thread and thread_ref:
+        reply = _reply_to(msg, thread_ref)
+        if reply is not None:
             extra.pop("reply_parameters", None)
-            reply = ReplyParameters(message_id=int(thread_ref), allow_sending_without_reply=True)
 
         sent = await self.call(
             sub.chat_id,
@@ -196,11 +196,7 @@ class TelegramSender:
 
     async def _send_photo(self, sub: Subscription, msg: OutMessage, thread_ref: str | None) -> str:
         """A figure by its URL (Telegram downloads it), with its HTML caption."""
-        from telegram import ReplyParameters
-
-        reply = None
-        if msg.in_thread and thread_ref:
-            reply = ReplyParameters(message_id=int(thread_ref), allow_sending_without_reply=True)
+        reply = _reply_to(msg, thread_ref)
         sent = await self.call(
             sub.chat_id,
             lambda bot: bot.send_photo(
