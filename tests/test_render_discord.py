@@ -35,7 +35,9 @@ from tests.strategies import COPYABLE, briefs, examples, texts
 PROPERTY = settings(
     max_examples=examples(50), deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-_LINK = re.compile(r"(?<!\\)\](?:\((https?://[^)\s]+)\))")
+# A link's closing bracket follows an even run of backslashes (`\\]` is an escaped
+# backslash, then the bracket; `\]` is an escaped bracket).
+_LINK = re.compile(r"(?<!\\)(?:\\\\)*\]\((https?://[^)\s]+)\)")
 # What would notify or format in Discord if it reached a message unescaped.
 _MENTION = re.compile(r"@(everyone|here)|(?<!\\)<[@#]", re.IGNORECASE)
 
