@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -24,10 +25,9 @@ from bot.chat.middleware import (
 )
 from bot.core.chat import Answer
 from bot.core.intake import EVENT_LEASE, Deferred
-from bot.core.messages import OutMessage
 from bot.core.ports import AdminCheck
 from digest.errors import StoreError
-from digest.models import Reply, Subscription
+from digest.models import Reply
 from digest.store.base import Store
 from handlers.context import Args, HandlerContext, UsageError
 from handlers.registry import COMMANDS, Command
@@ -206,14 +206,7 @@ class CrashingSender(Chat):
 
     tries: int = 0
 
-    async def send(
-        self,
-        sub: Subscription,
-        msg: OutMessage,
-        thread_ref: str | None,
-        *,
-        day: dt.date | None = None,
-    ) -> str:
+    async def send(self, *args: Any, **kwargs: Any) -> str:
         self.tries += 1
         raise RuntimeError("the SDK broke")
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import logging
 
 from bot.chat.middleware.chain import Next, Request
-from bot.core.chat import Answer
+from bot.core.chat import Answer, Incoming
 from bot.core.intake import Deferred
 from bot.core.observability import hashed
 from digest.errors import StoreError
 
-__all__ = ["crashes"]
+__all__ = ["crashes", "log_failure"]
 
 log = logging.getLogger(__name__)
 
@@ -23,12 +23,17 @@ async def crashes(req: Request, call_next: Next) -> list[Answer]:
     except (StoreError, Deferred):
         raise  # the Store down (waited out by Outage) or the platform's redelivery
     except Exception:
-        inc = req.incoming
-        chat = hashed(inc.chat_key)
-        log.exception(
-            "answering failed: platform=%s chat=%s",
-            inc.platform,
-            chat,
-            extra={"platform": inc.platform, "chat": chat},
-        )
+        log_failure(log, "answering failed", req.incoming)
         return []
+
+
+def log_failure(logger: logging.Logger, what: str, inc: Incoming) -> None:
+    """`what` happened to `inc`, logged with the traceback being handled (the chat hashed)."""
+    chat = hashed(inc.chat_key)
+    logger.exception(
+        "%s: platform=%s chat=%s",
+        what,
+        inc.platform,
+        chat,
+        extra={"platform": inc.platform, "chat": chat},
+    )

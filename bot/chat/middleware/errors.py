@@ -7,9 +7,9 @@ import logging
 
 from bot.chat import replies
 from bot.chat.middleware.chain import Next, Request
+from bot.chat.middleware.crashes import log_failure
 from bot.core.chat import Answer
 from bot.core.intake import Deferred
-from bot.core.observability import hashed
 from digest.errors import InvalidPaperId, PaperNotFound, SourceError, StoreError
 from handlers.context import UsageError
 
@@ -35,12 +35,5 @@ async def errors(req: Request, call_next: Next) -> list[Answer]:
         log.warning("source failed for a command: %s", exc, extra={"source": exc.source})
         return req.say(replies.sources_down(req.ctx.language))
     except Exception:
-        inc = req.incoming
-        chat = hashed(inc.chat_key)
-        log.exception(
-            "command failed: platform=%s chat=%s",
-            inc.platform,
-            chat,
-            extra={"platform": inc.platform, "chat": chat},
-        )
+        log_failure(log, "command failed", req.incoming)
         return req.say(replies.went_wrong(req.ctx.language))
