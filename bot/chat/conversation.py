@@ -1,8 +1,8 @@
 """The conversation: a platform event in, the same answers on every platform out.
 
     receiver (platform SDK) ──► Incoming ──► Conversation.respond ──► the pipeline
-                                                                         │ answers
-    adapter.render + sender.send ◄── Send (a middleware of the pipeline) ◄┘
+                                                                           │ answers
+    adapter.render + sender.send ◄── Send (a middleware of the pipeline) ◄─┘
 
 A receiver turns its platform's update/event into an `Incoming` (who, where, the text
 with the bot's mention removed, which messages it replies to, a clicked button) and calls
