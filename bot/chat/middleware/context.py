@@ -9,9 +9,8 @@ from bot.chat.middleware.chain import Next, Request
 from bot.core.chat import Answer, Incoming
 from bot.core.ports import AdminCheck
 from bot.core.profiles import chat_profile
-from digest.chatstate import get_prefs, thread_key
+from digest.chatstate import chat_language, thread_key
 from digest.llm import LLM
-from digest.models import Language
 from digest.settings import Settings
 from digest.store.base import Store
 from handlers.context import Chat, HandlerContext, ThreadContext, User
@@ -44,12 +43,7 @@ async def handler_context(
 ) -> HandlerContext:
     """The chat's subscription, language, profile and thread, read from the Store."""
     sub = await store.get_subscription(inc.platform, inc.chat_id)
-    prefs = await get_prefs(store, inc.chat_key)
-    language: Language = (
-        sub.language
-        if sub is not None
-        else prefs.language or (settings.language if settings.language in ("zh", "en") else "en")  # type: ignore[assignment]
-    )
+    language = await chat_language(store, sub, inc.chat_key, settings.language)
     profile = await chat_profile(settings, store, inc.chat_key, sub, language)
     thread = await _thread(store, inc)
     return HandlerContext(

@@ -7,6 +7,7 @@ import logging
 
 from bot.chat import replies
 from bot.chat.middleware.chain import Next, Request, Route
+from bot.core.buttons import button_command
 from bot.core.chat import Answer, parse_command
 from bot.core.observability import record_command
 from digest.ids import is_arxiv_id
@@ -68,8 +69,8 @@ class Router:
 def _click(req: Request) -> Route | list[Answer]:
     assert req.incoming.button is not None
     action, value = req.incoming.button
-    name = "feedback" if action == "fb" else action
-    if name not in COMMANDS:
+    name = button_command(action)
+    if name is None:
         log.info("click on an unknown button action ignored: %r", action[:20])
         return []
     return Route(name, value)
