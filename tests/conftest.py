@@ -30,13 +30,15 @@ from digest.store.redis import make_client, redact_url
 # its timedelta mode; production sets the same in bot/platforms/telegram/send.py.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-# CI runs the property tests in full with a fixed seed, so a run is reproducible; locally
-# each run explores new examples, a fifth as many (`examples(n)` scales each test's count
-# by the profile; PAPERDROP_HYPOTHESIS=ci runs the full profile here too).
+# Two hypothesis profiles. "ci" (the default when CI is set): each property test's full
+# example count and a fixed seed, so a run is reproducible. "dev" (the default elsewhere):
+# a fifth of the examples (`examples(n)` in tests/strategies.py scales each test's count by
+# the profile), new ones each run, and no deadline, which a busy laptop would trip.
+# HYPOTHESIS_PROFILE names one outright (HYPOTHESIS_PROFILE=ci: the full run locally).
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True, max_examples=100)
-hypothesis_settings.register_profile("dev", max_examples=20)
+hypothesis_settings.register_profile("dev", max_examples=20, deadline=None)
 hypothesis_settings.load_profile(
-    "ci" if os.environ.get("CI") else os.environ.get("PAPERDROP_HYPOTHESIS", "dev")
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
 
 REDIS_URL_ENV = "PAPERDROP_TEST_REDIS_URL"
