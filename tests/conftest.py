@@ -13,10 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import NoReturn
 
+import certifi
 import pytest
 import redis
 import redis.asyncio as aioredis
@@ -62,6 +65,22 @@ class FakeClock:
 # No test reads a paper from arxiv.org: unless a test points them at its fake, the arXiv
 # web hosts are a closed port (refused at once), and no spacing is waited for.
 CLOSED_ARXIV_WEB = "http://127.0.0.1:9"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_certificate_ca_bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Clients trust a bundle of one CA certificate, not certifi's ~150. Every httpx client
+    parses its bundle when made (~50 ms, ~1500 clients in the suite, more in the processes
+    the tests start, which inherit it); every test talks plain HTTP to local fakes, so no
+    certificate is ever checked (and the machine's own SSL_CERT_FILE is not needed)."""
+    bundle = Path(certifi.where()).read_text(encoding="utf-8")
+    first = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n", bundle, re.S)
+    assert first is not None, f"no certificate in {certifi.where()}"
+    path = tmp_path_factory.mktemp("ca") / "one.pem"
+    path.write_text(first.group(0), encoding="ascii")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SSL_CERT_FILE", str(path))
+        yield
 
 
 @pytest.fixture(autouse=True)
