@@ -71,11 +71,7 @@ COMMANDS: dict[str, list[str]] = {
 
 
 def run_once(args: list[str], workdir: Path) -> tuple[float, float, list[str]]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("PAPERDROP_", "OPENAI_")) or k == "PAPERDROP_HYPOTHESIS"
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAPERDROP_", "OPENAI_"))}
     env["PAPERDROP_SQLITE_PATH"] = str(workdir / "bench.sqlite3")
     started = time.perf_counter()
     child = subprocess.Popen(

@@ -13,10 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import NoReturn
 
+import certifi
 import pytest
 import redis
 import redis.asyncio as aioredis
@@ -31,13 +34,15 @@ from digest.store.redis import make_client
 # its timedelta mode; production sets the same in bot/platforms/telegram/send.py.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
-# CI runs the property tests in full with a fixed seed, so a run is reproducible; locally
-# each run explores new examples, a fifth as many (`examples(n)` scales each test's count
-# by the profile; PAPERDROP_HYPOTHESIS=ci runs the full profile here too).
+# Two hypothesis profiles. "ci" (the default when CI is set): each property test's full
+# example count and a fixed seed, so a run is reproducible. "dev" (the default elsewhere):
+# a fifth of the examples (`examples(n)` in tests/strategies.py scales each test's count by
+# the profile), new ones each run, and no deadline, which a busy laptop would trip.
+# HYPOTHESIS_PROFILE names one outright (HYPOTHESIS_PROFILE=ci: the full run locally).
 hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True, max_examples=100)
-hypothesis_settings.register_profile("dev", max_examples=20)
+hypothesis_settings.register_profile("dev", max_examples=20, deadline=None)
 hypothesis_settings.load_profile(
-    "ci" if os.environ.get("CI") else os.environ.get("PAPERDROP_HYPOTHESIS", "dev")
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
 
 REDIS_URL_ENV = "PAPERDROP_TEST_REDIS_URL"
@@ -61,6 +66,22 @@ class FakeClock:
 # No test reads a paper from arxiv.org: unless a test points them at its fake, the arXiv
 # web hosts are a closed port (refused at once), and no spacing is waited for.
 CLOSED_ARXIV_WEB = "http://127.0.0.1:9"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_certificate_ca_bundle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Clients trust a bundle of one CA certificate, not certifi's ~150. Every httpx client
+    parses its bundle when made (~50 ms, ~1500 clients in the suite, more in the processes
+    the tests start, which inherit it); every test talks plain HTTP to local fakes, so no
+    certificate is ever checked (and the machine's own SSL_CERT_FILE is not needed)."""
+    bundle = Path(certifi.where()).read_text(encoding="utf-8")
+    first = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n", bundle, re.S)
+    assert first is not None, f"no certificate in {certifi.where()}"
+    path = tmp_path_factory.mktemp("ca") / "one.pem"
+    path.write_text(first.group(0), encoding="ascii")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SSL_CERT_FILE", str(path))
+        yield
 
 
 @pytest.fixture(autouse=True)

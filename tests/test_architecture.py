@@ -4,7 +4,7 @@ downward at the top of a module (the layers themselves: `lint-imports`, pyprojec
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+import functools
 from pathlib import Path
 
 import pytest
@@ -15,11 +15,16 @@ MAX_FUNCTION_LINES = 100
 MAX_MODULE_LINES = 600
 
 
-def modules() -> Iterator[tuple[str, ast.Module, int]]:
+@functools.cache  # parsed once for every test here (the trees are only read)
+def modules() -> tuple[tuple[str, ast.Module, int], ...]:
+    found = []
     for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             text = path.read_text(encoding="utf-8")
-            yield path.relative_to(ROOT).as_posix(), ast.parse(text), len(text.splitlines())
+            found.append(
+                (path.relative_to(ROOT).as_posix(), ast.parse(text), len(text.splitlines()))
+            )
+    return tuple(found)
 
 
 def is_project(module: str | None, level: int) -> bool:

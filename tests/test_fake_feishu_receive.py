@@ -14,35 +14,32 @@ import json
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-import lark_oapi as lark
-import lark_oapi.ws.client as lark_ws_client
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from lark_oapi.api.im.v1 import (
-    GetChatRequest,
-    P2ImMessageReceiveV1,
-    PatchMessageRequest,
-    PatchMessageRequestBody,
-    ReplyMessageRequest,
-    ReplyMessageRequestBody,
-)
-from lark_oapi.event.callback.model.p2_card_action_trigger import (
-    P2CardActionTrigger,
-    P2CardActionTriggerResponse,
-)
-from lark_oapi.ws.exception import ClientException
 
 from tests.fakes import feishu_events as fe
 from tests.fakes.feishu_server import (
     CARD_MAX_CONTENT,
     DEFAULT_OWNER_OPEN_ID,
     FakeFeishu,
+    import_lark,
 )
 from tests.fakes.threaded import in_thread
+
+if TYPE_CHECKING:  # lark-oapi itself is imported on use (import_lark), not at collection
+    import lark_oapi as lark
+    from lark_oapi.api.im.v1 import P2ImMessageReceiveV1
+    from lark_oapi.event.callback.model.p2_card_action_trigger import (
+        P2CardActionTrigger,
+        P2CardActionTriggerResponse,
+    )
+
+# One xdist worker runs every test that imports lark-oapi (scripts/check: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("lark-oapi")
 
 EK = fe.DEFAULT_ENCRYPT_KEY
 VT = fe.DEFAULT_VERIFICATION_TOKEN
@@ -75,6 +72,7 @@ def _dispatcher(
     encrypt_key: str = EK,
     token: str = VT,
 ) -> lark.EventDispatcherHandler:
+    lark = import_lark()
     builder = lark.EventDispatcherHandler.builder(encrypt_key, token)
     builder.register_p2_im_message_receive_v1(on_message)
     if on_card is not None:
@@ -85,7 +83,7 @@ def _dispatcher(
 def _do(
     handler: lark.EventDispatcherHandler, body: bytes, headers: dict[str, str]
 ) -> tuple[int, dict[str, Any]]:
-    request = lark.RawRequest()
+    request = import_lark().RawRequest()
     request.uri = "/feishu/events"
     request.body = body
     request.headers = headers
@@ -177,6 +175,11 @@ def test_dispatcher_refusals(case: str, msg: str | None) -> None:
 
 
 def test_card_action_reaches_the_callback_and_its_answer_is_the_body() -> None:
+    import_lark()
+    from lark_oapi.event.callback.model.p2_card_action_trigger import (
+        P2CardActionTriggerResponse,
+    )
+
     got: list[P2CardActionTrigger] = []
 
     def on_card(data: P2CardActionTrigger) -> P2CardActionTriggerResponse:
@@ -209,6 +212,7 @@ def test_card_action_reaches_the_callback_and_its_answer_is_the_body() -> None:
 async def test_aiohttp_bridge_then_reply_through_the_fake() -> None:
     """The whole answering path: Feishu POSTs a signed event to the bot's aiohttp route,
     lark-oapi dispatches it, the bot replies in thread through the fake's reply API."""
+    lark = import_lark()
     inbox: asyncio.Queue[P2ImMessageReceiveV1] = asyncio.Queue()
     handler = _dispatcher(inbox.put_nowait)  # runs on the loop: do() is called inline
 
@@ -275,6 +279,7 @@ def test_message_event_shape() -> None:
 
 
 def test_encrypt_is_what_lark_decrypts() -> None:
+    lark = import_lark()
     payload = fe.url_verification("c")
     sealed = fe.encrypt(payload, "k", iv=b"\0" * 16)
     assert sealed == fe.encrypt(json.dumps(payload).encode(), "k", iv=b"\0" * 16)
@@ -534,6 +539,15 @@ def test_lark_client_replies_reads_the_chat_and_updates_the_card() -> None:
     # lark-oapi fetches its tenant token with blocking `requests` even in its async calls,
     # so the fake runs in a thread of its own; a fresh app_id dodges its process-wide
     # token cache.
+    lark = import_lark()
+    from lark_oapi.api.im.v1 import (
+        GetChatRequest,
+        PatchMessageRequest,
+        PatchMessageRequestBody,
+        ReplyMessageRequest,
+        ReplyMessageRequestBody,
+    )
+
     with in_thread(FakeFeishu(app_id=f"cli_{uuid.uuid4().hex[:16]}")) as fs:
         fs.set_chat_admins("oc_team", "ou_owner", managers=[USER])
         event = fs.message_event("/paper 2605.29559", chat_id="oc_team", sender_open_id=USER)
@@ -593,6 +607,9 @@ class LarkWs:
     """
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, make: Callable[[], Any]) -> None:
+        import_lark()
+        import lark_oapi.ws.client as lark_ws_client
+
         self.loop = asyncio.new_event_loop()
         monkeypatch.setattr(lark_ws_client, "loop", self.loop)  # restored after the test
         self._make = make
@@ -648,6 +665,11 @@ class LarkWs:
 async def test_long_connection_delivers_events_and_records_acks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    lark = import_lark()
+    from lark_oapi.event.callback.model.p2_card_action_trigger import (
+        P2CardActionTriggerResponse,
+    )
+
     main_loop = asyncio.get_running_loop()
     received: asyncio.Queue[Any] = asyncio.Queue()
 
@@ -704,6 +726,8 @@ async def test_long_connection_delivers_events_and_records_acks(
 async def test_long_connection_handler_failure_is_acked_500(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    lark = import_lark()
+
     def broken(data: P2ImMessageReceiveV1) -> None:
         raise RuntimeError("bot bug")
 
@@ -727,6 +751,9 @@ async def test_long_connection_handler_failure_is_acked_500(
 
 
 async def test_long_connection_wrong_secret_fails_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    lark = import_lark()
+    from lark_oapi.ws.exception import ClientException
+
     async with FakeFeishu() as fs:
         runner = LarkWs(
             monkeypatch,

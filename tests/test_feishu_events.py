@@ -13,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import importlib
 import json
 import logging
-import sys
 import types
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
@@ -41,8 +39,11 @@ from bot.platforms.feishu.longconn import (
 )
 from digest.errors import ConfigError
 from tests.fakes import feishu_events as fe
-from tests.fakes.feishu_server import FakeFeishu
+from tests.fakes.feishu_server import FakeFeishu, import_lark
 from tests.strategies import examples
+
+# One xdist worker runs every test that imports lark-oapi (scripts/check: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("lark-oapi")
 
 WAIT = 10.0  # seconds: the bound on every wait
 EK = fe.DEFAULT_ENCRYPT_KEY
@@ -61,26 +62,6 @@ async def eventually(check: Callable[[], bool], what: str) -> None:
                 await asyncio.sleep(0.01)
     except TimeoutError:
         raise AssertionError(f"never happened: {what}") from None
-
-
-def _import_lark() -> None:
-    """Imports lark-oapi (~3 s) on first use. Its ws/client.py binds an event loop at
-    import, making one when none is running: give it one that is closed here, rather
-    than one left open for the rest of the session."""
-    if "lark_oapi" in sys.modules:
-        return
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        try:
-            importlib.import_module("lark_oapi")
-        finally:
-            asyncio.set_event_loop(None)
-            loop.close()
-    else:
-        importlib.import_module("lark_oapi")  # it binds the running loop: pytest closes it
 
 
 # -- HTTP mode: the same requests through lark-oapi's EventDispatcherHandler ----------------
@@ -237,7 +218,7 @@ ACCEPTED = {
 
 
 def _lark_dispatcher(config: Config, got: list[Any]) -> Any:
-    _import_lark()
+    import_lark()
     import lark_oapi as lark
     from lark_oapi.event.callback.model.p2_card_action_trigger import (
         P2CardActionTriggerResponse,
@@ -258,7 +239,7 @@ def _lark_dispatcher(config: Config, got: list[Any]) -> Any:
 
 
 def _lark_do(dispatcher: Any, body: bytes, headers: CIMultiDictProxy[str]) -> tuple[int, Any]:
-    _import_lark()
+    import_lark()
     import lark_oapi as lark
 
     request = lark.RawRequest()
@@ -378,7 +359,7 @@ def test_the_long_connections_plaintext_events_are_read_as_lark_reads_them() -> 
     garbage=st.binary(max_size=70),
 )
 def test_decryption_is_lark_aes_cipher(plain: bytes, key: str, garbage: bytes) -> None:
-    _import_lark()
+    import_lark()
     from lark_oapi.core.utils import AESCipher
 
     sealed = fe.encrypt(plain, key)["encrypt"]
@@ -427,7 +408,7 @@ _frames = st.builds(
 
 
 def _lark_frame(frame: Frame) -> Any:
-    _import_lark()
+    import_lark()
     from lark_oapi.ws.pb.pbbp2_pb2 import Frame as LarkFrame
 
     theirs = LarkFrame()
@@ -451,7 +432,7 @@ def _lark_frame(frame: Frame) -> Any:
 @hypothesis_settings(max_examples=examples(200), deadline=None)
 @given(frame=_frames)
 def test_frames_are_byte_compatible_with_lark(frame: Frame) -> None:
-    _import_lark()
+    import_lark()
     from lark_oapi.ws.pb.pbbp2_pb2 import Frame as LarkFrame
 
     theirs = _lark_frame(frame)
@@ -464,7 +445,7 @@ def test_frames_are_byte_compatible_with_lark(frame: Frame) -> None:
 
 
 def test_unknown_fields_survive_as_lark_keeps_them() -> None:
-    _import_lark()
+    import_lark()
     from lark_oapi.ws.pb.pbbp2_pb2 import Frame as LarkFrame
 
     known = Frame(seq_id=1, log_id=2, service=3, method=DATA, payload=b"{}").encode()
@@ -478,7 +459,7 @@ def test_unknown_fields_survive_as_lark_keeps_them() -> None:
 
 
 def test_a_ping_is_larks_ping_and_bad_bytes_are_refused() -> None:
-    _import_lark()
+    import_lark()
     import lark_oapi.ws.client as lark_ws
 
     ping = Frame(service=123456, method=CONTROL, headers=(("type", "ping"),))
@@ -592,7 +573,7 @@ async def test_a_split_event_is_put_together_and_answered_as_lark_answers() -> N
 async def test_the_answer_frame_is_the_one_lark_writes(
     fails: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    _import_lark()
+    import_lark()
     import lark_oapi as lark
     import lark_oapi.ws.client as lark_ws
     from lark_oapi.event.callback.model.p2_card_action_trigger import (
@@ -764,7 +745,7 @@ async def test_wrong_credentials_fail_start_without_the_secret() -> None:
 
 
 async def test_the_endpoint_request_is_the_one_lark_sends() -> None:
-    _import_lark()
+    import_lark()
     import lark_oapi.ws.client as lark_ws
     from lark_oapi.core.utils.user_agent import build_user_agent
     from lark_oapi.ws.exception import ClientException

@@ -130,11 +130,14 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import importlib
 import json
 import re
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, Literal
 
 from aiohttp import WSMsgType, web
@@ -151,9 +154,31 @@ __all__ = [
     "FeishuWsAck",
     "Rejection",
     "feishu_sign",
+    "import_lark",
     "mass_mentions",
     "validate_card",
 ]
+
+
+def import_lark() -> ModuleType:
+    """lark-oapi (the tests' cross-check of the fake), imported on first use: it is ~10,000
+    modules and seconds, which every xdist worker would pay at collection. Its
+    ws/client.py binds an event loop at import, making one when none is running: give it
+    one that is closed here, rather than one left open for the rest of the session."""
+    if "lark_oapi" in sys.modules:
+        return sys.modules["lark_oapi"]
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            return importlib.import_module("lark_oapi")
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+    return importlib.import_module("lark_oapi")  # it binds the running loop: pytest closes it
+
 
 WEBHOOK_MAX_BODY = 20 * 1024  # bytes, custom-bot guide
 CARD_MAX_CONTENT = 30 * 1024  # bytes: interactive and post

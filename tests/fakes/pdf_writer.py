@@ -12,6 +12,7 @@ PDF grown past a size cap with a comment).
 
 from __future__ import annotations
 
+import functools
 import zlib
 from collections.abc import Sequence
 
@@ -83,6 +84,7 @@ def malformed_pdf() -> bytes:
     return b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 9 0 R >>\nstream\n\x00\xff garbage\n%%EOF"
 
 
+@functools.cache  # compressing hundreds of MB takes seconds; the bytes never change
 def bomb_pdf(inflated_mb: int = 400) -> bytes:
     """A valid one-page PDF whose content stream inflates to `inflated_mb` MB of text
     operators (the file itself stays a few hundred KB)."""
