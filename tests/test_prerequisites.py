@@ -28,7 +28,7 @@ def _pytest(*args: str, ci: bool) -> subprocess.CompletedProcess[str]:
 
 
 def test_missing_redis_is_skipped_with_its_reason_locally() -> None:
-    done = _pytest("tests/test_ratelimit_redis.py", "-k", "one_chat or fifo", ci=False)
+    done = _pytest("tests/bot/runtime/test_ratelimit_redis.py", "-k", "one_chat or fifo", ci=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 skipped" in done.stdout
     assert "needs a Redis server at redis://127.0.0.1:9/0" in done.stdout
@@ -36,7 +36,7 @@ def test_missing_redis_is_skipped_with_its_reason_locally() -> None:
 
 
 def test_missing_redis_fails_in_ci() -> None:
-    done = _pytest("tests/test_ratelimit_redis.py", "-k", "one_chat or fifo", ci=True)
+    done = _pytest("tests/bot/runtime/test_ratelimit_redis.py", "-k", "one_chat or fifo", ci=True)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "2 failed" in done.stdout or "2 errors" in done.stdout, done.stdout
     assert "CI is set: a missing prerequisite fails" in done.stdout

@@ -15,14 +15,15 @@ import shutil
 import signal
 import socket
 import sys
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import redis.asyncio as aioredis
+
+from tests.waiting import eventually
 
 __all__ = [
     "ROOT",
@@ -54,23 +55,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], what: str, within: float = DEADLINE
-) -> float:
-    """Wait until `check()` holds (polled every 20 ms); the seconds it took. AssertionError
-    naming `what` past `within` seconds."""
-    started = time.monotonic()
-    try:
-        async with asyncio.timeout(within):
-            while True:
-                result = check()
-                if result if isinstance(result, bool) else await result:
-                    return time.monotonic() - started
-                await asyncio.sleep(0.02)
-    except TimeoutError:
-        raise AssertionError(f"never happened within {within:g}s: {what}") from None
 
 
 def base_env(tmp: Path, **settings: str) -> dict[str, str]:
@@ -189,7 +173,7 @@ class Proc:
     async def start(self) -> Proc:
         """Launch it and wait until its HTTP server answers."""
         await self.launch()
-        await eventually(self._listening, f"{self.name} listening", 30)
+        await eventually(self._listening, f"{self.name} listening")
         return self
 
     async def launch(self) -> Proc:

@@ -22,8 +22,8 @@ from digest.profile import Profile, example_profile
 from digest.ranking import STOPWORDS, rank
 from digest.sample import SAMPLE_DATE, sample_candidates
 from digest.selection import select
+from tests.digest.test_grouping import ABSTRACTS, DAY
 from tests.strategies import days, examples, readers
-from tests.test_grouping import ABSTRACTS, DAY
 
 PROPERTY = settings(
     max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow]

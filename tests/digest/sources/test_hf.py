@@ -6,7 +6,6 @@ import copy
 import datetime as dt
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,8 +15,9 @@ from digest.cleaning import latex_to_text
 from digest.errors import SourceError
 from digest.settings import Settings
 from digest.sources.hf import HuggingFaceSource, parse_daily
+from tests.paths import HF_DAY
 
-FIXTURE = Path(__file__).resolve().parents[1] / "digest" / "data" / "hf-daily-2026-05-08.json"
+FIXTURE = HF_DAY
 DAY = dt.date(2026, 5, 8)
 
 

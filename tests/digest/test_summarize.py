@@ -29,9 +29,10 @@ from digest.settings import Settings
 from digest.store.sqlite import SQLiteStore
 from digest.summarize import PROMPT_VERSION, summarize_papers
 from tests.fakes.llm_server import FakeLLMServer
+from tests.paths import HF_DAY
 
 KEY = "sk-summarize-test"
-FIXTURE = Path(__file__).parents[1] / "digest" / "data" / "hf-daily-2026-05-08.json"
+FIXTURE = HF_DAY
 T = TypeVar("T", bound=BaseModel)
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

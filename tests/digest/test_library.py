@@ -16,7 +16,7 @@ from digest.errors import ProfileError
 from digest.library import read_library, reasons
 from digest.reader import get_reader
 from digest.store.sqlite import SQLiteStore
-from tests.test_cli import env, run
+from tests.bot.cli.test_cli import env, run
 
 __all__ = ["env", "run"]  # the CLI fixtures, used by name
 

@@ -41,6 +41,7 @@ from digest.errors import ConfigError
 from tests.fakes import feishu_events as fe
 from tests.fakes.feishu_server import FakeFeishu, import_lark
 from tests.strategies import examples
+from tests.waiting import eventually
 
 # One xdist worker runs every test that imports lark-oapi (scripts/check: --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("lark-oapi")
@@ -50,18 +51,6 @@ EK = fe.DEFAULT_ENCRYPT_KEY
 VT = fe.DEFAULT_VERIFICATION_TOKEN
 USER = "ou_fake_user_alice"
 OTHER_EVENT = "im.chat.member.bot.added_v1"
-
-
-async def eventually(check: Callable[[], bool], what: str) -> None:
-    """Until `check()` holds (another task is doing the work), at most `WAIT` s."""
-    try:
-        async with asyncio.timeout(WAIT):
-            while True:
-                if check():
-                    return
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"never happened: {what}") from None
 
 
 # -- HTTP mode: the same requests through lark-oapi's EventDispatcherHandler ----------------

@@ -10,7 +10,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -28,19 +28,9 @@ from digest.store.base import Store
 from tests.delivery_helpers import built_brief
 from tests.fakes.slack_server import FakeSlack
 from tests.fakes.telegram_server import FakeTelegram
+from tests.paths import ROOT
 from tests.platform_settings import make_settings, updated
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 20.0) -> None:
-    """Wait until `check()` holds (another process or task is doing the work), bounded."""
-    async with asyncio.timeout(within):
-        while True:
-            result = check()
-            if result if isinstance(result, bool) else await result:
-                return
-            await asyncio.sleep(0.01)
+from tests.waiting import eventually
 
 
 def free_port() -> int:

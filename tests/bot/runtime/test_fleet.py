@@ -15,7 +15,7 @@ import datetime as dt
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,29 +45,17 @@ from tests.fakes.arxiv_atom import entries_from_hf_fixture
 from tests.fakes.arxiv_server import ArxivServer
 from tests.fakes.sources_server import FakeGitHub, FakeHF
 from tests.fakes.telegram_server import FakeTelegram
+from tests.paths import ROOT
 from tests.platform_settings import make_settings
+from tests.waiting import eventually
 
 pytestmark = pytest.mark.redis
 
 DAY = dt.date(2026, 5, 31)
 # After everyone's 08:00 in UTC: every subscription below is due.
 NOW = dt.datetime(2026, 5, 31, 9, 0, tzinfo=dt.UTC)
-ROOT = Path(__file__).resolve().parents[1]
 PAPER = "2605.06663"  # EMO, in the Hugging Face fixture
 WAIT = 30.0  # seconds: the bound on every wait for the fleet
-
-
-async def eventually(condition: Callable[[], Any], what: str, within: float = WAIT) -> None:
-    """Poll `condition` (sync or async) until true; fail after `within` seconds."""
-    async with asyncio.timeout(within):
-        while True:
-            value = condition()
-            if asyncio.iscoroutine(value):
-                value = await value
-            if value:
-                return
-            await asyncio.sleep(0.02)
-    raise AssertionError(f"the fleet never got to: {what}")  # pragma: no cover
 
 
 def fleet_settings(redis_url: str, prefix: str, tg: FakeTelegram, **extra: Any) -> Settings:

@@ -28,18 +28,9 @@ from digest.store.base import Store
 from tests.delivery_helpers import built_brief
 from tests.fakes.telegram_server import FakeTelegram
 from tests.platform_settings import make_settings
+from tests.waiting import eventually
 
 Labels = dict[str, str]
-
-
-async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 20.0) -> None:
-    """Wait until `check()` holds (another task is doing the work), bounded."""
-    async with asyncio.timeout(within):
-        while True:
-            result = check()
-            if result if isinstance(result, bool) else await result:
-                return
-            await asyncio.sleep(0.01)
 
 
 async def no_sleep(seconds: float) -> None:

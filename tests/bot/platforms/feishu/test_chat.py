@@ -2,7 +2,7 @@
 
 The real receiver (`bot.platforms.feishu.receive.FeishuReceiver`, with its native event
 checks and long-connection client, which speak what lark-oapi speaks: see
-tests/test_feishu_events.py) takes the fake open platform's events
+tests/bot/platforms/feishu/test_events.py) takes the fake open platform's events
 (`tests.fakes.feishu_server.FakeFeishu`): in HTTP mode as the exact bodies Feishu POSTs
 (encrypted and signed, or plain with the verification token) to its route on a local
 aiohttp server; in long-connection mode as frames on the fake's WebSocket. A real

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,8 +23,9 @@ from digest.sources.collect import Candidates, collect_candidates
 from digest.sources.hf import HuggingFaceSource
 from tests.fakes.arxiv_atom import AtomEntry, entries_from_hf_fixture
 from tests.fakes.arxiv_server import ArxivServer
+from tests.paths import HF_DAY
 
-FIXTURE = Path(__file__).resolve().parents[1] / "digest" / "data" / "hf-daily-2026-05-08.json"
+FIXTURE = HF_DAY
 DAY = dt.date(2026, 5, 8)
 ITEMS: list[dict[str, Any]] = json.loads(FIXTURE.read_text("utf-8"))
 

@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -24,19 +23,9 @@ from handlers.registry import COMMANDS, Command
 from tests.chat_helpers import WAIT
 from tests.fakes.telegram_server import FakeTelegram
 from tests.platform_settings import make_settings
+from tests.waiting import eventually
 
 FAST = Backoff(base=0.01, cap=0.05)  # real seconds, tiny: the storms are short
-
-
-async def eventually(check: Any, what: str) -> None:
-    try:
-        async with asyncio.timeout(WAIT):
-            while True:
-                if check():
-                    return
-                await asyncio.sleep(0.01)
-    except TimeoutError:
-        raise AssertionError(f"never: {what}") from None
 
 
 class Slow:

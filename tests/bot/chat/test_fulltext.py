@@ -34,6 +34,8 @@ from bot.render.markdown import render_markdown
 from digest.models import PaperItem, Reply, TextItem
 from digest.settings import Settings
 from digest.store.base import Store
+from tests.bot.platforms.slack.test_chat import SECRET, WAIT, Workspace
+from tests.bot.platforms.slack.test_chat import _settings as slack_settings
 from tests.chat_helpers import serve_routes
 from tests.fakes.arxiv_atom import entries_from_hf_fixture
 from tests.fakes.arxiv_server import ArxivServer
@@ -46,8 +48,6 @@ from tests.fakes.sources_server import FakeGitHub, FakeHF
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fulltext_fixtures import SCALING_PAGES
 from tests.platform_settings import updated
-from tests.test_chat_slack import SECRET, WAIT, Workspace
-from tests.test_chat_slack import _settings as slack_settings
 
 KEY = "sk-fulltext-chat"
 NOW = dt.datetime(2026, 5, 8, 9, 0, tzinfo=dt.UTC)

@@ -31,7 +31,7 @@ from digest.models import Reply
 from digest.store.base import Store
 from handlers.context import Args, HandlerContext, UsageError
 from handlers.registry import COMMANDS, Command
-from tests.test_intake import Chat, message, no_wait, settings
+from tests.bot.core.test_intake import Chat, message, no_wait, settings
 
 NOW = dt.datetime(2026, 5, 8, 9, 0, tzinfo=dt.UTC)
 ANSWER = Answer(Reply.text("en", "the end"))

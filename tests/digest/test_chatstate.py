@@ -8,7 +8,7 @@ from digest.models import PaperItem
 from digest.reader import get_reader
 from digest.store.base import Store
 from digest.watch import get_watches
-from tests.test_conversation import PAPER, Person, World, sample_brief, shown, world
+from tests.bot.chat.test_conversation import PAPER, Person, World, sample_brief, shown, world
 
 __all__ = ["world"]  # the fixture, used by name
 

@@ -9,7 +9,6 @@ import json
 import random
 import re
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,9 +34,10 @@ from digest.ranking import (
     semantic_blend,
     tokenize,
 )
+from tests.paths import HF_DAY
 
 # The copy shipped with the package (the offline sample day): tests use nothing outside.
-FIXTURE = Path(__file__).resolve().parents[1] / "digest" / "data" / "hf-daily-2026-05-08.json"
+FIXTURE = HF_DAY
 TODAY = dt.date(2026, 5, 8)
 
 SKILLOS = "2605.06614"  # SkillOS: Learning Skill Curation for Self-Evolving Agents
