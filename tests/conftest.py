@@ -6,6 +6,9 @@ Chromium, for the HTML page's browser test) is not there, a test that needs it i
 skipped with the reason and how to get it, on a developer's machine; in CI (the `CI`
 environment variable set, as `.ci/run` and every CI service set it) it fails instead: CI
 must never pass by skipping what it exists to run.
+
+Also here: the hypothesis profiles, the CA bundle the tests' HTTP clients trust, and how
+pytest-xdist spreads the tests over its workers.
 """
 
 from __future__ import annotations
