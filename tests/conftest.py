@@ -6,6 +6,9 @@ Chromium, for the HTML page's browser test) is not there, a test that needs it i
 skipped with the reason and how to get it, on a developer's machine; in CI (the `CI`
 environment variable set, as `.ci/run` and every CI service set it) it fails instead: CI
 must never pass by skipping what it exists to run.
+
+Also here: the hypothesis profiles, the CA bundle the tests' HTTP clients trust, and how
+pytest-xdist spreads the tests over its workers.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import certifi
 import pytest
@@ -25,6 +28,7 @@ import redis
 import redis.asyncio as aioredis
 from hypothesis import settings as hypothesis_settings
 from redis.exceptions import RedisError
+from xdist.scheduler import LoadScopeScheduling
 
 from digest.redaction import redact_url
 from digest.store import RedisStore, SQLiteStore, Store
@@ -44,6 +48,31 @@ hypothesis_settings.register_profile("dev", max_examples=20, deadline=None)
 hypothesis_settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "dev")
 )
+
+# lark-oapi (the Feishu SDK the Feishu tests check the fake against) is ~10,000 modules and
+# seconds to import, on first use: the modules that use it share one xdist worker, so only
+# that one pays. (xdist_group marks would say so, but under pytest 9 they group nothing.)
+LARK_MODULES = frozenset(
+    {"test_chat_feishu.py", "test_fake_feishu_receive.py", "test_feishu_events.py"}
+)
+
+
+class _LarkOnOneWorker(LoadScopeScheduling):
+    """xdist's `load`, test by test to whichever worker is free, except that the
+    lark-oapi modules go to one worker as one unit."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+        return "lark-oapi" if module in LARK_MODULES else nodeid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeScheduling | None:
+    """`-n` alone (`--dist load`, scripts/check) schedules with `_LarkOnOneWorker`."""
+    if config.getvalue("dist") != "load":
+        return None
+    return _LarkOnOneWorker(config, log)
+
 
 REDIS_URL_ENV = "PAPERDROP_TEST_REDIS_URL"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"

@@ -38,8 +38,6 @@ if TYPE_CHECKING:  # lark-oapi itself is imported on use (import_lark), not at c
         P2CardActionTriggerResponse,
     )
 
-# One xdist worker runs every test that imports lark-oapi (scripts/check: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("lark-oapi")
 
 EK = fe.DEFAULT_ENCRYPT_KEY
 VT = fe.DEFAULT_VERIFICATION_TOKEN

@@ -52,9 +52,6 @@ from tests.fakes import feishu_events as fe
 from tests.fakes.feishu_server import FakeFeishu, FeishuMessage
 from tests.platform_settings import make_settings
 
-# The fake's long connection decodes frames with lark-oapi's codec, imported on first use:
-# these tests share the worker that imports it (scripts/check: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("lark-oapi")
 
 CLOSED = "http://127.0.0.1:9"  # sources point here: any network use fails at once
 

@@ -43,8 +43,6 @@ from tests.fakes.feishu_server import FakeFeishu, import_lark
 from tests.strategies import examples
 from tests.waiting import eventually
 
-# One xdist worker runs every test that imports lark-oapi (scripts/check: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("lark-oapi")
 
 WAIT = 10.0  # seconds: the bound on every wait
 EK = fe.DEFAULT_ENCRYPT_KEY
