@@ -53,7 +53,11 @@ hypothesis_settings.load_profile(
 # seconds to import, on first use: the modules that use it share one xdist worker, so only
 # that one pays. (xdist_group marks would say so, but under pytest 9 they group nothing.)
 LARK_MODULES = frozenset(
-    {"test_chat_feishu.py", "test_fake_feishu_receive.py", "test_feishu_events.py"}
+    {
+        "tests/bot/platforms/feishu/test_chat.py",
+        "tests/bot/platforms/feishu/test_events.py",
+        "tests/fakes/test_feishu_receive.py",
+    }
 )
 
 
@@ -62,7 +66,7 @@ class _LarkOnOneWorker(LoadScopeScheduling):
     lark-oapi modules go to one worker as one unit."""
 
     def _split_scope(self, nodeid: str) -> str:
-        module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+        module = nodeid.split("::", 1)[0]
         return "lark-oapi" if module in LARK_MODULES else nodeid
 
 

@@ -52,7 +52,6 @@ from tests.fakes import feishu_events as fe
 from tests.fakes.feishu_server import FakeFeishu, FeishuMessage
 from tests.platform_settings import make_settings
 
-
 CLOSED = "http://127.0.0.1:9"  # sources point here: any network use fails at once
 
 TEAM = "oc_team"  # a group

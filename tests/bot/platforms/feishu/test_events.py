@@ -43,7 +43,6 @@ from tests.fakes.feishu_server import FakeFeishu, import_lark
 from tests.strategies import examples
 from tests.waiting import eventually
 
-
 WAIT = 10.0  # seconds: the bound on every wait
 EK = fe.DEFAULT_ENCRYPT_KEY
 VT = fe.DEFAULT_VERIFICATION_TOKEN
